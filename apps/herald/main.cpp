@@ -1,0 +1,22 @@
+// herald: one binary, subcommands (serve, bench, check-config). This file only parses flags and
+// hands over to the libraries.
+
+#include <CLI/CLI.hpp>
+
+#include "serve_command.h"
+
+#ifdef HERALD_HAVE_BENCH
+#include "bench/bench_cli.h"
+#endif
+
+int main(int argc, char** argv) {
+  CLI::App app{"herald: a real-time messaging server"};
+  app.require_subcommand(1);
+  herald::app::register_serve(app);
+  herald::app::register_check_config(app);
+#ifdef HERALD_HAVE_BENCH
+  herald::bench::register_command(app);
+#endif
+  CLI11_PARSE(app, argc, argv);
+  return herald::app::exit_code();
+}

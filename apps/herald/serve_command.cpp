@@ -1,0 +1,177 @@
+#include "serve_command.h"
+
+#include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <thread>
+
+#include "herald/server.h"
+#include "server/builtin_handlers.h"
+#include "server/config.h"
+
+namespace herald::app {
+namespace {
+
+int g_exit_code = 0;
+
+struct ServeFlags {
+  std::string config_path;
+  std::string listen;
+  int threads = -1;
+  bool echo = false;
+  long long max_message_size = 0;
+  double head_timeout = -1;
+  double ping_interval = -1;
+  double idle_timeout = -1;
+  long long max_connections = 0;
+  bool no_deflate = false;
+};
+
+// Defaults, then the file, then flags: the last word wins.
+Result<server::ServeConfig> build_config(const ServeFlags& f) {
+  server::ServeConfig cfg;
+  if (!f.config_path.empty()) {
+    if (auto r = server::load_config_file(f.config_path, cfg); !r) {
+      return Error{r.error()};
+    }
+  }
+  if (!f.listen.empty()) {
+    cfg.server.listen = f.listen;
+  }
+  if (f.threads >= 0) {
+    cfg.server.threads = f.threads;
+  }
+  if (f.echo) {
+    cfg.echo = true;
+  }
+  if (f.max_message_size > 0) {
+    cfg.server.max_message_size = static_cast<size_t>(f.max_message_size);
+    if (cfg.server.max_output_bytes < cfg.server.max_message_size) {
+      cfg.server.max_output_bytes = cfg.server.max_message_size * 2;
+    }
+  }
+  if (f.head_timeout >= 0) {
+    cfg.server.head_timeout_ms = static_cast<uint32_t>(f.head_timeout * 1000);
+  }
+  if (f.ping_interval >= 0) {
+    cfg.server.ping_interval_ms = static_cast<uint32_t>(f.ping_interval * 1000);
+  }
+  if (f.idle_timeout >= 0) {
+    cfg.server.idle_timeout_ms = static_cast<uint32_t>(f.idle_timeout * 1000);
+  }
+  if (f.max_connections > 0) {
+    cfg.server.max_connections = static_cast<size_t>(f.max_connections);
+  }
+  if (f.no_deflate) {
+    cfg.server.permessage_deflate = false;
+  }
+  if (auto r = server::validate(cfg); !r) {
+    return Error{r.error()};
+  }
+  return cfg;
+}
+
+void add_serve_flags(CLI::App* cmd, ServeFlags& f) {
+  cmd->add_option("--config", f.config_path, "YAML configuration file");
+  cmd->add_option("--listen", f.listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
+  cmd->add_option("--threads", f.threads, "event loops, 0 = one per core (default)");
+  cmd->add_flag("--echo", f.echo, "also serve /echo (conformance tests, benchmarks)");
+  cmd->add_option("--max-message-size", f.max_message_size, "bytes; larger messages get 1009");
+  cmd->add_option("--head-timeout", f.head_timeout, "seconds a request head may take");
+  cmd->add_option("--ping-interval", f.ping_interval, "seconds of silence before a ping");
+  cmd->add_option("--idle-timeout", f.idle_timeout, "seconds an idle HTTP connection is kept");
+  cmd->add_option("--max-connections", f.max_connections, "connections over all loops");
+  cmd->add_flag("--no-deflate", f.no_deflate, "never negotiate permessage-deflate");
+}
+
+int run_serve(const ServeFlags& flags) {
+  auto logger = spdlog::stderr_color_mt("herald");
+  spdlog::set_default_logger(logger);
+  auto cfg = build_config(flags);
+  if (!cfg) {
+    std::fprintf(stderr, "herald: %s\n", cfg.error().c_str());
+    return 2;
+  }
+  spdlog::set_level(spdlog::level::from_str(cfg->log_level));
+
+  // Signals are taken by one thread with sigwait(), so no loop is interrupted and stop() runs in
+  // an ordinary thread. Blocked here, before any loop thread exists, so they inherit the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  Server server(cfg->server);
+  server.websocket("/chat", server::make_chat_room);
+  if (cfg->echo) {
+    server.websocket("/echo", server::make_echo);
+  }
+  if (auto r = server.start(); !r) {
+    std::fprintf(stderr, "herald: cannot start: %s\n", r.error().c_str());
+    return 1;
+  }
+  std::string host = cfg->server.listen.substr(0, cfg->server.listen.rfind(':'));
+  std::printf("herald listening on http://%s:%u\n", host.empty() ? "0.0.0.0" : host.c_str(),
+              server.port());
+  std::fflush(stdout);
+  spdlog::info("serving /chat{} with {} event loop(s); Ctrl-C drains and stops",
+               cfg->echo ? ", /echo" : "",
+               cfg->server.threads > 0 ? cfg->server.threads
+                                       : static_cast<int>(std::thread::hardware_concurrency()));
+
+  std::thread signal_thread([&server, signals] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    spdlog::info("signal {}: draining connections", sig);
+    server.stop();
+    sigwait(&signals, &sig);  // a second signal does not wait for the drain
+    spdlog::warn("second signal: exiting now");
+    std::_Exit(130);
+  });
+  signal_thread.detach();
+  server.run();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+void register_serve(CLI::App& app) {
+  auto flags = std::make_shared<ServeFlags>();
+  CLI::App* cmd = app.add_subcommand("serve", "run the server");
+  add_serve_flags(cmd, *flags);
+  cmd->callback([flags] { g_exit_code = run_serve(*flags); });
+}
+
+void register_check_config(CLI::App& app) {
+  auto flags = std::make_shared<ServeFlags>();
+  CLI::App* cmd = app.add_subcommand("check-config", "validate a configuration and print it");
+  add_serve_flags(cmd, *flags);
+  cmd->callback([flags] {
+    auto cfg = build_config(*flags);
+    if (!cfg) {
+      std::fprintf(stderr, "herald: %s\n", cfg.error().c_str());
+      g_exit_code = 2;
+      return;
+    }
+    const ServerOptions& s = cfg->server;
+    std::printf("listen: %s\nthreads: %d\necho: %s\nmax_message_size: %zu\nmax_output_bytes: %zu\n"
+                "max_connections: %zu\nhead_timeout: %.3f\nping_interval: %.3f\n"
+                "pong_timeout: %.3f\ndrain_timeout: %.3f\npermessage_deflate: %s\n",
+                s.listen.c_str(), s.threads, cfg->echo ? "true" : "false", s.max_message_size,
+                s.max_output_bytes, s.max_connections, s.head_timeout_ms / 1000.0,
+                s.ping_interval_ms / 1000.0, s.pong_timeout_ms / 1000.0,
+                s.drain_timeout_ms / 1000.0, s.permessage_deflate ? "true" : "false");
+    g_exit_code = 0;
+  });
+}
+
+int exit_code() { return g_exit_code; }
+
+}  // namespace herald::app

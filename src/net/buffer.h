@@ -1,0 +1,22 @@
+#pragma once
+// SharedBuffer: an immutable, reference-counted byte buffer. A message framed once for a
+// channel is held by every subscriber's output queue through one of these, never copied.
+// Thread: any (the bytes never change after creation; the count is atomic).
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace herald::net {
+
+using SharedBuffer = std::shared_ptr<const std::string>;
+
+inline SharedBuffer make_shared_buffer(std::string bytes) {
+  return std::make_shared<const std::string>(std::move(bytes));
+}
+
+inline SharedBuffer make_shared_buffer(std::string_view bytes) {
+  return std::make_shared<const std::string>(bytes);
+}
+
+}  // namespace herald::net

@@ -1,0 +1,99 @@
+#pragma once
+// EventLoop: one epoll loop, run by one thread, owning every connection accepted on it. Other
+// threads talk to it only through post(), which queues a task and wakes the loop with an eventfd.
+// Each iteration: wait, dispatch I/O, run posted tasks, fire timers, flush every connection that
+// queued output this turn (one writev each: frames are coalesced per socket per turn), then free
+// what was closed during the turn. Thread: owning loop only, except post(), stop() and index().
+
+#include <sys/epoll.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "base/result.h"
+#include "net/timer_wheel.h"
+
+namespace herald::net {
+
+// Receives readiness events for one file descriptor registered with EventLoop::add().
+class IoHandler {
+ public:
+  virtual ~IoHandler() = default;
+  virtual void on_io(uint32_t epoll_events) = 0;
+};
+
+// Something that wants a callback at the end of the current iteration (output flush, release).
+class Deferred {
+ public:
+  virtual ~Deferred() = default;
+  virtual void on_flush() = 0;
+};
+
+class EventLoop {
+ public:
+  using Task = std::function<void()>;
+
+  explicit EventLoop(int index);
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  // Creates the epoll and eventfd descriptors. Call once before run().
+  Result<Ok> init();
+
+  // Runs until stop(). Thread: the thread that becomes the owner.
+  void run();
+  // Makes run() return after the current iteration. Thread: any.
+  void stop();
+  // Queues task to run on this loop's thread. Thread: any. Wakes the loop only when the queue was
+  // empty, so a burst of posts costs one eventfd write.
+  void post(Task task);
+
+  bool add(int fd, uint32_t events, IoHandler* handler);
+  bool modify(int fd, uint32_t events, IoHandler* handler);
+  void remove(int fd);
+
+  // Calls d->on_flush() once at the end of this iteration (idempotent per iteration).
+  void defer_flush(Deferred* d, bool& scheduled_flag);
+  // Runs task at the end of this iteration, after the flushes: used to free closed connections
+  // outside of their own callbacks.
+  void defer(Task task) { deferred_tasks_.push_back(std::move(task)); }
+
+  TimerWheel& timers() { return timers_; }
+  // Wall-clock-free monotonic milliseconds, sampled once per iteration.
+  uint64_t now_ms() const { return now_ms_; }
+  int index() const { return index_; }
+  // The loop's scratch read buffer: reused by every connection of this loop for each read.
+  std::vector<uint8_t>& read_buffer() { return read_buffer_; }
+
+ private:
+  void drain_posted();
+  void run_flushes();
+  void update_clock();
+
+  struct FlushEntry {
+    Deferred* target;
+    bool* scheduled;
+  };
+
+  int index_;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  std::atomic<bool> running_{false};
+  uint64_t now_ms_ = 0;
+  TimerWheel timers_;
+  std::vector<uint8_t> read_buffer_;
+  std::vector<FlushEntry> flush_list_;
+  std::vector<Task> deferred_tasks_;
+
+  std::mutex post_mutex_;
+  std::vector<Task> posted_;       // guarded by post_mutex_
+  std::vector<Task> posted_work_;  // swapped out of posted_ by the owner
+  bool wake_pending_ = false;      // guarded by post_mutex_
+};
+
+}  // namespace herald::net

@@ -1,0 +1,267 @@
+#include "net/stream.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+
+namespace herald::net {
+namespace {
+
+constexpr int kMaxIov = 256;               // per writev; the rest goes in the next call
+constexpr uint64_t kLingerMs = 2000;       // how long to wait for the peer's FIN after ours
+
+}  // namespace
+
+const char* describe(CloseReason reason) {
+  switch (reason) {
+    case CloseReason::kLocal:
+      return "closed locally";
+    case CloseReason::kPeerClosed:
+      return "peer closed";
+    case CloseReason::kReadError:
+      return "read error";
+    case CloseReason::kWriteError:
+      return "write error";
+    case CloseReason::kOutputLimit:
+      return "output queue over its limit (slow reader)";
+    case CloseReason::kTimeout:
+      return "timeout";
+    case CloseReason::kShutdown:
+      return "server shutting down";
+  }
+  return "unknown";
+}
+
+Stream::Stream(EventLoop& loop, int fd, size_t max_output_bytes)
+    : loop_(&loop), fd_(fd), max_output_bytes_(max_output_bytes) {}
+
+Stream::~Stream() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+  }
+}
+
+bool Stream::start() { return loop_->add(fd_, EPOLLIN | EPOLLRDHUP, this); }
+
+void Stream::set_timeout(uint64_t delay_ms) {
+  if (state_ == State::kOpen || state_ == State::kFlushThenClose) {
+    loop_->timers().arm(*this, loop_->now_ms(), delay_ms);
+  }
+}
+
+void Stream::on_timer() {
+  if (state_ == State::kLingering) {
+    finish_close(CloseReason::kPeerClosed);
+    return;
+  }
+  if (state_ != State::kClosed) {
+    on_timeout();
+  }
+}
+
+bool Stream::write(SharedBuffer buffer) {
+  if (state_ != State::kOpen || overflowed_ || buffer->empty()) {
+    return state_ == State::kOpen && !overflowed_;
+  }
+  if (queued_bytes_ + buffer->size() > max_output_bytes_) {
+    // Closed at the end of the iteration, not here: the caller may be walking a subscriber
+    // list that the close would modify.
+    overflowed_ = true;
+    loop_->defer_flush(this, flush_scheduled_);
+    return false;
+  }
+  queued_bytes_ += buffer->size();
+  out_.push_back(Chunk{std::move(buffer), 0});
+  if (!want_write_) {
+    loop_->defer_flush(this, flush_scheduled_);
+  }
+  return true;
+}
+
+void Stream::on_flush() { flush(); }
+
+void Stream::flush() {
+  if (state_ == State::kClosed || state_ == State::kLingering) {
+    return;
+  }
+  if (overflowed_) {
+    finish_close(CloseReason::kOutputLimit);
+    return;
+  }
+  while (out_head_ < out_.size()) {
+    iovec iov[kMaxIov];
+    int count = 0;
+    for (size_t i = out_head_; i < out_.size() && count < kMaxIov; ++i, ++count) {
+      const Chunk& c = out_[i];
+      iov[count].iov_base = const_cast<char*>(c.buffer->data() + c.offset);
+      iov[count].iov_len = c.buffer->size() - c.offset;
+    }
+    ssize_t n = ::writev(fd_, iov, count);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        break;
+      }
+      finish_close(CloseReason::kWriteError);
+      return;
+    }
+    auto left = static_cast<size_t>(n);
+    queued_bytes_ -= left;
+    while (left > 0) {
+      Chunk& c = out_[out_head_];
+      size_t rest = c.buffer->size() - c.offset;
+      if (left >= rest) {
+        left -= rest;
+        c.buffer.reset();
+        ++out_head_;
+      } else {
+        c.offset += left;
+        left = 0;
+      }
+    }
+  }
+  if (out_head_ == out_.size()) {
+    out_.clear();
+    out_head_ = 0;
+    if (out_.capacity() > 64) {
+      out_.shrink_to_fit();  // a burst should not pin a large queue on an idle connection
+    }
+  } else if (out_head_ > 1024 && out_head_ * 2 > out_.size()) {
+    out_.erase(out_.begin(), out_.begin() + static_cast<std::ptrdiff_t>(out_head_));
+    out_head_ = 0;
+  }
+  update_interest();
+  if (state_ == State::kFlushThenClose && queued_bytes_ == 0) {
+    // Half-close, then read until the peer's FIN so unread input cannot turn into a reset that
+    // destroys the bytes we just sent.
+    ::shutdown(fd_, SHUT_WR);
+    state_ = State::kLingering;
+    loop_->timers().arm(*this, loop_->now_ms(), kLingerMs);
+    update_interest();
+  }
+}
+
+void Stream::update_interest() {
+  if (state_ == State::kClosed) {
+    return;
+  }
+  bool need_write = queued_bytes_ > 0 && state_ != State::kLingering;
+  // High-water mark: stop reading from a peer that does not read what it asked for.
+  bool pause_read = state_ == State::kFlushThenClose ||
+                    (state_ == State::kOpen && queued_bytes_ > max_output_bytes_ / 2);
+  if (need_write == want_write_ && pause_read == read_paused_) {
+    return;
+  }
+  bool was_paused = read_paused_;
+  want_write_ = need_write;
+  read_paused_ = pause_read;
+  uint32_t events = EPOLLRDHUP;
+  if (!read_paused_) {
+    events |= EPOLLIN;
+  }
+  if (want_write_) {
+    events |= EPOLLOUT;
+  }
+  loop_->modify(fd_, events, this);
+  if (was_paused && !read_paused_ && state_ == State::kOpen) {
+    on_drain();
+  }
+}
+
+void Stream::on_io(uint32_t epoll_events) {
+  if (state_ == State::kClosed) {
+    return;  // a stale event in the same epoll batch as the close
+  }
+  if ((epoll_events & EPOLLOUT) != 0) {
+    flush();
+    if (state_ == State::kClosed) {
+      return;
+    }
+  }
+  if ((epoll_events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
+    handle_readable();
+  }
+}
+
+void Stream::handle_readable() {
+  std::vector<uint8_t>& scratch = loop_->read_buffer();
+  ssize_t n = ::read(fd_, scratch.data(), scratch.size());
+  if (n == 0) {
+    finish_close(CloseReason::kPeerClosed);
+    return;
+  }
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+      return;
+    }
+    finish_close(CloseReason::kReadError);
+    return;
+  }
+  if (state_ != State::kOpen) {
+    return;  // lingering or flushing before close: input is discarded
+  }
+  auto got = static_cast<size_t>(n);
+  size_t consumed = 0;
+  // pending_in_ must not be freed while on_data() is parsing it: closes during the callback leave
+  // it alone (in_callback_) and it is released here afterwards.
+  in_callback_ = true;
+  if (pending_in_.empty()) {
+    consumed = on_data(scratch.data(), got);
+    in_callback_ = false;
+    if (state_ == State::kOpen && consumed < got) {
+      pending_in_.assign(reinterpret_cast<const char*>(scratch.data()) + consumed, got - consumed);
+    }
+    return;
+  }
+  pending_in_.append(reinterpret_cast<const char*>(scratch.data()), got);
+  consumed = on_data(reinterpret_cast<uint8_t*>(pending_in_.data()), pending_in_.size());
+  in_callback_ = false;
+  if (state_ != State::kOpen || consumed >= pending_in_.size()) {
+    std::string().swap(pending_in_);  // release the heap block: idle connections hold none
+  } else {
+    pending_in_.erase(0, consumed);
+  }
+}
+
+void Stream::close_after_flush() {
+  if (state_ != State::kOpen) {
+    return;
+  }
+  state_ = State::kFlushThenClose;
+  if (!in_callback_) {
+    std::string().swap(pending_in_);
+  }
+  if (queued_bytes_ == 0) {
+    flush();  // goes straight to the half-close
+  } else {
+    update_interest();
+  }
+}
+
+void Stream::abort(CloseReason reason) { finish_close(reason); }
+
+void Stream::finish_close(CloseReason reason) {
+  if (state_ == State::kClosed) {
+    return;
+  }
+  state_ = State::kClosed;
+  Timer::cancel();
+  loop_->remove(fd_);
+  ::close(fd_);
+  fd_ = -1;
+  out_.clear();
+  out_head_ = 0;
+  queued_bytes_ = 0;
+  if (!in_callback_) {
+    std::string().swap(pending_in_);
+  }
+  on_closed(reason);
+  loop_->defer([this] { delete this; });
+}
+
+}  // namespace herald::net

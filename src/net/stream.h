@@ -1,0 +1,109 @@
+#pragma once
+// Stream: one non-blocking TCP connection owned by one EventLoop. Reads land in the loop's shared
+// scratch buffer; only bytes a parser could not consume yet (a partial head or frame header) are
+// kept per connection, so an idle connection holds no buffer. Writes queue references to shared
+// immutable buffers and are flushed once per loop iteration with writev. The output queue has a
+// hard cap: a reader too slow to keep under it is disconnected instead of growing the server.
+// A closed Stream is deleted at the end of the loop iteration, never inside its own callback.
+// Thread: owning loop only.
+
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "net/buffer.h"
+#include "net/event_loop.h"
+#include "net/timer_wheel.h"
+
+namespace herald::net {
+
+enum class CloseReason : uint8_t {
+  kLocal,         // close()/abort() by the owner
+  kPeerClosed,    // EOF from the peer
+  kReadError,     // read() failed (ECONNRESET...)
+  kWriteError,    // write failed (EPIPE...)
+  kOutputLimit,   // the peer did not read fast enough: output queue over its cap
+  kTimeout,       // a timer of the owner expired (head, idle, ping, linger)
+  kShutdown,      // the server is stopping
+};
+const char* describe(CloseReason reason);
+
+class Stream : public IoHandler, public Deferred, private Timer {
+ public:
+  Stream(EventLoop& loop, int fd, size_t max_output_bytes);
+  ~Stream() override;
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+
+  // Must be called once after construction: registers the descriptor with the loop.
+  bool start();
+
+  // Queues bytes for the end-of-iteration flush. Returns false if the stream is closing, or if
+  // the queue would pass its cap, in which case the stream closes with kOutputLimit at the end
+  // of this iteration (never inside the caller's loop).
+  bool write(SharedBuffer buffer);
+  bool write(std::string_view bytes) { return write(make_shared_buffer(bytes)); }
+  size_t buffered_bytes() const { return queued_bytes_; }
+
+  // Stops reading, flushes what is queued, half-closes and then waits (bounded) for the peer's
+  // EOF before closing, so the last bytes we sent are not destroyed by a reset.
+  void close_after_flush();
+  // Closes at once and drops queued output.
+  void abort(CloseReason reason = CloseReason::kLocal);
+
+  bool closed() const { return state_ == State::kClosed; }
+  bool closing() const { return state_ != State::kOpen; }
+  EventLoop& loop() const { return *loop_; }
+  int fd() const { return fd_; }
+
+  // One timeout per stream; the owner decides what it means. Re-arming replaces the old one.
+  void set_timeout(uint64_t delay_ms);
+  void clear_timeout() { Timer::cancel(); }
+
+  void on_io(uint32_t epoll_events) final;
+  void on_flush() final;
+
+ protected:
+  // Bytes arrived. data is writable (parsers may unmask in place). Returns how many bytes were
+  // consumed; the rest is kept and passed again, with more appended, on the next read.
+  virtual size_t on_data(uint8_t* data, size_t size) = 0;
+  // The connection is gone (called exactly once). The object is deleted after this iteration.
+  virtual void on_closed(CloseReason reason) = 0;
+  // The owner's timeout fired (not called while lingering; the stream handles that itself).
+  virtual void on_timeout() {}
+  // The output queue drained below the low-water mark after being over the high one.
+  virtual void on_drain() {}
+
+ private:
+  enum class State : uint8_t { kOpen, kFlushThenClose, kLingering, kClosed };
+
+  struct Chunk {
+    SharedBuffer buffer;
+    size_t offset;
+  };
+
+  void on_timer() final;
+  void handle_readable();
+  void flush();
+  void update_interest();
+  void finish_close(CloseReason reason);
+
+  EventLoop* loop_;
+  int fd_;
+  State state_ = State::kOpen;
+  bool flush_scheduled_ = false;
+  bool want_write_ = false;     // EPOLLOUT registered
+  bool read_paused_ = false;    // EPOLLIN removed while output is over the high-water mark
+  bool in_callback_ = false;
+  bool overflowed_ = false;     // a write passed the cap: close at the next flush
+  size_t max_output_bytes_;
+  size_t queued_bytes_ = 0;
+  size_t out_head_ = 0;         // first unsent chunk in out_
+  std::vector<Chunk> out_;
+  std::string pending_in_;      // unconsumed input, empty (no heap) when idle
+};
+
+}  // namespace herald::net

@@ -1,0 +1,105 @@
+#include "server/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <functional>
+#include <map>
+
+namespace herald::server {
+namespace {
+
+using Setter = std::function<void(const YAML::Node&, ServeConfig&)>;
+
+uint32_t seconds_to_ms(const YAML::Node& n) {
+  double s = n.as<double>();
+  if (!(s >= 0) || s > 86400 * 7) {
+    throw YAML::Exception(n.Mark(), "duration must be between 0 and 604800 seconds");
+  }
+  return static_cast<uint32_t>(std::llround(s * 1000));
+}
+
+size_t positive_size(const YAML::Node& n) {
+  auto v = n.as<long long>();
+  if (v <= 0) {
+    throw YAML::Exception(n.Mark(), "must be a positive number");
+  }
+  return static_cast<size_t>(v);
+}
+
+const std::map<std::string, Setter>& setters() {
+  static const std::map<std::string, Setter> kSetters = {
+      {"listen", [](const YAML::Node& n, ServeConfig& c) { c.server.listen = n.as<std::string>(); }},
+      {"threads", [](const YAML::Node& n, ServeConfig& c) { c.server.threads = n.as<int>(); }},
+      {"echo", [](const YAML::Node& n, ServeConfig& c) { c.echo = n.as<bool>(); }},
+      {"log_level", [](const YAML::Node& n, ServeConfig& c) { c.log_level = n.as<std::string>(); }},
+      {"max_message_size",
+       [](const YAML::Node& n, ServeConfig& c) { c.server.max_message_size = positive_size(n); }},
+      {"max_output_bytes",
+       [](const YAML::Node& n, ServeConfig& c) { c.server.max_output_bytes = positive_size(n); }},
+      {"max_connections",
+       [](const YAML::Node& n, ServeConfig& c) { c.server.max_connections = positive_size(n); }},
+      {"head_timeout",
+       [](const YAML::Node& n, ServeConfig& c) { c.server.head_timeout_ms = seconds_to_ms(n); }},
+      {"idle_timeout",
+       [](const YAML::Node& n, ServeConfig& c) { c.server.idle_timeout_ms = seconds_to_ms(n); }},
+      {"ping_interval",
+       [](const YAML::Node& n, ServeConfig& c) { c.server.ping_interval_ms = seconds_to_ms(n); }},
+      {"pong_timeout",
+       [](const YAML::Node& n, ServeConfig& c) { c.server.pong_timeout_ms = seconds_to_ms(n); }},
+      {"close_timeout",
+       [](const YAML::Node& n, ServeConfig& c) { c.server.close_timeout_ms = seconds_to_ms(n); }},
+      {"drain_timeout",
+       [](const YAML::Node& n, ServeConfig& c) { c.server.drain_timeout_ms = seconds_to_ms(n); }},
+      {"permessage_deflate",
+       [](const YAML::Node& n, ServeConfig& c) { c.server.permessage_deflate = n.as<bool>(); }},
+      {"deflate_min_size",
+       [](const YAML::Node& n, ServeConfig& c) { c.server.deflate_min_size = n.as<size_t>(); }},
+  };
+  return kSetters;
+}
+
+}  // namespace
+
+Result<Ok> load_config_file(const std::string& path, ServeConfig& config) {
+  try {
+    YAML::Node root = YAML::LoadFile(path);
+    if (root.IsNull()) {
+      return Ok{};  // an empty file means "all defaults"
+    }
+    if (!root.IsMap()) {
+      return Error{path + ": the top level must be a mapping of key: value"};
+    }
+    for (const auto& kv : root) {
+      std::string key = kv.first.as<std::string>();
+      auto it = setters().find(key);
+      if (it == setters().end()) {
+        return Error{path + ":" + std::to_string(kv.first.Mark().line + 1) + ": unknown key '" +
+                     key + "'"};
+      }
+      it->second(kv.second, config);
+    }
+  } catch (const YAML::Exception& e) {
+    return Error{path + ": " + e.what()};
+  }
+  return Ok{};
+}
+
+Result<Ok> validate(const ServeConfig& config) {
+  const ServerOptions& s = config.server;
+  if (s.threads < 0 || s.threads > 1024) {
+    return Error{"threads must be between 0 (one per core) and 1024"};
+  }
+  if (s.max_message_size < 125) {
+    return Error{"max_message_size must be at least 125 bytes"};
+  }
+  if (s.max_output_bytes < s.max_message_size) {
+    return Error{"max_output_bytes must be at least max_message_size, or no message fits"};
+  }
+  if (s.ping_interval_ms == 0 || s.pong_timeout_ms == 0 || s.head_timeout_ms == 0) {
+    return Error{"head_timeout, ping_interval and pong_timeout must be above 0"};
+  }
+  return Ok{};
+}
+
+}  // namespace herald::server

@@ -1,0 +1,378 @@
+#include "server/connection.h"
+
+#include <cstring>
+
+#include "http/response.h"
+#include "net/listener.h"
+#include "server/loop_context.h"
+#include "ws/frame.h"
+#include "ws/handshake.h"
+
+namespace herald::server {
+namespace {
+
+constexpr std::string_view kJson = "application/json";
+
+// Scratch space for compressing one outgoing message; reused by every send() of the loop.
+thread_local std::string t_compress_scratch;
+
+}  // namespace
+
+Connection::Connection(LoopContext& ctx, int fd, const sockaddr_storage& peer, uint64_t id)
+    : net::Stream(ctx.loop, fd, ctx.core.options.max_output_bytes),
+      ctx_(&ctx),
+      id_(id),
+      parser_(std::make_unique<http::RequestParser>(ctx.core.http_limits)) {
+  std::memcpy(&peer_, &peer, sizeof(peer_));
+  set_timeout(ctx.core.options.head_timeout_ms);
+}
+
+Connection::~Connection() = default;
+
+std::string_view Connection::remote_address() const {
+  if (remote_text_.empty()) {
+    sockaddr_storage ss{};
+    std::memcpy(&ss, &peer_, sizeof(peer_));
+    remote_text_ = net::format_endpoint(ss);
+  }
+  return remote_text_;
+}
+
+size_t Connection::on_data(uint8_t* data, size_t size) {
+  if (phase_ == Phase::kWebSocket) {
+    return on_websocket(data, size);
+  }
+  return on_http(data, size);
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP
+
+size_t Connection::on_http(uint8_t* data, size_t size) {
+  size_t offset = 0;
+  while (offset < size && !closing() && phase_ == Phase::kHttp) {
+    saw_request_bytes_ = true;
+    std::string_view input(reinterpret_cast<const char*>(data) + offset, size - offset);
+    http::Request& req = ctx_->request_scratch;
+    http::RequestParser::Status st = parser_->parse(input, req);
+    if (st == http::RequestParser::Status::kNeedMore) {
+      return offset;  // keep the partial head; the parser remembers how far it looked
+    }
+    if (st == http::RequestParser::Status::kError) {
+      ctx_->metrics.http_errors.add();
+      std::string out;
+      http::append_error_response(out, parser_->error());
+      write(std::move(out));
+      close_after_flush();
+      return size;
+    }
+    ctx_->metrics.http_requests.add();
+    offset += req.head_size;
+    if (req.has_content_length && req.content_length > 0) {
+      // No route takes a request body yet: answer and close rather than track the body bytes.
+      req.keep_alive = false;
+    }
+    if (req.chunked) {
+      req.keep_alive = false;
+    }
+    parser_->reset();
+    if (!route(req)) {
+      return size;
+    }
+    if (phase_ == Phase::kWebSocket) {
+      // Frames may have arrived right behind the upgrade request.
+      return offset + (offset < size ? on_websocket(data + offset, size - offset) : 0);
+    }
+    saw_request_bytes_ = false;
+    set_timeout(ctx_->core.options.head_timeout_ms);
+  }
+  return closing() ? size : offset;
+}
+
+void Connection::respond(int status, std::string_view content_type, std::string_view body,
+                         bool keep_alive, std::string_view extra_headers) {
+  if (status >= 400) {
+    ctx_->metrics.http_errors.add();
+  }
+  std::string out;
+  http::append_response(out, status, content_type, body, keep_alive, extra_headers);
+  write(std::move(out));
+  if (!keep_alive) {
+    close_after_flush();
+  }
+}
+
+bool Connection::route(const http::Request& req) {
+  const ServerCore& core = ctx_->core;
+  bool keep = req.keep_alive;
+  bool get_like = req.method == http::Method::kGet || req.method == http::Method::kHead;
+  for (size_t i = 0; i < core.routes.size(); ++i) {
+    if (core.routes[i].path != req.path) {
+      continue;
+    }
+    if (req.method != http::Method::kGet) {
+      respond(405, kJson, R"({"error":"method not allowed","status":405})", false,
+              "Allow: GET\r\n");
+      return false;
+    }
+    if (!ws::is_websocket_upgrade(req)) {
+      respond(426, kJson, R"({"error":"this path speaks WebSocket only","status":426})", keep,
+              "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n");
+      return keep;
+    }
+    upgrade(req, i);
+    return !closing();
+  }
+  if (req.path == "/health" || req.path == "/metrics") {
+    if (!get_like) {
+      respond(405, kJson, R"({"error":"method not allowed","status":405})", false,
+              "Allow: GET, HEAD\r\n");
+      return false;
+    }
+    if (req.path == "/health") {
+      respond(200, kJson, R"({"status":"ok"})", keep);
+    } else {
+      respond(200, "text/plain; version=0.0.4; charset=utf-8", core.metrics_text(), keep);
+    }
+    return keep;
+  }
+  respond(404, kJson, R"({"error":"not found","status":404})", keep);
+  return keep;
+}
+
+void Connection::upgrade(const http::Request& req, size_t route_id) {
+  ws::HandshakeConfig config;
+  config.deflate = ctx_->core.deflate;
+  ws::Handshake hs = ws::accept_upgrade(req, config);
+  write(std::move(hs.response));
+  if (hs.error != ws::HandshakeError::kNone) {
+    ctx_->metrics.http_errors.add();
+    close_after_flush();
+    return;
+  }
+  const ServerOptions& opt = ctx_->core.options;
+  path_ = std::string(req.path);
+  phase_ = Phase::kWebSocket;
+  parser_.reset();
+  deflate_ = hs.deflate;
+  ws::Inflater* inflater = nullptr;
+  if (deflate_) {
+    if (deflate_->client_no_context_takeover) {
+      inflater = &ctx_->shared_inflater(*deflate_);
+    } else {
+      own_inflater_ = std::make_unique<ws::Inflater>(*deflate_, opt.max_message_size);
+      inflater = own_inflater_.get();
+    }
+  }
+  ws::ReceiverLimits limits;
+  limits.max_frame_payload = opt.max_message_size;
+  limits.max_message = opt.max_message_size;
+  receiver_ = std::make_unique<ws::Receiver>(limits, inflater);
+  handler_ = ctx_->handlers[route_id].get();
+  ctx_->metrics.websockets_open.add();
+  last_rx_ms_ = loop().now_ms();
+  set_timeout(opt.ping_interval_ms);
+  handler_->on_open(*this);
+}
+
+// ---------------------------------------------------------------------------------------------
+// WebSocket
+
+size_t Connection::on_websocket(uint8_t* data, size_t size) {
+  last_rx_ms_ = loop().now_ms();
+  ping_outstanding_ = false;
+  if (ws_state_ == WsState::kDone) {
+    return size;
+  }
+  size_t used = receiver_->consume(data, size, *this);
+  if (receiver_->error() != ws::ReceiveError::kNone && ws_state_ != WsState::kDone) {
+    ctx_->metrics.ws_protocol_errors.add();
+    fail_websocket(ws::close_code_for(receiver_->error()), ws::to_string(receiver_->error()));
+    return size;
+  }
+  return closing() ? size : used;
+}
+
+bool Connection::deflate_this(size_t size) const {
+  return deflate_.has_value() && size >= ctx_->core.options.deflate_min_size;
+}
+
+SendStatus Connection::send(std::string_view data, MessageType type) {
+  if (phase_ != Phase::kWebSocket || ws_state_ != WsState::kOpen || closing()) {
+    return SendStatus::kDropped;
+  }
+  std::string frame;
+  auto op = static_cast<ws::Opcode>(type);
+  if (deflate_this(data.size())) {
+    std::string& compressed = t_compress_scratch;
+    compressed.clear();
+    ctx_->deflater(deflate_->server_max_window_bits).deflate_message(data, compressed);
+    frame.reserve(compressed.size() + ws::kMaxHeaderSize);
+    ws::append_frame(frame, op, compressed, /*rsv1=*/true);
+  } else {
+    frame.reserve(data.size() + ws::kMaxHeaderSize);
+    ws::append_frame(frame, op, data);
+  }
+  if (!write(net::make_shared_buffer(std::move(frame)))) {
+    return SendStatus::kDropped;
+  }
+  ctx_->metrics.ws_messages_out.add();
+  size_t high_water = std::min<size_t>(1 << 20, ctx_->core.options.max_output_bytes / 2);
+  return buffered_bytes() > high_water ? SendStatus::kBackpressure : SendStatus::kOk;
+}
+
+void Connection::deliver(const Publication& pub) {
+  if (pub.exclude_id == id_ || ws_state_ != WsState::kOpen || closing()) {
+    return;
+  }
+  if (deflate_this(pub.payload().size())) {
+    int bits = deflate_->server_max_window_bits;
+    write(pub.deflated(bits, ctx_->deflater(bits)));
+  } else {
+    write(pub.plain);
+  }
+  ctx_->metrics.ws_messages_out.add();
+}
+
+void Connection::send_control(ws::Opcode op, std::string_view payload) {
+  std::string frame;
+  ws::append_frame(frame, op, payload);
+  write(std::move(frame));
+}
+
+void Connection::send_close(uint16_t code, std::string_view reason) {
+  std::string frame;
+  ws::append_close(frame, code, reason);
+  write(std::move(frame));
+}
+
+void Connection::close(uint16_t code, std::string_view reason) {
+  if (phase_ != Phase::kWebSocket) {
+    close_after_flush();
+    return;
+  }
+  if (ws_state_ != WsState::kOpen || closing()) {
+    return;
+  }
+  send_close(code, reason);
+  close_code_ = code;
+  ws_state_ = WsState::kCloseSent;
+  set_timeout(ctx_->core.options.close_timeout_ms);
+}
+
+void Connection::fail_websocket(uint16_t code, std::string_view why) {
+  if (ws_state_ == WsState::kOpen) {
+    send_close(code, why);
+  }
+  close_code_ = code;
+  ws_state_ = WsState::kDone;
+  if (handler_ != nullptr) {
+    handler_->on_error(*this, why);
+  }
+  close_after_flush();
+}
+
+void Connection::on_message(ws::Opcode op, std::string_view payload) {
+  if (ws_state_ != WsState::kOpen) {
+    return;  // after our close frame, data is read and dropped (RFC 6455 1.4)
+  }
+  ctx_->metrics.ws_messages_in.add();
+  ctx_->metrics.ws_bytes_in.add(payload.size());
+  handler_->on_message(*this, payload,
+                       op == ws::Opcode::kBinary ? MessageType::kBinary : MessageType::kText);
+}
+
+void Connection::on_ping(std::string_view payload) {
+  if (ws_state_ == WsState::kOpen) {
+    send_control(ws::Opcode::kPong, payload);
+  }
+}
+
+void Connection::on_pong(std::string_view /*payload*/) { ping_outstanding_ = false; }
+
+void Connection::on_close(uint16_t code, std::string_view /*reason*/) {
+  if (ws_state_ == WsState::kOpen) {
+    // Echo the peer's code (an empty close is answered with an empty close), then the server
+    // closes the TCP connection first, as RFC 6455 7.1.1 asks.
+    send_close(code, {});
+    close_code_ = code;
+  }
+  ws_state_ = WsState::kDone;
+  close_after_flush();
+}
+
+void Connection::subscribe(std::string_view topic) {
+  if (!closing()) {
+    ctx_->topics.subscribe(this, memberships_, topic);
+  }
+}
+
+void Connection::unsubscribe(std::string_view topic) {
+  ctx_->topics.unsubscribe(memberships_, topic);
+}
+
+void Connection::publish(std::string_view topic, std::string_view data, MessageType type) {
+  ctx_->metrics.publications.add();
+  ctx_->core.publish(Publication::make(topic, data, type, id_));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lifetime
+
+void Connection::drain() {
+  if (phase_ == Phase::kWebSocket) {
+    close(ws::kCloseGoingAway, "server shutting down");
+  } else if (!saw_request_bytes_) {
+    close_after_flush();
+  }
+  // An HTTP request in progress gets its answer; Connection: close is not forced here because the
+  // drain deadline bounds it anyway.
+}
+
+void Connection::on_timeout() {
+  const ServerOptions& opt = ctx_->core.options;
+  if (phase_ == Phase::kHttp) {
+    if (saw_request_bytes_) {
+      ctx_->metrics.head_timeouts.add();
+    }
+    abort(net::CloseReason::kTimeout);
+    return;
+  }
+  if (ws_state_ != WsState::kOpen) {
+    abort(net::CloseReason::kTimeout);  // the peer never answered our close frame
+    return;
+  }
+  uint64_t now = loop().now_ms();
+  uint64_t silent = now - last_rx_ms_;
+  if (ping_outstanding_) {
+    ctx_->metrics.ws_ping_timeouts.add();
+    close_code_ = 1006;
+    abort(net::CloseReason::kTimeout);
+    return;
+  }
+  if (silent >= opt.ping_interval_ms) {
+    send_control(ws::Opcode::kPing, {});
+    ping_outstanding_ = true;
+    set_timeout(opt.pong_timeout_ms);
+  } else {
+    set_timeout(opt.ping_interval_ms - silent);
+  }
+}
+
+void Connection::on_closed(net::CloseReason reason) {
+  if (reason == net::CloseReason::kOutputLimit) {
+    ctx_->metrics.ws_slow_disconnects.add();
+    if (handler_ != nullptr) {
+      handler_->on_error(*this, "output queue over its limit: client too slow");
+    }
+  }
+  ctx_->topics.unsubscribe_all(memberships_);
+  if (phase_ == Phase::kWebSocket) {
+    ctx_->metrics.websockets_open.sub();
+    ws_state_ = WsState::kDone;
+    handler_->on_close(*this, close_code_, {});
+  }
+  ctx_->remove_connection(this);
+}
+
+}  // namespace herald::server

@@ -1,0 +1,87 @@
+#pragma once
+// LoopContext: everything one event loop owns: its listener, its instance of each application
+// handler, its topic index, its connections and its metrics. Nothing here is shared with other
+// loops; they reach it only through loop.post(). Thread: owning loop only, except `metrics`
+// (read by any thread) and `loop.post()`.
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "herald/server.h"
+#include "http/request_parser.h"
+#include "net/event_loop.h"
+#include "net/listener.h"
+#include "server/metrics.h"
+#include "server/topics.h"
+#include "ws/deflate.h"
+
+namespace herald::server {
+
+class Connection;
+struct ServerCore;
+
+class LoopContext {
+ public:
+  LoopContext(int index, ServerCore& core);
+  ~LoopContext();
+
+  net::EventLoop loop;
+  ServerCore& core;
+  std::unique_ptr<net::Listener> listener;
+  std::vector<std::unique_ptr<Handler>> handlers;  // index: route id from ServerCore::routes
+  TopicIndex topics;
+  LoopMetrics metrics;
+  http::Request request_scratch;  // the parsed head of the request being routed right now
+
+  // Intrusive list of open connections (for drain and max_connections).
+  Connection* first_connection = nullptr;
+  size_t connection_count = 0;
+  bool draining = false;
+  std::unique_ptr<net::Timer> drain_deadline;  // armed by Server::stop()
+
+  // Shared by every connection of this loop: each message is compressed on its own, so one
+  // compressor per window size serves all clients.
+  ws::Deflater& deflater(int window_bits);
+  // For clients that agreed to client_no_context_takeover (we always ask for it), one inflater per
+  // window size serves them all, since it keeps nothing between messages.
+  ws::Inflater& shared_inflater(const ws::DeflateParams& params);
+
+  // Delivers a publication to this loop's subscribers. Thread: owning loop only.
+  void deliver(const Publication& pub);
+
+  void add_connection(Connection* c);
+  void remove_connection(Connection* c);
+  // Starts the drain: stop accepting, close every connection (WebSockets with 1001).
+  void begin_drain();
+
+ private:
+  std::unique_ptr<ws::Deflater> deflaters_[16];
+  std::unique_ptr<ws::Inflater> inflaters_[16];
+};
+
+// What every loop shares, read-only once the loops run.
+struct ServerCore {
+  ServerOptions options;
+  http::Limits http_limits;
+  ws::DeflateConfig deflate;
+  struct Route {
+    std::string path;
+    Server::HandlerFactory factory;
+  };
+  std::vector<Route> routes;
+  std::vector<std::unique_ptr<LoopContext>> loops;
+  std::atomic<uint64_t> next_connection_id{1};
+  std::atomic<size_t> open_connections{0};  // over all loops, for max_connections
+
+  // Sends pub to every loop (directly on the calling loop, posted to the others). Thread: any.
+  void publish(const std::shared_ptr<Publication>& pub);
+  std::string metrics_text() const;
+};
+
+// The loop the calling thread runs, or nullptr for a thread that runs none.
+LoopContext* current_loop();
+void set_current_loop(LoopContext* ctx);
+
+}  // namespace herald::server

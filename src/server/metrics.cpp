@@ -1,0 +1,63 @@
+#include "server/metrics.h"
+
+#include <cstdio>
+
+namespace herald::server {
+namespace {
+
+struct Field {
+  const char* name;
+  const char* type;
+  const char* help;
+  Counter LoopMetrics::*member;
+};
+
+constexpr Field kFields[] = {
+    {"herald_connections_accepted_total", "counter", "TCP connections accepted",
+     &LoopMetrics::connections_accepted},
+    {"herald_connections_rejected_total", "counter", "Connections refused over max_connections",
+     &LoopMetrics::connections_rejected},
+    {"herald_connections_open", "gauge", "TCP connections open", &LoopMetrics::connections_open},
+    {"herald_websockets_open", "gauge", "WebSocket connections open",
+     &LoopMetrics::websockets_open},
+    {"herald_http_requests_total", "counter", "HTTP request heads parsed",
+     &LoopMetrics::http_requests},
+    {"herald_http_errors_total", "counter", "HTTP requests answered with an error status",
+     &LoopMetrics::http_errors},
+    {"herald_head_timeouts_total", "counter", "Connections closed waiting for a request head",
+     &LoopMetrics::head_timeouts},
+    {"herald_ws_messages_received_total", "counter", "WebSocket messages received",
+     &LoopMetrics::ws_messages_in},
+    {"herald_ws_bytes_received_total", "counter", "WebSocket payload bytes received",
+     &LoopMetrics::ws_bytes_in},
+    {"herald_ws_messages_sent_total", "counter", "WebSocket messages queued (per delivery)",
+     &LoopMetrics::ws_messages_out},
+    {"herald_ws_protocol_errors_total", "counter", "WebSocket connections failed by the peer",
+     &LoopMetrics::ws_protocol_errors},
+    {"herald_ws_slow_disconnects_total", "counter",
+     "Connections dropped because their output queue passed its cap",
+     &LoopMetrics::ws_slow_disconnects},
+    {"herald_ws_ping_timeouts_total", "counter", "Connections dropped for not answering pings",
+     &LoopMetrics::ws_ping_timeouts},
+    {"herald_publications_total", "counter", "Topic publications", &LoopMetrics::publications},
+};
+
+}  // namespace
+
+std::string render_prometheus(const std::vector<const LoopMetrics*>& loops) {
+  std::string out;
+  out.reserve(4096);
+  char line[256];
+  for (const Field& f : kFields) {
+    uint64_t sum = 0;
+    for (const LoopMetrics* m : loops) {
+      sum += (m->*f.member).get();
+    }
+    std::snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", f.name, f.help,
+                  f.name, f.type, f.name, static_cast<unsigned long long>(sum));
+    out += line;
+  }
+  return out;
+}
+
+}  // namespace herald::server

@@ -1,0 +1,179 @@
+// Server: the public entry point. It builds one LoopContext per event loop, binds one
+// SO_REUSEPORT listener per loop, runs each loop on its own thread and drains them on stop().
+
+#include "herald/server.h"
+
+#include <sys/resource.h>
+
+#include <chrono>
+#include <thread>
+
+#include "server/connection.h"
+#include "server/loop_context.h"
+#include "ws/frame.h"
+
+namespace herald {
+
+struct Server::Impl {
+  server::ServerCore core;
+  std::vector<std::thread> threads;
+  std::atomic<bool> stopping{false};
+  bool started = false;
+
+  void accept(server::LoopContext& ctx, int fd, const sockaddr_storage& peer);
+};
+
+namespace {
+
+// Every connection is one descriptor; the soft limit is often 1024, far below what one server
+// holds. Raise it to the hard limit once.
+void raise_fd_limit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
+}
+
+// Bounds the drain of one loop: whoever has not closed by the deadline is cut off.
+class DrainDeadline : public net::Timer {
+ public:
+  explicit DrainDeadline(server::LoopContext& ctx) : ctx_(ctx) {}
+
+ private:
+  void on_timer() override {
+    for (server::Connection* c = ctx_.first_connection; c != nullptr;) {
+      server::Connection* next = c->next;
+      c->abort(net::CloseReason::kShutdown);
+      c = next;
+    }
+    ctx_.loop.stop();
+  }
+  server::LoopContext& ctx_;
+};
+
+}  // namespace
+
+void Server::Impl::accept(server::LoopContext& ctx, int fd, const sockaddr_storage& peer) {
+  ctx.metrics.connections_accepted.add();
+  size_t open = core.open_connections.fetch_add(1, std::memory_order_relaxed);
+  if (open >= core.options.max_connections || ctx.draining) {
+    core.open_connections.fetch_sub(1, std::memory_order_relaxed);
+    ctx.metrics.connections_rejected.add();
+    static constexpr char kBusy[] =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+        "Content-Length: 45\r\nConnection: close\r\nRetry-After: 5\r\n\r\n"
+        R"({"error":"too many connections","status":503})";
+    ssize_t n = ::write(fd, kBusy, sizeof(kBusy) - 1);
+    (void)n;  // best effort: the socket is fresh, its buffer is empty
+    ::close(fd);
+    return;
+  }
+  uint64_t id = core.next_connection_id.fetch_add(1, std::memory_order_relaxed);
+  auto* c = new server::Connection(ctx, fd, peer, id);  // owned by the loop; freed by Stream
+  ctx.add_connection(c);
+  if (!c->start()) {
+    c->abort(net::CloseReason::kLocal);
+  }
+}
+
+Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->core.options = std::move(options);
+  impl_->core.http_limits.max_body = 1 << 20;
+  impl_->core.deflate.enabled = impl_->core.options.permessage_deflate;
+  impl_->core.deflate.max_inflated_message = impl_->core.options.max_message_size;
+}
+
+Server::~Server() {
+  if (impl_->started) {
+    stop();
+    run();
+  }
+}
+
+void Server::websocket(std::string path, HandlerFactory factory) {
+  impl_->core.routes.push_back({std::move(path), std::move(factory)});
+}
+
+Result<Ok> Server::start() {
+  server::ServerCore& core = impl_->core;
+  auto endpoint = net::parse_endpoint(core.options.listen);
+  if (!endpoint) {
+    return Error{endpoint.error()};
+  }
+  raise_fd_limit();
+  int threads = core.options.threads > 0 ? core.options.threads
+                                         : static_cast<int>(std::thread::hardware_concurrency());
+  if (threads <= 0) {
+    threads = 1;
+  }
+  for (int i = 0; i < threads; ++i) {
+    auto ctx = std::make_unique<server::LoopContext>(i, core);
+    if (auto r = ctx->loop.init(); !r) {
+      return Error{r.error()};
+    }
+    for (const auto& route : core.routes) {
+      ctx->handlers.push_back(route.factory());
+    }
+    server::LoopContext* raw = ctx.get();
+    ctx->listener = std::make_unique<net::Listener>(
+        ctx->loop, [this, raw](int fd, const sockaddr_storage& peer) { impl_->accept(*raw, fd, peer); });
+    // The first listener may pick the port (port 0); the others join it.
+    net::Endpoint ep = *endpoint;
+    if (i > 0) {
+      ep.port = core.loops.front()->listener->bound_port();
+    }
+    if (auto r = ctx->listener->open(ep); !r) {
+      return Error{r.error()};
+    }
+    core.loops.push_back(std::move(ctx));
+  }
+  for (auto& ctx : core.loops) {
+    server::LoopContext* raw = ctx.get();
+    impl_->threads.emplace_back([raw] {
+      server::set_current_loop(raw);
+      raw->loop.run();
+      server::set_current_loop(nullptr);
+    });
+  }
+  impl_->started = true;
+  return Ok{};
+}
+
+uint16_t Server::port() const {
+  const auto& loops = impl_->core.loops;
+  return loops.empty() ? 0 : loops.front()->listener->bound_port();
+}
+
+void Server::run() {
+  for (std::thread& t : impl_->threads) {
+    if (t.joinable()) {
+      t.join();
+    }
+  }
+  impl_->started = false;
+}
+
+void Server::stop() {
+  if (impl_->stopping.exchange(true)) {
+    return;
+  }
+  uint32_t deadline_ms = impl_->core.options.drain_timeout_ms;
+  for (auto& ctx : impl_->core.loops) {
+    server::LoopContext* raw = ctx.get();
+    raw->loop.post([raw, deadline_ms] {
+      auto deadline = std::make_unique<DrainDeadline>(*raw);
+      raw->loop.timers().arm(*deadline, raw->loop.now_ms(), deadline_ms);
+      raw->drain_deadline = std::move(deadline);
+      raw->begin_drain();
+    });
+  }
+}
+
+void Server::publish(std::string_view topic, std::string_view data, MessageType type) {
+  impl_->core.publish(server::Publication::make(topic, data, type, 0));
+}
+
+std::string Server::metrics_text() const { return impl_->core.metrics_text(); }
+
+}  // namespace herald

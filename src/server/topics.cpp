@@ -1,0 +1,105 @@
+#include "server/topics.h"
+
+#include <cassert>
+
+#include "server/connection.h"
+#include "ws/deflate.h"
+#include "ws/frame.h"
+
+namespace herald::server {
+
+std::shared_ptr<Publication> Publication::make(std::string_view topic, std::string_view data,
+                                               MessageType type, uint64_t exclude_id) {
+  auto pub = std::make_shared<Publication>();
+  pub->topic = std::string(topic);
+  pub->type = type;
+  pub->exclude_id = exclude_id;
+  std::string frame;
+  frame.reserve(data.size() + ws::kMaxHeaderSize);
+  ws::append_frame(frame, static_cast<ws::Opcode>(type), data);
+  pub->header_size = frame.size() - data.size();
+  pub->plain = net::make_shared_buffer(std::move(frame));
+  return pub;
+}
+
+net::SharedBuffer Publication::deflated(int window_bits, ws::Deflater& deflater) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  net::SharedBuffer& slot = deflated_[window_bits & 15];
+  if (!slot) {
+    std::string compressed;
+    deflater.deflate_message(payload(), compressed);
+    std::string frame;
+    frame.reserve(compressed.size() + ws::kMaxHeaderSize);
+    ws::append_frame(frame, static_cast<ws::Opcode>(type), compressed, /*rsv1=*/true);
+    slot = net::make_shared_buffer(std::move(frame));
+  }
+  return slot;
+}
+
+void TopicIndex::subscribe(Connection* c, std::vector<Membership>& memberships,
+                           std::string_view topic) {
+  for (const Membership& m : memberships) {
+    if (m.topic->name == topic) {
+      return;
+    }
+  }
+  auto it = topics_.find(topic);
+  if (it == topics_.end()) {
+    auto t = std::make_unique<Topic>();
+    t->name = std::string(topic);
+    it = topics_.emplace(t->name, std::move(t)).first;
+  }
+  Topic* t = it->second.get();
+  t->subscribers.push_back(Subscriber{c, static_cast<uint32_t>(memberships.size())});
+  memberships.push_back(Membership{t, static_cast<uint32_t>(t->subscribers.size() - 1)});
+}
+
+void TopicIndex::unsubscribe(std::vector<Membership>& memberships, std::string_view topic) {
+  for (size_t i = 0; i < memberships.size(); ++i) {
+    if (memberships[i].topic->name == topic) {
+      remove(memberships, i);
+      return;
+    }
+  }
+}
+
+void TopicIndex::unsubscribe_all(std::vector<Membership>& memberships) {
+  while (!memberships.empty()) {
+    remove(memberships, memberships.size() - 1);
+  }
+}
+
+// Swap-with-last removal on both sides keeps every operation O(1); the moved entries' back
+// references are patched so they stay exact.
+void TopicIndex::remove(std::vector<Membership>& memberships, size_t index) {
+  Membership m = memberships[index];
+  Topic* t = m.topic;
+  assert(m.slot < t->subscribers.size());
+  Subscriber last = t->subscribers.back();
+  t->subscribers[m.slot] = last;
+  t->subscribers.pop_back();
+  if (m.slot < t->subscribers.size()) {
+    // `last` moved to m.slot: its connection's membership must point at the new slot.
+    last.connection->memberships()[last.membership].slot = m.slot;
+  }
+  Membership moved = memberships.back();
+  memberships[index] = moved;
+  memberships.pop_back();
+  if (index < memberships.size()) {
+    moved.topic->subscribers[moved.slot].membership = static_cast<uint32_t>(index);
+  }
+  if (t->subscribers.empty()) {
+    topics_.erase(t->name);
+  }
+}
+
+}  // namespace herald::server
+
+namespace herald::server {
+
+const TopicIndex::Topic* TopicIndex::find(std::string_view topic) const {
+  auto it = topics_.find(topic);
+  return it == topics_.end() ? nullptr : it->second.get();
+}
+
+}  // namespace herald::server

@@ -1,0 +1,81 @@
+#pragma once
+// Topics: the per-loop publish/subscribe index behind WebSocket::subscribe/publish, and the
+// Publication that carries one published message to every loop. A publication is framed once
+// (plain) and, on first need, once per deflate window size; every subscriber's output queue then
+// holds a reference to those bytes. Thread: TopicIndex belongs to one loop; a Publication is
+// immutable after creation except for its lazily built deflated frames (guarded by a mutex).
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "herald/websocket.h"
+#include "net/buffer.h"
+
+namespace herald::ws {
+class Deflater;
+}
+
+namespace herald::server {
+
+class Connection;
+
+struct Publication {
+  std::string topic;
+  MessageType type = MessageType::kText;
+  uint64_t exclude_id = 0;       // connection id that must not receive it (the publisher), 0 = none
+  net::SharedBuffer plain;       // complete unmasked frame
+  size_t header_size = 0;        // payload = plain->substr(header_size)
+
+  std::string_view payload() const { return std::string_view(*plain).substr(header_size); }
+  // The frame compressed for a client whose window allows window_bits; built once per size.
+  net::SharedBuffer deflated(int window_bits, ws::Deflater& deflater) const;
+
+  static std::shared_ptr<Publication> make(std::string_view topic, std::string_view data,
+                                           MessageType type, uint64_t exclude_id);
+
+ private:
+  mutable std::mutex mutex_;
+  mutable net::SharedBuffer deflated_[16];  // by window bits
+};
+
+class TopicIndex {
+ public:
+  struct Topic;
+  // One subscription of one connection, as the connection remembers it.
+  struct Membership {
+    Topic* topic;
+    uint32_t slot;  // index in topic->subscribers
+  };
+  struct Subscriber {
+    Connection* connection;
+    uint32_t membership;  // index in the connection's membership list
+  };
+  struct Topic {
+    std::string name;
+    std::vector<Subscriber> subscribers;
+  };
+
+  // Adds c to topic (no-op if already there). memberships is c's own list, updated in place.
+  void subscribe(Connection* c, std::vector<Membership>& memberships, std::string_view topic);
+  void unsubscribe(std::vector<Membership>& memberships, std::string_view topic);
+  void unsubscribe_all(std::vector<Membership>& memberships);
+  // Subscribers of topic on this loop, or nullptr.
+  const Topic* find(std::string_view topic) const;
+  size_t topic_count() const { return topics_.size(); }
+
+ private:
+  void remove(std::vector<Membership>& memberships, size_t index);
+
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::unique_ptr<Topic>, Hash, std::equal_to<>> topics_;
+};
+
+}  // namespace herald::server
