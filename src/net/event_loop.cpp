@@ -99,14 +99,17 @@ void EventLoop::defer_flush(Deferred* d, bool& scheduled_flag) {
 }
 
 void EventLoop::drain_posted() {
+  // Clear the eventfd before taking the queue: a post() that lands after the swap then finds
+  // wake_pending_ false and writes again. The other order loses that wake-up and the task waits
+  // for an unrelated event (or forever).
+  uint64_t counter = 0;
+  ssize_t n = read(wake_fd_, &counter, sizeof(counter));
+  (void)n;
   {
     std::lock_guard<std::mutex> lock(post_mutex_);
     posted_work_.swap(posted_);
     wake_pending_ = false;
   }
-  uint64_t counter = 0;
-  ssize_t n = read(wake_fd_, &counter, sizeof(counter));
-  (void)n;
   for (Task& task : posted_work_) {
     task();
   }
