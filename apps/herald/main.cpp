@@ -6,7 +6,7 @@
 #include "serve_command.h"
 
 #ifdef HERALD_HAVE_BENCH
-#include "bench/bench_cli.h"
+#include "herald/bench/command.h"
 #endif
 
 int main(int argc, char** argv) {

@@ -51,7 +51,11 @@ size_t Connection::on_data(uint8_t* data, size_t size) {
 size_t Connection::on_http(uint8_t* data, size_t size) {
   size_t offset = 0;
   while (offset < size && !closing() && phase_ == Phase::kHttp) {
-    saw_request_bytes_ = true;
+    if (!saw_request_bytes_) {
+      // The idle keep-alive wait is over; the head now has head_timeout to arrive in full.
+      saw_request_bytes_ = true;
+      set_timeout(ctx_->core.options.head_timeout_ms);
+    }
     std::string_view input(reinterpret_cast<const char*>(data) + offset, size - offset);
     http::Request& req = ctx_->request_scratch;
     http::RequestParser::Status st = parser_->parse(input, req);
@@ -84,7 +88,7 @@ size_t Connection::on_http(uint8_t* data, size_t size) {
       return offset + (offset < size ? on_websocket(data + offset, size - offset) : 0);
     }
     saw_request_bytes_ = false;
-    set_timeout(ctx_->core.options.head_timeout_ms);
+    set_timeout(ctx_->core.options.idle_timeout_ms);
   }
   return closing() ? size : offset;
 }
