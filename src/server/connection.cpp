@@ -22,7 +22,7 @@ Connection::Connection(LoopContext& ctx, int fd, const sockaddr_storage& peer, u
     : net::Stream(ctx.loop, fd, ctx.core.options.max_output_bytes),
       ctx_(&ctx),
       id_(id),
-      parser_(std::make_unique<http::RequestParser>(ctx.core.http_limits)) {
+      parser_(ctx.acquire_parser()) {
   std::memcpy(&peer_, &peer, sizeof(peer_));
   set_timeout(ctx.core.options.head_timeout_ms);
 }
@@ -30,12 +30,16 @@ Connection::Connection(LoopContext& ctx, int fd, const sockaddr_storage& peer, u
 Connection::~Connection() = default;
 
 std::string_view Connection::remote_address() const {
-  if (remote_text_.empty()) {
-    sockaddr_storage ss{};
-    std::memcpy(&ss, &peer_, sizeof(peer_));
-    remote_text_ = net::format_endpoint(ss);
-  }
-  return remote_text_;
+  thread_local std::string text;
+  sockaddr_storage ss{};
+  std::memcpy(&ss, &peer_, sizeof(peer_));
+  text = net::format_endpoint(ss);
+  return text;
+}
+
+std::string_view Connection::path() const {
+  return phase_ == Phase::kWebSocket ? std::string_view(ctx_->core.routes[route_].path)
+                                     : std::string_view();
 }
 
 size_t Connection::on_data(uint8_t* data, size_t size) {
@@ -155,9 +159,9 @@ void Connection::upgrade(const http::Request& req, size_t route_id) {
     return;
   }
   const ServerOptions& opt = ctx_->core.options;
-  path_ = std::string(req.path);
+  route_ = static_cast<uint16_t>(route_id);
   phase_ = Phase::kWebSocket;
-  parser_.reset();
+  ctx_->release_parser(std::move(parser_));
   deflate_ = hs.deflate;
   ws::Inflater* inflater = nullptr;
   if (deflate_) {
@@ -171,7 +175,7 @@ void Connection::upgrade(const http::Request& req, size_t route_id) {
   ws::ReceiverLimits limits;
   limits.max_frame_payload = opt.max_message_size;
   limits.max_message = opt.max_message_size;
-  receiver_ = std::make_unique<ws::Receiver>(limits, inflater);
+  receiver_.emplace(limits, inflater);
   handler_ = ctx_->handlers[route_id].get();
   ctx_->metrics.websockets_open.add();
   last_rx_ms_ = loop().now_ms();
@@ -371,6 +375,7 @@ void Connection::on_closed(net::CloseReason reason) {
     }
   }
   ctx_->topics.unsubscribe_all(memberships_);
+  ctx_->release_parser(std::move(parser_));
   if (phase_ == Phase::kWebSocket) {
     ctx_->metrics.websockets_open.sub();
     ws_state_ = WsState::kDone;

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,7 +37,9 @@ class Connection final : public net::Stream, public WebSocket, private ws::Recei
   void publish(std::string_view topic, std::string_view data, MessageType type) override;
   size_t buffered_amount() const override { return buffered_bytes(); }
   uint64_t id() const override { return id_; }
-  std::string_view path() const override { return path_; }
+  std::string_view path() const override;
+  // Formatted on demand into a per-thread buffer: valid until the next call on this thread.
+  // (Keeping the text per connection would cost 32 bytes on every idle connection.)
   std::string_view remote_address() const override;
 
   // Queues a topic publication (skipped for its publisher).
@@ -88,12 +91,11 @@ class Connection final : public net::Stream, public WebSocket, private ws::Recei
   uint64_t last_rx_ms_ = 0;
   sockaddr_in6 peer_{};  // IPv4 peers stored as sockaddr_in in the same bytes
   std::unique_ptr<http::RequestParser> parser_;  // only while speaking HTTP
-  std::unique_ptr<ws::Receiver> receiver_;       // only once upgraded
+  std::optional<ws::Receiver> receiver_;         // only once upgraded
   std::unique_ptr<ws::Inflater> own_inflater_;   // only for deflate clients that keep context
   std::optional<ws::DeflateParams> deflate_;
   Handler* handler_ = nullptr;
-  std::string path_;
-  mutable std::string remote_text_;  // formatted on first use
+  uint16_t route_ = 0;  // index in ServerCore::routes once upgraded
   std::vector<TopicIndex::Membership> memberships_;
 };
 

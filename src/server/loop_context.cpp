@@ -34,6 +34,23 @@ ws::Inflater& LoopContext::shared_inflater(const ws::DeflateParams& params) {
   return *i;
 }
 
+std::unique_ptr<http::RequestParser> LoopContext::acquire_parser() {
+  if (parser_pool_.empty()) {
+    return std::make_unique<http::RequestParser>(core.http_limits);
+  }
+  std::unique_ptr<http::RequestParser> p = std::move(parser_pool_.back());
+  parser_pool_.pop_back();
+  p->reset();
+  return p;
+}
+
+void LoopContext::release_parser(std::unique_ptr<http::RequestParser> parser) {
+  constexpr size_t kMaxPooled = 1024;  // bounds the pool after a connection storm
+  if (parser && parser_pool_.size() < kMaxPooled) {
+    parser_pool_.push_back(std::move(parser));
+  }
+}
+
 void LoopContext::deliver(const Publication& pub) {
   const TopicIndex::Topic* topic = topics.find(pub.topic);
   if (topic == nullptr) {

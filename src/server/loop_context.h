@@ -48,6 +48,12 @@ class LoopContext {
   // window size serves them all, since it keeps nothing between messages.
   ws::Inflater& shared_inflater(const ws::DeflateParams& params);
 
+  // HTTP parsers are 1.7 KiB and needed only until the upgrade. Recycling them through a
+  // per-loop pool keeps them from leaving holes between long-lived connection objects in the
+  // heap (which showed as ~100 extra bytes of RSS per idle WebSocket).
+  std::unique_ptr<http::RequestParser> acquire_parser();
+  void release_parser(std::unique_ptr<http::RequestParser> parser);
+
   // Delivers a publication to this loop's subscribers. Thread: owning loop only.
   void deliver(const Publication& pub);
 
@@ -57,6 +63,7 @@ class LoopContext {
   void begin_drain();
 
  private:
+  std::vector<std::unique_ptr<http::RequestParser>> parser_pool_;
   std::unique_ptr<ws::Deflater> deflaters_[16];
   std::unique_ptr<ws::Inflater> inflaters_[16];
 };
