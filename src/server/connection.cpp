@@ -1,5 +1,6 @@
 #include "server/connection.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "http/response.h"
@@ -350,20 +351,28 @@ void Connection::on_timeout() {
     abort(net::CloseReason::kTimeout);  // the peer never answered our close frame
     return;
   }
-  uint64_t now = loop().now_ms();
-  uint64_t silent = now - last_rx_ms_;
+  // One timer per connection, and no re-arming per message: each firing looks at how long the
+  // peer has been silent. A ping goes out after ping_interval of silence; the peer is dropped if
+  // nothing (pong or anything else) arrives within pong_timeout after it.
+  uint64_t silent = loop().now_ms() - last_rx_ms_;
+  uint64_t interval = opt.ping_interval_ms;
   if (ping_outstanding_) {
-    ctx_->metrics.ws_ping_timeouts.add();
-    close_code_ = 1006;
-    abort(net::CloseReason::kTimeout);
+    uint64_t limit = interval + opt.pong_timeout_ms;
+    if (silent >= limit) {
+      ctx_->metrics.ws_ping_timeouts.add();
+      close_code_ = 1006;
+      abort(net::CloseReason::kTimeout);
+    } else {
+      set_timeout(std::min(interval, limit - silent));
+    }
     return;
   }
-  if (silent >= opt.ping_interval_ms) {
+  if (silent >= interval) {
     send_control(ws::Opcode::kPing, {});
     ping_outstanding_ = true;
-    set_timeout(opt.pong_timeout_ms);
+    set_timeout(std::min<uint64_t>(interval, opt.pong_timeout_ms));
   } else {
-    set_timeout(opt.ping_interval_ms - silent);
+    set_timeout(interval - silent);
   }
 }
 
