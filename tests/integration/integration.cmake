@@ -1,0 +1,27 @@
+# Integration tests: start the real `herald` binary on 127.0.0.1:0 and drive it with clients
+# someone else wrote (python-websockets 10.4 from Debian, npm ws 8) plus raw sockets for input no
+# real client would send. Run them with `ctest -L integration`.
+if(NOT TARGET herald)
+  message(STATUS "integration tests: no `herald` target yet, not registered")
+  return()
+endif()
+
+# Debian's python3 with python3-websockets, not a pyenv python that may lack the module.
+set(HERALD_IT_PYTHON /usr/bin/python3 CACHE FILEPATH "Python with the websockets module (10.4)")
+
+foreach(suite chat echo frames http drain)
+  add_test(NAME integration_${suite}
+    COMMAND ${HERALD_IT_PYTHON} -B ${CMAKE_CURRENT_LIST_DIR}/test_${suite}.py
+            --herald $<TARGET_FILE:herald>)
+  set_tests_properties(integration_${suite} PROPERTIES LABELS integration TIMEOUT 120)
+endforeach()
+
+find_program(HERALD_IT_NODE node)
+find_program(HERALD_IT_NPM npm)
+if(HERALD_IT_NODE AND HERALD_IT_NPM)
+  add_test(NAME integration_node
+    COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/node/run.sh $<TARGET_FILE:herald>)
+  set_tests_properties(integration_node PROPERTIES LABELS integration TIMEOUT 180)
+else()
+  message(STATUS "integration tests: node/npm not found, integration_node not registered")
+endif()

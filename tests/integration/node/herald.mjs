@@ -1,0 +1,214 @@
+// Helpers shared by the Node integration tests: start the real `herald` binary on 127.0.0.1:0,
+// learn its port from the first stdout line, and wait on conditions (a message, a close) with a
+// hard timeout per step that names the step. The binary comes from $HERALD_BIN.
+import { spawn } from 'node:child_process';
+import WebSocket from 'ws';
+
+export const MIB = 1024 * 1024;
+const LISTEN_LINE = /^herald listening on http:\/\/([0-9.]+):([0-9]+)$/;
+
+// Children still running when this test process exits (a crash, an uncaught error) are killed
+// by their pid so that no server outlives its test.
+const liveChildren = new Set();
+process.on('exit', () => {
+  for (const child of liveChildren) {
+    child.kill('SIGKILL');
+  }
+});
+
+// Rejects with "step '<what>': timed out after <ms> ms" unless `promise` settles first.
+export function within(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`step '${what}': timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+// Starts `herald serve --listen 127.0.0.1:0 [--echo] ...args`. The returned object's stop()
+// kills exactly this child (by its pid), never anything by name.
+export async function startHerald(args = [], { echo = true } = {}) {
+  const bin = process.env.HERALD_BIN;
+  if (!bin) {
+    throw new Error('HERALD_BIN is not set: it must be the path of the herald binary');
+  }
+  const argv = ['serve', '--listen', '127.0.0.1:0', ...(echo ? ['--echo'] : []), ...args];
+  const child = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  liveChildren.add(child);
+  child.on('exit', () => liveChildren.delete(child));
+  let stderr = '';
+  child.stderr.on('data', (d) => {
+    stderr = (stderr + d.toString()).slice(-8192);
+  });
+  const exited = new Promise((resolve) => child.on('exit', (code, sig) => resolve({ code, sig })));
+  const firstLine = new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (d) => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl >= 0) {
+        child.stdout.off('data', onData);
+        child.stdout.resume(); // keep draining later output
+        resolve(out.slice(0, nl));
+      }
+    };
+    child.stdout.on('data', onData);
+    child.on('error', reject);
+    exited.then(({ code, sig }) => reject(new Error(
+      `herald exited (code ${code}, signal ${sig}) before its first stdout line; ` +
+      `stdout: ${JSON.stringify(out)}; stderr: ${stderr}`)));
+  });
+  let line;
+  try {
+    line = await within(firstLine, 15000, `start herald ${argv.join(' ')}`);
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  }
+  const m = LISTEN_LINE.exec(line);
+  if (!m || m[1] !== '127.0.0.1' || m[2] === '0') {
+    child.kill('SIGKILL');
+    throw new Error(`step 'read the first stdout line': expected ` +
+      `'herald listening on http://127.0.0.1:<port>', got ${JSON.stringify(line)}`);
+  }
+  const port = Number(m[2]);
+  let exit = null;
+  exited.then((e) => { exit = e; });
+  return {
+    port,
+    pid: child.pid,
+    url: (path) => `ws://127.0.0.1:${port}${path}`,
+    stderr: () => stderr,
+    alive: () => exit === null,
+    // SIGTERM, then SIGKILL after `graceMs`. Resolves to {code, sig}.
+    async stop(graceMs = 10000) {
+      if (exit !== null) {
+        return exit;
+      }
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const e = await exited;
+      clearTimeout(timer);
+      return e;
+    },
+  };
+}
+
+// A ws client with an inbox, so that tests can wait for "the next message" in order.
+export class Client {
+  constructor(name, ws) {
+    this.name = name;
+    this.ws = ws;
+    this.inbox = [];
+    this.waiters = [];
+    this.closed = new Promise((resolve) => {
+      ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+    });
+    this.closeInfo = null;
+    this.closed.then((c) => {
+      this.closeInfo = c;
+      for (const w of this.waiters.splice(0)) {
+        w.reject(new Error(`${name}: connection closed (code ${c.code} ${c.reason}) ` +
+          'while waiting for a message'));
+      }
+    });
+    ws.on('error', () => {}); // surfaced through 'close'
+    ws.on('message', (data, isBinary) => {
+      const msg = isBinary ? Buffer.from(data) : data.toString('utf8');
+      const w = this.waiters.shift();
+      if (w) {
+        w.resolve(msg);
+      } else {
+        this.inbox.push(msg);
+      }
+    });
+  }
+
+  // Connects `name` to `url`. opts are passed to the ws constructor.
+  static async connect(name, url, opts = {}) {
+    const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 64 * MIB, ...opts });
+    const client = new Client(name, ws);
+    await within(new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('unexpected-response', (req, res) =>
+        reject(new Error(`${name}: handshake to ${url} answered HTTP ${res.statusCode}`)));
+      ws.once('error', reject);
+    }), 5000, `${name} connects to ${url}`);
+    return client;
+  }
+
+  // The next message (string for text, Buffer for binary).
+  next(what, ms = 5000) {
+    if (this.inbox.length > 0) {
+      return Promise.resolve(this.inbox.shift());
+    }
+    if (this.closeInfo) {
+      return Promise.reject(new Error(`step '${what}': ${this.name} is closed ` +
+        `(code ${this.closeInfo.code})`));
+    }
+    const p = new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+    return within(p, ms, what).catch((e) => {
+      throw new Error(e.message.startsWith('step') ? e.message : `step '${what}': ${e.message}`);
+    });
+  }
+
+  send(data, opts = {}) {
+    return new Promise((resolve, reject) => {
+      this.ws.send(data, opts, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  async close(code = 1000) {
+    this.ws.close(code);
+    return within(this.closed, 6000, `${this.name} close handshake`);
+  }
+}
+
+// A short, printable description of a message for assertion failures.
+export function describe(msg) {
+  if (Buffer.isBuffer(msg)) {
+    return `binary[${msg.length}] ${msg.subarray(0, 16).toString('hex')}...`;
+  }
+  if (typeof msg === 'string') {
+    return `text[${Buffer.byteLength(msg)} bytes] ${JSON.stringify(msg.slice(0, 40))}`;
+  }
+  return String(msg);
+}
+
+// Fails with type, length and first differing offset when `got` is not `expected`.
+export function assertSameMessage(got, expected, what) {
+  const kind = (m) => (Buffer.isBuffer(m) ? 'binary' : typeof m === 'string' ? 'text' : typeof m);
+  if (kind(got) !== kind(expected)) {
+    throw new Error(`step '${what}': expected a ${kind(expected)} message, got ${describe(got)}`);
+  }
+  const a = Buffer.isBuffer(got) ? got : Buffer.from(got);
+  const b = Buffer.isBuffer(expected) ? expected : Buffer.from(expected);
+  if (!a.equals(b)) {
+    let i = 0;
+    while (i < a.length && i < b.length && a[i] === b[i]) {
+      i++;
+    }
+    throw new Error(`step '${what}': expected ${describe(expected)}, got ${describe(got)} ` +
+      `(lengths ${b.length} vs ${a.length}, first difference at byte ${i})`);
+  }
+}
+
+// A text message whose UTF-8 encoding is exactly n bytes, with 1- to 4-byte characters.
+export function makeText(n) {
+  const unit = 'aé€😀'; // 10 bytes
+  return unit.repeat(Math.floor(n / 10)) + 'x'.repeat(n % 10);
+}
+
+// Deterministic binary: a xorshift stream, half full-range bytes and half from 16 values, so
+// deflate keeps it under the size it started with.
+export function makeBinary(n) {
+  const buf = Buffer.alloc(n);
+  let x = (n * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13; x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5; x >>>= 0;
+    buf[i] = i < n / 2 ? x & 0xff : 0x30 + (x & 0x0f);
+  }
+  return buf;
+}

@@ -1,0 +1,306 @@
+#!/usr/bin/python3
+"""HTTP side of the real server over raw sockets: /health, /metrics, 404s, every kind of bad
+WebSocket handshake (with the status RFC 6455 4.2.2 asks for), oversized and never-ending heads;
+after each bad input an already-open client and a new client must still be served.
+
+Usage: /usr/bin/python3 test_http.py --herald build/<dir>/apps/herald/herald [-k SUBSTRING]
+"""
+
+import base64
+import hashlib
+import os
+import re
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from herald_checks import check, describe, step  # noqa: E402
+from herald_harness import Suite, serving_others  # noqa: E402
+from herald_raw import (WS_GUID, Closed, RawSocket, RawWs, expect_connection_closed,  # noqa: E402
+                        http_exchange, http_get, json_body, read_response)
+
+suite = Suite("http (raw sockets)")
+
+KEY = base64.b64encode(b"0123456789abcdef").decode()
+
+
+def upgrade(port, path="/echo", method="GET", key=KEY, version="13", extra=""):
+    lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Upgrade: websocket",
+             "Connection: Upgrade"]
+    if key is not None:
+        lines.append(f"Sec-WebSocket-Key: {key}")
+    if version is not None:
+        lines.append(f"Sec-WebSocket-Version: {version}")
+    if method != "GET":
+        lines.append("Content-Length: 0")
+    return ("\r\n".join(lines) + "\r\n" + extra + "\r\n").encode()
+
+
+def expect_status(resp, statuses, what):
+    check(resp.status in statuses, f"{what}: HTTP {' or '.join(map(str, statuses))}", resp)
+
+
+# --- what must work -----------------------------------------------------------------------------
+
+@suite.case("GET /health -> 200 JSON {\"status\":\"ok\"}")
+def health(server):
+    resp = http_get(server.port, "/health", "GET /health")
+    expect_status(resp, {200}, "GET /health")
+    body = json_body(resp, "GET /health body")
+    check(isinstance(body, dict) and body.get("status") == "ok", 'a JSON body {"status":"ok"}',
+          describe(resp.body))
+
+
+@suite.case("GET /metrics -> 200 Prometheus text with herald_ metrics")
+def metrics(server):
+    resp = http_get(server.port, "/metrics", "GET /metrics")
+    expect_status(resp, {200}, "GET /metrics")
+    ctype = resp.header("content-type") or ""
+    check(ctype.startswith("text/plain"), "Content-Type text/plain (Prometheus text format)",
+          ctype or "no Content-Type")
+    text = resp.body.decode("utf-8", "replace")
+    sample = re.compile(r"^herald_[A-Za-z0-9_:]*(\{[^}]*\})? [-+0-9.eEaInNf]+( [0-9]+)?$")
+    samples = [line for line in text.splitlines() if sample.match(line)]
+    check(samples, "at least one sample line 'herald_<name>[{labels}] <value>'",
+          describe(resp.body, 400))
+
+
+@suite.case("GET /no-such-path -> 404 with a JSON body")
+def not_found(server):
+    resp = http_get(server.port, "/no-such-path", "GET /no-such-path")
+    expect_status(resp, {404}, "GET /no-such-path")
+    json_body(resp, "GET /no-such-path body")
+
+
+@suite.case("WebSocket upgrade on an unknown path -> 404")
+def upgrade_not_found(server):
+    with serving_others(server, "an upgrade to /nowhere"):
+        resp = http_exchange(server.port, upgrade(server.port, "/nowhere"), "upgrade /nowhere")
+        expect_status(resp, {404}, "upgrade to /nowhere")
+
+
+@suite.case("/echo without --echo -> 404", echo=False)
+def echo_disabled(server):
+    resp = http_exchange(server.port, upgrade(server.port, "/echo"), "upgrade /echo (no --echo)")
+    expect_status(resp, {404}, "upgrade to /echo on a server started without --echo")
+    RawWs.connect(server.port, "/chat", what="/chat still works without --echo").close()
+
+
+@suite.case("handshake sent one byte at a time -> 101 and a working echo")
+def byte_by_byte(server):
+    raw = RawSocket(server.port)
+    try:
+        step("send the handshake one byte per send()")
+        for b in upgrade(server.port):
+            raw.send(bytes([b]))
+        resp = read_response(raw, time.monotonic() + 5, head_only=True)
+        expect_status(resp, {101}, "byte-by-byte handshake")
+        ws = RawWs(raw, resp)
+        ws.roundtrip("slowly but surely", "echo after a byte-by-byte handshake")
+    finally:
+        raw.close()
+
+
+@suite.case("header names/values in any case, 'Connection: keep-alive, Upgrade' -> 101")
+def header_case(server):
+    req = (f"GET /echo HTTP/1.1\r\nhost: 127.0.0.1:{server.port}\r\nUPGRADE: WebSocket\r\n"
+           f"connection: keep-alive, Upgrade\r\nsec-websocket-key: {KEY}\r\n"
+           "SEC-WEBSOCKET-VERSION: 13\r\nUser-Agent: Mozilla/5.0\r\n\r\n").encode()
+    raw = RawSocket(server.port)
+    try:
+        raw.send(req)
+        resp = read_response(raw, time.monotonic() + 5, head_only=True)
+        expect_status(resp, {101}, "handshake with unusual header case")
+        accept = base64.b64encode(hashlib.sha1(KEY.encode() + WS_GUID).digest()).decode()
+        check(resp.header("sec-websocket-accept") == accept, f"Sec-WebSocket-Accept: {accept}",
+              resp)
+        RawWs(raw, resp).roundtrip("any case", "echo after the handshake")
+    finally:
+        raw.close()
+
+
+@suite.case("two pipelined GET /health in one packet: both answered in order (or close)")
+def pipelined(server):
+    raw = RawSocket(server.port)
+    try:
+        one = f"GET /health HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n"
+        raw.send((one + one).encode())
+        first = read_response(raw, time.monotonic() + 5)
+        expect_status(first, {200}, "first pipelined GET /health")
+        if "close" in (first.header("connection") or "").lower():
+            return  # the server announced it closes after the first: also correct
+        second = read_response(raw, time.monotonic() + 5)
+        expect_status(second, {200}, "second pipelined GET /health")
+    finally:
+        raw.close()
+
+
+def extension_offer_case(name, offer, accept_re):
+    """RFC 7692 5: an offer with an unknown or invalid parameter must be declined (not fail the
+    handshake); accept_re says which response header values are allowed (None: no header)."""
+    @suite.case(f"extension offer {name}")
+    def run(server):
+        ws = RawWs.connect(server.port, "/echo", extensions=offer,
+                           what=f"handshake offering {offer!r}")
+        try:
+            got = ws.response.header("sec-websocket-extensions")
+            if accept_re is None:
+                check(got is None, f"no Sec-WebSocket-Extensions in the 101 for {offer!r}",
+                      ws.response)
+            else:
+                check(got is None or re.fullmatch(accept_re, got),
+                      f"no extension or one matching {accept_re!r}", ws.response)
+            if got is None:
+                ws.roundtrip("uncompressed", "echo without an extension")
+        finally:
+            ws.close()
+
+
+extension_offer_case("with an unknown parameter -> declined",
+                     "permessage-deflate; no_such_param", None)
+extension_offer_case("with server_max_window_bits=20 -> declined",
+                     "permessage-deflate; server_max_window_bits=20", None)
+extension_offer_case("with a duplicated parameter -> declined",
+                     "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
+                     None)
+extension_offer_case("of an unknown extension -> declined", "x-webkit-deflate-frame", None)
+extension_offer_case("invalid first, valid second -> the second or nothing",
+                     "permessage-deflate; server_max_window_bits=20, permessage-deflate",
+                     r"permessage-deflate(; ?(server|client)_no_context_takeover"
+                     r"|; ?(server|client)_max_window_bits=(9|1[0-5]))*")
+
+
+# --- bad handshakes -----------------------------------------------------------------------------
+
+def bad_request_case(name, statuses, make_request, args=(), check_response=None):
+    @suite.case(f"{name} -> {' or '.join(map(str, statuses))}", args=args)
+    def run(server):
+        with serving_others(server, name):
+            resp = http_exchange(server.port, make_request(server.port), name)
+            expect_status(resp, statuses, name)
+            if check_response:
+                check_response(resp)
+
+
+bad_request_case("upgrade without Sec-WebSocket-Key", {400},
+                 lambda port: upgrade(port, key=None))
+bad_request_case("upgrade with a Sec-WebSocket-Key that is not 16 bytes of base64", {400},
+                 lambda port: upgrade(port, key="c2hvcnQ="))
+bad_request_case("upgrade without Sec-WebSocket-Version", {400, 426},
+                 lambda port: upgrade(port, version=None))
+
+
+def version_13_advertised(resp):
+    step("426 response advertises Sec-WebSocket-Version: 13")
+    values = ",".join(resp.headers.get("sec-websocket-version", []))
+    check("13" in [v.strip() for v in values.split(",")], "header Sec-WebSocket-Version: 13",
+          resp)
+
+
+bad_request_case("upgrade with Sec-WebSocket-Version: 8", {426},
+                 lambda port: upgrade(port, version="8"), check_response=version_13_advertised)
+bad_request_case("upgrade with Sec-WebSocket-Version: 14", {426},
+                 lambda port: upgrade(port, version="14"), check_response=version_13_advertised)
+bad_request_case("POST with WebSocket upgrade headers", {400, 405},
+                 lambda port: upgrade(port, method="POST"))
+bad_request_case("garbage request line 'THIS IS NOT HTTP'", {400},
+                 lambda port: b"THIS IS NOT HTTP\r\n\r\n")
+bad_request_case("binary garbage request line", {400},
+                 lambda port: b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n")
+bad_request_case("header line without a colon", {400},
+                 lambda port: b"GET /health HTTP/1.1\r\nHost: x\r\nthis is no header\r\n\r\n")
+
+
+def huge_head_case(name, make_head):
+    @suite.case(f"{name} -> 431")
+    def run(server):
+        with serving_others(server, name):
+            step(f"send {name}")
+            raw = RawSocket(server.port)
+            head = make_head(server.port)
+            # The server may answer and close before reading everything: send from a thread so
+            # that a full socket buffer cannot block the test, and read the answer meanwhile.
+            threading.Thread(target=raw.try_send, args=(head,), daemon=True).start()
+            try:
+                resp = read_response(raw, time.monotonic() + 5)
+                expect_status(resp, {431}, f"answer to {name} ({len(head)} bytes)")
+            finally:
+                raw.close()
+
+
+huge_head_case("one 128 KiB header line", lambda port: (
+    f"GET /health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Big: {'a' * 131072}\r\n\r\n").encode())
+huge_head_case("3000 headers (96 KiB head)", lambda port: (
+    f"GET /health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+    + "".join(f"X-Header-{i:05}: {'v' * 16}\r\n" for i in range(3000)) + "\r\n").encode())
+
+
+@suite.case("--idle-timeout 1: an idle keep-alive HTTP connection is closed",
+            args=("--idle-timeout", "1"))
+def idle_keep_alive(server):
+    raw = RawSocket(server.port)
+    try:
+        step("GET /health on a keep-alive connection")
+        raw.send(f"GET /health HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode())
+        resp = read_response(raw, time.monotonic() + 5)
+        expect_status(resp, {200}, "GET /health (keep-alive)")
+        rest = expect_connection_closed(raw, 5, "the idle connection is closed within 5s")
+        check(rest == b"", "no further bytes on the idle connection", describe(rest))
+    finally:
+        raw.close()
+
+
+HEAD_TIMEOUT = ("--head-timeout", "1")
+
+
+@suite.case("a head that never ends is closed after --head-timeout 1", args=HEAD_TIMEOUT)
+def head_never_ends(server):
+    with serving_others(server, "an unfinished head"):
+        raw = RawSocket(server.port)
+        try:
+            t0 = time.monotonic()
+            raw.send(f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n".encode())
+            got = expect_connection_closed(raw, 6, "the server closes a head unfinished for 1s")
+            elapsed = time.monotonic() - t0
+            check(elapsed >= 0.5, "closed by the head timeout (about 1s), not at once",
+                  f"closed after {elapsed:.2f}s with {describe(got)}")
+            check(not got or got.startswith(b"HTTP/1.1 4"), "nothing or a 4xx response",
+                  describe(got))
+        finally:
+            raw.close()
+
+
+@suite.case("a head trickled one byte per 200 ms is still cut at --head-timeout 1",
+            args=HEAD_TIMEOUT)
+def head_trickle(server):
+    with serving_others(server, "a trickled head"):
+        raw = RawSocket(server.port)
+        try:
+            step("trickle a head byte every 200 ms until the server closes (at most 6s)")
+            t0 = time.monotonic()
+            trickle = (b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-Slow: " + b"s" * 200)
+            closed = False
+            for b in trickle:  # bounded: about 230 bytes, at most 6 s
+                if time.monotonic() - t0 > 6:
+                    break
+                if not raw.try_send(bytes([b])):
+                    closed = True
+                    break
+                try:
+                    raw._fill(time.monotonic() + 0.2)  # wait for a close, at most 200 ms
+                except TimeoutError:
+                    continue
+                except Closed:
+                    closed = True
+                    break
+            elapsed = time.monotonic() - t0
+            check(closed, "the server closes the trickling connection within 6s",
+                  f"still open after {elapsed:.1f}s")
+        finally:
+            raw.close()
+
+
+if __name__ == "__main__":
+    suite.main()
