@@ -26,6 +26,7 @@ struct ServeFlags {
   long long max_message_size = 0;
   double head_timeout = -1;
   double ping_interval = -1;
+  double pong_timeout = -1;
   double idle_timeout = -1;
   long long max_connections = 0;
   bool no_deflate = false;
@@ -60,6 +61,9 @@ Result<server::ServeConfig> build_config(const ServeFlags& f) {
   if (f.ping_interval >= 0) {
     cfg.server.ping_interval_ms = static_cast<uint32_t>(f.ping_interval * 1000);
   }
+  if (f.pong_timeout >= 0) {
+    cfg.server.pong_timeout_ms = static_cast<uint32_t>(f.pong_timeout * 1000);
+  }
   if (f.idle_timeout >= 0) {
     cfg.server.idle_timeout_ms = static_cast<uint32_t>(f.idle_timeout * 1000);
   }
@@ -83,6 +87,7 @@ void add_serve_flags(CLI::App* cmd, ServeFlags& f) {
   cmd->add_option("--max-message-size", f.max_message_size, "bytes; larger messages get 1009");
   cmd->add_option("--head-timeout", f.head_timeout, "seconds a request head may take");
   cmd->add_option("--ping-interval", f.ping_interval, "seconds of silence before a ping");
+  cmd->add_option("--pong-timeout", f.pong_timeout, "seconds a pinged client has to answer");
   cmd->add_option("--idle-timeout", f.idle_timeout, "seconds an idle HTTP connection is kept");
   cmd->add_option("--max-connections", f.max_connections, "connections over all loops");
   cmd->add_flag("--no-deflate", f.no_deflate, "never negotiate permessage-deflate");

@@ -18,7 +18,8 @@ from herald_checks import check, check_same_payload, make_binary, step  # noqa: 
 from herald_harness import (Suite, serving_others, within, ws_connect,  # noqa: E402
                             ws_expect_closed_with, ws_recv)
 from herald_raw import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT,  # noqa: E402
-                        RSV1, RSV2, RSV3, RawWs, close_payload, encode_frame)
+                        RSV1, RSV2, RSV3, RawWs, close_payload, encode_frame,
+                        expect_connection_closed)
 
 suite = Suite("frames (raw sockets)")
 
@@ -385,6 +386,25 @@ def server_pings(server):
         ws.roundtrip("still open", "echo after answering two pings")
     finally:
         ws.close()
+
+
+@suite.case("--ping-interval 1 --pong-timeout 1: a client that never answers is dropped",
+            args=("--ping-interval", "1", "--pong-timeout", "1"))
+def unanswered_pings(server):
+    # No bystander here: an idle bystander would rightly be dropped by the same rule.
+    ws = RawWs.connect(server.port, "/echo")
+    try:
+        f = ws.recv_frame(4, what="a ping after 1s of silence")
+        check(f.opcode == OP_PING, "a ping frame", f)
+        # No pong: the server must cut the connection about a second later.
+        expect_connection_closed(ws.raw, 6, "TCP closed after the unanswered ping")
+    finally:
+        ws.close()
+    fresh = RawWs.connect(server.port, "/echo", what="a new client after the drop")
+    try:
+        fresh.roundtrip("still serving", "echo on a new connection")
+    finally:
+        fresh.close()
 
 
 @suite.case("a 16 MiB + 1 byte message is over the default limit -> close 1009", timeout=30)
