@@ -1,0 +1,33 @@
+#pragma once
+// Options of `herald bench` shared by every mode; each has a bound so every loop of the
+// generator is bounded in count and in time.
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+namespace herald::bench {
+
+enum class Mode : uint8_t { kEcho, kBroadcast, kConnect };
+
+struct BenchOptions {
+  Mode mode = Mode::kEcho;
+  std::string url = "ws://127.0.0.1:8080/echo";
+  int connections = 100;          // 1..100000
+  int threads = 1;                // generator event loops, 1..64
+  double duration_s = 10;         // measured phase (connect: --hold), 0..3600
+  double drain_s = 2;             // after the measured phase, wait this long for stragglers
+  double connect_timeout_s = 30;  // the whole connect phase
+  int connect_concurrency = 256;  // connects in progress at once (total)
+  size_t size = 32;               // payload bytes
+  int in_flight = 1;              // echo: messages outstanding per connection, 1..1024
+  double rate = 1000;             // broadcast: messages/s in total
+  bool expect_self = false;       // broadcast: the room also delivers to the sender
+  bool deflate = false;           // offer permessage-deflate
+  pid_t server_pid = 0;           // 0: no server figures
+  bool json = false;
+  bool quiet = false;  // no progress line
+};
+
+}  // namespace herald::bench

@@ -1,0 +1,483 @@
+#include "runner.h"
+
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+
+#include "proc_stats.h"
+
+namespace herald::bench {
+
+uint64_t now_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+namespace {
+
+constexpr double kCloseTimeoutS = 2.0;
+
+void sleep_ms(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
+
+double seconds_since(uint64_t start) {
+  return static_cast<double>(now_ns() - start) / 1e9;
+}
+
+client::ConnectionOptions connection_options(const BenchOptions& o) {
+  client::ConnectionOptions c;
+  c.offer_deflate = o.deflate;
+  // The payloads are ASCII and checked by the parser of the message itself; validating UTF-8
+  // here would only measure the generator.
+  c.validate_utf8 = false;
+  c.max_output_bytes = 4u << 20;
+  return c;
+}
+
+}  // namespace
+
+Worker::Worker(Shared& shared, int index, std::vector<uint32_t> ids)
+    : shared_(shared), index_(index), ids_(std::move(ids)) {
+  client::ConnectionOptions co = connection_options(*shared.options);
+  conns_.reserve(ids_.size());
+  for (size_t i = 0; i < ids_.size(); ++i) {
+    conns_.push_back(std::make_unique<client::Connection>(loop_, *this, co));
+    conns_.back()->user_data = i;
+  }
+  open_.reserve(ids_.size());
+}
+
+Worker::~Worker() = default;
+
+void Worker::on_open(client::Connection& conn) {
+  ++c_.opened;
+  --pending_;
+  open_.push_back(&conn);
+  shared_.open_connections.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Worker::on_close(client::Connection& conn, const client::CloseInfo& info) {
+  auto it = std::find(open_.begin(), open_.end(), &conn);
+  if (it != open_.end()) {
+    *it = open_.back();
+    open_.pop_back();
+    shared_.open_connections.fetch_sub(1, std::memory_order_relaxed);
+    if (phase_ != Phase::kClose) {
+      ++c_.lost;
+    }
+    return;
+  }
+  --pending_;
+  ++c_.failed;
+  std::lock_guard<std::mutex> lock(shared_.error_mutex);
+  if (shared_.first_error.empty()) {
+    shared_.first_error = info.describe();
+  }
+}
+
+void Worker::start_more_connections() {
+  const BenchOptions& o = options();
+  size_t limit = static_cast<size_t>(std::max(1, o.connect_concurrency / o.threads));
+  while (pending_ < limit && next_to_start_ < conns_.size()) {
+    client::Connection& conn = *conns_[next_to_start_++];
+    if (conn.start(shared_.endpoint, shared_.url)) {
+      ++pending_;
+      continue;
+    }
+    ++c_.failed;
+    std::lock_guard<std::mutex> lock(shared_.error_mutex);
+    if (shared_.first_error.empty()) {
+      shared_.first_error = std::string("connect: ") + std::strerror(conn.last_errno());
+    }
+  }
+}
+
+void Worker::publish() {
+  published.opened.store(c_.opened, std::memory_order_relaxed);
+  published.failed.store(c_.failed, std::memory_order_relaxed);
+  published.lost.store(c_.lost, std::memory_order_relaxed);
+  published.sent.store(c_.sent, std::memory_order_relaxed);
+  published.received.store(c_.received, std::memory_order_relaxed);
+  published.send_refused.store(c_.send_refused, std::memory_order_relaxed);
+  published.expected.store(c_.expected, std::memory_order_relaxed);
+}
+
+void Worker::run() {
+  while (true) {
+    auto phase = static_cast<Phase>(shared_.phase.load(std::memory_order_acquire));
+    uint64_t now = now_ns();
+    if (phase != phase_) {
+      phase_ = phase;
+      if (phase_ == Phase::kMeasure) {
+        on_measure_start(now);
+      }
+      if (phase_ == Phase::kClose) {
+        break;
+      }
+    }
+    int timeout = 10;
+    if (phase_ == Phase::kConnect) {
+      start_more_connections();
+      if (next_to_start_ == conns_.size() && pending_ == 0) {
+        published.connect_done.store(true, std::memory_order_release);
+      }
+    } else if (phase_ == Phase::kMeasure) {
+      on_tick(now);
+      timeout = timeout_ms(now);
+    }
+    uint64_t before = c_.received;
+    loop_.run_once(timeout);
+    if (phase_ == Phase::kMeasure) {
+      received_in_window += c_.received - before;
+    }
+    publish();
+  }
+  close_all();
+  publish();
+}
+
+void Worker::close_all() {
+  for (client::Connection* conn : open_) {
+    conn->close(1000, "bench done");
+  }
+  uint64_t deadline = now_ns() + static_cast<uint64_t>(kCloseTimeoutS * 1e9);
+  // Bounded: servers close TCP after the close handshake; whoever has not by the deadline is
+  // dropped.
+  while (now_ns() < deadline) {
+    bool any = false;
+    for (const auto& conn : conns_) {
+      auto s = conn->state();
+      if (s != client::Connection::State::kClosed && s != client::Connection::State::kIdle) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) {
+      break;
+    }
+    loop_.run_once(10);
+  }
+  for (const auto& conn : conns_) {
+    conn->abort();
+  }
+}
+
+namespace {
+
+struct Totals {
+  uint64_t opened = 0, failed = 0, lost = 0, sent = 0, received = 0, send_refused = 0;
+  uint64_t expected = 0;
+  bool connect_done = true;
+};
+
+Totals totals(const std::vector<std::unique_ptr<Worker>>& workers) {
+  Totals t;
+  for (const auto& w : workers) {
+    const Published& p = w->published;
+    t.opened += p.opened.load(std::memory_order_relaxed);
+    t.failed += p.failed.load(std::memory_order_relaxed);
+    t.lost += p.lost.load(std::memory_order_relaxed);
+    t.sent += p.sent.load(std::memory_order_relaxed);
+    t.received += p.received.load(std::memory_order_relaxed);
+    t.send_refused += p.send_refused.load(std::memory_order_relaxed);
+    t.expected += p.expected.load(std::memory_order_relaxed);
+    t.connect_done = t.connect_done && p.connect_done.load(std::memory_order_acquire);
+  }
+  return t;
+}
+
+std::string human(double v) {
+  char buf[32];
+  if (v >= 1e6) {
+    std::snprintf(buf, sizeof(buf), "%.2fM", v / 1e6);
+  } else if (v >= 1e4) {
+    std::snprintf(buf, sizeof(buf), "%.1fk", v / 1e3);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.0f", v);
+  }
+  return buf;
+}
+
+// The live line on stderr, rewritten in place once per second.
+class Progress {
+ public:
+  Progress(const BenchOptions& o, const char* mode) : o_(o), mode_(mode) {}
+
+  void update(const char* phase, const Totals& t, double elapsed) {
+    if (o_.quiet) {
+      return;
+    }
+    uint64_t now = now_ns();
+    if (last_ns_ != 0 && now - last_ns_ < 1000000000ULL) {
+      return;
+    }
+    double dt = last_ns_ == 0 ? 0 : static_cast<double>(now - last_ns_) / 1e9;
+    std::string line = std::string("\r[bench ") + mode_ + "] " + phase + " " +
+                       std::to_string(static_cast<int>(elapsed)) + "s  conns " +
+                       std::to_string(t.opened - t.lost) + "/" + std::to_string(o_.connections);
+    if (t.failed > 0) {
+      line += " (" + std::to_string(t.failed) + " failed)";
+    }
+    if (dt > 0) {
+      line += "  sent " + human(static_cast<double>(t.sent - last_.sent) / dt) + "/s  recv " +
+              human(static_cast<double>(t.received - last_.received) / dt) + "/s";
+    }
+    ProcSample self = sample_self();
+    if (dt > 0) {
+      line += "  gen cpu " +
+              std::to_string(static_cast<int>(100 * (self.cpu_seconds - last_self_cpu_) / dt)) +
+              "%";
+    }
+    last_self_cpu_ = self.cpu_seconds;
+    if (o_.server_pid > 0) {
+      if (auto s = sample_process(o_.server_pid)) {
+        if (dt > 0) {
+          line += "  server cpu " +
+                  std::to_string(static_cast<int>(100 * (s->cpu_seconds - last_server_cpu_) / dt)) +
+                  "%";
+        }
+        last_server_cpu_ = s->cpu_seconds;
+      }
+    }
+    line += "    ";
+    std::fputs(line.c_str(), stderr);
+    std::fflush(stderr);
+    last_ = t;
+    last_ns_ = now;
+  }
+
+  void done() {
+    if (!o_.quiet && last_ns_ != 0) {
+      std::fputs("\n", stderr);
+    }
+  }
+
+ private:
+  const BenchOptions& o_;
+  const char* mode_;
+  Totals last_;
+  uint64_t last_ns_ = 0;
+  double last_self_cpu_ = 0;
+  double last_server_cpu_ = 0;
+};
+
+const char* mode_name(Mode m) {
+  switch (m) {
+    case Mode::kEcho:
+      return "echo";
+    case Mode::kBroadcast:
+      return "broadcast";
+    case Mode::kConnect:
+      return "connect";
+  }
+  return "?";
+}
+
+}  // namespace
+
+RunResult run_bench(const BenchOptions& o, const WorkerFactory& factory,
+                    const std::function<void(Worker&)>& after_join) {
+  RunResult r;
+  Shared shared;
+  shared.options = &o;
+  client::UrlError url_error = client::parse_ws_url(o.url, shared.url);
+  if (url_error != client::UrlError::kNone) {
+    r.error = o.url + ": " + std::string(client::to_string(url_error));
+    return r;
+  }
+  auto endpoint = client::resolve(shared.url);
+  if (!endpoint) {
+    r.error = endpoint.error();
+    return r;
+  }
+  if (!endpoint->is_loopback()) {
+    r.error = "refusing " + o.url + " (" + endpoint->to_string() +
+              "): herald bench only targets loopback (127.0.0.0/8, localhost, ::1)";
+    return r;
+  }
+  shared.endpoint = *endpoint;
+  long want = o.connections + 64L * o.threads + 64;
+  long have = raise_fd_limit(want);
+  if (have < want) {
+    r.error = "need " + std::to_string(want) + " file descriptors, RLIMIT_NOFILE allows " +
+              std::to_string(have) + " (raise the hard limit: ulimit -Hn)";
+    return r;
+  }
+
+  std::optional<ProcSample> server0;
+  if (o.server_pid > 0) {
+    server0 = sample_process(o.server_pid);
+    if (!server0) {
+      r.error = "cannot read /proc/" + std::to_string(o.server_pid) + "/stat";
+      return r;
+    }
+    r.server_rss_start_kib = server0->rss_kib;
+  }
+  ProcSample self0 = sample_self();
+
+  std::vector<std::vector<uint32_t>> ids(static_cast<size_t>(o.threads));
+  for (int i = 0; i < o.connections; ++i) {
+    ids[static_cast<size_t>(i % o.threads)].push_back(static_cast<uint32_t>(i));
+  }
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (int t = 0; t < o.threads; ++t) {
+    workers.push_back(factory(shared, t, std::move(ids[static_cast<size_t>(t)])));
+  }
+  std::vector<std::thread> threads;
+  for (auto& w : workers) {
+    threads.emplace_back([&w] { w->run(); });
+  }
+  Progress progress(o, mode_name(o.mode));
+
+  // Connect.
+  uint64_t t0 = now_ns();
+  uint64_t connect_deadline = t0 + static_cast<uint64_t>(o.connect_timeout_s * 1e9);
+  Totals t = totals(workers);
+  while (!t.connect_done && now_ns() < connect_deadline) {
+    sleep_ms(5);
+    t = totals(workers);
+    progress.update("connect", t, seconds_since(t0));
+  }
+  r.connect_s = seconds_since(t0);
+  if (o.mode == Mode::kConnect) {
+    sleep_ms(200);  // let the server finish its bookkeeping for the last handshakes
+  }
+  std::optional<ProcSample> server1;
+  if (server0) {
+    server1 = sample_process(o.server_pid);
+  }
+  ProcSample self1 = sample_self();
+
+  // Measure.
+  uint64_t m0 = now_ns();
+  shared.measure_start_ns.store(m0);
+  shared.phase.store(static_cast<int>(Phase::kMeasure), std::memory_order_release);
+  uint64_t m_end = m0 + static_cast<uint64_t>(o.duration_s * 1e9);
+  while (t.opened > 0 && now_ns() < m_end) {
+    sleep_ms(std::clamp(static_cast<int>((m_end - now_ns()) / 1000000), 0, 20));
+    t = totals(workers);
+    progress.update("run", t, seconds_since(m0));
+  }
+  shared.phase.store(static_cast<int>(Phase::kDrain), std::memory_order_release);
+  r.measure_s = seconds_since(m0);
+  shared.measure_end_ns.store(now_ns());
+  std::optional<ProcSample> server2;
+  if (server0) {
+    server2 = sample_process(o.server_pid);
+  }
+  ProcSample self2 = sample_self();
+
+  // Drain: wait for the replies/deliveries still in flight, bounded by --drain.
+  uint64_t d0 = now_ns();
+  uint64_t d_end = d0 + static_cast<uint64_t>(o.drain_s * 1e9);
+  t = totals(workers);
+  while (t.received < t.expected && now_ns() < d_end) {
+    sleep_ms(10);
+    t = totals(workers);
+    progress.update("drain", t, seconds_since(d0));
+  }
+  r.drain_s = seconds_since(d0);
+  std::optional<ProcSample> server3;
+  if (server0) {
+    server3 = sample_process(o.server_pid);
+  }
+  ProcSample self3 = sample_self();
+  progress.done();
+
+  shared.phase.store(static_cast<int>(Phase::kClose), std::memory_order_release);
+  for (auto& th : threads) {
+    th.join();
+  }
+
+  t = totals(workers);
+  r.opened = t.opened;
+  r.failed = t.failed;
+  r.lost = t.lost;
+  r.sent = t.sent;
+  r.received = t.received;
+  r.send_refused = t.send_refused;
+  r.expected = t.expected;
+  for (const auto& w : workers) {
+    r.histogram.merge(w->histogram);
+    r.received_in_window += w->received_in_window;
+    if (after_join) {
+      after_join(*w);
+    }
+  }
+  if (server1 && server2 && server3) {
+    r.server_sampled = true;
+    r.server_cpu_connect_s = server1->cpu_seconds - server0->cpu_seconds;
+    r.server_cpu_measure_s = server2->cpu_seconds - server1->cpu_seconds;
+    r.server_cpu_total_s = server3->cpu_seconds - server1->cpu_seconds;
+    r.server_rss_connected_kib = server1->rss_kib;
+    r.server_rss_end_kib = server3->rss_kib;
+  }
+  r.self_cpu_connect_s = self1.cpu_seconds - self0.cpu_seconds;
+  r.self_cpu_measure_s = self2.cpu_seconds - self1.cpu_seconds;
+  r.self_cpu_total_s = self3.cpu_seconds - self1.cpu_seconds;
+  r.self_rss_kib = self3.rss_kib;
+  r.first_error = shared.first_error;
+  r.ok = r.opened > 0;
+  if (!r.ok) {
+    r.error = "no connection could be opened" +
+              (r.first_error.empty() ? std::string() : ": " + r.first_error);
+  }
+  return r;
+}
+
+void add_latency_figures(const LatencyHistogram& h, Report& report) {
+  auto us = [](uint64_t ns) { return static_cast<double>(ns) / 1000.0; };
+  report.add_int("latency_samples", static_cast<int64_t>(h.count()));
+  report.add("latency_p50_us", us(h.quantile(0.50)), "us");
+  report.add("latency_p90_us", us(h.quantile(0.90)), "us");
+  report.add("latency_p99_us", us(h.quantile(0.99)), "us");
+  report.add("latency_p999_us", us(h.quantile(0.999)), "us");
+  report.add("latency_max_us", us(h.max()), "us");
+}
+
+void add_common_figures(const BenchOptions& o, const RunResult& r, Report& report) {
+  report.add_text("mode", mode_name(o.mode));
+  report.add_text("url", o.url);
+  report.add_int("threads", o.threads);
+  report.add_int("connections", o.connections);
+  report.add_int("connected", static_cast<int64_t>(r.opened));
+  report.add_int("connect_failed", static_cast<int64_t>(r.failed));
+  report.add_int("disconnected_during_run", static_cast<int64_t>(r.lost));
+  report.add("connect_s", r.connect_s, "s");
+  report.add("measure_s", r.measure_s, "s");
+  report.add("generator_cpu_s", r.self_cpu_measure_s, "s");
+  report.add("generator_cpu_pct", r.measure_s > 0 ? 100 * r.self_cpu_measure_s / r.measure_s : 0,
+             "%");
+  report.add_int("generator_rss_kib", r.self_rss_kib, "KiB");
+  if (r.server_sampled) {
+    report.add_int("server_pid", o.server_pid);
+    report.add("server_cpu_s", r.server_cpu_measure_s, "s");
+    report.add("server_cpu_pct", r.measure_s > 0 ? 100 * r.server_cpu_measure_s / r.measure_s : 0,
+               "%");
+    report.add("server_cpu_with_drain_s", r.server_cpu_total_s, "s");
+    report.add_int("server_rss_start_kib", r.server_rss_start_kib, "KiB");
+    report.add_int("server_rss_connected_kib", r.server_rss_connected_kib, "KiB");
+    report.add_int("server_rss_end_kib", r.server_rss_end_kib, "KiB");
+  }
+  if (!r.first_error.empty()) {
+    report.add_text("first_error", r.first_error);
+  }
+}
+
+int finish_report(const BenchOptions& o, const RunResult& r, const Report& report) {
+  if (o.json) {
+    std::printf("%s\n", report.to_json().c_str());
+  } else {
+    std::fputs(report.to_text().c_str(), stdout);
+  }
+  std::fflush(stdout);
+  return r.ok ? 0 : 1;
+}
+
+}  // namespace herald::bench

@@ -1,0 +1,147 @@
+#pragma once
+// One non-blocking client WebSocket over TCP, driven by a client::Loop: connect, upgrade,
+// masked frames out, server frames in (pings answered, close handshake). Thousands of them can
+// share one Loop. It has no timers: its owner enforces time limits and calls abort().
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "herald/client/frame.h"
+#include "herald/client/handshake.h"
+#include "herald/client/url.h"
+
+namespace herald::client {
+
+class Connection;
+class Loop;
+class Inflater;
+class Deflater;
+
+struct ConnectionOptions {
+  bool offer_deflate = false;             // costs ~300 KiB per connection when accepted
+  uint64_t max_message_size = 16u << 20;  // the server's default; larger fails with 1009
+  bool validate_utf8 = true;              // text messages; the bench turns it off
+  size_t max_output_bytes = 64u << 20;    // send() refuses beyond this much unsent data
+  std::string origin;                     // Origin header when not empty
+};
+
+// How a connection ended.
+enum class CloseCause : uint8_t {
+  kNone = 0,
+  kConnectFailed,    // TCP connect failed (sys_errno)
+  kHandshakeFailed,  // the server's response was not a valid 101 (handshake_error, http_status)
+  kProtocolError,    // the server broke RFC 6455 (frame_error); we sent a close frame
+  kClosed,           // close frames were exchanged and the server closed TCP (code, reason)
+  kConnectionLost,   // EOF or socket error without a close handshake (code 1006)
+  kAborted,          // abort() was called
+};
+std::string_view to_string(CloseCause cause);
+
+struct CloseInfo {
+  CloseCause cause = CloseCause::kNone;
+  uint16_t code = 1006;     // the server's close code; 1005 if its close frame had none
+  std::string_view reason;  // valid during on_close only
+  int sys_errno = 0;
+  HandshakeError handshake_error = HandshakeError::kNone;
+  int http_status = 0;
+  FrameError frame_error = FrameError::kNone;
+  std::string describe() const;
+};
+
+// Callbacks from a Connection. Called on the loop's thread, from inside Loop::run_once.
+// A handler may send on any connection of the same loop, and may close/abort them, but must
+// not destroy a Connection inside a callback.
+class ConnectionHandler {
+ public:
+  virtual ~ConnectionHandler() = default;
+  virtual void on_open(Connection& conn) { (void)conn; }
+  // A complete text/binary message, already inflated; payload is valid during the call only.
+  virtual void on_message(Connection& conn, Opcode opcode, std::string_view payload) = 0;
+  virtual void on_pong(Connection& conn, std::string_view payload) {
+    (void)conn;
+    (void)payload;
+  }
+  // Exactly once per started connection; the socket is already closed.
+  virtual void on_close(Connection& conn, const CloseInfo& info) = 0;
+};
+
+// A client WebSocket. Owned by the caller, who keeps it alive while it is registered with the
+// loop (until on_close, or until destroyed outside run_once). Thread: its loop's thread only.
+class Connection {
+ public:
+  enum class State : uint8_t { kIdle, kConnecting, kHandshaking, kOpen, kClosing, kClosed };
+
+  Connection(Loop& loop, ConnectionHandler& handler, ConnectionOptions options = {});
+  ~Connection();  // closes the socket without a callback
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Starts a non-blocking connect and the upgrade to url.path. False (no callback) when the
+  // socket cannot even be created or connect() fails at once; last_errno() says why.
+  bool start(const Endpoint& endpoint, const WsUrl& url);
+
+  // Queues one message; it goes out on the next Loop flush. False when not open or when more
+  // than max_output_bytes are already waiting (backpressure: the caller decides).
+  bool send(Opcode opcode, std::string_view payload);
+  bool send_text(std::string_view text) { return send(Opcode::kText, text); }
+  bool send_binary(std::string_view data) { return send(Opcode::kBinary, data); }
+  bool ping(std::string_view payload = {}) { return send(Opcode::kPing, payload); }
+
+  // Starts the close handshake; on_close follows when the server closes TCP.
+  void close(uint16_t code = 1000, std::string_view reason = {});
+  // Closes the socket now; on_close is called (cause kAborted) unless already closed.
+  void abort();
+
+  State state() const { return state_; }
+  bool is_open() const { return state_ == State::kOpen; }
+  int fd() const { return fd_; }
+  int last_errno() const { return last_errno_; }
+  bool deflate_enabled() const { return inflater_ != nullptr; }
+  size_t buffered_bytes() const { return out_.size() - out_pos_; }
+  // A slot for the owner (an index, a pointer); the connection never reads it.
+  uint64_t user_data = 0;
+
+  // Loop-facing: dispatches epoll events; writes queued output.
+  void handle_events(uint32_t events);
+  void flush();
+
+ private:
+  void on_connected();
+  void on_readable();
+  void consume(std::string_view data);
+  void dispatch(const FrameEvent& ev);
+  void queue_frame(Opcode opcode, std::string_view payload, bool rsv1 = false);
+  void mark_dirty();
+  void update_interest();
+  void fail_protocol(FrameError error);
+  void finish(CloseInfo info);
+
+  Loop& loop_;
+  ConnectionHandler& handler_;
+  ConnectionOptions options_;
+  State state_ = State::kIdle;
+  int fd_ = -1;
+  int last_errno_ = 0;
+  uint32_t interest_ = 0;
+  bool dirty_ = false;
+  bool close_sent_ = false;
+  bool close_received_ = false;
+  uint16_t close_code_ = 1005;
+  std::string close_reason_;
+
+  std::string out_;
+  size_t out_pos_ = 0;
+  std::unique_ptr<HandshakeResponseParser> handshake_;
+  FrameParser parser_;
+  std::unique_ptr<Inflater> inflater_;
+  std::unique_ptr<Deflater> deflater_;
+  // Separate buffers: a handler may send() the payload it was given (an inflated view).
+  std::string inflated_;
+  std::string deflated_;
+
+  friend class Loop;
+};
+
+}  // namespace herald::client
