@@ -2,7 +2,7 @@
 // EventLoop: one epoll loop, run by one thread, owning every connection accepted on it. Other
 // threads talk to it only through post(), which queues a task and wakes the loop with an eventfd.
 // Each iteration: wait, dispatch I/O, run posted tasks, fire timers, flush every connection that
-// queued output this turn (one writev each: frames are coalesced per socket per turn), then free
+// queued output this turn (one sendmsg each: frames are coalesced per socket per turn), then free
 // what was closed during the turn. Thread: owning loop only, except post(), stop() and index().
 
 #include <sys/epoll.h>

@@ -10,7 +10,7 @@
 namespace herald::net {
 namespace {
 
-constexpr int kMaxIov = 256;               // per writev; the rest goes in the next call
+constexpr int kMaxIov = 256;               // per sendmsg; the rest goes in the next call
 constexpr uint64_t kLingerMs = 2000;       // how long to wait for the peer's FIN after ours
 
 }  // namespace
@@ -99,7 +99,12 @@ void Stream::flush() {
       iov[count].iov_base = const_cast<char*>(c.buffer->data() + c.offset);
       iov[count].iov_len = c.buffer->size() - c.offset;
     }
-    ssize_t n = ::writev(fd_, iov, count);
+    // sendmsg rather than writev: MSG_NOSIGNAL spares an embedding application from SIGPIPE
+    // on a peer that went away, and the socket call skips the generic VFS write path.
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<size_t>(count);
+    ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR) {
         continue;

@@ -2,8 +2,9 @@
 // Stream: one non-blocking TCP connection owned by one EventLoop. Reads land in the loop's shared
 // scratch buffer; only bytes a parser could not consume yet (a partial head or frame header) are
 // kept per connection, so an idle connection holds no buffer. Writes queue references to shared
-// immutable buffers and are flushed once per loop iteration with writev. The output queue has a
-// hard cap: a reader too slow to keep under it is disconnected instead of growing the server.
+// immutable buffers and are flushed once per loop iteration with one sendmsg. The output queue
+// has a hard cap: a reader too slow to keep under it is disconnected instead of growing the
+// server.
 // A closed Stream is deleted at the end of the loop iteration, never inside its own callback.
 // Thread: owning loop only.
 
