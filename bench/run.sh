@@ -3,6 +3,9 @@
 #
 #   bench/run.sh path/to/herald            # both servers, generator = "herald bench"
 #   HERALD_BENCH=build/x/bench/herald_bench_standalone bench/run.sh none   # ws only
+#   OTHER_SERVER=/path/to/server OTHER_NAME=uws bench/run.sh path/to/herald  # a third column:
+#     any server you built yourself that takes a port as argv[1] (0 = any), prints
+#     "listening PORT" on its first stdout line and serves /chat and /echo like herald.
 #
 # Each server runs alone on CPU 0 (taskset -c 0, one event loop: herald --threads 1), the
 # generator on CPU 1. Every scenario starts a fresh server on a free loopback port and stops it
@@ -62,6 +65,8 @@ start_server() {
   : >"$log"
   if [[ "$kind" == ws ]]; then
     "${PIN_SERVER[@]}" node "$HERE/reference/ws-server.js" 0 >"$log" 2>"$OUT_DIR/server-ws.err" &
+  elif [[ "$kind" == "${OTHER_NAME:-other}" && -n "${OTHER_SERVER:-}" ]]; then
+    "${PIN_SERVER[@]}" "$OTHER_SERVER" 0 >"$log" 2>"$OUT_DIR/server-$kind.err" &
   else
     "${PIN_SERVER[@]}" "$HERALD" serve --listen 127.0.0.1:0 --threads 1 --echo \
       >"$log" 2>"$OUT_DIR/server-herald.err" &
@@ -99,6 +104,7 @@ run_case() {
 }
 
 SERVERS=(ws)
+[[ -n "${OTHER_SERVER:-}" ]] && SERVERS+=("${OTHER_NAME:-other}")
 [[ "$HERALD" != none ]] && SERVERS+=(herald)
 
 for s in "${SERVERS[@]}"; do

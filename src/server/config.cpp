@@ -77,7 +77,12 @@ Result<Ok> load_config_file(const std::string& path, ServeConfig& config) {
         return Error{path + ":" + std::to_string(kv.first.Mark().line + 1) + ": unknown key '" +
                      key + "'"};
       }
-      it->second(kv.second, config);
+      try {
+        it->second(kv.second, config);
+      } catch (const YAML::Exception& e) {
+        return Error{path + ":" + std::to_string(kv.second.Mark().line + 1) + ": '" + key +
+                     "': " + e.msg};
+      }
     }
   } catch (const YAML::Exception& e) {
     return Error{path + ": " + e.what()};

@@ -312,12 +312,12 @@ void Connection::on_close(uint16_t code, std::string_view /*reason*/) {
 
 void Connection::subscribe(std::string_view topic) {
   if (!closing()) {
-    ctx_->topics.subscribe(this, memberships_, topic);
+    ctx_->topics.subscribe(this, topic);
   }
 }
 
 void Connection::unsubscribe(std::string_view topic) {
-  ctx_->topics.unsubscribe(memberships_, topic);
+  ctx_->topics.unsubscribe(this, topic);
 }
 
 void Connection::publish(std::string_view topic, std::string_view data, MessageType type) {
@@ -383,7 +383,7 @@ void Connection::on_closed(net::CloseReason reason) {
       handler_->on_error(*this, "output queue over its limit: client too slow");
     }
   }
-  ctx_->topics.unsubscribe_all(memberships_);
+  ctx_->topics.unsubscribe_all(this);
   ctx_->release_parser(std::move(parser_));
   if (phase_ == Phase::kWebSocket) {
     ctx_->metrics.websockets_open.sub();

@@ -24,7 +24,10 @@ namespace herald::server {
 
 class LoopContext;
 
-class Connection final : public net::Stream, public WebSocket, private ws::Receiver::Events {
+class Connection final : public net::Stream,
+                         public WebSocket,
+                         public TopicSubscriber,
+                         private ws::Receiver::Events {
  public:
   Connection(LoopContext& ctx, int fd, const sockaddr_storage& peer, uint64_t id);
   ~Connection() override;
@@ -43,12 +46,10 @@ class Connection final : public net::Stream, public WebSocket, private ws::Recei
   std::string_view remote_address() const override;
 
   // Queues a topic publication (skipped for its publisher).
-  void deliver(const Publication& pub);
+  void deliver(const Publication& pub) override;
   // The server is stopping: WebSockets get close 1001, idle HTTP connections are closed.
   void drain();
   bool is_websocket() const { return phase_ == Phase::kWebSocket; }
-
-  std::vector<TopicIndex::Membership>& memberships() { return memberships_; }
 
   // LoopContext's intrusive list.
   Connection* prev = nullptr;
@@ -96,7 +97,6 @@ class Connection final : public net::Stream, public WebSocket, private ws::Recei
   std::optional<ws::DeflateParams> deflate_;
   Handler* handler_ = nullptr;
   uint16_t route_ = 0;  // index in ServerCore::routes once upgraded
-  std::vector<TopicIndex::Membership> memberships_;
 };
 
 }  // namespace herald::server

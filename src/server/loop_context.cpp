@@ -52,15 +52,9 @@ void LoopContext::release_parser(std::unique_ptr<http::RequestParser> parser) {
 }
 
 void LoopContext::deliver(const Publication& pub) {
-  const TopicIndex::Topic* topic = topics.find(pub.topic);
-  if (topic == nullptr) {
-    return;
-  }
   // Connection::deliver never closes or unsubscribes synchronously (an over-full queue closes at
   // the end of the iteration), so the subscriber list is stable during this walk.
-  for (const TopicIndex::Subscriber& s : topic->subscribers) {
-    s.connection->deliver(pub);
-  }
+  topics.deliver(pub);
 }
 
 void LoopContext::add_connection(Connection* c) {

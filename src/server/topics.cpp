@@ -2,7 +2,6 @@
 
 #include <cassert>
 
-#include "server/connection.h"
 #include "ws/deflate.h"
 #include "ws/frame.h"
 
@@ -36,8 +35,8 @@ net::SharedBuffer Publication::deflated(int window_bits, ws::Deflater& deflater)
   return slot;
 }
 
-void TopicIndex::subscribe(Connection* c, std::vector<Membership>& memberships,
-                           std::string_view topic) {
+void TopicIndex::subscribe(TopicSubscriber* s, std::string_view topic) {
+  std::vector<Membership>& memberships = s->memberships();
   for (const Membership& m : memberships) {
     if (m.topic->name == topic) {
       return;
@@ -50,37 +49,49 @@ void TopicIndex::subscribe(Connection* c, std::vector<Membership>& memberships,
     it = topics_.emplace(t->name, std::move(t)).first;
   }
   Topic* t = it->second.get();
-  t->subscribers.push_back(Subscriber{c, static_cast<uint32_t>(memberships.size())});
+  t->subscribers.push_back(Topic::Subscriber{s, static_cast<uint32_t>(memberships.size())});
   memberships.push_back(Membership{t, static_cast<uint32_t>(t->subscribers.size() - 1)});
 }
 
-void TopicIndex::unsubscribe(std::vector<Membership>& memberships, std::string_view topic) {
+void TopicIndex::unsubscribe(TopicSubscriber* s, std::string_view topic) {
+  std::vector<Membership>& memberships = s->memberships();
   for (size_t i = 0; i < memberships.size(); ++i) {
     if (memberships[i].topic->name == topic) {
-      remove(memberships, i);
+      remove(s, i);
       return;
     }
   }
 }
 
-void TopicIndex::unsubscribe_all(std::vector<Membership>& memberships) {
-  while (!memberships.empty()) {
-    remove(memberships, memberships.size() - 1);
+void TopicIndex::unsubscribe_all(TopicSubscriber* s) {
+  while (!s->memberships().empty()) {
+    remove(s, s->memberships().size() - 1);
   }
+}
+
+size_t TopicIndex::deliver(const Publication& pub) const {
+  const Topic* topic = find(pub.topic);
+  if (topic == nullptr) {
+    return 0;
+  }
+  for (const Topic::Subscriber& sub : topic->subscribers) {
+    sub.subscriber->deliver(pub);
+  }
+  return topic->subscribers.size();
 }
 
 // Swap-with-last removal on both sides keeps every operation O(1); the moved entries' back
 // references are patched so they stay exact.
-void TopicIndex::remove(std::vector<Membership>& memberships, size_t index) {
+void TopicIndex::remove(TopicSubscriber* s, size_t index) {
+  std::vector<Membership>& memberships = s->memberships();
   Membership m = memberships[index];
   Topic* t = m.topic;
   assert(m.slot < t->subscribers.size());
-  Subscriber last = t->subscribers.back();
+  Topic::Subscriber last = t->subscribers.back();
   t->subscribers[m.slot] = last;
   t->subscribers.pop_back();
   if (m.slot < t->subscribers.size()) {
-    // `last` moved to m.slot: its connection's membership must point at the new slot.
-    last.connection->memberships()[last.membership].slot = m.slot;
+    last.subscriber->memberships()[last.membership].slot = m.slot;
   }
   Membership moved = memberships.back();
   memberships[index] = moved;
@@ -97,7 +108,7 @@ void TopicIndex::remove(std::vector<Membership>& memberships, size_t index) {
 
 namespace herald::server {
 
-const TopicIndex::Topic* TopicIndex::find(std::string_view topic) const {
+const Topic* TopicIndex::find(std::string_view topic) const {
   auto it = topics_.find(topic);
   return it == topics_.end() ? nullptr : it->second.get();
 }

@@ -22,7 +22,25 @@ class Deflater;
 
 namespace herald::server {
 
-class Connection;
+struct Publication;
+struct Topic;
+
+// A subscriber as the index sees it: something a publication can be delivered to, which
+// remembers its own memberships so that leaving every topic on close is O(its topics).
+class TopicSubscriber {
+ public:
+  struct Membership {
+    Topic* topic;
+    uint32_t slot;  // index in topic->subscribers
+  };
+  virtual ~TopicSubscriber() = default;
+  // Must not unsubscribe or close synchronously: the index is being walked.
+  virtual void deliver(const Publication& pub) = 0;
+  std::vector<Membership>& memberships() { return memberships_; }
+
+ private:
+  std::vector<Membership> memberships_;
+};
 
 struct Publication {
   std::string topic;
@@ -43,33 +61,32 @@ struct Publication {
   mutable net::SharedBuffer deflated_[16];  // by window bits
 };
 
+struct Topic {
+  struct Subscriber {
+    TopicSubscriber* subscriber;
+    uint32_t membership;  // index in the subscriber's membership list
+  };
+  std::string name;
+  std::vector<Subscriber> subscribers;
+};
+
+// Thread: owning loop only.
 class TopicIndex {
  public:
-  struct Topic;
-  // One subscription of one connection, as the connection remembers it.
-  struct Membership {
-    Topic* topic;
-    uint32_t slot;  // index in topic->subscribers
-  };
-  struct Subscriber {
-    Connection* connection;
-    uint32_t membership;  // index in the connection's membership list
-  };
-  struct Topic {
-    std::string name;
-    std::vector<Subscriber> subscribers;
-  };
+  using Membership = TopicSubscriber::Membership;
 
-  // Adds c to topic (no-op if already there). memberships is c's own list, updated in place.
-  void subscribe(Connection* c, std::vector<Membership>& memberships, std::string_view topic);
-  void unsubscribe(std::vector<Membership>& memberships, std::string_view topic);
-  void unsubscribe_all(std::vector<Membership>& memberships);
+  // Adds s to topic (no-op if already there).
+  void subscribe(TopicSubscriber* s, std::string_view topic);
+  void unsubscribe(TopicSubscriber* s, std::string_view topic);
+  void unsubscribe_all(TopicSubscriber* s);
+  // Delivers pub to every subscriber of its topic on this loop; returns how many.
+  size_t deliver(const Publication& pub) const;
   // Subscribers of topic on this loop, or nullptr.
   const Topic* find(std::string_view topic) const;
   size_t topic_count() const { return topics_.size(); }
 
  private:
-  void remove(std::vector<Membership>& memberships, size_t index);
+  void remove(TopicSubscriber* s, size_t index);
 
   struct Hash {
     using is_transparent = void;

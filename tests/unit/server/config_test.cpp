@@ -1,0 +1,104 @@
+#include "server/config.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+namespace herald::server {
+namespace {
+
+// Writes text to a fresh temporary file and removes it when done.
+class TempFile {
+ public:
+  explicit TempFile(const std::string& text) {
+    char name[] = "/tmp/herald-config-XXXXXX";
+    int fd = mkstemp(name);
+    EXPECT_GE(fd, 0);
+    ::close(fd);
+    path_ = name;
+    std::ofstream(path_) << text;
+  }
+  ~TempFile() { std::remove(path_.c_str()); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+TEST(Config, ExampleFileIsValidAndMatchesTheDefaults) {
+  ServeConfig cfg;
+  ASSERT_TRUE(load_config_file(HERALD_EXAMPLE_CONFIG, cfg).ok());
+  ServerOptions defaults;
+  EXPECT_EQ(cfg.server.listen, defaults.listen);
+  EXPECT_EQ(cfg.server.max_message_size, defaults.max_message_size);
+  EXPECT_EQ(cfg.server.max_output_bytes, defaults.max_output_bytes);
+  EXPECT_EQ(cfg.server.ping_interval_ms, defaults.ping_interval_ms);
+  EXPECT_EQ(cfg.server.head_timeout_ms, defaults.head_timeout_ms);
+  EXPECT_EQ(cfg.server.drain_timeout_ms, defaults.drain_timeout_ms);
+  EXPECT_EQ(cfg.server.deflate_min_size, defaults.deflate_min_size);
+  EXPECT_TRUE(validate(cfg).ok());
+}
+
+TEST(Config, ValuesAreApplied) {
+  TempFile f("listen: \"[::1]:9000\"\nthreads: 3\necho: true\nhead_timeout: 2.5\n"
+             "max_message_size: 4096\n");
+  ServeConfig cfg;
+  ASSERT_TRUE(load_config_file(f.path(), cfg).ok());
+  EXPECT_EQ(cfg.server.listen, "[::1]:9000");
+  EXPECT_EQ(cfg.server.threads, 3);
+  EXPECT_TRUE(cfg.echo);
+  EXPECT_EQ(cfg.server.head_timeout_ms, 2500u);
+  EXPECT_EQ(cfg.server.max_message_size, 4096u);
+}
+
+TEST(Config, EmptyFileMeansDefaults) {
+  TempFile f("");
+  ServeConfig cfg;
+  EXPECT_TRUE(load_config_file(f.path(), cfg).ok());
+}
+
+TEST(Config, ErrorsNameTheProblem) {
+  struct Case {
+    const char* text;
+    const char* expect_in_error;
+  } cases[] = {
+      {"lisen: 127.0.0.1:1\n", "unknown key 'lisen'"},
+      {"threads: many\n", "threads"},
+      {"head_timeout: -1\n", "duration"},
+      {"max_message_size: 0\n", "positive"},
+      {"- a\n- b\n", "mapping"},
+      {"listen: [unclosed\n", ""},
+  };
+  for (const Case& c : cases) {
+    TempFile f(c.text);
+    ServeConfig cfg;
+    auto r = load_config_file(f.path(), cfg);
+    ASSERT_FALSE(r.ok()) << c.text;
+    EXPECT_NE(r.error().find(f.path()), std::string::npos) << r.error();
+    EXPECT_NE(r.error().find(c.expect_in_error), std::string::npos) << r.error();
+  }
+}
+
+TEST(Config, MissingFileIsAnError) {
+  ServeConfig cfg;
+  EXPECT_FALSE(load_config_file("/nonexistent/herald.yaml", cfg).ok());
+}
+
+TEST(Config, ValidateRejectsImpossibleCombinations) {
+  ServeConfig cfg;
+  cfg.server.max_output_bytes = 1000;
+  cfg.server.max_message_size = 2000;
+  EXPECT_FALSE(validate(cfg).ok());
+  ServeConfig zero_ping;
+  zero_ping.server.ping_interval_ms = 0;
+  EXPECT_FALSE(validate(zero_ping).ok());
+  ServeConfig threads;
+  threads.server.threads = -2;
+  EXPECT_FALSE(validate(threads).ok());
+}
+
+}  // namespace
+}  // namespace herald::server
