@@ -54,11 +54,12 @@ class StreamTest : public ::testing::Test {
     ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
     ours_ = fds[0];
     peer_ = fds[1];
-    int flags = 0;
-    (void)flags;
     thread_ = std::thread([this] { loop_.run(); });
   }
   void TearDown() override {
+    if (stream_ != nullptr && !rec_.closed) {
+      on_loop([&] { stream_->abort(); });  // deleted at the end of that iteration
+    }
     loop_.stop();
     thread_.join();
     if (peer_ >= 0) {
@@ -83,6 +84,7 @@ class StreamTest : public ::testing::Test {
       s = new TestStream(loop_, ours_, cap, rec_);
       ASSERT_TRUE(s->start());
     });
+    stream_ = s;
     return s;
   }
 
@@ -124,6 +126,7 @@ class StreamTest : public ::testing::Test {
   std::thread thread_;
   int ours_ = -1;
   int peer_ = -1;
+  TestStream* stream_ = nullptr;  // owned by the loop; freed once closed
   Record rec_;
 };
 
