@@ -3,6 +3,7 @@
 #
 #   bench/run.sh path/to/herald            # both servers, generator = "herald bench"
 #   HERALD_BENCH=build/x/bench/herald_bench_standalone bench/run.sh none   # ws only
+#   ONLY=echo-100x16,idle-10k bench/run.sh ...   # just these scenarios
 #   OTHER_SERVER=/path/to/server OTHER_NAME=uws bench/run.sh path/to/herald  # a third column:
 #     any server you built yourself that takes a port as argv[1] (0 = any), prints
 #     "listening PORT" on its first stdout line and serves /chat and /echo like herald.
@@ -93,6 +94,9 @@ start_server() {
 run_case() {
   local name=$1 kind=$2 mode=$3 path=$4
   shift 4
+  if [[ -n "${ONLY:-}" && ",$ONLY," != *",$name,"* ]]; then
+    return 0
+  fi
   start_server "$kind" || return 0
   echo "== $name on $kind (port $SERVER_PORT)" >&2
   # A bounded run: the generator has its own limits; timeout is the backstop.

@@ -98,6 +98,28 @@ void EventLoop::defer_flush(Deferred* d, bool& scheduled_flag) {
   }
 }
 
+std::string* EventLoop::acquire_cork() {
+  if (cork_pool_.empty()) {
+    return new std::string();  // owned by the pool once released
+  }
+  std::string* cork = cork_pool_.back().release();
+  cork_pool_.pop_back();
+  return cork;
+}
+
+void EventLoop::release_cork(std::string* cork) {
+  // A cork that grew for one huge message is not kept; neither is a pool larger than a burst
+  // needs.
+  constexpr size_t kMaxKeptCapacity = 64 * 1024;
+  constexpr size_t kMaxPooled = 4096;
+  if (cork->capacity() > kMaxKeptCapacity || cork_pool_.size() >= kMaxPooled) {
+    delete cork;
+    return;
+  }
+  cork->clear();
+  cork_pool_.emplace_back(cork);
+}
+
 void EventLoop::drain_posted() {
   // Clear the eventfd before taking the queue: a post() that lands after the swap then finds
   // wake_pending_ false and writes again. The other order loses that wake-up and the task waits

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "base/result.h"
@@ -63,6 +64,11 @@ class EventLoop {
   // outside of their own callbacks.
   void defer(Task task) { deferred_tasks_.push_back(std::move(task)); }
 
+  // Cork buffers: output a connection copies during one turn (see Stream::write_copy). Pooled
+  // so that steady traffic allocates nothing and idle connections hold none.
+  std::string* acquire_cork();
+  void release_cork(std::string* cork);
+
   TimerWheel& timers() { return timers_; }
   // Wall-clock-free monotonic milliseconds, sampled once per iteration.
   uint64_t now_ms() const { return now_ms_; }
@@ -89,6 +95,7 @@ class EventLoop {
   std::vector<uint8_t> read_buffer_;
   std::vector<FlushEntry> flush_list_;
   std::vector<Task> deferred_tasks_;
+  std::vector<std::unique_ptr<std::string>> cork_pool_;
 
   std::mutex post_mutex_;
   std::vector<Task> posted_;       // guarded by post_mutex_

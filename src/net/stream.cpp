@@ -39,6 +39,7 @@ Stream::Stream(EventLoop& loop, int fd, size_t max_output_bytes)
     : loop_(&loop), fd_(fd), max_output_bytes_(max_output_bytes) {}
 
 Stream::~Stream() {
+  release_cork();
   if (fd_ >= 0) {
     ::close(fd_);
   }
@@ -62,23 +63,69 @@ void Stream::on_timer() {
   }
 }
 
-bool Stream::write(SharedBuffer buffer) {
-  if (state_ != State::kOpen || overflowed_ || buffer->empty()) {
-    return state_ == State::kOpen && !overflowed_;
+// Accounts for `bytes` more output. False if the stream cannot take them; past the cap the
+// stream is closed at the end of the iteration, not here: the caller may be walking a subscriber
+// list that the close would modify.
+bool Stream::reserve_output(size_t bytes) {
+  if (state_ != State::kOpen || overflowed_) {
+    return false;
   }
-  if (queued_bytes_ + buffer->size() > max_output_bytes_) {
-    // Closed at the end of the iteration, not here: the caller may be walking a subscriber
-    // list that the close would modify.
+  if (queued_bytes_ + bytes > max_output_bytes_) {
     overflowed_ = true;
     loop_->defer_flush(this, flush_scheduled_);
     return false;
   }
-  queued_bytes_ += buffer->size();
-  out_.push_back(Chunk{std::move(buffer), 0});
+  queued_bytes_ += bytes;
   if (!want_write_) {
     loop_->defer_flush(this, flush_scheduled_);
   }
   return true;
+}
+
+bool Stream::write(SharedBuffer buffer) {
+  if (buffer->empty()) {
+    return state_ == State::kOpen && !overflowed_;
+  }
+  if (!reserve_output(buffer->size())) {
+    return false;
+  }
+  if (cork_pending() > 0) {
+    seal_cork();  // keeps the order: what was corked before goes before this buffer
+  }
+  out_.push_back(Chunk{std::move(buffer), 0});
+  return true;
+}
+
+bool Stream::write_copy(std::string_view head, std::string_view body) {
+  size_t n = head.size() + body.size();
+  if (n == 0) {
+    return state_ == State::kOpen && !overflowed_;
+  }
+  if (!reserve_output(n)) {
+    return false;
+  }
+  if (cork_ == nullptr) {
+    cork_ = loop_->acquire_cork();
+    cork_sent_ = 0;
+  }
+  cork_->append(head);
+  cork_->append(body);
+  return true;
+}
+
+// Turns the unsent corked bytes into a queued chunk, so that a shared buffer can follow them.
+void Stream::seal_cork() {
+  out_.push_back(Chunk{make_shared_buffer(std::string_view(*cork_).substr(cork_sent_)), 0});
+  cork_->clear();
+  cork_sent_ = 0;
+}
+
+void Stream::release_cork() {
+  if (cork_ != nullptr) {
+    loop_->release_cork(cork_);
+    cork_ = nullptr;
+    cork_sent_ = 0;
+  }
 }
 
 void Stream::on_flush() { flush(); }
@@ -91,13 +138,18 @@ void Stream::flush() {
     finish_close(CloseReason::kOutputLimit);
     return;
   }
-  while (out_head_ < out_.size()) {
+  while (out_head_ < out_.size() || cork_pending() > 0) {
     iovec iov[kMaxIov];
     int count = 0;
     for (size_t i = out_head_; i < out_.size() && count < kMaxIov; ++i, ++count) {
       const Chunk& c = out_[i];
       iov[count].iov_base = const_cast<char*>(c.buffer->data() + c.offset);
       iov[count].iov_len = c.buffer->size() - c.offset;
+    }
+    if (count < kMaxIov && cork_pending() > 0) {
+      iov[count].iov_base = cork_->data() + cork_sent_;
+      iov[count].iov_len = cork_pending();
+      ++count;
     }
     // sendmsg rather than writev: MSG_NOSIGNAL spares an embedding application from SIGPIPE
     // on a peer that went away, and the socket call skips the generic VFS write path.
@@ -117,7 +169,7 @@ void Stream::flush() {
     }
     auto left = static_cast<size_t>(n);
     queued_bytes_ -= left;
-    while (left > 0) {
+    while (left > 0 && out_head_ < out_.size()) {
       Chunk& c = out_[out_head_];
       size_t rest = c.buffer->size() - c.offset;
       if (left >= rest) {
@@ -129,6 +181,10 @@ void Stream::flush() {
         left = 0;
       }
     }
+    cork_sent_ += left;  // whatever the chunks did not take came from the cork
+  }
+  if (cork_ != nullptr && cork_pending() == 0) {
+    release_cork();
   }
   if (out_head_ == out_.size()) {
     out_.clear();
@@ -262,6 +318,7 @@ void Stream::finish_close(CloseReason reason) {
   out_.clear();
   out_head_ = 0;
   queued_bytes_ = 0;
+  release_cork();
   if (!in_callback_) {
     std::string().swap(pending_in_);
   }

@@ -46,7 +46,12 @@ class Stream : public IoHandler, public Deferred, private Timer {
   // the queue would pass its cap, in which case the stream closes with kOutputLimit at the end
   // of this iteration (never inside the caller's loop).
   bool write(SharedBuffer buffer);
-  bool write(std::string_view bytes) { return write(make_shared_buffer(bytes)); }
+  // Copies bytes (e.g. a frame header, then its payload) into this connection's cork buffer,
+  // which is borrowed from the loop's pool for the turn and sent together with the queued shared
+  // buffers: per-connection replies cost no allocation in steady state, and an idle connection
+  // holds no buffer. Same return value and cap as write(SharedBuffer).
+  bool write_copy(std::string_view head, std::string_view body = {});
+  bool write(std::string_view bytes) { return write_copy(bytes); }
   size_t buffered_bytes() const { return queued_bytes_; }
 
   // Stops reading, flushes what is queued, half-closes and then waits (bounded) for the peer's
@@ -87,6 +92,10 @@ class Stream : public IoHandler, public Deferred, private Timer {
   };
 
   void on_timer() final;
+  bool reserve_output(size_t bytes);
+  void seal_cork();
+  void release_cork();
+  size_t cork_pending() const { return cork_ == nullptr ? 0 : cork_->size() - cork_sent_; }
   void handle_readable();
   void flush();
   void update_interest();
@@ -103,7 +112,9 @@ class Stream : public IoHandler, public Deferred, private Timer {
   size_t max_output_bytes_;
   size_t queued_bytes_ = 0;
   size_t out_head_ = 0;         // first unsent chunk in out_
-  std::vector<Chunk> out_;
+  std::vector<Chunk> out_;       // always sent before the cork's bytes
+  std::string* cork_ = nullptr; // borrowed from the loop while it holds unsent bytes
+  size_t cork_sent_ = 0;        // bytes of *cork_ already sent
   std::string pending_in_;      // unconsumed input, empty (no heap) when idle
 };
 

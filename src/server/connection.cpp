@@ -210,19 +210,20 @@ SendStatus Connection::send(std::string_view data, MessageType type) {
   if (phase_ != Phase::kWebSocket || ws_state_ != WsState::kOpen || closing()) {
     return SendStatus::kDropped;
   }
-  std::string frame;
+  // Header and payload are copied straight into the connection's cork buffer: no allocation
+  // per message. (Publications, shared by many connections, take the write(SharedBuffer) path.)
   auto op = static_cast<ws::Opcode>(type);
-  if (deflate_this(data.size())) {
-    std::string& compressed = t_compress_scratch;
-    compressed.clear();
-    ctx_->deflater(deflate_->server_max_window_bits).deflate_message(data, compressed);
-    frame.reserve(compressed.size() + ws::kMaxHeaderSize);
-    ws::append_frame(frame, op, compressed, /*rsv1=*/true);
-  } else {
-    frame.reserve(data.size() + ws::kMaxHeaderSize);
-    ws::append_frame(frame, op, data);
+  std::string_view payload = data;
+  bool compressed = deflate_this(data.size());
+  if (compressed) {
+    std::string& scratch = t_compress_scratch;
+    scratch.clear();
+    ctx_->deflater(deflate_->server_max_window_bits).deflate_message(data, scratch);
+    payload = scratch;
   }
-  if (!write(net::make_shared_buffer(std::move(frame)))) {
+  uint8_t header[ws::kMaxHeaderSize];
+  size_t header_size = ws::encode_header(header, op, payload.size(), /*fin=*/true, compressed);
+  if (!write_copy(std::string_view(reinterpret_cast<char*>(header), header_size), payload)) {
     return SendStatus::kDropped;
   }
   ctx_->metrics.ws_messages_out.add();
@@ -244,9 +245,9 @@ void Connection::deliver(const Publication& pub) {
 }
 
 void Connection::send_control(ws::Opcode op, std::string_view payload) {
-  std::string frame;
-  ws::append_frame(frame, op, payload);
-  write(std::move(frame));
+  uint8_t header[ws::kMaxHeaderSize];
+  size_t header_size = ws::encode_header(header, op, payload.size(), /*fin=*/true, false);
+  write_copy(std::string_view(reinterpret_cast<char*>(header), header_size), payload);
 }
 
 void Connection::send_close(uint16_t code, std::string_view reason) {

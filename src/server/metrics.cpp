@@ -1,5 +1,7 @@
 #include "server/metrics.h"
 
+#include <malloc.h>
+
 #include <cstdio>
 
 namespace herald::server {
@@ -57,6 +59,14 @@ std::string render_prometheus(const std::vector<const LoopMetrics*>& loops) {
                   f.name, f.type, f.name, static_cast<unsigned long long>(sum));
     out += line;
   }
+  // Process-wide figures that no loop owns. mallinfo2() walks the malloc arenas: fine for a
+  // scrape every few seconds, and the one number that says what connections really cost.
+  struct mallinfo2 heap = mallinfo2();
+  std::snprintf(line, sizeof(line),
+                "# HELP herald_heap_bytes Heap bytes in use (malloc arenas + mmapped blocks)\n"
+                "# TYPE herald_heap_bytes gauge\nherald_heap_bytes %zu\n",
+                heap.uordblks + heap.hblkhd);
+  out += line;
   return out;
 }
 

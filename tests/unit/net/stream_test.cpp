@@ -155,6 +155,34 @@ TEST_F(StreamTest, SharedBufferIsSentToManyWithoutCopy) {
   EXPECT_TRUE(wait_for([&] { return shared.use_count() == 1; })) << "queue released its refs";
 }
 
+TEST_F(StreamTest, CopiedAndSharedWritesKeepTheirOrder) {
+  TestStream* s = make(1 << 20);
+  SharedBuffer shared = make_shared_buffer(std::string("[shared]"));
+  std::string expected;
+  on_loop([&] {
+    for (int i = 0; i < 100; ++i) {
+      std::string a = "<" + std::to_string(i);
+      ASSERT_TRUE(s->write_copy(a, ">"));
+      expected += a + ">";
+      if (i % 7 == 0) {
+        ASSERT_TRUE(s->write(shared));
+        expected += "[shared]";
+      }
+    }
+  });
+  EXPECT_EQ(peer_read(expected.size()), expected);
+}
+
+TEST_F(StreamTest, LargeCopiedWriteSurvivesPartialSends) {
+  TestStream* s = make(64 << 20);
+  std::string big(8 << 20, 'q');
+  for (size_t i = 0; i < big.size(); i += 4096) {
+    big[i] = static_cast<char>('a' + (i / 4096) % 26);
+  }
+  on_loop([&] { ASSERT_TRUE(s->write_copy(big.substr(0, 100), big.substr(100))); });
+  EXPECT_EQ(peer_read(big.size()), big);  // the socket buffer forces many partial sends
+}
+
 TEST_F(StreamTest, UnconsumedBytesArePresentedAgainWithNewData) {
   rec_.keep_tail = 3;
   make(1 << 20);
