@@ -50,7 +50,8 @@ const rows = [
   ['10,000 idle connections', 'idle-10k', [
     ['connected', (r) => `${n(r.connected)} (${n(r.connect_failed)} failed)`],
     ['time to connect all', (r) => n(r.connect_s, 2) + ' s'],
-    ['server RSS per connection', (r) => n(r.server_rss_per_connection_kib, 1) + ' KiB'],
+    ['server RSS per connection (all / after the first 10 %)',
+      (r) => `${n(r.server_rss_per_connection_kib, 2)} / ${n(r.server_rss_per_connection_marginal_kib, 2)} KiB`],
     ['server CPU per connection', (r) => n(r.server_cpu_us_per_connection) + ' us'],
   ]],
 ];

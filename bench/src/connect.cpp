@@ -48,6 +48,13 @@ int run_connect(const BenchOptions& o) {
                  static_cast<double>(r.server_rss_connected_kib - r.server_rss_start_kib) /
                      static_cast<double>(r.opened),
                  "KiB");
+      if (r.server_rss_warm_kib > 0 && r.opened > r.server_warm_connections) {
+        // Growth after the first tenth: the marginal cost of one more idle connection.
+        report.add("server_rss_per_connection_marginal_kib",
+                   static_cast<double>(r.server_rss_connected_kib - r.server_rss_warm_kib) /
+                       static_cast<double>(r.opened - r.server_warm_connections),
+                   "KiB");
+      }
     }
   }
   report.add_int("messages_received", static_cast<int64_t>(r.received));

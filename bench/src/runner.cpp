@@ -339,9 +339,19 @@ RunResult run_bench(const BenchOptions& o, const WorkerFactory& factory,
   uint64_t t0 = now_ns();
   uint64_t connect_deadline = t0 + static_cast<uint64_t>(o.connect_timeout_s * 1e9);
   Totals t = totals(workers);
+  // A second RSS sample once a tenth of the connections are open: RSS growth from there on is
+  // what connections cost, without the one-time growth of a server's first connections (code
+  // pages faulted in, pools and buffers created), which would otherwise be spread over them.
+  uint64_t warm_at = static_cast<uint64_t>(o.connections) / 10;
   while (!t.connect_done && now_ns() < connect_deadline) {
     sleep_ms(5);
     t = totals(workers);
+    if (server0 && warm_at > 0 && r.server_rss_warm_kib == 0 && t.opened >= warm_at) {
+      if (auto warm = sample_process(o.server_pid)) {
+        r.server_rss_warm_kib = warm->rss_kib;
+        r.server_warm_connections = t.opened;
+      }
+    }
     progress.update("connect", t, seconds_since(t0));
   }
   r.connect_s = seconds_since(t0);

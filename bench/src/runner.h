@@ -121,6 +121,8 @@ struct RunResult {
   double server_cpu_measure_s = 0;  // during the measured phase
   double server_cpu_total_s = 0;    // measured phase + drain
   long server_rss_start_kib = 0, server_rss_connected_kib = 0, server_rss_end_kib = 0;
+  long server_rss_warm_kib = 0;        // sampled when a tenth of the connections were open
+  uint64_t server_warm_connections = 0;  // how many were open at that sample
   double self_cpu_measure_s = 0, self_cpu_total_s = 0, self_cpu_connect_s = 0;
   long self_rss_kib = 0;
   LatencyHistogram histogram;

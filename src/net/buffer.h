@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace herald::net {
 
@@ -18,5 +19,16 @@ inline SharedBuffer make_shared_buffer(std::string bytes) {
 inline SharedBuffer make_shared_buffer(std::string_view bytes) {
   return std::make_shared<const std::string>(bytes);
 }
+
+// The queued shared buffers of one connection, sent in order from `head`. Lent by the loop's
+// pool to a connection only while it has something queued.
+struct OutQueue {
+  struct Chunk {
+    SharedBuffer buffer;
+    size_t offset;  // bytes of buffer already sent
+  };
+  std::vector<Chunk> chunks;
+  size_t head = 0;
+};
 
 }  // namespace herald::net

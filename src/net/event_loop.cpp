@@ -91,33 +91,27 @@ void EventLoop::stop() {
   post([] {});  // wake the loop so it sees running_ == false
 }
 
-void EventLoop::defer_flush(Deferred* d, bool& scheduled_flag) {
+void EventLoop::defer_flush(IoHandler* d, bool& scheduled_flag) {
   if (!scheduled_flag) {
     scheduled_flag = true;
     flush_list_.push_back(FlushEntry{d, &scheduled_flag});
   }
 }
 
-std::string* EventLoop::acquire_cork() {
-  if (cork_pool_.empty()) {
-    return new std::string();  // owned by the pool once released
-  }
-  std::string* cork = cork_pool_.back().release();
-  cork_pool_.pop_back();
-  return cork;
+void EventLoop::release_bytes(std::string* bytes) {
+  // A buffer that grew for one huge message is not kept.
+  constexpr size_t kMaxKeptCapacity = 64 * 1024;
+  bool keep = bytes->capacity() <= kMaxKeptCapacity;
+  bytes->clear();
+  bytes_pool_.release(bytes, keep);
 }
 
-void EventLoop::release_cork(std::string* cork) {
-  // A cork that grew for one huge message is not kept; neither is a pool larger than a burst
-  // needs.
-  constexpr size_t kMaxKeptCapacity = 64 * 1024;
-  constexpr size_t kMaxPooled = 4096;
-  if (cork->capacity() > kMaxKeptCapacity || cork_pool_.size() >= kMaxPooled) {
-    delete cork;
-    return;
-  }
-  cork->clear();
-  cork_pool_.emplace_back(cork);
+void EventLoop::release_queue(OutQueue* queue) {
+  constexpr size_t kMaxKeptChunks = 1024;
+  bool keep = queue->chunks.capacity() <= kMaxKeptChunks;
+  queue->chunks.clear();
+  queue->head = 0;
+  queue_pool_.release(queue, keep);
 }
 
 void EventLoop::drain_posted() {

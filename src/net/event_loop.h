@@ -16,22 +16,20 @@
 #include <vector>
 
 #include "base/result.h"
+#include "net/buffer.h"
+#include "net/free_list.h"
 #include "net/timer_wheel.h"
 
 namespace herald::net {
 
 // Receives readiness events for one file descriptor registered with EventLoop::add().
+// Also receives the end-of-iteration callback requested with EventLoop::defer_flush() (one
+// interface, so a connection carries one vtable pointer for both).
 class IoHandler {
  public:
   virtual ~IoHandler() = default;
   virtual void on_io(uint32_t epoll_events) = 0;
-};
-
-// Something that wants a callback at the end of the current iteration (output flush, release).
-class Deferred {
- public:
-  virtual ~Deferred() = default;
-  virtual void on_flush() = 0;
+  virtual void on_flush() {}
 };
 
 class EventLoop {
@@ -59,15 +57,18 @@ class EventLoop {
   void remove(int fd);
 
   // Calls d->on_flush() once at the end of this iteration (idempotent per iteration).
-  void defer_flush(Deferred* d, bool& scheduled_flag);
+  void defer_flush(IoHandler* d, bool& scheduled_flag);
   // Runs task at the end of this iteration, after the flushes: used to free closed connections
   // outside of their own callbacks.
   void defer(Task task) { deferred_tasks_.push_back(std::move(task)); }
 
-  // Cork buffers: output a connection copies during one turn (see Stream::write_copy). Pooled
-  // so that steady traffic allocates nothing and idle connections hold none.
-  std::string* acquire_cork();
-  void release_cork(std::string* cork);
+  // Byte buffers (a Stream's cork and its unconsumed input) and output queues, lent to a
+  // connection only while it has bytes in them: steady traffic allocates nothing and idle
+  // connections hold none.
+  std::string* acquire_bytes() { return bytes_pool_.acquire(); }
+  void release_bytes(std::string* bytes);
+  OutQueue* acquire_queue() { return queue_pool_.acquire(); }
+  void release_queue(OutQueue* queue);
 
   TimerWheel& timers() { return timers_; }
   // Wall-clock-free monotonic milliseconds, sampled once per iteration.
@@ -82,7 +83,7 @@ class EventLoop {
   void update_clock();
 
   struct FlushEntry {
-    Deferred* target;
+    IoHandler* target;
     bool* scheduled;
   };
 
@@ -95,7 +96,8 @@ class EventLoop {
   std::vector<uint8_t> read_buffer_;
   std::vector<FlushEntry> flush_list_;
   std::vector<Task> deferred_tasks_;
-  std::vector<std::unique_ptr<std::string>> cork_pool_;
+  FreeList<std::string> bytes_pool_{4096};
+  FreeList<OutQueue> queue_pool_{4096};
 
   std::mutex post_mutex_;
   std::vector<Task> posted_;       // guarded by post_mutex_

@@ -39,7 +39,7 @@ Stream::Stream(EventLoop& loop, int fd, size_t max_output_bytes)
     : loop_(&loop), fd_(fd), max_output_bytes_(max_output_bytes) {}
 
 Stream::~Stream() {
-  release_cork();
+  release_buffers();
   if (fd_ >= 0) {
     ::close(fd_);
   }
@@ -92,7 +92,10 @@ bool Stream::write(SharedBuffer buffer) {
   if (cork_pending() > 0) {
     seal_cork();  // keeps the order: what was corked before goes before this buffer
   }
-  out_.push_back(Chunk{std::move(buffer), 0});
+  if (out_ == nullptr) {
+    out_ = loop_->acquire_queue();
+  }
+  out_->chunks.push_back(OutQueue::Chunk{std::move(buffer), 0});
   return true;
 }
 
@@ -105,7 +108,7 @@ bool Stream::write_copy(std::string_view head, std::string_view body) {
     return false;
   }
   if (cork_ == nullptr) {
-    cork_ = loop_->acquire_cork();
+    cork_ = loop_->acquire_bytes();
     cork_sent_ = 0;
   }
   cork_->append(head);
@@ -115,16 +118,28 @@ bool Stream::write_copy(std::string_view head, std::string_view body) {
 
 // Turns the unsent corked bytes into a queued chunk, so that a shared buffer can follow them.
 void Stream::seal_cork() {
-  out_.push_back(Chunk{make_shared_buffer(std::string_view(*cork_).substr(cork_sent_)), 0});
+  if (out_ == nullptr) {
+    out_ = loop_->acquire_queue();
+  }
+  out_->chunks.push_back(
+      OutQueue::Chunk{make_shared_buffer(std::string_view(*cork_).substr(cork_sent_)), 0});
   cork_->clear();
   cork_sent_ = 0;
 }
 
-void Stream::release_cork() {
+void Stream::release_buffers() {
   if (cork_ != nullptr) {
-    loop_->release_cork(cork_);
+    loop_->release_bytes(cork_);
     cork_ = nullptr;
     cork_sent_ = 0;
+  }
+  if (out_ != nullptr) {
+    loop_->release_queue(out_);
+    out_ = nullptr;
+  }
+  if (pending_in_ != nullptr && !in_callback_) {
+    loop_->release_bytes(pending_in_);
+    pending_in_ = nullptr;
   }
 }
 
@@ -138,11 +153,13 @@ void Stream::flush() {
     finish_close(CloseReason::kOutputLimit);
     return;
   }
-  while (out_head_ < out_.size() || cork_pending() > 0) {
+  while (queued_chunks() > 0 || cork_pending() > 0) {
     iovec iov[kMaxIov];
     int count = 0;
-    for (size_t i = out_head_; i < out_.size() && count < kMaxIov; ++i, ++count) {
-      const Chunk& c = out_[i];
+    for (size_t i = out_ == nullptr ? 0 : out_->head; out_ != nullptr && i < out_->chunks.size() &&
+                                                      count < kMaxIov;
+         ++i, ++count) {
+      const OutQueue::Chunk& c = out_->chunks[i];
       iov[count].iov_base = const_cast<char*>(c.buffer->data() + c.offset);
       iov[count].iov_len = c.buffer->size() - c.offset;
     }
@@ -169,13 +186,13 @@ void Stream::flush() {
     }
     auto left = static_cast<size_t>(n);
     queued_bytes_ -= left;
-    while (left > 0 && out_head_ < out_.size()) {
-      Chunk& c = out_[out_head_];
+    while (left > 0 && queued_chunks() > 0) {
+      OutQueue::Chunk& c = out_->chunks[out_->head];
       size_t rest = c.buffer->size() - c.offset;
       if (left >= rest) {
         left -= rest;
         c.buffer.reset();
-        ++out_head_;
+        ++out_->head;
       } else {
         c.offset += left;
         left = 0;
@@ -183,18 +200,21 @@ void Stream::flush() {
     }
     cork_sent_ += left;  // whatever the chunks did not take came from the cork
   }
+  // Give back what is empty; compact a queue that is mostly sent.
   if (cork_ != nullptr && cork_pending() == 0) {
-    release_cork();
+    loop_->release_bytes(cork_);
+    cork_ = nullptr;
+    cork_sent_ = 0;
   }
-  if (out_head_ == out_.size()) {
-    out_.clear();
-    out_head_ = 0;
-    if (out_.capacity() > 64) {
-      out_.shrink_to_fit();  // a burst should not pin a large queue on an idle connection
+  if (out_ != nullptr) {
+    if (queued_chunks() == 0) {
+      loop_->release_queue(out_);
+      out_ = nullptr;
+    } else if (out_->head > 1024 && out_->head * 2 > out_->chunks.size()) {
+      out_->chunks.erase(out_->chunks.begin(),
+                         out_->chunks.begin() + static_cast<std::ptrdiff_t>(out_->head));
+      out_->head = 0;
     }
-  } else if (out_head_ > 1024 && out_head_ * 2 > out_.size()) {
-    out_.erase(out_.begin(), out_.begin() + static_cast<std::ptrdiff_t>(out_head_));
-    out_head_ = 0;
   }
   update_interest();
   if (state_ == State::kFlushThenClose && queued_bytes_ == 0) {
@@ -267,25 +287,27 @@ void Stream::handle_readable() {
     return;  // lingering or flushing before close: input is discarded
   }
   auto got = static_cast<size_t>(n);
-  size_t consumed = 0;
-  // pending_in_ must not be freed while on_data() is parsing it: closes during the callback leave
-  // it alone (in_callback_) and it is released here afterwards.
+  // pending_in_ must not be released while on_data() is parsing it: closes during the callback
+  // leave it alone (in_callback_) and it is released here afterwards.
   in_callback_ = true;
-  if (pending_in_.empty()) {
-    consumed = on_data(scratch.data(), got);
+  if (pending_in_ == nullptr) {
+    size_t consumed = on_data(scratch.data(), got);
     in_callback_ = false;
     if (state_ == State::kOpen && consumed < got) {
-      pending_in_.assign(reinterpret_cast<const char*>(scratch.data()) + consumed, got - consumed);
+      pending_in_ = loop_->acquire_bytes();
+      pending_in_->assign(reinterpret_cast<const char*>(scratch.data()) + consumed,
+                          got - consumed);
     }
     return;
   }
-  pending_in_.append(reinterpret_cast<const char*>(scratch.data()), got);
-  consumed = on_data(reinterpret_cast<uint8_t*>(pending_in_.data()), pending_in_.size());
+  pending_in_->append(reinterpret_cast<const char*>(scratch.data()), got);
+  size_t consumed = on_data(reinterpret_cast<uint8_t*>(pending_in_->data()), pending_in_->size());
   in_callback_ = false;
-  if (state_ != State::kOpen || consumed >= pending_in_.size()) {
-    std::string().swap(pending_in_);  // release the heap block: idle connections hold none
+  if (state_ != State::kOpen || consumed >= pending_in_->size()) {
+    loop_->release_bytes(pending_in_);  // idle connections hold no input buffer
+    pending_in_ = nullptr;
   } else {
-    pending_in_.erase(0, consumed);
+    pending_in_->erase(0, consumed);
   }
 }
 
@@ -294,8 +316,9 @@ void Stream::close_after_flush() {
     return;
   }
   state_ = State::kFlushThenClose;
-  if (!in_callback_) {
-    std::string().swap(pending_in_);
+  if (pending_in_ != nullptr && !in_callback_) {
+    loop_->release_bytes(pending_in_);
+    pending_in_ = nullptr;
   }
   if (queued_bytes_ == 0) {
     flush();  // goes straight to the half-close
@@ -315,13 +338,8 @@ void Stream::finish_close(CloseReason reason) {
   loop_->remove(fd_);
   ::close(fd_);
   fd_ = -1;
-  out_.clear();
-  out_head_ = 0;
   queued_bytes_ = 0;
-  release_cork();
-  if (!in_callback_) {
-    std::string().swap(pending_in_);
-  }
+  release_buffers();
   on_closed(reason);
   loop_->defer([this] { delete this; });
 }

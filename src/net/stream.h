@@ -32,7 +32,7 @@ enum class CloseReason : uint8_t {
 };
 const char* describe(CloseReason reason);
 
-class Stream : public IoHandler, public Deferred, private Timer {
+class Stream : public IoHandler, private Timer {
  public:
   Stream(EventLoop& loop, int fd, size_t max_output_bytes);
   ~Stream() override;
@@ -86,16 +86,12 @@ class Stream : public IoHandler, public Deferred, private Timer {
  private:
   enum class State : uint8_t { kOpen, kFlushThenClose, kLingering, kClosed };
 
-  struct Chunk {
-    SharedBuffer buffer;
-    size_t offset;
-  };
-
   void on_timer() final;
   bool reserve_output(size_t bytes);
   void seal_cork();
-  void release_cork();
+  void release_buffers();
   size_t cork_pending() const { return cork_ == nullptr ? 0 : cork_->size() - cork_sent_; }
+  size_t queued_chunks() const { return out_ == nullptr ? 0 : out_->chunks.size() - out_->head; }
   void handle_readable();
   void flush();
   void update_interest();
@@ -109,13 +105,14 @@ class Stream : public IoHandler, public Deferred, private Timer {
   bool read_paused_ = false;    // EPOLLIN removed while output is over the high-water mark
   bool in_callback_ = false;
   bool overflowed_ = false;     // a write passed the cap: close at the next flush
+  size_t cork_sent_ = 0;         // bytes of *cork_ already sent
   size_t max_output_bytes_;
   size_t queued_bytes_ = 0;
-  size_t out_head_ = 0;         // first unsent chunk in out_
-  std::vector<Chunk> out_;       // always sent before the cork's bytes
-  std::string* cork_ = nullptr; // borrowed from the loop while it holds unsent bytes
-  size_t cork_sent_ = 0;        // bytes of *cork_ already sent
-  std::string pending_in_;      // unconsumed input, empty (no heap) when idle
+  // Borrowed from the loop's pools only while they hold bytes, so an idle connection owns no
+  // buffer at all. Queue chunks are always sent before the cork's bytes.
+  OutQueue* out_ = nullptr;
+  std::string* cork_ = nullptr;
+  std::string* pending_in_ = nullptr;  // input a parser could not consume yet
 };
 
 }  // namespace herald::net
