@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <string>
 #include <thread>
 
 namespace {
@@ -39,7 +40,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "cannot start: %s\n", started.error().c_str());
     return 1;
   }
-  std::printf("echo server on ws://%s/\n", options.listen.c_str());
+  std::string host = options.listen.substr(0, options.listen.rfind(':'));
+  std::printf("echo server on ws://%s:%u/\n", host.c_str(), server.port());  // port 0: the real one
+  std::fflush(stdout);
   std::thread([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);

@@ -16,6 +16,14 @@ foreach(suite chat echo frames http drain)
   set_tests_properties(integration_${suite} PROPERTIES LABELS integration TIMEOUT 120)
 endforeach()
 
+# The examples are embedding applications on the public API; run them as a user would.
+if(TARGET example_chat AND TARGET example_echo)
+  add_test(NAME integration_examples
+    COMMAND ${HERALD_IT_PYTHON} -B ${CMAKE_CURRENT_LIST_DIR}/test_examples.py
+            --chat $<TARGET_FILE:example_chat> --echo $<TARGET_FILE:example_echo>)
+  set_tests_properties(integration_examples PROPERTIES LABELS integration TIMEOUT 60)
+endif()
+
 find_program(HERALD_IT_NODE node)
 find_program(HERALD_IT_NPM npm)
 if(HERALD_IT_NODE AND HERALD_IT_NPM)
