@@ -13,6 +13,8 @@ namespace {
 constexpr size_t kReadBufferSize = 256 * 1024;  // one read per readiness event drains most sockets
 constexpr int kMaxEvents = 1024;
 
+thread_local EventLoop* t_current = nullptr;
+
 uint64_t monotonic_ms() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
@@ -150,7 +152,18 @@ void EventLoop::run_flushes() {
   }
 }
 
+EventLoop* EventLoop::current() { return t_current; }
+
+void EventLoop::run_soon(Task task) {
+  if (t_current == this) {
+    defer(std::move(task));
+  } else {
+    post(std::move(task));
+  }
+}
+
 void EventLoop::run() {
+  t_current = this;
   running_.store(true, std::memory_order_release);
   epoll_event events[kMaxEvents];
   while (running_.load(std::memory_order_acquire)) {
@@ -174,6 +187,7 @@ void EventLoop::run() {
   // Drain what was posted before stop() so no task (and the buffers it holds) is lost silently.
   drain_posted();
   run_flushes();
+  t_current = nullptr;
 }
 
 }  // namespace herald::net

@@ -74,6 +74,12 @@ class EventLoop {
   // Wall-clock-free monotonic milliseconds, sampled once per iteration.
   uint64_t now_ms() const { return now_ms_; }
   int index() const { return index_; }
+  // The loop whose run() the calling thread is inside, or nullptr.
+  static EventLoop* current();
+  // Runs task on this loop: at the end of the current iteration when called from this loop's own
+  // thread (no lock, no wake-up), else through post(). Never runs it inline, so a caller is not
+  // re-entered from its own call.
+  void run_soon(Task task);
   // The loop's scratch read buffer: reused by every connection of this loop for each read.
   std::vector<uint8_t>& read_buffer() { return read_buffer_; }
 

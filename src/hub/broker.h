@@ -1,0 +1,85 @@
+#pragma once
+// Broker: where a publication goes and where history lives, seen from the hub. The hub on every
+// event loop talks only to this interface; the in-process broker (MemoryBroker, the embedded
+// default) and, later, the Redis broker implement it, so the hub never knows which one runs.
+//
+// Contract (what the hub's recovery relies on):
+//  1. Every channel has one order: publish() assigns offset top+1 within the channel's epoch and
+//     records it in history before it is delivered to anyone.
+//  2. After subscribe(channel) has completed (its callback ran), every later publication of the
+//     channel is delivered to this loop's Sink, in offset order, exactly once.
+//  3. read_history() returns the channel's position (epoch, top offset, first offset still in
+//     history) and the publications after `after`, consistently with one instant; a publication
+//     is either in that result or delivered to the Sink afterwards (or both: the hub drops
+//     duplicates by offset).
+// Callbacks run on the loop that made the call. Thread: per the implementation, each method is
+// called from an event loop thread and calls back on that loop.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "herald/result.h"
+
+namespace herald::hub {
+
+struct PublicationRecord {
+  uint64_t offset = 0;
+  int64_t time_ms = 0;
+  std::string data;  // raw JSON text, never re-serialized
+};
+
+// A channel's position: what a client compares its own {offset, epoch} with.
+struct StreamTop {
+  std::string epoch;
+  uint64_t offset = 0;        // last offset assigned (0 = nothing published yet)
+  uint64_t first_offset = 1;  // oldest offset still in history (top + 1 when history is empty)
+};
+
+struct HistoryResult {
+  StreamTop top;
+  std::vector<PublicationRecord> publications;  // oldest first
+};
+
+struct PublishResult {
+  StreamTop top;  // top.offset is the offset given to this publication
+};
+
+// Receives the publications of the channels this loop subscribed to. Thread: the loop's own.
+class BrokerSink {
+ public:
+  virtual ~BrokerSink() = default;
+  virtual void on_publication(std::string_view channel, const std::string& epoch,
+                              const std::shared_ptr<const PublicationRecord>& pub) = 0;
+};
+
+struct HistoryOptions {
+  uint64_t max_publications = 1000;  // per channel; older ones are dropped
+  int64_t ttl_ms = 0;                // 0: kept until pushed out by max_publications
+};
+
+class Broker {
+ public:
+  using PublishCallback = std::function<void(Result<PublishResult>)>;
+  using HistoryCallback = std::function<void(Result<HistoryResult>)>;
+  using DoneCallback = std::function<void()>;
+
+  virtual ~Broker() = default;
+
+  // Attaches loop `loop_index`'s sink; called once per loop before it runs.
+  virtual void attach(int loop_index, BrokerSink* sink) = 0;
+
+  virtual void publish(int loop_index, std::string_view channel, std::string data,
+                       const HistoryOptions& history, PublishCallback done) = 0;
+  // This loop wants (no longer wants) the channel's publications.
+  virtual void subscribe(int loop_index, std::string_view channel, DoneCallback done) = 0;
+  virtual void unsubscribe(int loop_index, std::string_view channel) = 0;
+  // limit 0: everything after `after` that history holds.
+  virtual void read_history(int loop_index, std::string_view channel, uint64_t after,
+                            size_t limit, HistoryCallback done) = 0;
+};
+
+}  // namespace herald::hub

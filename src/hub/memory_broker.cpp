@@ -1,0 +1,137 @@
+#include "hub/memory_broker.h"
+
+#include <chrono>
+#include <cstdio>
+#include <functional>
+
+namespace herald::hub {
+
+MemoryBroker::MemoryBroker(std::vector<net::EventLoop*> loops)
+    : loops_(std::move(loops)), shards_(loops_.size()) {}
+
+MemoryBroker::~MemoryBroker() = default;
+
+void MemoryBroker::attach(int loop_index, BrokerSink* sink) {
+  shards_[static_cast<size_t>(loop_index)].sink = sink;
+}
+
+int MemoryBroker::owner_of(std::string_view channel) const {
+  return static_cast<int>(std::hash<std::string_view>{}(channel) % loops_.size());
+}
+
+int64_t MemoryBroker::now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+MemoryBroker::Channel& MemoryBroker::channel(int owner, std::string_view name) {
+  Shard& shard = shards_[static_cast<size_t>(owner)];
+  auto it = shard.channels.find(std::string(name));
+  if (it != shard.channels.end()) {
+    return it->second;
+  }
+  Channel c;
+  // A fresh epoch per channel per process: memory history does not survive a restart, so a
+  // client's old position must not be taken for one in the new history.
+  char epoch[17];
+  std::snprintf(epoch, sizeof(epoch), "%016llx",
+                static_cast<unsigned long long>(shard.rng()));
+  c.top.epoch = epoch;
+  c.subscribed.assign(loops_.size(), 0);
+  return shard.channels.emplace(std::string(name), std::move(c)).first->second;
+}
+
+void MemoryBroker::trim(Channel& c, int64_t now) {
+  while (c.history.size() > c.options.max_publications) {
+    c.history.pop_front();
+  }
+  if (c.options.ttl_ms > 0) {
+    while (!c.history.empty() && c.history.front()->time_ms + c.options.ttl_ms < now) {
+      c.history.pop_front();
+    }
+  }
+  c.top.first_offset = c.history.empty() ? c.top.offset + 1 : c.history.front()->offset;
+}
+
+void MemoryBroker::publish(int loop_index, std::string_view channel_name, std::string data,
+                           const HistoryOptions& history, PublishCallback done) {
+  int owner = owner_of(channel_name);
+  loops_[static_cast<size_t>(owner)]->run_soon(
+      [this, owner, loop_index, name = std::string(channel_name), data = std::move(data), history,
+       done = std::move(done)]() mutable {
+        Channel& c = channel(owner, name);
+        auto rec = std::make_shared<PublicationRecord>();
+        rec->offset = ++c.top.offset;
+        rec->time_ms = now_ms();
+        rec->data = std::move(data);
+        std::shared_ptr<const PublicationRecord> shared = std::move(rec);
+        // History first, then fan-out: whoever reads history after this sees it (contract 1).
+        c.options = history;
+        c.history.push_back(shared);
+        trim(c, shared->time_ms);
+        for (size_t i = 0; i < c.subscribed.size(); ++i) {
+          if (c.subscribed[i] == 0) {
+            continue;
+          }
+          BrokerSink* sink = shards_[i].sink;
+          loops_[i]->run_soon([sink, name, epoch = c.top.epoch, shared] {
+            sink->on_publication(name, epoch, shared);
+          });
+        }
+        PublishResult result{c.top};
+        loops_[static_cast<size_t>(loop_index)]->run_soon(
+            [done = std::move(done), result = std::move(result)]() mutable {
+              done(std::move(result));
+            });
+      });
+}
+
+void MemoryBroker::subscribe(int loop_index, std::string_view channel_name, DoneCallback done) {
+  int owner = owner_of(channel_name);
+  loops_[static_cast<size_t>(owner)]->run_soon(
+      [this, owner, loop_index, name = std::string(channel_name), done = std::move(done)]() mutable {
+        ++channel(owner, name).subscribed[static_cast<size_t>(loop_index)];
+        loops_[static_cast<size_t>(loop_index)]->run_soon(std::move(done));
+      });
+}
+
+void MemoryBroker::unsubscribe(int loop_index, std::string_view channel_name) {
+  int owner = owner_of(channel_name);
+  loops_[static_cast<size_t>(owner)]->run_soon(
+      [this, owner, loop_index, name = std::string(channel_name)] {
+        Channel& c = channel(owner, name);
+        uint32_t& n = c.subscribed[static_cast<size_t>(loop_index)];
+        if (n > 0) {
+          --n;
+        }
+      });
+}
+
+void MemoryBroker::read_history(int loop_index, std::string_view channel_name, uint64_t after,
+                                size_t limit, HistoryCallback done) {
+  int owner = owner_of(channel_name);
+  loops_[static_cast<size_t>(owner)]->run_soon(
+      [this, owner, loop_index, after, limit, name = std::string(channel_name),
+       done = std::move(done)]() mutable {
+        Channel& c = channel(owner, name);
+        HistoryResult result;
+        trim(c, now_ms());  // the TTL may have passed since the last publish
+        result.top = c.top;
+        for (const auto& rec : c.history) {
+          if (rec->offset <= after) {
+            continue;
+          }
+          if (limit != 0 && result.publications.size() >= limit) {
+            break;
+          }
+          result.publications.push_back(*rec);
+        }
+        loops_[static_cast<size_t>(loop_index)]->run_soon(
+            [done = std::move(done), result = std::move(result)]() mutable {
+              done(std::move(result));
+            });
+      });
+}
+
+}  // namespace herald::hub

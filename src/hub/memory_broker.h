@@ -1,0 +1,62 @@
+#pragma once
+// MemoryBroker: the in-process broker, the embedded default for one node. Every channel is owned
+// by one event loop (hash of its name); the owner assigns offsets, keeps the channel's history in
+// memory (bounded by count and age), and fans each publication out to the loops that subscribed,
+// through their task queues. Requests from other loops reach the owner the same way, so the
+// owner's queue puts publish, subscribe and history reads in one order: that is what makes the
+// Broker contract (see broker.h) hold without locks.
+// Thread: the Broker methods may be called from any loop thread; each shard is touched only by
+// its owner loop.
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "hub/broker.h"
+#include "net/event_loop.h"
+
+namespace herald::hub {
+
+class MemoryBroker final : public Broker {
+ public:
+  // loops[i] is the loop with index i; they must outlive the broker.
+  explicit MemoryBroker(std::vector<net::EventLoop*> loops);
+  ~MemoryBroker() override;
+
+  void attach(int loop_index, BrokerSink* sink) override;
+  void publish(int loop_index, std::string_view channel, std::string data,
+               const HistoryOptions& history, PublishCallback done) override;
+  void subscribe(int loop_index, std::string_view channel, DoneCallback done) override;
+  void unsubscribe(int loop_index, std::string_view channel) override;
+  void read_history(int loop_index, std::string_view channel, uint64_t after, size_t limit,
+                    HistoryCallback done) override;
+
+  // The loop that owns channel (stable for the life of the process).
+  int owner_of(std::string_view channel) const;
+
+ private:
+  struct Channel {
+    StreamTop top;
+    std::deque<std::shared_ptr<const PublicationRecord>> history;
+    std::vector<uint32_t> subscribed;  // per loop: how many subscribe() calls are in force
+    HistoryOptions options;            // as given by the latest publish
+  };
+  struct Shard {
+    std::unordered_map<std::string, Channel> channels;
+    BrokerSink* sink = nullptr;
+    std::mt19937_64 rng{std::random_device{}()};
+  };
+
+  Channel& channel(int owner, std::string_view name);
+  void trim(Channel& c, int64_t now_ms);
+  static int64_t now_ms();
+
+  std::vector<net::EventLoop*> loops_;
+  std::vector<Shard> shards_;
+};
+
+}  // namespace herald::hub
