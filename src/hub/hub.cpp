@@ -1,0 +1,218 @@
+#include "hub/hub.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace herald::hub {
+
+Hub::Hub(int loop_index, Broker& broker) : loop_(loop_index), broker_(broker) {
+  broker_.attach(loop_, this);
+}
+
+Hub::~Hub() = default;
+
+bool Hub::is_subscribed(ChannelMember* m, std::string_view channel) const {
+  auto it = member_channels_.find(m);
+  if (it == member_channels_.end()) {
+    return false;
+  }
+  return std::find(it->second.begin(), it->second.end(), channel) != it->second.end();
+}
+
+void Hub::subscribe(ChannelMember* m, std::string_view channel_view,
+                    std::optional<Position> since, SubscribeCallback done) {
+  if (is_subscribed(m, channel_view)) {
+    return;
+  }
+  std::string channel(channel_view);
+  member_channels_[m].push_back(channel);
+  auto [it, created] = channels_.try_emplace(channel);
+  LocalChannel& lc = it->second;
+  uint64_t ticket = next_ticket_++;
+  lc.recovering.push_back(Recovering{m, ticket, std::move(since), std::move(done), {}, {}});
+  if (created) {
+    broker_.subscribe(loop_, channel, [this, channel] {
+      auto found = channels_.find(channel);
+      if (found == channels_.end()) {
+        return;  // cannot happen: an empty channel waits for this callback before it goes
+      }
+      found->second.broker_ready = true;
+      if (found->second.members.empty() && found->second.recovering.empty()) {
+        release_if_empty(channel);
+        return;
+      }
+      std::vector<uint64_t> tickets;
+      for (const Recovering& r : found->second.recovering) {
+        tickets.push_back(r.ticket);
+      }
+      for (uint64_t t : tickets) {
+        start_recovery(channel, t);
+      }
+    });
+  } else if (lc.broker_ready) {
+    start_recovery(channel, ticket);
+  }
+}
+
+void Hub::start_recovery(const std::string& channel, uint64_t ticket) {
+  LocalChannel& lc = channels_.at(channel);
+  auto it = std::find_if(lc.recovering.begin(), lc.recovering.end(),
+                         [ticket](const Recovering& r) { return r.ticket == ticket; });
+  if (it == lc.recovering.end()) {
+    return;
+  }
+  // Without a position only the channel's top is needed: ask for nothing after "infinity".
+  uint64_t after = it->since ? it->since->offset : std::numeric_limits<uint64_t>::max();
+  broker_.read_history(loop_, channel, after, 0, [this, channel, ticket](Result<HistoryResult> r) {
+    finish_recovery(channel, ticket, std::move(r));
+  });
+}
+
+void Hub::finish_recovery(const std::string& channel, uint64_t ticket, Result<HistoryResult> r) {
+  auto found = channels_.find(channel);
+  if (found == channels_.end()) {
+    return;
+  }
+  LocalChannel& lc = found->second;
+  auto it = std::find_if(lc.recovering.begin(), lc.recovering.end(),
+                         [ticket](const Recovering& rec) { return rec.ticket == ticket; });
+  if (it == lc.recovering.end()) {
+    return;  // the member left while history was being read
+  }
+  Recovering rec = std::move(*it);
+  lc.recovering.erase(it);
+  ChannelMember* m = rec.member;
+
+  if (!r.ok()) {
+    auto mc = member_channels_.find(m);
+    if (mc != member_channels_.end()) {
+      std::erase(mc->second, channel);
+    }
+    release_if_empty(channel);
+    rec.done(Error{r.error()});
+    return;
+  }
+  HistoryResult& h = r.value();
+  SubscribeReply reply;
+  reply.top = h.top;
+  if (rec.since) {
+    const Position& since = *rec.since;
+    // Recovered only if nothing between the client's offset and the history's start was lost,
+    // in the same epoch. A client "ahead" of the top (another epoch in disguise) is not trusted.
+    reply.recovered = since.epoch == h.top.epoch && since.offset + 1 >= h.top.first_offset &&
+                      since.offset <= h.top.offset;
+    if (reply.recovered) {
+      reply.publications = std::move(h.publications);
+    }
+  }
+  uint64_t covered = h.top.offset;
+  std::string epoch = h.top.epoch;
+  rec.done(std::move(reply));
+  // The callback may have unsubscribed m (or more); only a still-subscribed m goes live.
+  if (!is_subscribed(m, channel)) {
+    return;
+  }
+  auto again = channels_.find(channel);
+  if (again == channels_.end()) {
+    return;
+  }
+  for (const auto& pub : rec.buffered) {
+    if (pub->offset > covered) {
+      m->on_channel_publication(channel, rec.buffered_epoch.empty() ? epoch : rec.buffered_epoch,
+                                pub);
+    }
+  }
+  again->second.members.push_back(m);
+}
+
+void Hub::remove_member(const std::string& channel, LocalChannel& lc, ChannelMember* m) {
+  auto mit = std::find(lc.members.begin(), lc.members.end(), m);
+  if (mit != lc.members.end()) {
+    *mit = lc.members.back();  // order among members does not matter
+    lc.members.pop_back();
+  }
+  std::erase_if(lc.recovering, [m](const Recovering& r) { return r.member == m; });
+  (void)channel;
+}
+
+void Hub::release_if_empty(const std::string& channel) {
+  auto it = channels_.find(channel);
+  if (it == channels_.end()) {
+    return;
+  }
+  LocalChannel& lc = it->second;
+  // A channel whose broker subscription is still on its way stays until it completes, so that
+  // every subscribe() is matched by exactly one unsubscribe().
+  if (!lc.members.empty() || !lc.recovering.empty() || !lc.broker_ready) {
+    return;
+  }
+  broker_.unsubscribe(loop_, channel);
+  channels_.erase(it);
+}
+
+void Hub::unsubscribe(ChannelMember* m, std::string_view channel_view) {
+  auto mc = member_channels_.find(m);
+  if (mc == member_channels_.end()) {
+    return;
+  }
+  auto pos = std::find(mc->second.begin(), mc->second.end(), channel_view);
+  if (pos == mc->second.end()) {
+    return;
+  }
+  std::string channel = std::move(*pos);
+  mc->second.erase(pos);
+  if (mc->second.empty()) {
+    member_channels_.erase(mc);
+  }
+  auto it = channels_.find(channel);
+  if (it != channels_.end()) {
+    remove_member(channel, it->second, m);
+    release_if_empty(channel);
+  }
+}
+
+void Hub::leave_all(ChannelMember* m) {
+  auto mc = member_channels_.find(m);
+  if (mc == member_channels_.end()) {
+    return;
+  }
+  std::vector<std::string> channels = std::move(mc->second);
+  member_channels_.erase(mc);
+  for (const std::string& channel : channels) {
+    auto it = channels_.find(channel);
+    if (it != channels_.end()) {
+      remove_member(channel, it->second, m);
+      release_if_empty(channel);
+    }
+  }
+}
+
+void Hub::publish(std::string_view channel, std::string data, const HistoryOptions& history,
+                  Broker::PublishCallback done) {
+  broker_.publish(loop_, channel, std::move(data), history, std::move(done));
+}
+
+void Hub::history(std::string_view channel, uint64_t after, size_t limit,
+                  Broker::HistoryCallback done) {
+  broker_.read_history(loop_, channel, after, limit, std::move(done));
+}
+
+void Hub::on_publication(std::string_view channel, const std::string& epoch,
+                         const std::shared_ptr<const PublicationRecord>& pub) {
+  auto it = channels_.find(std::string(channel));
+  if (it == channels_.end()) {
+    return;
+  }
+  LocalChannel& lc = it->second;
+  // Members must not unsubscribe synchronously from on_channel_publication (the list is being
+  // walked); closes are deferred to the end of the loop turn by net::Stream.
+  for (ChannelMember* m : lc.members) {
+    m->on_channel_publication(channel, epoch, pub);
+  }
+  for (Recovering& r : lc.recovering) {
+    r.buffered.push_back(pub);
+    r.buffered_epoch = epoch;
+  }
+}
+
+}  // namespace herald::hub

@@ -1,0 +1,110 @@
+#pragma once
+// Hub: one event loop's view of the channels: which of its connections are subscribed to what,
+// fan-out of each publication to them, and recovery of what a reconnecting client missed. It
+// talks to the rest of the server only through the Broker (broker.h), so it works the same over
+// the in-process broker and over Redis.
+//
+// Recovery without gaps or duplicates: a subscriber first joins the channel's live stream in a
+// *recovering* state, in which live publications are buffered instead of sent; then history after
+// the client's offset is read. The reply carries the history; the buffer is then replayed,
+// skipping every offset the history already covered. Because the broker delivers every publication
+// after the subscription either in the history read or live (or both), the client sees each
+// offset exactly once, in order.
+// Thread: owning loop only.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "hub/broker.h"
+
+namespace herald::hub {
+
+struct Position {
+  uint64_t offset = 0;
+  std::string epoch;
+};
+
+// What a subscribe produced for the client.
+struct SubscribeReply {
+  StreamTop top;                                // the channel's position when history was read
+  bool recovered = false;                       // true: `publications` is exactly what was missed
+  std::vector<PublicationRecord> publications;  // missed ones, oldest first (only if recovered)
+};
+
+// A connection as the hub sees it.
+class ChannelMember {
+ public:
+  virtual ~ChannelMember() = default;
+  // A live publication of a subscribed channel, in offset order. `pub` is shared by every member
+  // of the loop: encode it once (see LivePublication::cache).
+  virtual void on_channel_publication(std::string_view channel, const std::string& epoch,
+                                      const std::shared_ptr<const PublicationRecord>& pub) = 0;
+};
+
+class Hub final : public BrokerSink {
+ public:
+  using SubscribeCallback = std::function<void(Result<SubscribeReply>)>;
+
+  Hub(int loop_index, Broker& broker);
+  ~Hub() override;
+  Hub(const Hub&) = delete;
+  Hub& operator=(const Hub&) = delete;
+
+  // Subscribes m to channel. With `since`, the reply holds the publications after since.offset
+  // (recovered = true) or says they are gone (recovered = false: the client must reload). `done`
+  // runs on this loop before any live publication of the channel reaches m; it is not called if m
+  // unsubscribes (or leaves) first. Subscribing twice to one channel is the caller's error to
+  // report; the hub ignores the second call.
+  void subscribe(ChannelMember* m, std::string_view channel, std::optional<Position> since,
+                 SubscribeCallback done);
+  void unsubscribe(ChannelMember* m, std::string_view channel);
+  // m is going away: leaves every channel. Pending subscribe callbacks for m are dropped.
+  void leave_all(ChannelMember* m);
+  bool is_subscribed(ChannelMember* m, std::string_view channel) const;
+
+  void publish(std::string_view channel, std::string data, const HistoryOptions& history,
+               Broker::PublishCallback done);
+  void history(std::string_view channel, uint64_t after, size_t limit,
+               Broker::HistoryCallback done);
+
+  // BrokerSink
+  void on_publication(std::string_view channel, const std::string& epoch,
+                      const std::shared_ptr<const PublicationRecord>& pub) override;
+
+  size_t channel_count() const { return channels_.size(); }
+
+ private:
+  struct Recovering {
+    ChannelMember* member;
+    uint64_t ticket;  // identifies this subscribe attempt in the callbacks
+    std::optional<Position> since;
+    SubscribeCallback done;
+    std::vector<std::shared_ptr<const PublicationRecord>> buffered;
+    std::string buffered_epoch;
+  };
+  struct LocalChannel {
+    bool broker_ready = false;  // broker.subscribe() has completed
+    std::vector<ChannelMember*> members;
+    std::vector<Recovering> recovering;
+  };
+
+  void start_recovery(const std::string& channel, uint64_t ticket);
+  void finish_recovery(const std::string& channel, uint64_t ticket, Result<HistoryResult> r);
+  void remove_member(const std::string& channel, LocalChannel& lc, ChannelMember* m);
+  void release_if_empty(const std::string& channel);
+
+  int loop_;
+  Broker& broker_;
+  uint64_t next_ticket_ = 1;
+  std::unordered_map<std::string, LocalChannel> channels_;
+  // Per member, its channels (for leave_all and is_subscribed).
+  std::unordered_map<ChannelMember*, std::vector<std::string>> member_channels_;
+};
+
+}  // namespace herald::hub
