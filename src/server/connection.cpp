@@ -75,17 +75,24 @@ size_t Connection::on_http(uint8_t* data, size_t size) {
       close_after_flush();
       return size;
     }
-    ctx_->metrics.http_requests.add();
-    offset += req.head_size;
-    if (req.has_content_length && req.content_length > 0) {
-      // No route takes a request body yet: answer and close rather than track the body bytes.
-      req.keep_alive = false;
-    }
     if (req.chunked) {
-      req.keep_alive = false;
+      // Backends send Content-Length (PHP's curl does); a chunked body is refused rather than
+      // buffered without a known bound.
+      ctx_->metrics.http_requests.add();
+      respond(411, kJson, R"({"error":"send the body with Content-Length","status":411})", false);
+      return size;
     }
+    // The body (bounded by Limits::max_body, checked by the parser) must be here in full before
+    // the request is routed; until then nothing is consumed and the parser's answer is sticky.
+    size_t body_size = req.has_content_length ? static_cast<size_t>(req.content_length) : 0;
+    if (size - offset < req.head_size + body_size) {
+      return offset;
+    }
+    ctx_->metrics.http_requests.add();
+    std::string_view body(reinterpret_cast<const char*>(data) + offset + req.head_size, body_size);
+    offset += req.head_size + body_size;
     parser_->reset();
-    if (!route(req)) {
+    if (!route(req, body)) {
       return size;
     }
     if (phase_ == Phase::kWebSocket) {
@@ -111,7 +118,8 @@ void Connection::respond(int status, std::string_view content_type, std::string_
   }
 }
 
-bool Connection::route(const http::Request& req) {
+bool Connection::route(const http::Request& req, std::string_view body) {
+  (void)body;  // no route reads a body yet (the server API will)
   const ServerCore& core = ctx_->core;
   bool keep = req.keep_alive;
   bool get_like = req.method == http::Method::kGet || req.method == http::Method::kHead;

@@ -65,7 +65,7 @@ class Connection final : public net::Stream,
 
   size_t on_http(uint8_t* data, size_t size);
   // Answers one parsed request; returns false if the connection stops reading requests.
-  bool route(const http::Request& req);
+  bool route(const http::Request& req, std::string_view body);
   void respond(int status, std::string_view content_type, std::string_view body, bool keep_alive,
                std::string_view extra_headers = {});
   void upgrade(const http::Request& req, size_t route_id);

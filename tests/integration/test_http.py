@@ -67,6 +67,32 @@ def metrics(server):
           describe(resp.body, 400))
 
 
+@suite.case("a request body split over two writes is read whole; the next request follows")
+def body_then_pipelined(server):
+    step("POST with a Content-Length body in two pieces, then a GET on the same connection")
+    raw = RawSocket(server.port)
+    try:
+        raw.send(b"POST /no-such-path HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nab")
+        time.sleep(0.2)  # the rest of the body comes in a second segment
+        raw.send(b"cdeGET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        deadline = time.monotonic() + 5
+        first = read_response(raw, deadline)
+        expect_status(first, {404}, "the POST (its 5 body bytes must not be taken as a request)")
+        second = read_response(raw, deadline)
+        expect_status(second, {200}, "the GET /health behind it")
+    finally:
+        raw.close()
+
+
+@suite.case("a chunked request body -> 411 (send Content-Length)")
+def chunked_body(server):
+    resp = http_exchange(server.port, b"POST /api/publish HTTP/1.1\r\nHost: x\r\n"
+                         b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+                         "POST with a chunked body")
+    expect_status(resp, {411}, "a chunked request body")
+    json_body(resp, "the 411 body")
+
+
 @suite.case("GET /no-such-path -> 404 with a JSON body")
 def not_found(server):
     resp = http_get(server.port, "/no-such-path", "GET /no-such-path")
