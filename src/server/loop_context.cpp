@@ -45,7 +45,7 @@ std::unique_ptr<http::RequestParser> LoopContext::acquire_parser() {
 }
 
 void LoopContext::release_parser(std::unique_ptr<http::RequestParser> parser) {
-  constexpr size_t kMaxPooled = 64;  // bounds the pool (1.7 KiB each) after a connection storm
+  constexpr size_t kMaxPooled = 16;  // bounds the pool (1.7 KiB each) after a connection storm
   if (parser && parser_pool_.size() < kMaxPooled) {
     parser_pool_.push_back(std::move(parser));
   }

@@ -1,5 +1,9 @@
 #include "ws/handshake.h"
 
+// The one-shot SHA1() of OpenSSL 3 fetches a digest from the provider machinery on first use,
+// which faults in ~2 MiB of libcrypto per process; the low-level SHA1_Init/Update/Final (kept,
+// though deprecated) compute the same digest directly for ~0.3 MiB. Measured with RssFile.
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
@@ -133,7 +137,10 @@ std::string compute_accept_key(std::string_view key) {
   input.reserve(key.size() + kGuid.size());
   input.append(key).append(kGuid);
   unsigned char digest[SHA_DIGEST_LENGTH];
-  SHA1(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
+  SHA_CTX sha;
+  SHA1_Init(&sha);
+  SHA1_Update(&sha, input.data(), input.size());
+  SHA1_Final(digest, &sha);
   unsigned char encoded[4 * ((SHA_DIGEST_LENGTH + 2) / 3) + 1];
   int n = EVP_EncodeBlock(encoded, digest, SHA_DIGEST_LENGTH);
   return std::string(reinterpret_cast<const char*>(encoded), static_cast<size_t>(n));

@@ -1,0 +1,80 @@
+#include "protocol/channel.h"
+
+#include <array>
+#include <cstdint>
+
+namespace herald::protocol {
+
+namespace {
+
+constexpr std::array<bool, 256> make_channel_table() {
+  std::array<bool, 256> t{};
+  for (int c = 'a'; c <= 'z'; ++c) {
+    t[static_cast<size_t>(c)] = true;
+  }
+  for (int c = 'A'; c <= 'Z'; ++c) {
+    t[static_cast<size_t>(c)] = true;
+  }
+  for (int c = '0'; c <= '9'; ++c) {
+    t[static_cast<size_t>(c)] = true;
+  }
+  for (char c : std::string_view("_-.:@/=,!~")) {
+    t[static_cast<uint8_t>(c)] = true;
+  }
+  return t;
+}
+
+constexpr std::array<bool, 256> kChannelByte = make_channel_table();
+
+}  // namespace
+
+bool is_valid_channel(std::string_view channel, size_t max_length) {
+  if (channel.empty() || channel.size() > max_length || channel.front() == ':') {
+    return false;
+  }
+  for (char c : channel) {
+    if (!kChannelByte[static_cast<uint8_t>(c)]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string_view namespace_of(std::string_view channel) {
+  size_t colon = channel.find(':');
+  if (colon == std::string_view::npos) {
+    return {};
+  }
+  return channel.substr(0, colon);
+}
+
+bool channel_matches(std::string_view pattern, std::string_view channel) {
+  if (pattern.empty()) {
+    return true;
+  }
+  // Classic greedy wildcard match: on a mismatch, retry from the last '*' one byte further.
+  size_t p = 0;
+  size_t c = 0;
+  size_t star = std::string_view::npos;
+  size_t resume = 0;
+  while (c < channel.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      resume = c;
+    } else if (p < pattern.size() && pattern[p] == channel[c]) {
+      ++p;
+      ++c;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      c = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') {
+    ++p;
+  }
+  return p == pattern.size();
+}
+
+}  // namespace herald::protocol
