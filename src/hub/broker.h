@@ -30,6 +30,7 @@ struct PublicationRecord {
   uint64_t offset = 0;
   int64_t time_ms = 0;
   std::string data;  // raw JSON text, never re-serialized
+  std::string info;  // raw JSON of the publishing client's info; empty for a backend publish
 };
 
 // A channel's position: what a client compares its own {offset, epoch} with.
@@ -45,7 +46,8 @@ struct HistoryResult {
 };
 
 struct PublishResult {
-  StreamTop top;  // top.offset is the offset given to this publication
+  StreamTop top;           // top.offset is the offset given to this publication
+  bool duplicate = false;  // the idempotency key was seen: this is the first publish's result
 };
 
 // Receives the publications of the channels this loop subscribed to. Thread: the loop's own.
@@ -61,6 +63,17 @@ struct HistoryOptions {
   int64_t ttl_ms = 0;                // 0: kept until pushed out by max_publications
 };
 
+struct PublishRequest {
+  std::string data;             // raw JSON
+  std::string info;             // raw JSON client info, or empty
+  std::string idempotency_key;  // non-empty: a second publish with it in the window is a no-op
+  HistoryOptions history;
+};
+
+// How long an idempotency key is remembered, and how many per channel at most.
+inline constexpr int64_t kIdempotencyWindowMs = 5 * 60 * 1000;
+inline constexpr size_t kIdempotencyKeysPerChannel = 10'000;
+
 class Broker {
  public:
   using PublishCallback = std::function<void(Result<PublishResult>)>;
@@ -72,8 +85,8 @@ class Broker {
   // Attaches loop `loop_index`'s sink; called once per loop before it runs.
   virtual void attach(int loop_index, BrokerSink* sink) = 0;
 
-  virtual void publish(int loop_index, std::string_view channel, std::string data,
-                       const HistoryOptions& history, PublishCallback done) = 0;
+  virtual void publish(int loop_index, std::string_view channel, PublishRequest request,
+                       PublishCallback done) = 0;
   // This loop wants (no longer wants) the channel's publications.
   virtual void subscribe(int loop_index, std::string_view channel, DoneCallback done) = 0;
   virtual void unsubscribe(int loop_index, std::string_view channel) = 0;

@@ -187,9 +187,8 @@ void Hub::leave_all(ChannelMember* m) {
   }
 }
 
-void Hub::publish(std::string_view channel, std::string data, const HistoryOptions& history,
-                  Broker::PublishCallback done) {
-  broker_.publish(loop_, channel, std::move(data), history, std::move(done));
+void Hub::publish(std::string_view channel, PublishRequest request, Broker::PublishCallback done) {
+  broker_.publish(loop_, channel, std::move(request), std::move(done));
 }
 
 void Hub::history(std::string_view channel, uint64_t after, size_t limit,

@@ -68,8 +68,7 @@ class Hub final : public BrokerSink {
   void leave_all(ChannelMember* m);
   bool is_subscribed(ChannelMember* m, std::string_view channel) const;
 
-  void publish(std::string_view channel, std::string data, const HistoryOptions& history,
-               Broker::PublishCallback done);
+  void publish(std::string_view channel, PublishRequest request, Broker::PublishCallback done);
   void history(std::string_view channel, uint64_t after, size_t limit,
                Broker::HistoryCallback done);
 

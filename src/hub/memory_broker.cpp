@@ -54,22 +54,46 @@ void MemoryBroker::trim(Channel& c, int64_t now) {
   c.top.first_offset = c.history.empty() ? c.top.offset + 1 : c.history.front()->offset;
 }
 
-void MemoryBroker::publish(int loop_index, std::string_view channel_name, std::string data,
-                           const HistoryOptions& history, PublishCallback done) {
+void MemoryBroker::publish(int loop_index, std::string_view channel_name, PublishRequest request,
+                           PublishCallback done) {
   int owner = owner_of(channel_name);
   loops_[static_cast<size_t>(owner)]->run_soon(
-      [this, owner, loop_index, name = std::string(channel_name), data = std::move(data), history,
+      [this, owner, loop_index, name = std::string(channel_name), request = std::move(request),
        done = std::move(done)]() mutable {
         Channel& c = channel(owner, name);
+        int64_t now = now_ms();
+        auto reply = [&](PublishResult result) {
+          loops_[static_cast<size_t>(loop_index)]->run_soon(
+              [done = std::move(done), result = std::move(result)]() mutable {
+                done(std::move(result));
+              });
+        };
+        // Idempotency: forget keys older than the window (or past the per-channel bound),
+        // then answer a known key with its first result and publish nothing.
+        while (!c.key_order.empty() && (c.key_order.front().first + kIdempotencyWindowMs < now ||
+                                        c.key_order.size() > kIdempotencyKeysPerChannel)) {
+          c.key_results.erase(c.key_order.front().second);
+          c.key_order.pop_front();
+        }
+        if (!request.idempotency_key.empty()) {
+          auto known = c.key_results.find(request.idempotency_key);
+          if (known != c.key_results.end()) {
+            PublishResult again = known->second;
+            again.duplicate = true;
+            reply(std::move(again));
+            return;
+          }
+        }
         auto rec = std::make_shared<PublicationRecord>();
         rec->offset = ++c.top.offset;
-        rec->time_ms = now_ms();
-        rec->data = std::move(data);
+        rec->time_ms = now;
+        rec->data = std::move(request.data);
+        rec->info = std::move(request.info);
         std::shared_ptr<const PublicationRecord> shared = std::move(rec);
         // History first, then fan-out: whoever reads history after this sees it (contract 1).
-        c.options = history;
+        c.options = request.history;
         c.history.push_back(shared);
-        trim(c, shared->time_ms);
+        trim(c, now);
         for (size_t i = 0; i < c.subscribed.size(); ++i) {
           if (c.subscribed[i] == 0) {
             continue;
@@ -79,11 +103,12 @@ void MemoryBroker::publish(int loop_index, std::string_view channel_name, std::s
             sink->on_publication(name, epoch, shared);
           });
         }
-        PublishResult result{c.top};
-        loops_[static_cast<size_t>(loop_index)]->run_soon(
-            [done = std::move(done), result = std::move(result)]() mutable {
-              done(std::move(result));
-            });
+        PublishResult result{c.top, false};
+        if (!request.idempotency_key.empty()) {
+          c.key_order.emplace_back(now, request.idempotency_key);
+          c.key_results.emplace(std::move(request.idempotency_key), result);
+        }
+        reply(std::move(result));
       });
 }
 

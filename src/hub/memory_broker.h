@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <utility>
 #include <memory>
 #include <random>
 #include <string>
@@ -28,8 +29,8 @@ class MemoryBroker final : public Broker {
   ~MemoryBroker() override;
 
   void attach(int loop_index, BrokerSink* sink) override;
-  void publish(int loop_index, std::string_view channel, std::string data,
-               const HistoryOptions& history, PublishCallback done) override;
+  void publish(int loop_index, std::string_view channel, PublishRequest request,
+               PublishCallback done) override;
   void subscribe(int loop_index, std::string_view channel, DoneCallback done) override;
   void unsubscribe(int loop_index, std::string_view channel) override;
   void read_history(int loop_index, std::string_view channel, uint64_t after, size_t limit,
@@ -44,6 +45,9 @@ class MemoryBroker final : public Broker {
     std::deque<std::shared_ptr<const PublicationRecord>> history;
     std::vector<uint32_t> subscribed;  // per loop: how many subscribe() calls are in force
     HistoryOptions options;            // as given by the latest publish
+    // Idempotency keys of the window, oldest first, and the result each one got.
+    std::deque<std::pair<int64_t, std::string>> key_order;
+    std::unordered_map<std::string, PublishResult> key_results;
   };
   struct Shard {
     std::unordered_map<std::string, Channel> channels;

@@ -54,9 +54,9 @@ class SlowHistoryBroker : public Broker {
   SlowHistoryBroker(MemoryBroker& inner, std::vector<net::EventLoop*> loops)
       : inner_(inner), loops_(std::move(loops)) {}
   void attach(int loop, BrokerSink* sink) override { inner_.attach(loop, sink); }
-  void publish(int loop, std::string_view channel, std::string data, const HistoryOptions& h,
+  void publish(int loop, std::string_view channel, PublishRequest request,
                PublishCallback done) override {
-    inner_.publish(loop, channel, std::move(data), h, std::move(done));
+    inner_.publish(loop, channel, std::move(request), std::move(done));
   }
   void subscribe(int loop, std::string_view channel, DoneCallback done) override {
     inner_.subscribe(loop, channel, std::move(done));
@@ -155,7 +155,7 @@ class HubTest : public ::testing::TestWithParam<bool> {
     std::atomic<int> acked{0};
     for (int k = 0; k < n; ++k) {
       loops_[static_cast<size_t>(i)]->post([&, i] {
-        hubs_[static_cast<size_t>(i)]->publish(channel, "{}", opts,
+        hubs_[static_cast<size_t>(i)]->publish(channel, PublishRequest{"{}", "", "", opts},
                                                [&](Result<PublishResult>) { ++acked; });
       });
     }
@@ -273,7 +273,7 @@ TEST_P(HubTest, RecoveryUnderConcurrentPublishingIsExactRandomized) {
       for (int k = 0; k < kMissedAndLive; ++k) {
         loops_[static_cast<size_t>(pub_loop)]->post([&] {
           hubs_[static_cast<size_t>(pub_loop)]->publish(
-              channel, "{}", HistoryOptions{100000, 0},
+              channel, PublishRequest{"{}", "", "", {100000, 0}},
               [&](Result<PublishResult>) { ++acked; });
         });
         if (k % 100 == 0) {

@@ -71,10 +71,11 @@ class BrokerTest : public ::testing::Test {
   }
 
   PublishResult publish_and_wait(int from, const std::string& channel, const std::string& data,
-                                 HistoryOptions opts = {}) {
+                                 HistoryOptions opts = {}, const std::string& key = "") {
     std::promise<Result<PublishResult>> p;
     on_loop(from, [&] {
-      broker_->publish(from, channel, data, opts, [&](Result<PublishResult> r) {
+      broker_->publish(from, channel, PublishRequest{data, "", key, opts},
+                       [&](Result<PublishResult> r) {
         EXPECT_EQ(net::EventLoop::current(), loops_[static_cast<size_t>(from)].get())
             << "callbacks run on the calling loop";
         p.set_value(std::move(r));
@@ -180,6 +181,19 @@ TEST_F(BrokerTest, HistoryAfterAnOffsetWithLimitAndRetention) {
   EXPECT_TRUE(empty.publications.empty());
 }
 
+TEST_F(BrokerTest, IdempotencyKeyPublishesOnce) {
+  PublishResult first = publish_and_wait(0, "i", "1", {}, "order-17");
+  PublishResult again = publish_and_wait(1, "i", "1", {}, "order-17");
+  PublishResult other = publish_and_wait(2, "i", "2", {}, "order-18");
+  EXPECT_FALSE(first.duplicate);
+  EXPECT_TRUE(again.duplicate);
+  EXPECT_EQ(again.top.offset, first.top.offset) << "the first publish's offset comes back";
+  EXPECT_EQ(other.top.offset, first.top.offset + 1);
+  EXPECT_EQ(history(0, "i", 0).publications.size(), 2u) << "published once";
+  PublishResult elsewhere = publish_and_wait(0, "j", "1", {}, "order-17");
+  EXPECT_FALSE(elsewhere.duplicate) << "keys are per channel";
+}
+
 TEST_F(BrokerTest, TtlDropsOldPublications) {
   HistoryOptions short_ttl{100, 1};  // 1 ms
   publish_and_wait(0, "t", "1", short_ttl);
@@ -197,7 +211,7 @@ TEST_F(BrokerTest, SubscribeThenReadHistoryLeavesNoGapUnderConcurrentPublishing)
   std::thread publisher([&] {
     for (int i = 0; i < kTotal; ++i) {
       loops_[0]->post([&, i] {
-        broker_->publish(0, "race", std::to_string(i), HistoryOptions{100000, 0},
+        broker_->publish(0, "race", PublishRequest{std::to_string(i), "", "", {100000, 0}},
                          [&](Result<PublishResult>) { ++published; });
       });
     }
