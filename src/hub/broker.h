@@ -51,11 +51,26 @@ struct PublishResult {
 };
 
 // Receives the publications of the channels this loop subscribed to. Thread: the loop's own.
+// Who is in a channel: one entry per connection.
+struct ClientInfo {
+  std::string client;  // connection id
+  std::string user;    // user id ("" for anonymous)
+  std::string info;    // raw JSON given at connect, or empty
+};
+
+struct PresenceStats {
+  size_t clients = 0;
+  size_t users = 0;  // distinct user ids
+};
+
 class BrokerSink {
  public:
   virtual ~BrokerSink() = default;
   virtual void on_publication(std::string_view channel, const std::string& epoch,
                               const std::shared_ptr<const PublicationRecord>& pub) = 0;
+  // A client joined / left the channel's presence (only for channels this loop subscribed to).
+  virtual void on_join(std::string_view /*channel*/, const ClientInfo& /*who*/) {}
+  virtual void on_leave(std::string_view /*channel*/, const ClientInfo& /*who*/) {}
 };
 
 struct HistoryOptions {
@@ -93,6 +108,19 @@ class Broker {
   // limit 0: everything after `after` that history holds.
   virtual void read_history(int loop_index, std::string_view channel, uint64_t after,
                             size_t limit, HistoryCallback done) = 0;
+
+  using PresenceCallback = std::function<void(Result<std::vector<ClientInfo>>)>;
+  using PresenceStatsCallback = std::function<void(Result<PresenceStats>)>;
+  // Presence: added when a connection's subscription is established, removed on unsubscribe
+  // and on every kind of disconnect. A change is announced to the subscribed loops (join/leave)
+  // only when `announce` is set (per namespace).
+  virtual void presence_add(int loop_index, std::string_view channel, ClientInfo who,
+                            bool announce) = 0;
+  virtual void presence_remove(int loop_index, std::string_view channel, std::string_view client,
+                               bool announce) = 0;
+  virtual void presence(int loop_index, std::string_view channel, PresenceCallback done) = 0;
+  virtual void presence_stats(int loop_index, std::string_view channel,
+                              PresenceStatsCallback done) = 0;
 };
 
 }  // namespace herald::hub

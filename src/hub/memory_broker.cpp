@@ -42,6 +42,31 @@ MemoryBroker::Channel& MemoryBroker::channel(int owner, std::string_view name) {
   return shard.channels.emplace(std::string(name), std::move(c)).first->second;
 }
 
+MemoryBroker::Channel* MemoryBroker::find(int owner, std::string_view name) {
+  Shard& shard = shards_[static_cast<size_t>(owner)];
+  auto it = shard.channels.find(std::string(name));
+  return it == shard.channels.end() ? nullptr : &it->second;
+}
+
+// A channel nobody listens to, nobody is present in, and with nothing left in history or in the
+// idempotency window is forgotten, so that the number of channels stays bounded by what is in use.
+void MemoryBroker::release_if_unused(int owner, const std::string& name) {
+  Shard& shard = shards_[static_cast<size_t>(owner)];
+  auto it = shard.channels.find(name);
+  if (it == shard.channels.end()) {
+    return;
+  }
+  const Channel& c = it->second;
+  for (uint32_t n : c.subscribed) {
+    if (n != 0) {
+      return;
+    }
+  }
+  if (c.presence.empty() && c.history.empty() && c.key_order.empty()) {
+    shard.channels.erase(it);
+  }
+}
+
 void MemoryBroker::trim(Channel& c, int64_t now) {
   while (c.history.size() > c.options.max_publications) {
     c.history.pop_front();
@@ -125,11 +150,15 @@ void MemoryBroker::unsubscribe(int loop_index, std::string_view channel_name) {
   int owner = owner_of(channel_name);
   loops_[static_cast<size_t>(owner)]->run_soon(
       [this, owner, loop_index, name = std::string(channel_name)] {
-        Channel& c = channel(owner, name);
-        uint32_t& n = c.subscribed[static_cast<size_t>(loop_index)];
+        Channel* c = find(owner, name);
+        if (c == nullptr) {
+          return;
+        }
+        uint32_t& n = c->subscribed[static_cast<size_t>(loop_index)];
         if (n > 0) {
           --n;
         }
+        release_if_unused(owner, name);
       });
 }
 
@@ -139,8 +168,17 @@ void MemoryBroker::read_history(int loop_index, std::string_view channel_name, u
   loops_[static_cast<size_t>(owner)]->run_soon(
       [this, owner, loop_index, after, limit, name = std::string(channel_name),
        done = std::move(done)]() mutable {
-        Channel& c = channel(owner, name);
         HistoryResult result;
+        Channel* found = find(owner, name);
+        if (found == nullptr) {
+          // Never published and nobody here: an empty position (a query must not create state).
+          loops_[static_cast<size_t>(loop_index)]->run_soon(
+              [done = std::move(done), result = std::move(result)]() mutable {
+                done(std::move(result));
+              });
+          return;
+        }
+        Channel& c = *found;
         trim(c, now_ms());  // the TTL may have passed since the last publish
         result.top = c.top;
         for (const auto& rec : c.history) {
@@ -156,6 +194,95 @@ void MemoryBroker::read_history(int loop_index, std::string_view channel_name, u
             [done = std::move(done), result = std::move(result)]() mutable {
               done(std::move(result));
             });
+      });
+}
+
+void MemoryBroker::announce(const Channel& c, const std::string& name, const ClientInfo& who,
+                            bool join) {
+  for (size_t i = 0; i < c.subscribed.size(); ++i) {
+    if (c.subscribed[i] == 0) {
+      continue;
+    }
+    BrokerSink* sink = shards_[i].sink;
+    loops_[i]->run_soon([sink, name, who, join] {
+      if (join) {
+        sink->on_join(name, who);
+      } else {
+        sink->on_leave(name, who);
+      }
+    });
+  }
+}
+
+void MemoryBroker::presence_add(int /*loop_index*/, std::string_view channel_name,
+                                ClientInfo who, bool announce_it) {
+  int owner = owner_of(channel_name);
+  loops_[static_cast<size_t>(owner)]->run_soon(
+      [this, owner, announce_it, name = std::string(channel_name), who = std::move(who)] {
+        Channel& c = channel(owner, name);
+        bool fresh = c.presence.insert_or_assign(who.client, who).second;
+        if (fresh && announce_it) {
+          announce(c, name, who, true);
+        }
+      });
+}
+
+void MemoryBroker::presence_remove(int /*loop_index*/, std::string_view channel_name,
+                                   std::string_view client, bool announce_it) {
+  int owner = owner_of(channel_name);
+  loops_[static_cast<size_t>(owner)]->run_soon(
+      [this, owner, announce_it, name = std::string(channel_name), client = std::string(client)] {
+        Channel* c = find(owner, name);
+        if (c == nullptr) {
+          return;
+        }
+        auto it = c->presence.find(client);
+        if (it == c->presence.end()) {
+          return;
+        }
+        ClientInfo who = std::move(it->second);
+        c->presence.erase(it);
+        if (announce_it) {
+          announce(*c, name, who, false);
+        }
+        release_if_unused(owner, name);
+      });
+}
+
+void MemoryBroker::presence(int loop_index, std::string_view channel_name,
+                            PresenceCallback done) {
+  int owner = owner_of(channel_name);
+  loops_[static_cast<size_t>(owner)]->run_soon(
+      [this, owner, loop_index, name = std::string(channel_name), done = std::move(done)]() mutable {
+        std::vector<ClientInfo> clients;
+        if (const Channel* c = find(owner, name)) {
+          for (const auto& [id, who] : c->presence) {
+            clients.push_back(who);
+          }
+        }
+        loops_[static_cast<size_t>(loop_index)]->run_soon(
+            [done = std::move(done), clients = std::move(clients)]() mutable {
+              done(std::move(clients));
+            });
+      });
+}
+
+void MemoryBroker::presence_stats(int loop_index, std::string_view channel_name,
+                                  PresenceStatsCallback done) {
+  int owner = owner_of(channel_name);
+  loops_[static_cast<size_t>(owner)]->run_soon(
+      [this, owner, loop_index, name = std::string(channel_name), done = std::move(done)]() mutable {
+        PresenceStats stats;
+        if (const Channel* c = find(owner, name)) {
+          stats.clients = c->presence.size();
+          std::unordered_map<std::string_view, bool> users;
+          for (const auto& [id, who] : c->presence) {
+            users.emplace(who.user, true);
+          }
+          stats.users = users.size();
+        }
+        loops_[static_cast<size_t>(loop_index)]->run_soon(
+            [done = std::move(done), stats]() mutable { done(stats); });
       });
 }
 

@@ -36,6 +36,14 @@ class MemoryBroker final : public Broker {
   void read_history(int loop_index, std::string_view channel, uint64_t after, size_t limit,
                     HistoryCallback done) override;
 
+  void presence_add(int loop_index, std::string_view channel, ClientInfo who,
+                    bool announce) override;
+  void presence_remove(int loop_index, std::string_view channel, std::string_view client,
+                       bool announce) override;
+  void presence(int loop_index, std::string_view channel, PresenceCallback done) override;
+  void presence_stats(int loop_index, std::string_view channel,
+                      PresenceStatsCallback done) override;
+
   // The loop that owns channel (stable for the life of the process).
   int owner_of(std::string_view channel) const;
 
@@ -48,6 +56,7 @@ class MemoryBroker final : public Broker {
     // Idempotency keys of the window, oldest first, and the result each one got.
     std::deque<std::pair<int64_t, std::string>> key_order;
     std::unordered_map<std::string, PublishResult> key_results;
+    std::unordered_map<std::string, ClientInfo> presence;  // by client id
   };
   struct Shard {
     std::unordered_map<std::string, Channel> channels;
@@ -56,6 +65,10 @@ class MemoryBroker final : public Broker {
   };
 
   Channel& channel(int owner, std::string_view name);
+  Channel* find(int owner, std::string_view name);
+  void release_if_unused(int owner, const std::string& name);
+  // Sends a join or leave to every loop subscribed to the channel.
+  void announce(const Channel& c, const std::string& name, const ClientInfo& who, bool join);
   void trim(Channel& c, int64_t now_ms);
   static int64_t now_ms();
 

@@ -10,8 +10,11 @@
 // SIGTERM or kill -9 alike; offsets in a channel are contiguous within an epoch, so a caller can
 // tell a hole (a window lost to retention) from the rows it gets back.
 //
-// Thread: any, except that reset_channel() and flush() must not be called from a `done` callback
-// (they wait for the writer thread, which is the thread running the callback).
+// Owned by the server (one per process and database file: a second open of the same file fails).
+// Thread: any, except that reset_channel(), flush() and run_retention() called from a `done`
+// callback return an Error (they wait for the writer thread, which is running the callback).
+// The WAL is copied back into the database by a background checkpointer (see checkpointer.h),
+// so commits do not pay for it.
 
 #include <condition_variable>
 #include <cstddef>
@@ -67,8 +70,9 @@ struct StoreOptions {
   // Caps the database file (0 = no cap). Appends past it fail with "database or disk is full",
   // like a full disk; retention keeps working and frees room.
   uint64_t max_size_bytes = 0;
-  // The background retention pass (TTL, shrunk count limits, forgetting empty expired channels):
-  // how often it runs and how many channels it visits per run, to bound the writer's pause.
+  // The background TTL pass (count limits are applied by each append's own transaction): how
+  // often the writer runs it (0 = never) and how many channels with a TTL it visits per run, to
+  // bound the writer's pause. A channel's row (epoch, top) is kept when all its history expired.
   int retention_interval_ms = 1000;
   size_t retention_channels_per_pass = 256;
 };

@@ -64,6 +64,19 @@ class SlowHistoryBroker : public Broker {
   void unsubscribe(int loop, std::string_view channel) override {
     inner_.unsubscribe(loop, channel);
   }
+  void presence_add(int loop, std::string_view channel, ClientInfo who, bool announce) override {
+    inner_.presence_add(loop, channel, std::move(who), announce);
+  }
+  void presence_remove(int loop, std::string_view channel, std::string_view client,
+                       bool announce) override {
+    inner_.presence_remove(loop, channel, client, announce);
+  }
+  void presence(int loop, std::string_view channel, PresenceCallback done) override {
+    inner_.presence(loop, channel, std::move(done));
+  }
+  void presence_stats(int loop, std::string_view channel, PresenceStatsCallback done) override {
+    inner_.presence_stats(loop, channel, std::move(done));
+  }
   void read_history(int loop, std::string_view channel, uint64_t after, size_t limit,
                     HistoryCallback done) override {
     inner_.read_history(loop, channel, after, limit,

@@ -23,6 +23,15 @@ class RecordingSink : public BrokerSink {
     received[std::string(channel)].push_back(pub->offset);
     epochs.insert(epoch);
   }
+  void on_join(std::string_view channel, const ClientInfo& who) override {
+    std::lock_guard<std::mutex> lock(mutex);
+    events.push_back("join " + std::string(channel) + " " + who.client);
+  }
+  void on_leave(std::string_view channel, const ClientInfo& who) override {
+    std::lock_guard<std::mutex> lock(mutex);
+    events.push_back("leave " + std::string(channel) + " " + who.client);
+  }
+  std::vector<std::string> events;
   std::mutex mutex;
   std::map<std::string, std::vector<uint64_t>> received;
   std::set<std::string> epochs;
@@ -192,6 +201,50 @@ TEST_F(BrokerTest, IdempotencyKeyPublishesOnce) {
   EXPECT_EQ(history(0, "i", 0).publications.size(), 2u) << "published once";
   PublishResult elsewhere = publish_and_wait(0, "j", "1", {}, "order-17");
   EXPECT_FALSE(elsewhere.duplicate) << "keys are per channel";
+}
+
+TEST_F(BrokerTest, PresenceAddRemoveStatsAndAnnouncements) {
+  subscribe_and_wait(1, "p");
+  on_loop(0, [&] {
+    broker_->presence_add(0, "p", ClientInfo{"c1", "u1", R"({"name":"Ann"})"}, true);
+    broker_->presence_add(0, "p", ClientInfo{"c2", "u1", ""}, true);
+    broker_->presence_add(2, "p", ClientInfo{"c3", "u2", ""}, false);  // not announced
+  });
+  settle();
+  std::promise<std::vector<ClientInfo>> who;
+  on_loop(2, [&] {
+    broker_->presence(2, "p", [&](Result<std::vector<ClientInfo>> r) { who.set_value(r.value()); });
+  });
+  auto clients = who.get_future().get();
+  EXPECT_EQ(clients.size(), 3u);
+  std::promise<PresenceStats> stats;
+  on_loop(1, [&] {
+    broker_->presence_stats(1, "p", [&](Result<PresenceStats> r) { stats.set_value(r.value()); });
+  });
+  PresenceStats st = stats.get_future().get();
+  EXPECT_EQ(st.clients, 3u);
+  EXPECT_EQ(st.users, 2u);
+  on_loop(0, [&] { broker_->presence_remove(0, "p", "c1", true); });
+  settle();
+  EXPECT_EQ(sinks_[1]->events,
+            (std::vector<std::string>{"join p c1", "join p c2", "leave p c1"}));
+  EXPECT_TRUE(sinks_[0]->events.empty()) << "only subscribed loops hear joins and leaves";
+}
+
+TEST_F(BrokerTest, QueriesDoNotCreateChannelsAndUnusedChannelsAreForgotten) {
+  std::promise<PresenceStats> stats;
+  on_loop(0, [&] {
+    broker_->presence_stats(0, "ghost", [&](Result<PresenceStats> r) { stats.set_value(r.value()); });
+  });
+  EXPECT_EQ(stats.get_future().get().clients, 0u);
+  HistoryResult h = history(1, "ghost", 0);
+  EXPECT_EQ(h.top.offset, 0u);
+  EXPECT_TRUE(h.top.epoch.empty()) << "an unknown channel has no epoch yet";
+  subscribe_and_wait(2, "brief");
+  on_loop(2, [&] { broker_->unsubscribe(2, "brief"); });
+  settle();
+  HistoryResult after = history(1, "brief", 0);
+  EXPECT_TRUE(after.top.epoch.empty()) << "forgotten once unused";
 }
 
 TEST_F(BrokerTest, TtlDropsOldPublications) {
