@@ -1,13 +1,22 @@
 #include "hub/memory_broker.h"
 
 #include <chrono>
+#include <limits>
+
+#include "store/history_store.h"
 #include <cstdio>
 #include <functional>
 
 namespace herald::hub {
 
-MemoryBroker::MemoryBroker(std::vector<net::EventLoop*> loops)
-    : loops_(std::move(loops)), shards_(loops_.size()) {}
+MemoryBroker::MemoryBroker(std::vector<net::EventLoop*> loops, store::HistoryStore* store)
+    : loops_(std::move(loops)), store_(store), shards_(loops_.size()) {}
+
+template <typename T>
+void MemoryBroker::reply(int loop_index, std::function<void(T)> done, T value) {
+  loops_[static_cast<size_t>(loop_index)]->run_soon(
+      [done = std::move(done), value = std::move(value)]() mutable { done(std::move(value)); });
+}
 
 MemoryBroker::~MemoryBroker() = default;
 
@@ -32,13 +41,23 @@ MemoryBroker::Channel& MemoryBroker::channel(int owner, std::string_view name) {
     return it->second;
   }
   Channel c;
+  c.subscribed.assign(loops_.size(), 0);
+  if (store_ != nullptr) {
+    // Durable: the channel continues where the store says (also after kill -9). Safe to load
+    // here: a channel is only forgotten with no append in flight (release_if_unused).
+    if (auto st = store_->load_channel(name); st.ok()) {
+      c.top = StreamTop{st->epoch, st->top_offset, st->first_offset};
+      c.committed = st->top_offset;
+      return shard.channels.emplace(std::string(name), std::move(c)).first->second;
+    }
+    // Unreadable: carry on with a fresh epoch, which tells clients their history is gone.
+  }
   // A fresh epoch per channel per process: memory history does not survive a restart, so a
   // client's old position must not be taken for one in the new history.
   char epoch[17];
   std::snprintf(epoch, sizeof(epoch), "%016llx",
                 static_cast<unsigned long long>(shard.rng()));
   c.top.epoch = epoch;
-  c.subscribed.assign(loops_.size(), 0);
   return shard.channels.emplace(std::string(name), std::move(c)).first->second;
 }
 
@@ -62,7 +81,7 @@ void MemoryBroker::release_if_unused(int owner, const std::string& name) {
       return;
     }
   }
-  if (c.presence.empty() && c.history.empty() && c.key_order.empty()) {
+  if (c.presence.empty() && c.history.empty() && c.key_order.empty() && c.in_flight == 0) {
     shard.channels.erase(it);
   }
 }
@@ -79,6 +98,18 @@ void MemoryBroker::trim(Channel& c, int64_t now) {
   c.top.first_offset = c.history.empty() ? c.top.offset + 1 : c.history.front()->offset;
 }
 
+void MemoryBroker::fan_out(Channel& c, const std::string& name,
+                           const std::shared_ptr<const PublicationRecord>& rec) {
+  for (size_t i = 0; i < c.subscribed.size(); ++i) {
+    if (c.subscribed[i] == 0) {
+      continue;
+    }
+    BrokerSink* sink = shards_[i].sink;
+    loops_[i]->run_soon(
+        [sink, name, epoch = c.top.epoch, rec] { sink->on_publication(name, epoch, rec); });
+  }
+}
+
 void MemoryBroker::publish(int loop_index, std::string_view channel_name, PublishRequest request,
                            PublishCallback done) {
   int owner = owner_of(channel_name);
@@ -87,12 +118,6 @@ void MemoryBroker::publish(int loop_index, std::string_view channel_name, Publis
        done = std::move(done)]() mutable {
         Channel& c = channel(owner, name);
         int64_t now = now_ms();
-        auto reply = [&](PublishResult result) {
-          loops_[static_cast<size_t>(loop_index)]->run_soon(
-              [done = std::move(done), result = std::move(result)]() mutable {
-                done(std::move(result));
-              });
-        };
         // Idempotency: forget keys older than the window (or past the per-channel bound),
         // then answer a known key with its first result and publish nothing.
         while (!c.key_order.empty() && (c.key_order.front().first + kIdempotencyWindowMs < now ||
@@ -105,7 +130,7 @@ void MemoryBroker::publish(int loop_index, std::string_view channel_name, Publis
           if (known != c.key_results.end()) {
             PublishResult again = known->second;
             again.duplicate = true;
-            reply(std::move(again));
+            reply<Result<PublishResult>>(loop_index, std::move(done), std::move(again));
             return;
           }
         }
@@ -115,26 +140,98 @@ void MemoryBroker::publish(int loop_index, std::string_view channel_name, Publis
         rec->data = std::move(request.data);
         rec->info = std::move(request.info);
         std::shared_ptr<const PublicationRecord> shared = std::move(rec);
-        // History first, then fan-out: whoever reads history after this sees it (contract 1).
-        c.options = request.history;
-        c.history.push_back(shared);
-        trim(c, now);
-        for (size_t i = 0; i < c.subscribed.size(); ++i) {
-          if (c.subscribed[i] == 0) {
-            continue;
-          }
-          BrokerSink* sink = shards_[i].sink;
-          loops_[i]->run_soon([sink, name, epoch = c.top.epoch, shared] {
-            sink->on_publication(name, epoch, shared);
-          });
-        }
-        PublishResult result{c.top, false};
+        PublishResult result{StreamTop{c.top.epoch, shared->offset, c.top.first_offset}, false};
         if (!request.idempotency_key.empty()) {
           c.key_order.emplace_back(now, request.idempotency_key);
-          c.key_results.emplace(std::move(request.idempotency_key), result);
+          c.key_results.emplace(request.idempotency_key, result);
         }
-        reply(std::move(result));
+        c.options = request.history;
+        if (store_ != nullptr) {
+          ++c.in_flight;
+          uint64_t generation = c.generation;
+          store::RetentionPolicy policy{request.history.max_publications, request.history.ttl_ms};
+          std::string data = shared->data;
+          store_->append(name, c.top.epoch, shared->offset, now, std::move(data), policy,
+                         [this, owner, loop_index, name, generation, shared,
+                          done = std::move(done)](Result<Ok> r) mutable {
+                           // On the store's writer thread: back to the owner, in commit order.
+                           loops_[static_cast<size_t>(owner)]->post(
+                               [this, owner, loop_index, name = std::move(name), generation,
+                                shared = std::move(shared), r = std::move(r),
+                                done = std::move(done)]() mutable {
+                                 on_committed(owner, loop_index, name, generation,
+                                              std::move(shared), std::move(r), std::move(done));
+                               });
+                         });
+          return;
+        }
+        // History first, then fan-out: whoever reads history after this sees it (contract 1).
+        c.history.push_back(shared);
+        trim(c, now);
+        c.committed = shared->offset;
+        fan_out(c, name, shared);
+        result.top.first_offset = c.top.first_offset;
+        reply<Result<PublishResult>>(loop_index, std::move(done), std::move(result));
       });
+}
+
+// A durable publication is fanned out and acknowledged only here, once the store committed it.
+void MemoryBroker::on_committed(int owner, int loop_index, const std::string& name,
+                                uint64_t generation, std::shared_ptr<const PublicationRecord> rec,
+                                Result<Ok> r, PublishCallback done) {
+  Channel* c = find(owner, name);
+  if (c == nullptr) {
+    return;  // cannot happen: a channel with appends in flight is never forgotten
+  }
+  --c->in_flight;
+  if (generation != c->generation) {
+    reply<Result<PublishResult>>(loop_index, std::move(done),
+                                 Error{"history of " + name + " was reset; publish again"});
+    release_if_unused(owner, name);
+    return;
+  }
+  if (!r.ok()) {
+    // The store is now behind the offsets we handed out: start a new epoch so that no client
+    // trusts a position that was never stored, and fail this publish.
+    ++c->generation;
+    if (auto st = store_->reset_channel(name); st.ok()) {
+      c->top = StreamTop{st->epoch, st->top_offset, st->first_offset};
+      c->committed = st->top_offset;
+    }
+    reply<Result<PublishResult>>(loop_index, std::move(done), Error{r.error()});
+    release_if_unused(owner, name);
+    return;
+  }
+  c->committed = rec->offset;
+  fan_out(*c, name, rec);
+  PublishResult result{StreamTop{c->top.epoch, rec->offset, c->top.first_offset}, false};
+  reply<Result<PublishResult>>(loop_index, std::move(done), std::move(result));
+}
+
+Result<HistoryResult> MemoryBroker::read_durable(Channel& c, const std::string& name,
+                                                 uint64_t after, size_t limit) {
+  HistoryResult result;
+  auto first = store_->first_offset(name);
+  if (!first.ok()) {
+    return Error{first.error()};
+  }
+  // Only what is committed *and fanned out* counts: a publication committed but not yet fanned
+  // out will reach subscribers live, so returning it here too would make it a duplicate.
+  result.top = StreamTop{c.top.epoch, c.committed, std::min(first.value(), c.committed + 1)};
+  if (after >= c.committed) {
+    return result;
+  }
+  auto rows = store_->read(name, after, limit);
+  if (!rows.ok()) {
+    return Error{rows.error()};
+  }
+  for (auto& row : rows.value()) {
+    if (row.offset > c.committed) {
+      break;
+    }
+    result.publications.push_back(PublicationRecord{row.offset, row.time_ms, std::move(row.data), {}});
+  }
+  return result;
 }
 
 void MemoryBroker::subscribe(int loop_index, std::string_view channel_name, DoneCallback done) {
@@ -168,6 +265,13 @@ void MemoryBroker::read_history(int loop_index, std::string_view channel_name, u
   loops_[static_cast<size_t>(owner)]->run_soon(
       [this, owner, loop_index, after, limit, name = std::string(channel_name),
        done = std::move(done)]() mutable {
+        if (store_ != nullptr) {
+          Channel& c = channel(owner, name);  // loads the committed position if not in memory
+          Result<HistoryResult> r = read_durable(c, name, after, limit);
+          release_if_unused(owner, name);
+          reply<Result<HistoryResult>>(loop_index, std::move(done), std::move(r));
+          return;
+        }
         HistoryResult result;
         Channel* found = find(owner, name);
         if (found == nullptr) {

@@ -1,8 +1,10 @@
 #pragma once
 // MemoryBroker: the in-process broker, the embedded default for one node. Every channel is owned
-// by one event loop (hash of its name); the owner assigns offsets, keeps the channel's history in
-// memory (bounded by count and age), and fans each publication out to the loops that subscribed,
-// through their task queues. Requests from other loops reach the owner the same way, so the
+// by one event loop (hash of its name); the owner assigns offsets, keeps the channel's history
+// (in memory, bounded by count and age; or durably in a store::HistoryStore, when given one),
+// and fans each publication out to the loops that subscribed, through their task queues.
+// With a store, a publication is fanned out and acknowledged only once it is committed, and
+// offsets and epochs continue across restarts (SIGTERM or kill -9). Requests from other loops reach the owner the same way, so the
 // owner's queue puts publish, subscribe and history reads in one order: that is what makes the
 // Broker contract (see broker.h) hold without locks.
 // Thread: the Broker methods may be called from any loop thread; each shard is touched only by
@@ -20,12 +22,16 @@
 #include "hub/broker.h"
 #include "net/event_loop.h"
 
+namespace herald::store {
+class HistoryStore;
+}
+
 namespace herald::hub {
 
 class MemoryBroker final : public Broker {
  public:
-  // loops[i] is the loop with index i; they must outlive the broker.
-  explicit MemoryBroker(std::vector<net::EventLoop*> loops);
+  // loops[i] is the loop with index i; they (and the store, if any) must outlive the broker.
+  explicit MemoryBroker(std::vector<net::EventLoop*> loops, store::HistoryStore* store = nullptr);
   ~MemoryBroker() override;
 
   void attach(int loop_index, BrokerSink* sink) override;
@@ -57,6 +63,12 @@ class MemoryBroker final : public Broker {
     std::deque<std::pair<int64_t, std::string>> key_order;
     std::unordered_map<std::string, PublishResult> key_results;
     std::unordered_map<std::string, ClientInfo> presence;  // by client id
+    // With a store: the last offset committed and fanned out (top.offset may run ahead while
+    // appends are in flight), appends in flight, and a generation bumped on every reset so that
+    // late callbacks of the old epoch are recognised.
+    uint64_t committed = 0;
+    uint32_t in_flight = 0;
+    uint64_t generation = 0;
   };
   struct Shard {
     std::unordered_map<std::string, Channel> channels;
@@ -71,8 +83,18 @@ class MemoryBroker final : public Broker {
   void announce(const Channel& c, const std::string& name, const ClientInfo& who, bool join);
   void trim(Channel& c, int64_t now_ms);
   static int64_t now_ms();
+  void fan_out(Channel& c, const std::string& name,
+               const std::shared_ptr<const PublicationRecord>& rec);
+  void on_committed(int owner, int loop_index, const std::string& name, uint64_t generation,
+                    std::shared_ptr<const PublicationRecord> rec, Result<Ok> r,
+                    PublishCallback done);
+  Result<HistoryResult> read_durable(Channel& c, const std::string& name, uint64_t after,
+                                     size_t limit);
+  template <typename T>
+  void reply(int loop_index, std::function<void(T)> done, T value);
 
   std::vector<net::EventLoop*> loops_;
+  store::HistoryStore* store_;
   std::vector<Shard> shards_;
 };
 

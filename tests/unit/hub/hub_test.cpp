@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "hub/memory_broker.h"
+#include "store/history_store.h"
+#include "../store/test_util.h"
 
 namespace herald::hub {
 namespace {
@@ -97,7 +99,9 @@ class SlowHistoryBroker : public Broker {
   std::vector<net::EventLoop*> loops_;
 };
 
-class HubTest : public ::testing::TestWithParam<bool> {
+enum class BrokerKind { kMemory, kSlowHistory, kDurable };
+
+class HubTest : public ::testing::TestWithParam<BrokerKind> {
  protected:
   static constexpr int kLoops = 3;
 
@@ -108,9 +112,14 @@ class HubTest : public ::testing::TestWithParam<bool> {
       ASSERT_TRUE(loops_.back()->init().ok());
       raw.push_back(loops_.back().get());
     }
-    memory_ = std::make_unique<MemoryBroker>(raw);
+    if (GetParam() == BrokerKind::kDurable) {
+      auto opened = store::HistoryStore::open(store::testing::options_in(dir_));
+      ASSERT_TRUE(opened.ok()) << opened.error();
+      store_ = std::move(*opened);
+    }
+    memory_ = std::make_unique<MemoryBroker>(raw, store_.get());
     Broker* broker = memory_.get();
-    if (GetParam()) {
+    if (GetParam() == BrokerKind::kSlowHistory) {
       slow_ = std::make_unique<SlowHistoryBroker>(*memory_, raw);
       broker = slow_.get();
     }
@@ -123,6 +132,10 @@ class HubTest : public ::testing::TestWithParam<bool> {
   }
 
   void TearDown() override {
+    if (store_) {
+      ASSERT_TRUE(store_->flush().ok());
+    }
+    settle();
     for (auto& l : loops_) {
       l->stop();
     }
@@ -142,6 +155,9 @@ class HubTest : public ::testing::TestWithParam<bool> {
   }
 
   void settle() {
+    if (store_) {
+      ASSERT_TRUE(store_->flush().ok());  // commit callbacks are then on their way to the owners
+    }
     for (int round = 0; round < 4; ++round) {
       for (int i = 0; i < kLoops; ++i) {
         on_loop(i, [] {});
@@ -179,14 +195,26 @@ class HubTest : public ::testing::TestWithParam<bool> {
 
   std::vector<std::unique_ptr<net::EventLoop>> loops_;
   std::vector<std::thread> threads_;
+  store::testing::TempDir dir_;
+  std::unique_ptr<store::HistoryStore> store_;
   std::unique_ptr<MemoryBroker> memory_;
   std::unique_ptr<SlowHistoryBroker> slow_;
   std::vector<std::unique_ptr<Hub>> hubs_;
 };
 
-INSTANTIATE_TEST_SUITE_P(Brokers, HubTest, ::testing::Values(false, true),
-                         [](const ::testing::TestParamInfo<bool>& info) {
-                           return info.param ? "SlowHistory" : "Memory";
+INSTANTIATE_TEST_SUITE_P(Brokers, HubTest,
+                         ::testing::Values(BrokerKind::kMemory, BrokerKind::kSlowHistory,
+                                           BrokerKind::kDurable),
+                         [](const ::testing::TestParamInfo<BrokerKind>& info) {
+                           switch (info.param) {
+                             case BrokerKind::kMemory:
+                               return "Memory";
+                             case BrokerKind::kSlowHistory:
+                               return "SlowHistory";
+                             case BrokerKind::kDurable:
+                               return "Durable";
+                           }
+                           return "unknown";
                          });
 
 TEST_P(HubTest, LiveFanOutToMembersOnEveryLoop) {
@@ -325,6 +353,76 @@ TEST_P(HubTest, LeavingBeforeTheReplyDropsTheCallback) {
   EXPECT_FALSE(called);
   EXPECT_TRUE(m.snapshot().empty());
   on_loop(1, [&] { EXPECT_EQ(hubs_[1]->channel_count(), 0u); });
+}
+
+}  // namespace
+}  // namespace herald::hub
+
+namespace herald::hub {
+namespace {
+
+// A whole "process": loops, store and broker, opened on a data directory and closed again.
+struct Node {
+  explicit Node(const store::testing::TempDir& dir) {
+    auto opened = store::HistoryStore::open(store::testing::options_in(dir));
+    EXPECT_TRUE(opened.ok()) << (opened.ok() ? "" : opened.error());
+    store = std::move(*opened);
+    loop = std::make_unique<net::EventLoop>(0);
+    EXPECT_TRUE(loop->init().ok());
+    broker = std::make_unique<MemoryBroker>(std::vector<net::EventLoop*>{loop.get()}, store.get());
+    thread = std::thread([this] { loop->run(); });
+  }
+  ~Node() {
+    loop->stop();
+    thread.join();
+  }
+  PublishResult publish(const std::string& channel, const std::string& data) {
+    std::promise<Result<PublishResult>> p;
+    loop->post([&] {
+      broker->publish(0, channel, PublishRequest{data, "", "", {}},
+                      [&](Result<PublishResult> r) { p.set_value(std::move(r)); });
+    });
+    auto r = p.get_future().get();
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error());
+    return r.ok() ? r.value() : PublishResult{};
+  }
+  HistoryResult history(const std::string& channel, uint64_t after) {
+    std::promise<Result<HistoryResult>> p;
+    loop->post([&] {
+      broker->read_history(0, channel, after, 0,
+                           [&](Result<HistoryResult> r) { p.set_value(std::move(r)); });
+    });
+    auto r = p.get_future().get();
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? r.value() : HistoryResult{};
+  }
+
+  std::unique_ptr<store::HistoryStore> store;
+  std::unique_ptr<net::EventLoop> loop;
+  std::unique_ptr<MemoryBroker> broker;
+  std::thread thread;
+};
+
+TEST(DurableBroker, OffsetsEpochAndHistorySurviveARestart) {
+  store::testing::TempDir dir;
+  std::string epoch;
+  {
+    Node first(dir);
+    for (int i = 1; i <= 10; ++i) {
+      PublishResult r = first.publish("news", "{\"n\":" + std::to_string(i) + "}");
+      ASSERT_EQ(r.top.offset, static_cast<uint64_t>(i));
+      epoch = r.top.epoch;
+    }
+  }
+  Node second(dir);
+  HistoryResult h = second.history("news", 7);
+  EXPECT_EQ(h.top.epoch, epoch);
+  EXPECT_EQ(h.top.offset, 10u);
+  ASSERT_EQ(h.publications.size(), 3u);
+  EXPECT_EQ(h.publications[0].data, "{\"n\":8}");
+  PublishResult next = second.publish("news", "{\"n\":11}");
+  EXPECT_EQ(next.top.offset, 11u) << "offsets continue after the restart";
+  EXPECT_EQ(next.top.epoch, epoch);
 }
 
 }  // namespace
