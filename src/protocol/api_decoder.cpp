@@ -13,15 +13,23 @@ using detail::FieldError;
 using detail::ObjectFields;
 
 constexpr std::array<std::string_view, 8> kApiMethodNames = {
-    "publish", "broadcast", "presence", "presence_stats", "history", "channels", "disconnect",
-    "info",
+    "publish", "broadcast", "presence",   "presence_stats",
+    "history", "channels",  "disconnect", "info",
 };
 
-constexpr std::string_view kParamNames[] = {"channel", "channels", "data",  "idempotency_key",
-                                            "since",   "limit",    "reverse", "pattern",
-                                            "user"};
+constexpr std::string_view kParamNames[] = {"channel",         "channels", "data",
+                                            "idempotency_key", "since",    "limit",
+                                            "reverse",         "pattern",  "user"};
 enum : size_t {
-  kChannel, kChannels, kData, kIdempotencyKey, kSince, kLimit, kReverse, kPattern, kUser
+  kChannel,
+  kChannels,
+  kData,
+  kIdempotencyKey,
+  kSince,
+  kLimit,
+  kReverse,
+  kPattern,
+  kUser
 };
 
 bool read_channels(const ObjectFields& p, const Limits& limits, std::vector<std::string>& out,
@@ -32,8 +40,8 @@ bool read_channels(const ObjectFields& p, const Limits& limits, std::vector<std:
   }
   simdjson::dom::array arr;
   if (p[kChannels].value.get_array().get(arr) != simdjson::SUCCESS) {
-    detail::set_error(err, ErrorCode::kWrongType, " (expected an array of channel names)",
-                      p.path(), "channels");
+    detail::set_error(err, ErrorCode::kWrongType, " (expected an array of channel names)", p.path(),
+                      "channels");
     return false;
   }
   size_t n = arr.size();
@@ -68,13 +76,13 @@ bool decode_params(ApiMethod method, ObjectFields& p, const Limits& limits, ApiC
     case ApiMethod::kPublish:
       return detail::read_channel(p, kChannel, limits, cmd.channel, err) &&
              detail::read_data(p, kData, true, limits.max_data, cmd.data, err) &&
-             detail::read_string(p, kIdempotencyKey, false, limits.max_string,
-                                 cmd.idempotency_key, err);
+             detail::read_string(p, kIdempotencyKey, false, limits.max_string, cmd.idempotency_key,
+                                 err);
     case ApiMethod::kBroadcast:
       return read_channels(p, limits, cmd.channels, err) &&
              detail::read_data(p, kData, true, limits.max_data, cmd.data, err) &&
-             detail::read_string(p, kIdempotencyKey, false, limits.max_string,
-                                 cmd.idempotency_key, err);
+             detail::read_string(p, kIdempotencyKey, false, limits.max_string, cmd.idempotency_key,
+                                 err);
     case ApiMethod::kPresence:
     case ApiMethod::kPresenceStats:
       return detail::read_channel(p, kChannel, limits, cmd.channel, err);
@@ -202,9 +210,9 @@ std::optional<ApiError> ApiDecoder::decode_batch(std::string_view body,
     return ApiError{ErrorCode::kWrongType, "wrong type or value: commands (expected an array)"};
   }
   if (commands.size() > limits_.max_batch_commands) {
-    return ApiError{ErrorCode::kLimitExceeded,
-                    "limit exceeded: over " + std::to_string(limits_.max_batch_commands) +
-                        " commands in one batch"};
+    return ApiError{ErrorCode::kLimitExceeded, "limit exceeded: over " +
+                                                   std::to_string(limits_.max_batch_commands) +
+                                                   " commands in one batch"};
   }
   // Raw text of each command, for the data fields inside: walk the array's text in step.
   std::string_view array_raw = batch.raw_value(0);
@@ -214,8 +222,8 @@ std::optional<ApiError> ApiDecoder::decode_batch(std::string_view body,
     std::string_view item_raw = detail::next_array_item(array_raw, pos);
     simdjson::dom::object cmd_obj;
     if (e.get_object().get(cmd_obj) != simdjson::SUCCESS) {
-      out.emplace_back(ApiError{ErrorCode::kBadRequest,
-                                "bad request: a batch command is a JSON object"});
+      out.emplace_back(
+          ApiError{ErrorCode::kBadRequest, "bad request: a batch command is a JSON object"});
       continue;
     }
     ObjectFields c(&cmd_obj, item_raw, kCommandNames, {});

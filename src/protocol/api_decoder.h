@@ -47,6 +47,8 @@ struct ApiCommand {
   bool reverse = false;                 // history
   std::string pattern;                  // channels (empty = all)
   std::string user;                     // disconnect
+
+  bool operator==(const ApiCommand&) const = default;
 };
 
 struct ApiError {

@@ -44,13 +44,15 @@ struct Command {
   // publish: the data (required); connect: the client's info (empty = absent).
   std::string data;
   std::optional<StreamPosition> since;  // subscribe, history
-  bool recover = false;  // subscribe: recover from `since` (true whenever since is used)
-  std::string token;     // connect
-  std::string name;      // connect: client library name
-  std::string version;   // connect: client library version
-  std::string idempotency_key;   // publish (empty = none)
+  bool recover = false;           // subscribe: recover from `since` (true whenever since is used)
+  std::string token;              // connect
+  std::string name;               // connect: client library name
+  std::string version;            // connect: client library version
+  std::string idempotency_key;    // publish (empty = none)
   std::optional<uint32_t> limit;  // history (absent = the server's default)
   bool reverse = false;           // history: newest first
+
+  bool operator==(const Command&) const = default;
 };
 
 // A line that did not decode. id is the command's id when it could be read, else 0; the

@@ -13,7 +13,8 @@ using detail::FieldError;
 using detail::ObjectFields;
 
 constexpr std::array<std::string_view, 8> kMethodNames = {
-    "connect", "subscribe", "unsubscribe", "publish", "presence", "presence_stats", "history", "ping",
+    "connect",  "subscribe",      "unsubscribe", "publish",
+    "presence", "presence_stats", "history",     "ping",
 };
 
 // Top-level fields.
@@ -22,11 +23,20 @@ enum : size_t { kId, kMethod, kParams };
 
 // Every params field any method reads; each method reads its own subset and ignores the rest
 // like any unknown field.
-constexpr std::string_view kParamNames[] = {
-    "channel", "data",     "since",           "recover", "token",  "name",
-    "version", "protocol", "idempotency_key", "limit",   "reverse"};
+constexpr std::string_view kParamNames[] = {"channel",         "data",  "since",   "recover",
+                                            "token",           "name",  "version", "protocol",
+                                            "idempotency_key", "limit", "reverse"};
 enum : size_t {
-  kChannel, kData, kSince, kRecover, kToken, kName, kVersion, kProtocol, kIdempotencyKey, kLimit,
+  kChannel,
+  kData,
+  kSince,
+  kRecover,
+  kToken,
+  kName,
+  kVersion,
+  kProtocol,
+  kIdempotencyKey,
+  kLimit,
   kReverse
 };
 
@@ -46,8 +56,8 @@ bool decode_params(Method method, ObjectFields& p, const Limits& limits, Command
         return false;
       }
       if (protocol && *protocol != kProtocolVersion) {
-        detail::set_error(err, ErrorCode::kUnsupportedProtocol, " (this server speaks 1)",
-                          p.path(), "protocol");
+        detail::set_error(err, ErrorCode::kUnsupportedProtocol, " (this server speaks 1)", p.path(),
+                          "protocol");
         return false;
       }
       return true;
@@ -76,8 +86,8 @@ bool decode_params(Method method, ObjectFields& p, const Limits& limits, Command
     case Method::kPublish:
       return detail::read_channel(p, kChannel, limits, cmd.channel, err) &&
              detail::read_data(p, kData, true, limits.max_data, cmd.data, err) &&
-             detail::read_string(p, kIdempotencyKey, false, limits.max_string,
-                                 cmd.idempotency_key, err);
+             detail::read_string(p, kIdempotencyKey, false, limits.max_string, cmd.idempotency_key,
+                                 err);
     case Method::kHistory: {
       std::optional<uint64_t> limit;
       if (!detail::read_channel(p, kChannel, limits, cmd.channel, err) ||
@@ -120,9 +130,9 @@ CommandDecoder::~CommandDecoder() = default;
 
 void CommandDecoder::decode(std::string_view frame, std::vector<DecodedCommand>& out) {
   if (frame.size() > limits_.max_frame) {
-    out.emplace_back(DecodeError{0, ErrorCode::kTooLarge,
-                                 "too large: frame over " + std::to_string(limits_.max_frame) +
-                                     " bytes"});
+    out.emplace_back(
+        DecodeError{0, ErrorCode::kTooLarge,
+                    "too large: frame over " + std::to_string(limits_.max_frame) + " bytes"});
     return;
   }
   std::string_view text = parser_->load(frame);
@@ -152,9 +162,9 @@ void CommandDecoder::decode(std::string_view frame, std::vector<DecodedCommand>&
 void CommandDecoder::decode_line(std::string_view line, std::vector<DecodedCommand>& out) {
   FieldError err;
   if (line.size() > limits_.max_command) {
-    out.emplace_back(DecodeError{detail::sniff_id(line), ErrorCode::kTooLarge,
-                                 "too large: command over " +
-                                     std::to_string(limits_.max_command) + " bytes"});
+    out.emplace_back(
+        DecodeError{detail::sniff_id(line), ErrorCode::kTooLarge,
+                    "too large: command over " + std::to_string(limits_.max_command) + " bytes"});
     return;
   }
   simdjson::dom::element root;
@@ -176,8 +186,7 @@ void CommandDecoder::decode_line(std::string_view line, std::vector<DecodedComma
   } else if (!env[kId].present()) {
     detail::set_error(err, ErrorCode::kMissingField, {}, {}, "id");
   } else if (!detail::read_uint(env, kId, true, UINT32_MAX, id, err) || *id == 0) {
-    detail::set_error(err, ErrorCode::kWrongType, " (expected an integer 1..4294967295)", {},
-                      "id");
+    detail::set_error(err, ErrorCode::kWrongType, " (expected an integer 1..4294967295)", {}, "id");
     id.reset();
   }
   if (!id) {
@@ -186,9 +195,7 @@ void CommandDecoder::decode_line(std::string_view line, std::vector<DecodedComma
   }
   Command cmd;
   cmd.id = static_cast<uint32_t>(*id);
-  auto fail = [&] {
-    out.emplace_back(DecodeError{cmd.id, err.code, std::move(err.message)});
-  };
+  auto fail = [&] { out.emplace_back(DecodeError{cmd.id, err.code, std::move(err.message)}); };
   if (!env.check_duplicates(err)) {
     return fail();
   }

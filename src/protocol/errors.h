@@ -43,19 +43,32 @@ enum class ErrorCode : uint16_t {
 };
 
 inline constexpr ErrorCode kAllErrorCodes[] = {
-    ErrorCode::kBadRequest,       ErrorCode::kUnknownMethod,
-    ErrorCode::kMissingField,     ErrorCode::kWrongType,
-    ErrorCode::kInvalidChannel,   ErrorCode::kTooLarge,
-    ErrorCode::kAlreadySubscribed, ErrorCode::kNotSubscribed,
-    ErrorCode::kNotConnected,     ErrorCode::kAlreadyConnected,
-    ErrorCode::kLimitExceeded,    ErrorCode::kPermissionDenied,
-    ErrorCode::kUnrecoverablePosition, ErrorCode::kTooManyRequests,
-    ErrorCode::kDuplicateField,   ErrorCode::kTooDeep,
-    ErrorCode::kInvalidUtf8,      ErrorCode::kInvalidNumber,
-    ErrorCode::kUnknownNamespace, ErrorCode::kNotAvailable,
-    ErrorCode::kUnauthorized,     ErrorCode::kUnsupportedProtocol,
-    ErrorCode::kInternal,         ErrorCode::kUnavailable,
-    ErrorCode::kTimeout,          ErrorCode::kOverloaded,
+    ErrorCode::kBadRequest,
+    ErrorCode::kUnknownMethod,
+    ErrorCode::kMissingField,
+    ErrorCode::kWrongType,
+    ErrorCode::kInvalidChannel,
+    ErrorCode::kTooLarge,
+    ErrorCode::kAlreadySubscribed,
+    ErrorCode::kNotSubscribed,
+    ErrorCode::kNotConnected,
+    ErrorCode::kAlreadyConnected,
+    ErrorCode::kLimitExceeded,
+    ErrorCode::kPermissionDenied,
+    ErrorCode::kUnrecoverablePosition,
+    ErrorCode::kTooManyRequests,
+    ErrorCode::kDuplicateField,
+    ErrorCode::kTooDeep,
+    ErrorCode::kInvalidUtf8,
+    ErrorCode::kInvalidNumber,
+    ErrorCode::kUnknownNamespace,
+    ErrorCode::kNotAvailable,
+    ErrorCode::kUnauthorized,
+    ErrorCode::kUnsupportedProtocol,
+    ErrorCode::kInternal,
+    ErrorCode::kUnavailable,
+    ErrorCode::kTimeout,
+    ErrorCode::kOverloaded,
     ErrorCode::kShuttingDown,
 };
 
@@ -75,31 +88,38 @@ int http_status(ErrorCode code);
 // WebSocket close codes (and the "code" of a disconnect push). Clients reconnect with backoff
 // after any code outside 4500-4999 and never reconnect by themselves after one inside it.
 enum class DisconnectCode : uint16_t {
-  kGoingAway = 1001,           // server shutting down; reconnect (maybe to another node)
-  kTryAgainLater = 1013,       // server overloaded; reconnect after a longer backoff
-  kReconnect = 4000,           // generic "reconnect"
-  kNoPong = 4001,              // keepalive answer missing; the link is probably dead
-  kSlow = 4002,                // output queue over its cap: the client reads too slowly
-  kInsufficientState = 4003,   // the server lost this connection's state; resubscribe/recover
-  kTokenExpired = 4004,        // the connection token expired; reconnect with a fresh one
-  kForceReconnect = 4005,      // asked by an operator or the server API
-  kServerError = 4006,         // an internal error broke this connection
-  kBadRequest = 4500,          // the client broke the protocol beyond a per-command error
-  kInvalidToken = 4501,        // the token can never be accepted
-  kForbidden = 4502,           // the user may not connect
-  kForceDisconnect = 4503,     // the user was disconnected by the server API
-  kConnectionLimit = 4504,     // too many connections for this user
-  kUnsupportedProtocol = 4505, // the client speaks a protocol version this server lacks
+  kGoingAway = 1001,            // server shutting down; reconnect (maybe to another node)
+  kTryAgainLater = 1013,        // server overloaded; reconnect after a longer backoff
+  kReconnect = 4000,            // generic "reconnect"
+  kNoPong = 4001,               // keepalive answer missing; the link is probably dead
+  kSlow = 4002,                 // output queue over its cap: the client reads too slowly
+  kInsufficientState = 4003,    // the server lost this connection's state; resubscribe/recover
+  kTokenExpired = 4004,         // the connection token expired; reconnect with a fresh one
+  kForceReconnect = 4005,       // asked by an operator or the server API
+  kServerError = 4006,          // an internal error broke this connection
+  kBadRequest = 4500,           // the client broke the protocol beyond a per-command error
+  kInvalidToken = 4501,         // the token can never be accepted
+  kForbidden = 4502,            // the user may not connect
+  kForceDisconnect = 4503,      // the user was disconnected by the server API
+  kConnectionLimit = 4504,      // too many connections for this user
+  kUnsupportedProtocol = 4505,  // the client speaks a protocol version this server lacks
 };
 
 inline constexpr DisconnectCode kAllDisconnectCodes[] = {
-    DisconnectCode::kGoingAway,        DisconnectCode::kTryAgainLater,
-    DisconnectCode::kReconnect,        DisconnectCode::kNoPong,
-    DisconnectCode::kSlow,             DisconnectCode::kInsufficientState,
-    DisconnectCode::kTokenExpired,     DisconnectCode::kForceReconnect,
-    DisconnectCode::kServerError,      DisconnectCode::kBadRequest,
-    DisconnectCode::kInvalidToken,     DisconnectCode::kForbidden,
-    DisconnectCode::kForceDisconnect,  DisconnectCode::kConnectionLimit,
+    DisconnectCode::kGoingAway,
+    DisconnectCode::kTryAgainLater,
+    DisconnectCode::kReconnect,
+    DisconnectCode::kNoPong,
+    DisconnectCode::kSlow,
+    DisconnectCode::kInsufficientState,
+    DisconnectCode::kTokenExpired,
+    DisconnectCode::kForceReconnect,
+    DisconnectCode::kServerError,
+    DisconnectCode::kBadRequest,
+    DisconnectCode::kInvalidToken,
+    DisconnectCode::kForbidden,
+    DisconnectCode::kForceDisconnect,
+    DisconnectCode::kConnectionLimit,
     DisconnectCode::kUnsupportedProtocol,
 };
 
@@ -110,7 +130,7 @@ bool should_reconnect(uint16_t code);
 
 // Codes of an unsubscribe push: 2000-2499 resubscribe (with recovery), 2500-2999 do not.
 enum class UnsubscribeCode : uint16_t {
-  kResubscribe = 2000,      // the server lost the subscription's state; resubscribe with since
+  kResubscribe = 2000,        // the server lost the subscription's state; resubscribe with since
   kServerUnsubscribe = 2500,  // unsubscribed by the server API or an operator
   kPermissionRevoked = 2501,  // the user may no longer read the channel
   kChannelClosed = 2502,      // the namespace or channel was removed from the configuration

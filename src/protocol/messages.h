@@ -28,9 +28,9 @@ struct ClientInfoView {
 struct PublicationView {
   uint64_t offset = 0;
   std::string_view epoch;
-  std::string_view data_json;             // valid JSON, copied verbatim
-  const ClientInfoView* info = nullptr;   // the publishing client; null for server API publishes
-  int64_t time_ms = 0;                    // Unix ms when published; 0 = no "time" field
+  std::string_view data_json;            // valid JSON, copied verbatim
+  const ClientInfoView* info = nullptr;  // the publishing client; null for server API publishes
+  int64_t time_ms = 0;                   // Unix ms when published; 0 = no "time" field
 };
 
 void append_client_info(std::string& out, const ClientInfoView& info);

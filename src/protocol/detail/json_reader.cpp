@@ -232,8 +232,8 @@ bool check_required(const ObjectFields& o, size_t k, bool required, FieldError& 
 
 }  // namespace
 
-bool read_string(const ObjectFields& o, size_t k, bool required, size_t max_size,
-                 std::string& out, FieldError& err) {
+bool read_string(const ObjectFields& o, size_t k, bool required, size_t max_size, std::string& out,
+                 FieldError& err) {
   if (!o[k].present()) {
     return check_required(o, k, required, err);
   }
@@ -243,8 +243,8 @@ bool read_string(const ObjectFields& o, size_t k, bool required, size_t max_size
     return false;
   }
   if (s.size() > max_size) {
-    set_error(err, ErrorCode::kTooLarge, " (over " + std::to_string(max_size) + " bytes)",
-              o.path(), o.name(k));
+    set_error(err, ErrorCode::kTooLarge, " (over " + std::to_string(max_size) + " bytes)", o.path(),
+              o.name(k));
     return false;
   }
   out.assign(s);
@@ -298,8 +298,8 @@ bool read_channel(const ObjectFields& o, size_t k, const Limits& limits, std::st
   return true;
 }
 
-bool read_since(ObjectFields& o, size_t k, const Limits& limits,
-                std::optional<StreamPosition>& out, FieldError& err) {
+bool read_since(ObjectFields& o, size_t k, const Limits& limits, std::optional<StreamPosition>& out,
+                FieldError& err) {
   if (!o[k].present()) {
     return true;
   }
@@ -345,8 +345,8 @@ bool read_data(ObjectFields& o, size_t k, bool required, size_t max_size, std::s
   out.resize(n);
   if (n > max_size) {
     out.clear();
-    set_error(err, ErrorCode::kTooLarge, " (over " + std::to_string(max_size) + " bytes)",
-              o.path(), o.name(k));
+    set_error(err, ErrorCode::kTooLarge, " (over " + std::to_string(max_size) + " bytes)", o.path(),
+              o.name(k));
     return false;
   }
   return true;

@@ -80,16 +80,16 @@ class ObjectFields {
 
 // Field readers: false + err on a wrong type, range or size. An absent (or null) optional field
 // leaves out unchanged; an absent required one is kMissingField.
-bool read_string(const ObjectFields& o, size_t k, bool required, size_t max_size,
-                 std::string& out, FieldError& err);
+bool read_string(const ObjectFields& o, size_t k, bool required, size_t max_size, std::string& out,
+                 FieldError& err);
 bool read_uint(const ObjectFields& o, size_t k, bool required, uint64_t max_value,
                std::optional<uint64_t>& out, FieldError& err);
 bool read_bool(const ObjectFields& o, size_t k, bool& out, FieldError& err);
 bool read_channel(const ObjectFields& o, size_t k, const Limits& limits, std::string& out,
                   FieldError& err);
 // {offset, epoch}; both required inside.
-bool read_since(ObjectFields& o, size_t k, const Limits& limits,
-                std::optional<StreamPosition>& out, FieldError& err);
+bool read_since(ObjectFields& o, size_t k, const Limits& limits, std::optional<StreamPosition>& out,
+                FieldError& err);
 // Any JSON value (null included: present in the text means present), minified into out.
 bool read_data(ObjectFields& o, size_t k, bool required, size_t max_size, std::string& out,
                FieldError& err);

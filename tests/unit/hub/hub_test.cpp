@@ -205,8 +205,8 @@ class HubTest : public ::testing::TestWithParam<BrokerKind> {
 INSTANTIATE_TEST_SUITE_P(Brokers, HubTest,
                          ::testing::Values(BrokerKind::kMemory, BrokerKind::kSlowHistory,
                                            BrokerKind::kDurable),
-                         [](const ::testing::TestParamInfo<BrokerKind>& info) {
-                           switch (info.param) {
+                         [](const ::testing::TestParamInfo<BrokerKind>& param_info) {
+                           switch (param_info.param) {
                              case BrokerKind::kMemory:
                                return "Memory";
                              case BrokerKind::kSlowHistory:
