@@ -69,7 +69,7 @@ start_server() {
   elif [[ "$kind" == "${OTHER_NAME:-other}" && -n "${OTHER_SERVER:-}" ]]; then
     "${PIN_SERVER[@]}" "$OTHER_SERVER" 0 >"$log" 2>"$OUT_DIR/server-$kind.err" &
   else
-    "${PIN_SERVER[@]}" "$HERALD" serve --listen 127.0.0.1:0 --threads 1 --echo \
+    "${PIN_SERVER[@]}" "$HERALD" serve --listen 127.0.0.1:0 --threads 1 --echo --memory \
       >"$log" 2>"$OUT_DIR/server-herald.err" &
   fi
   SERVER_PID=$!

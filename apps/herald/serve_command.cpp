@@ -30,6 +30,8 @@ struct ServeFlags {
   double idle_timeout = -1;
   long long max_connections = 0;
   bool no_deflate = false;
+  std::string data_dir;
+  bool memory = false;
 };
 
 // Defaults, then the file, then flags: the last word wins.
@@ -73,6 +75,12 @@ Result<server::ServeConfig> build_config(const ServeFlags& f) {
   if (f.no_deflate) {
     cfg.server.permessage_deflate = false;
   }
+  if (!f.data_dir.empty()) {
+    cfg.server.data_dir = f.data_dir;
+  }
+  if (f.memory) {
+    cfg.server.data_dir.clear();
+  }
   if (auto r = server::validate(cfg); !r) {
     return Error{r.error()};
   }
@@ -91,6 +99,8 @@ void add_serve_flags(CLI::App* cmd, ServeFlags& f) {
   cmd->add_option("--idle-timeout", f.idle_timeout, "seconds an idle HTTP connection is kept");
   cmd->add_option("--max-connections", f.max_connections, "connections over all loops");
   cmd->add_flag("--no-deflate", f.no_deflate, "never negotiate permessage-deflate");
+  cmd->add_option("--data-dir", f.data_dir, "durable channel history here (default ./herald-data)");
+  cmd->add_flag("--memory", f.memory, "keep channel history in memory only (lost on restart)");
 }
 
 int run_serve(const ServeFlags& flags) {
@@ -114,6 +124,7 @@ int run_serve(const ServeFlags& flags) {
 
   Server server(cfg->server);
   server.websocket("/chat", server::make_chat_room);
+  server.protocol("/connection/websocket");
   if (cfg->echo) {
     server.websocket("/echo", server::make_echo);
   }
@@ -125,10 +136,13 @@ int run_serve(const ServeFlags& flags) {
   std::printf("herald listening on http://%s:%u\n", host.empty() ? "0.0.0.0" : host.c_str(),
               server.port());
   std::fflush(stdout);
-  spdlog::info("serving /chat{} with {} event loop(s); Ctrl-C drains and stops",
+  spdlog::info("serving /connection/websocket, /chat{} with {} event loop(s); history {}; "
+               "Ctrl-C drains and stops",
                cfg->echo ? ", /echo" : "",
                cfg->server.threads > 0 ? cfg->server.threads
-                                       : static_cast<int>(std::thread::hardware_concurrency()));
+                                       : static_cast<int>(std::thread::hardware_concurrency()),
+               cfg->server.data_dir.empty() ? std::string("in memory")
+                                            : "durable in " + cfg->server.data_dir);
 
   std::thread signal_thread([&server, signals] {
     int sig = 0;

@@ -32,6 +32,12 @@ struct ServerOptions {
   size_t max_connections = 100'000;       // per server; more are refused with 503
   bool permessage_deflate = true;         // negotiate RFC 7692 when a client offers it
   size_t deflate_min_size = 64;           // smaller messages are sent uncompressed
+
+  // Channels of the Herald protocol (docs/PROTOCOL.md).
+  std::string data_dir;                   // durable history here (SQLite); "" = in memory only
+  uint64_t history_size = 1000;           // publications kept per channel
+  uint32_t history_ttl_s = 0;             // and for how long; 0 = until pushed out by size
+  size_t max_subscriptions = 128;         // per connection; more get error 110
 };
 
 class Server {
@@ -45,6 +51,8 @@ class Server {
 
   // Serves WebSocket connections on path; factory is called once per event loop. Before start().
   void websocket(std::string path, HandlerFactory factory);
+  // Serves the Herald protocol (channels, history, presence: docs/PROTOCOL.md) on path.
+  void protocol(std::string path = "/connection/websocket");
 
   // Binds the listeners (one per loop, SO_REUSEPORT) and starts the loop threads.
   Result<Ok> start();

@@ -26,11 +26,18 @@
 
 namespace herald::hub {
 
+// Who is in a channel: one entry per connection.
+struct ClientInfo {
+  std::string client;  // connection id
+  std::string user;    // user id ("" for anonymous)
+  std::string info;    // raw JSON given at connect, or empty
+};
+
 struct PublicationRecord {
   uint64_t offset = 0;
   int64_t time_ms = 0;
   std::string data;  // raw JSON text, never re-serialized
-  std::string info;  // raw JSON of the publishing client's info; empty for a backend publish
+  ClientInfo publisher;  // the publishing client; client empty for a backend (server API) publish
 };
 
 // A channel's position: what a client compares its own {offset, epoch} with.
@@ -51,13 +58,6 @@ struct PublishResult {
 };
 
 // Receives the publications of the channels this loop subscribed to. Thread: the loop's own.
-// Who is in a channel: one entry per connection.
-struct ClientInfo {
-  std::string client;  // connection id
-  std::string user;    // user id ("" for anonymous)
-  std::string info;    // raw JSON given at connect, or empty
-};
-
 struct PresenceStats {
   size_t clients = 0;
   size_t users = 0;  // distinct user ids
@@ -80,7 +80,7 @@ struct HistoryOptions {
 
 struct PublishRequest {
   std::string data;             // raw JSON
-  std::string info;             // raw JSON client info, or empty
+  ClientInfo publisher;         // the publishing client, or empty for the server API
   std::string idempotency_key;  // non-empty: a second publish with it in the window is a no-op
   HistoryOptions history;
 };

@@ -214,4 +214,27 @@ void Hub::on_publication(std::string_view channel, const std::string& epoch,
   }
 }
 
+std::vector<std::string> Hub::channels_of(ChannelMember* m) const {
+  auto it = member_channels_.find(m);
+  return it == member_channels_.end() ? std::vector<std::string>{} : it->second;
+}
+
+void Hub::on_join(std::string_view channel, const ClientInfo& who) {
+  auto it = channels_.find(std::string(channel));
+  if (it != channels_.end()) {
+    for (ChannelMember* m : it->second.members) {
+      m->on_channel_join(channel, who);
+    }
+  }
+}
+
+void Hub::on_leave(std::string_view channel, const ClientInfo& who) {
+  auto it = channels_.find(std::string(channel));
+  if (it != channels_.end()) {
+    for (ChannelMember* m : it->second.members) {
+      m->on_channel_leave(channel, who);
+    }
+  }
+}
+
 }  // namespace herald::hub

@@ -45,6 +45,9 @@ class ChannelMember {
   // of the loop: encode it once (see LivePublication::cache).
   virtual void on_channel_publication(std::string_view channel, const std::string& epoch,
                                       const std::shared_ptr<const PublicationRecord>& pub) = 0;
+  // Someone joined / left the channel's presence (namespaces with join/leave pushes only).
+  virtual void on_channel_join(std::string_view /*channel*/, const ClientInfo& /*who*/) {}
+  virtual void on_channel_leave(std::string_view /*channel*/, const ClientInfo& /*who*/) {}
 };
 
 class Hub final : public BrokerSink {
@@ -72,9 +75,27 @@ class Hub final : public BrokerSink {
   void history(std::string_view channel, uint64_t after, size_t limit,
                Broker::HistoryCallback done);
 
+  // Presence of m's connection in channel (announce: send join/leave pushes).
+  void presence_add(std::string_view channel, ClientInfo who, bool announce) {
+    broker_.presence_add(loop_, channel, std::move(who), announce);
+  }
+  void presence_remove(std::string_view channel, std::string_view client, bool announce) {
+    broker_.presence_remove(loop_, channel, client, announce);
+  }
+  void presence(std::string_view channel, Broker::PresenceCallback done) {
+    broker_.presence(loop_, channel, std::move(done));
+  }
+  void presence_stats(std::string_view channel, Broker::PresenceStatsCallback done) {
+    broker_.presence_stats(loop_, channel, std::move(done));
+  }
+  // The channels m is subscribed to (or subscribing).
+  std::vector<std::string> channels_of(ChannelMember* m) const;
+
   // BrokerSink
   void on_publication(std::string_view channel, const std::string& epoch,
                       const std::shared_ptr<const PublicationRecord>& pub) override;
+  void on_join(std::string_view channel, const ClientInfo& who) override;
+  void on_leave(std::string_view channel, const ClientInfo& who) override;
 
   size_t channel_count() const { return channels_.size(); }
 

@@ -138,7 +138,7 @@ void MemoryBroker::publish(int loop_index, std::string_view channel_name, Publis
         rec->offset = ++c.top.offset;
         rec->time_ms = now;
         rec->data = std::move(request.data);
-        rec->info = std::move(request.info);
+        rec->publisher = std::move(request.publisher);
         std::shared_ptr<const PublicationRecord> shared = std::move(rec);
         PublishResult result{StreamTop{c.top.epoch, shared->offset, c.top.first_offset}, false};
         if (!request.idempotency_key.empty()) {

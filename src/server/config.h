@@ -12,6 +12,7 @@
 namespace herald::server {
 
 struct ServeConfig {
+  ServeConfig() { server.data_dir = "herald-data"; }  // `herald serve` keeps history durably
   ServerOptions server;
   bool echo = false;              // mount /echo (conformance and benchmarks), off by default
   std::string log_level = "info";

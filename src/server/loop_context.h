@@ -5,12 +5,16 @@
 // (read by any thread) and `loop.post()`.
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "herald/server.h"
 #include "http/request_parser.h"
+#include "hub/hub.h"
+#include "hub/memory_broker.h"
+#include "store/history_store.h"
 #include "net/event_loop.h"
 #include "net/listener.h"
 #include "server/metrics.h"
@@ -32,6 +36,7 @@ class LoopContext {
   std::unique_ptr<net::Listener> listener;
   std::vector<std::unique_ptr<Handler>> handlers;  // index: route id from ServerCore::routes
   TopicIndex topics;
+  std::unique_ptr<hub::Hub> hub;  // channels of the Herald protocol (created by Server::start)
   LoopMetrics metrics;
   http::Request request_scratch;  // the parsed head of the request being routed right now
 
@@ -76,9 +81,15 @@ struct ServerCore {
   struct Route {
     std::string path;
     Server::HandlerFactory factory;
+    // Built-in handlers that need their loop (the Herald protocol) use this one instead.
+    std::function<std::unique_ptr<Handler>(LoopContext&)> loop_factory;
   };
   std::vector<Route> routes;
+  // Declaration order is destruction order reversed: the store goes first (its last commit
+  // callbacks post to loops that still exist), then the loops (with their hubs), then the broker.
+  std::unique_ptr<hub::MemoryBroker> broker;
   std::vector<std::unique_ptr<LoopContext>> loops;
+  std::unique_ptr<store::HistoryStore> store;
   std::atomic<uint64_t> next_connection_id{1};
   std::atomic<size_t> open_connections{0};  // over all loops, for max_connections
 

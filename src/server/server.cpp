@@ -10,6 +10,7 @@
 
 #include "server/connection.h"
 #include "server/loop_context.h"
+#include "server/protocol_handler.h"
 #include "ws/frame.h"
 
 namespace herald {
@@ -92,7 +93,13 @@ Server::~Server() {
 }
 
 void Server::websocket(std::string path, HandlerFactory factory) {
-  impl_->core.routes.push_back({std::move(path), std::move(factory)});
+  impl_->core.routes.push_back({std::move(path), std::move(factory), {}});
+}
+
+void Server::protocol(std::string path) {
+  impl_->core.routes.push_back({std::move(path), {}, [](server::LoopContext& ctx) {
+                                  return server::make_protocol_handler(ctx);
+                                }});
 }
 
 Result<Ok> Server::start() {
@@ -113,7 +120,7 @@ Result<Ok> Server::start() {
       return Error{r.error()};
     }
     for (const auto& route : core.routes) {
-      ctx->handlers.push_back(route.factory());
+      ctx->handlers.push_back(route.loop_factory ? route.loop_factory(*ctx) : route.factory());
     }
     server::LoopContext* raw = ctx.get();
     ctx->listener = std::make_unique<net::Listener>(
@@ -127,6 +134,24 @@ Result<Ok> Server::start() {
       return Error{r.error()};
     }
     core.loops.push_back(std::move(ctx));
+  }
+  // Channels: one broker over every loop, durable when a data directory is configured.
+  if (!core.options.data_dir.empty()) {
+    store::StoreOptions so;
+    so.path = core.options.data_dir + "/history.db";
+    auto opened = store::HistoryStore::open(so);
+    if (!opened) {
+      return Error{"history store: " + opened.error()};
+    }
+    core.store = std::move(*opened);
+  }
+  std::vector<net::EventLoop*> loop_ptrs;
+  for (auto& ctx : core.loops) {
+    loop_ptrs.push_back(&ctx->loop);
+  }
+  core.broker = std::make_unique<hub::MemoryBroker>(loop_ptrs, core.store.get());
+  for (auto& ctx : core.loops) {
+    ctx->hub = std::make_unique<hub::Hub>(ctx->loop.index(), *core.broker);
   }
   for (auto& ctx : core.loops) {
     server::LoopContext* raw = ctx.get();

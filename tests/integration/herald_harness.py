@@ -16,6 +16,7 @@ import inspect
 import os
 import re
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -37,6 +38,15 @@ LISTEN_LINE = re.compile(r"^herald listening on http://(?P<host>[0-9.]+):(?P<por
 # The server process
 
 
+_data_dirs = []  # removed when the test process exits
+
+
+@atexit.register
+def _remove_data_dirs():
+    for d in _data_dirs:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 class Herald:
     """One `herald serve` child on 127.0.0.1:0. Owned by the runner; stopped by its pid only."""
 
@@ -45,6 +55,13 @@ class Herald:
         if echo:
             self.argv.append("--echo")
         self.argv += list(args)
+        # Each server gets its own data directory (history is durable by default), so servers
+        # running side by side never share one; a test that restarts a server passes its own.
+        self.data_dir = None
+        if "--data-dir" not in self.argv and "--memory" not in self.argv:
+            self.data_dir = tempfile.mkdtemp(prefix="herald-it-")
+            _data_dirs.append(self.data_dir)
+            self.argv += ["--data-dir", self.data_dir]
         self.proc = None
         self.port = None
         self.host = None

@@ -32,7 +32,10 @@ export async function startHerald(args = [], { echo = true } = {}) {
   if (!bin) {
     throw new Error('HERALD_BIN is not set: it must be the path of the herald binary');
   }
-  const argv = ['serve', '--listen', '127.0.0.1:0', ...(echo ? ['--echo'] : []), ...args];
+  // --memory: these tests do not need durable history, and servers side by side must not share
+  // a data directory.
+  const argv = ['serve', '--listen', '127.0.0.1:0', '--memory', ...(echo ? ['--echo'] : []),
+    ...args];
   const child = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   liveChildren.add(child);
   child.on('exit', () => liveChildren.delete(child));

@@ -184,7 +184,7 @@ class HubTest : public ::testing::TestWithParam<BrokerKind> {
     std::atomic<int> acked{0};
     for (int k = 0; k < n; ++k) {
       loops_[static_cast<size_t>(i)]->post([&, i] {
-        hubs_[static_cast<size_t>(i)]->publish(channel, PublishRequest{"{}", "", "", opts},
+        hubs_[static_cast<size_t>(i)]->publish(channel, PublishRequest{"{}", {}, "", opts},
                                                [&](Result<PublishResult>) { ++acked; });
       });
     }
@@ -314,7 +314,7 @@ TEST_P(HubTest, RecoveryUnderConcurrentPublishingIsExactRandomized) {
       for (int k = 0; k < kMissedAndLive; ++k) {
         loops_[static_cast<size_t>(pub_loop)]->post([&] {
           hubs_[static_cast<size_t>(pub_loop)]->publish(
-              channel, PublishRequest{"{}", "", "", {100000, 0}},
+              channel, PublishRequest{"{}", {}, "", {100000, 0}},
               [&](Result<PublishResult>) { ++acked; });
         });
         if (k % 100 == 0) {
@@ -379,7 +379,7 @@ struct Node {
   PublishResult publish(const std::string& channel, const std::string& data) {
     std::promise<Result<PublishResult>> p;
     loop->post([&] {
-      broker->publish(0, channel, PublishRequest{data, "", "", {}},
+      broker->publish(0, channel, PublishRequest{data, {}, "", {}},
                       [&](Result<PublishResult> r) { p.set_value(std::move(r)); });
     });
     auto r = p.get_future().get();

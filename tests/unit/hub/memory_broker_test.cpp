@@ -83,7 +83,7 @@ class BrokerTest : public ::testing::Test {
                                  HistoryOptions opts = {}, const std::string& key = "") {
     std::promise<Result<PublishResult>> p;
     on_loop(from, [&] {
-      broker_->publish(from, channel, PublishRequest{data, "", key, opts},
+      broker_->publish(from, channel, PublishRequest{data, {}, key, opts},
                        [&](Result<PublishResult> r) {
         EXPECT_EQ(net::EventLoop::current(), loops_[static_cast<size_t>(from)].get())
             << "callbacks run on the calling loop";
@@ -264,7 +264,7 @@ TEST_F(BrokerTest, SubscribeThenReadHistoryLeavesNoGapUnderConcurrentPublishing)
   std::thread publisher([&] {
     for (int i = 0; i < kTotal; ++i) {
       loops_[0]->post([&, i] {
-        broker_->publish(0, "race", PublishRequest{std::to_string(i), "", "", {100000, 0}},
+        broker_->publish(0, "race", PublishRequest{std::to_string(i), {}, "", {100000, 0}},
                          [&](Result<PublishResult>) { ++published; });
       });
     }

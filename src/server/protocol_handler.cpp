@@ -1,0 +1,368 @@
+#include "server/protocol_handler.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <unordered_map>
+#include <variant>
+
+#include "hub/hub.h"
+#include "protocol/command_decoder.h"
+#include "protocol/messages.h"
+#include "server/connection.h"
+#include "server/loop_context.h"
+#include "server/topics.h"
+
+namespace herald::server {
+namespace {
+
+constexpr std::string_view kServerVersion = "0.1.0";
+
+protocol::ClientInfoView view_of(const hub::ClientInfo& who) {
+  return protocol::ClientInfoView{who.user, who.client, who.info};
+}
+
+protocol::PublicationView view_of(const hub::PublicationRecord& rec, std::string_view epoch,
+                                  const protocol::ClientInfoView* info) {
+  return protocol::PublicationView{rec.offset, epoch, rec.data,
+                                   rec.publisher.client.empty() ? nullptr : info, rec.time_ms};
+}
+
+class ProtocolHandler;
+
+// One connection's protocol state. Owned by the handler's session map; the hub knows it as a
+// ChannelMember. Thread: the loop's own.
+class Session final : public hub::ChannelMember {
+ public:
+  Session(ProtocolHandler& handler, Connection& conn) : handler_(handler), conn_(conn) {
+    char id[17];
+    std::snprintf(id, sizeof(id), "%016llx", static_cast<unsigned long long>(conn.id()));
+    info_.client = id;
+  }
+
+  void on_channel_publication(std::string_view channel, const std::string& epoch,
+                              const std::shared_ptr<const hub::PublicationRecord>& pub) override;
+  void on_channel_join(std::string_view channel, const hub::ClientInfo& who) override;
+  void on_channel_leave(std::string_view channel, const hub::ClientInfo& who) override;
+
+  Connection& conn() { return conn_; }
+  bool connected = false;
+  hub::ClientInfo& info() { return info_; }
+
+ private:
+  ProtocolHandler& handler_;
+  Connection& conn_;
+  hub::ClientInfo info_;
+};
+
+class ProtocolHandler final : public Handler {
+ public:
+  // Created before the loop's hub exists (Server::start makes the hubs once every loop is
+  // there), so the hub is looked up when used.
+  explicit ProtocolHandler(LoopContext& ctx) : ctx_(ctx) {}
+
+  void on_open(WebSocket& ws) override {
+    // Every route of this server is served by a Connection; the protocol needs its shared-frame
+    // path (deliver), which the public WebSocket interface does not expose.
+    auto& conn = static_cast<Connection&>(ws);
+    sessions_[conn.id()] = std::make_unique<Session>(*this, conn);
+  }
+
+  void on_message(WebSocket& ws, std::string_view data, MessageType /*type*/) override {
+    Session* s = find(ws.id());
+    if (s == nullptr) {
+      return;
+    }
+    decoded_.clear();
+    decoder_.decode(data, decoded_);
+    std::string out;
+    for (auto& item : decoded_) {
+      if (auto* err = std::get_if<protocol::DecodeError>(&item)) {
+        add_line(out);
+        protocol::append_error(out, err->id, err->code, err->message);
+        continue;
+      }
+      handle(*s, std::get<protocol::Command>(item), out);
+    }
+    if (!out.empty()) {
+      ws.send(out);
+    }
+  }
+
+  void on_close(WebSocket& ws, uint16_t /*code*/, std::string_view /*reason*/) override {
+    auto it = sessions_.find(ws.id());
+    if (it == sessions_.end()) {
+      return;
+    }
+    Session* s = it->second.get();
+    // Presence is cleaned up on every kind of disconnect: this runs for all of them.
+    for (const std::string& channel : hub().channels_of(s)) {
+      hub().presence_remove(channel, s->info().client, /*announce=*/true);
+    }
+    hub().leave_all(s);
+    sessions_.erase(it);
+  }
+
+  // A publication, encoded once for this loop: consecutive members of one fan-out reuse it.
+  const Publication& encoded(std::string_view channel, const std::string& epoch,
+                             const std::shared_ptr<const hub::PublicationRecord>& rec) {
+    if (cached_record_ != rec.get() || cached_channel_ != channel) {
+      std::string push;
+      protocol::ClientInfoView info = view_of(rec->publisher);
+      protocol::append_message_push(push, channel, view_of(*rec, epoch, &info));
+      cached_ = Publication::make({}, push, MessageType::kText, 0);
+      cached_record_ = rec.get();
+      cached_record_ref_ = rec;  // keeps the address from being reused while cached
+      cached_channel_ = std::string(channel);
+    }
+    return *cached_;
+  }
+
+ private:
+  hub::Hub& hub() { return *ctx_.hub; }
+
+  Session* find(uint64_t id) {
+    auto it = sessions_.find(id);
+    return it == sessions_.end() ? nullptr : it->second.get();
+  }
+
+  static void add_line(std::string& out) {
+    if (!out.empty()) {
+      out.push_back('\n');
+    }
+  }
+
+  // Sends a reply later (after a broker round trip), if the connection is still there.
+  void send_later(uint64_t conn_id, std::string line) {
+    if (Session* s = find(conn_id)) {
+      s->conn().send(line, MessageType::kText);
+    }
+  }
+
+  hub::HistoryOptions history_options() const {
+    return hub::HistoryOptions{ctx_.core.options.history_size,
+                               static_cast<int64_t>(ctx_.core.options.history_ttl_s) * 1000};
+  }
+
+  void handle(Session& s, protocol::Command& cmd, std::string& out) {
+    using protocol::ErrorCode;
+    using protocol::Method;
+    if (cmd.method == Method::kConnect) {
+      add_line(out);
+      if (s.connected) {
+        protocol::append_error(out, cmd.id, ErrorCode::kAlreadyConnected);
+        return;
+      }
+      s.connected = true;
+      s.info().info = cmd.data;
+      std::string result;
+      protocol::append_connect_result(result, s.info().client, kServerVersion,
+                                      ctx_.core.options.ping_interval_ms / 1000, true);
+      protocol::append_reply(out, cmd.id, result);
+      return;
+    }
+    if (!s.connected) {
+      add_line(out);
+      protocol::append_error(out, cmd.id, ErrorCode::kNotConnected);
+      return;
+    }
+    switch (cmd.method) {
+      case Method::kPing:
+        add_line(out);
+        protocol::append_reply(out, cmd.id, "{}");
+        return;
+      case Method::kSubscribe:
+        subscribe(s, cmd, out);
+        return;
+      case Method::kUnsubscribe:
+        add_line(out);
+        if (!hub().is_subscribed(&s, cmd.channel)) {
+          protocol::append_error(out, cmd.id, ErrorCode::kNotSubscribed);
+          return;
+        }
+        hub().unsubscribe(&s, cmd.channel);
+        hub().presence_remove(cmd.channel, s.info().client, true);
+        protocol::append_reply(out, cmd.id, "{}");
+        return;
+      case Method::kPublish:
+        publish(s, cmd);
+        return;
+      case Method::kPresence:
+        hub().presence(cmd.channel, [this, id = s.conn().id(), cmd_id = cmd.id](
+                                       Result<std::vector<hub::ClientInfo>> r) {
+          std::string line;
+          if (!r.ok()) {
+            protocol::append_error(line, cmd_id, ErrorCode::kUnavailable);
+          } else {
+            std::vector<protocol::ClientInfoView> views;
+            for (const auto& who : r.value()) {
+              views.push_back(view_of(who));
+            }
+            std::string result;
+            protocol::append_presence_result(result, views);
+            protocol::append_reply(line, cmd_id, result);
+          }
+          send_later(id, std::move(line));
+        });
+        return;
+      case Method::kPresenceStats:
+        hub().presence_stats(cmd.channel, [this, id = s.conn().id(),
+                                          cmd_id = cmd.id](Result<hub::PresenceStats> r) {
+          std::string line;
+          if (!r.ok()) {
+            protocol::append_error(line, cmd_id, ErrorCode::kUnavailable);
+          } else {
+            std::string result;
+            protocol::append_presence_stats_result(result, r.value().clients, r.value().users);
+            protocol::append_reply(line, cmd_id, result);
+          }
+          send_later(id, std::move(line));
+        });
+        return;
+      case Method::kHistory:
+        history(s, cmd);
+        return;
+      case Method::kConnect:
+        return;  // handled above
+    }
+  }
+
+  void subscribe(Session& s, protocol::Command& cmd, std::string& out) {
+    using protocol::ErrorCode;
+    if (hub().is_subscribed(&s, cmd.channel)) {
+      add_line(out);
+      protocol::append_error(out, cmd.id, ErrorCode::kAlreadySubscribed);
+      return;
+    }
+    if (hub().channels_of(&s).size() >= ctx_.core.options.max_subscriptions) {
+      add_line(out);
+      protocol::append_error(out, cmd.id, ErrorCode::kLimitExceeded);
+      return;
+    }
+    std::optional<hub::Position> since;
+    if (cmd.recover && cmd.since) {
+      since = hub::Position{cmd.since->offset, cmd.since->epoch};
+    }
+    Session* sp = &s;
+    hub().subscribe(sp, cmd.channel, since,
+                   [this, sp, cmd_id = cmd.id, channel = cmd.channel](
+                       Result<hub::SubscribeReply> r) {
+                     std::string line;
+                     if (!r.ok()) {
+                       protocol::append_error(line, cmd_id, ErrorCode::kUnavailable);
+                       sp->conn().send(line, MessageType::kText);
+                       return;
+                     }
+                     const hub::SubscribeReply& reply = r.value();
+                     std::vector<protocol::ClientInfoView> infos;
+                     infos.reserve(reply.publications.size());
+                     std::vector<protocol::PublicationView> pubs;
+                     pubs.reserve(reply.publications.size());
+                     for (const auto& rec : reply.publications) {
+                       infos.push_back(view_of(rec.publisher));
+                       pubs.push_back(view_of(rec, reply.top.epoch, &infos.back()));
+                     }
+                     std::string result;
+                     protocol::append_subscribe_result(result, reply.top.epoch, reply.top.offset,
+                                                       /*recoverable=*/true, reply.recovered,
+                                                       pubs);
+                     protocol::append_reply(line, cmd_id, result);
+                     sp->conn().send(line, MessageType::kText);
+                     hub().presence_add(channel, sp->info(), /*announce=*/true);
+                   });
+  }
+
+  void publish(Session& s, protocol::Command& cmd) {
+    hub::PublishRequest req{std::move(cmd.data), s.info(), std::move(cmd.idempotency_key),
+                            history_options()};
+    hub().publish(cmd.channel, std::move(req),
+                 [this, id = s.conn().id(), cmd_id = cmd.id](Result<hub::PublishResult> r) {
+                   std::string line;
+                   if (!r.ok()) {
+                     protocol::append_error(line, cmd_id, protocol::ErrorCode::kUnavailable,
+                                            r.error());
+                   } else {
+                     std::string result;
+                     protocol::append_publish_result(result, r.value().top.offset,
+                                                     r.value().top.epoch);
+                     protocol::append_reply(line, cmd_id, result);
+                   }
+                   send_later(id, std::move(line));
+                 });
+  }
+
+  void history(Session& s, protocol::Command& cmd) {
+    uint64_t after = cmd.since ? cmd.since->offset : 0;
+    size_t limit = cmd.limit ? *cmd.limit : 0;
+    bool only_position = cmd.limit && *cmd.limit == 0;
+    if (only_position) {
+      after = UINT64_MAX;  // the position, no publications
+    }
+    hub().history(cmd.channel, after, limit,
+                 [this, id = s.conn().id(), cmd_id = cmd.id, since = cmd.since,
+                  reverse = cmd.reverse](Result<hub::HistoryResult> r) {
+                   std::string line;
+                   if (!r.ok()) {
+                     protocol::append_error(line, cmd_id, protocol::ErrorCode::kUnavailable);
+                     send_later(id, std::move(line));
+                     return;
+                   }
+                   hub::HistoryResult& h = r.value();
+                   if (since && (since->epoch != h.top.epoch ||
+                                 since->offset + 1 < h.top.first_offset)) {
+                     protocol::append_error(line, cmd_id,
+                                            protocol::ErrorCode::kUnrecoverablePosition);
+                     send_later(id, std::move(line));
+                     return;
+                   }
+                   if (reverse) {
+                     std::reverse(h.publications.begin(), h.publications.end());
+                   }
+                   std::vector<protocol::ClientInfoView> infos;
+                   infos.reserve(h.publications.size());
+                   std::vector<protocol::PublicationView> pubs;
+                   pubs.reserve(h.publications.size());
+                   for (const auto& rec : h.publications) {
+                     infos.push_back(view_of(rec.publisher));
+                     pubs.push_back(view_of(rec, h.top.epoch, &infos.back()));
+                   }
+                   std::string result;
+                   protocol::append_history_result(result, pubs, h.top.offset, h.top.epoch);
+                   protocol::append_reply(line, cmd_id, result);
+                   send_later(id, std::move(line));
+                 });
+  }
+
+  LoopContext& ctx_;
+  protocol::CommandDecoder decoder_;
+  std::vector<protocol::DecodedCommand> decoded_;
+  std::unordered_map<uint64_t, std::unique_ptr<Session>> sessions_;
+  const hub::PublicationRecord* cached_record_ = nullptr;
+  std::shared_ptr<const hub::PublicationRecord> cached_record_ref_;
+  std::string cached_channel_;
+  std::shared_ptr<Publication> cached_;
+};
+
+void Session::on_channel_publication(std::string_view channel, const std::string& epoch,
+                                     const std::shared_ptr<const hub::PublicationRecord>& pub) {
+  conn_.deliver(handler_.encoded(channel, epoch, pub));
+}
+
+void Session::on_channel_join(std::string_view channel, const hub::ClientInfo& who) {
+  std::string push;
+  protocol::append_join_push(push, channel, view_of(who));
+  conn_.send(push, MessageType::kText);
+}
+
+void Session::on_channel_leave(std::string_view channel, const hub::ClientInfo& who) {
+  std::string push;
+  protocol::append_leave_push(push, channel, view_of(who));
+  conn_.send(push, MessageType::kText);
+}
+
+}  // namespace
+
+std::unique_ptr<Handler> make_protocol_handler(LoopContext& ctx) {
+  return std::make_unique<ProtocolHandler>(ctx);
+}
+
+}  // namespace herald::server
