@@ -1,5 +1,7 @@
 #include "ws/deflate.h"
 
+#include "base/ascii.h"
+
 #include <zlib.h>
 
 #include <algorithm>
@@ -12,22 +14,6 @@ constexpr uint8_t kTail[4] = {0x00, 0x00, 0xFF, 0xFF};
 constexpr std::string_view kExtensionName = "permessage-deflate";
 // zlib counts in uInt; feed and drain in pieces that always fit.
 constexpr size_t kMaxZlibChunk = 1U << 30;
-
-char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) {
-      return false;
-    }
-  }
-  return true;
-}
 
 // RFC 7230 tchar.
 bool is_tchar(char c) {
@@ -67,18 +53,18 @@ struct Offer {
     if (!is_deflate || !acceptable) {
       return;
     }
-    if (iequals(name, "server_no_context_takeover")) {
+    if (ascii_iequals(name, "server_no_context_takeover")) {
       acceptable = !server_no_context_takeover && !value;
       server_no_context_takeover = true;
-    } else if (iequals(name, "client_no_context_takeover")) {
+    } else if (ascii_iequals(name, "client_no_context_takeover")) {
       acceptable = !client_no_context_takeover && !value;
       client_no_context_takeover = true;
-    } else if (iequals(name, "server_max_window_bits")) {
+    } else if (ascii_iequals(name, "server_max_window_bits")) {
       auto bits = value ? parse_window_bits(*value) : std::nullopt;
       acceptable = !has_server_bits && bits.has_value();
       has_server_bits = true;
       server_bits = bits.value_or(15);
-    } else if (iequals(name, "client_max_window_bits")) {
+    } else if (ascii_iequals(name, "client_max_window_bits")) {
       acceptable = !has_client_bits;
       has_client_bits = true;
       if (value) {
@@ -180,7 +166,7 @@ std::optional<DeflateParams> negotiate_permessage_deflate(std::string_view offer
       return std::nullopt;
     }
     Offer offer;
-    offer.is_deflate = iequals(name, kExtensionName);
+    offer.is_deflate = ascii_iequals(name, kExtensionName);
     sc.skip_ows();
     while (!sc.at_end() && sc.peek() == ';') {
       sc.advance();

@@ -1,5 +1,7 @@
 #include "ws/handshake.h"
 
+#include "base/ascii.h"
+
 // The one-shot SHA1() of OpenSSL 3 fetches a digest from the provider machinery on first use,
 // which faults in ~2 MiB of libcrypto per process; the low-level SHA1_Init/Update/Final (kept,
 // though deprecated) compute the same digest directly for ~0.3 MiB. Measured with RssFile.
@@ -11,22 +13,6 @@ namespace herald::ws {
 namespace {
 
 constexpr std::string_view kGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-
-char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) {
-      return false;
-    }
-  }
-  return true;
-}
 
 bool is_base64_char(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
@@ -49,7 +35,7 @@ bool is_valid_key(std::string_view key) {
 size_t count_headers(const http::Request& r, std::string_view name) {
   size_t n = 0;
   for (size_t i = 0; i < r.header_count; ++i) {
-    n += iequals(r.headers[i].name, name) ? 1 : 0;
+    n += ascii_iequals(r.headers[i].name, name) ? 1 : 0;
   }
   return n;
 }
@@ -58,7 +44,7 @@ size_t count_headers(const http::Request& r, std::string_view name) {
 std::string joined_header(const http::Request& r, std::string_view name) {
   std::string out;
   for (size_t i = 0; i < r.header_count; ++i) {
-    if (iequals(r.headers[i].name, name)) {
+    if (ascii_iequals(r.headers[i].name, name)) {
       if (!out.empty()) {
         out += ", ";
       }

@@ -1,0 +1,38 @@
+#pragma once
+// ASCII helpers for protocol tokens (header names, extension parameters): locale-free and
+// constexpr, because every parser needs them and none may depend on the C locale.
+// Thread: any.
+
+#include <string_view>
+
+namespace herald {
+
+constexpr char ascii_lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
+}
+
+// Case-insensitive equality for ASCII tokens (RFC 9110 field names, WebSocket tokens).
+constexpr bool ascii_iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (ascii_lower(a[i]) != ascii_lower(b[i])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Strips optional whitespace (SP and HTAB, RFC 9110 5.6.3) from both ends.
+constexpr std::string_view trim_ows(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+}  // namespace herald
