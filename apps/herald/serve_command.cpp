@@ -32,6 +32,7 @@ struct ServeFlags {
   bool no_deflate = false;
   std::string data_dir;
   bool memory = false;
+  std::string api_key;
 };
 
 // Defaults, then the file, then flags: the last word wins.
@@ -81,6 +82,12 @@ Result<server::ServeConfig> build_config(const ServeFlags& f) {
   if (f.memory) {
     cfg.server.data_dir.clear();
   }
+  if (const char* env = std::getenv("HERALD_API_KEY"); env != nullptr && *env != '\0') {
+    cfg.server.api_key = env;
+  }
+  if (!f.api_key.empty()) {
+    cfg.server.api_key = f.api_key;
+  }
   if (auto r = server::validate(cfg); !r) {
     return Error{r.error()};
   }
@@ -101,6 +108,8 @@ void add_serve_flags(CLI::App* cmd, ServeFlags& f) {
   cmd->add_flag("--no-deflate", f.no_deflate, "never negotiate permessage-deflate");
   cmd->add_option("--data-dir", f.data_dir, "durable channel history here (default ./herald-data)");
   cmd->add_flag("--memory", f.memory, "keep channel history in memory only (lost on restart)");
+  cmd->add_option("--api-key", f.api_key,
+                  "key for POST /api/... (X-API-Key; also HERALD_API_KEY); none: loopback only");
 }
 
 int run_serve(const ServeFlags& flags) {
@@ -143,6 +152,10 @@ int run_serve(const ServeFlags& flags) {
                                        : static_cast<int>(std::thread::hardware_concurrency()),
                cfg->server.data_dir.empty() ? std::string("in memory")
                                             : "durable in " + cfg->server.data_dir);
+
+  if (cfg->server.api_key.empty()) {
+    spdlog::warn("no API key configured: the server API (/api/...) answers loopback peers only");
+  }
 
   std::thread signal_thread([&server, signals] {
     int sig = 0;

@@ -38,6 +38,9 @@ struct ServerOptions {
   uint64_t history_size = 1000;           // publications kept per channel
   uint32_t history_ttl_s = 0;             // and for how long; 0 = until pushed out by size
   size_t max_subscriptions = 128;         // per connection; more get error 110
+
+  // Server API (POST /api/<method>) for backends. With no key, only loopback peers may call it.
+  std::string api_key;
 };
 
 class Server {

@@ -295,10 +295,10 @@ void Stream::handle_readable() {
     return;  // lingering or flushing before close: input is discarded
   }
   auto got = static_cast<size_t>(n);
-  // pending_in_ must not be released while on_data() is parsing it: closes during the callback
-  // leave it alone (in_callback_) and it is released here afterwards.
-  in_callback_ = true;
   if (pending_in_ == nullptr) {
+    // pending_in_ must not be released while on_data() is parsing it: closes during the
+    // callback leave it alone (in_callback_) and it is released afterwards.
+    in_callback_ = true;
     size_t consumed = on_data(scratch.data(), got);
     in_callback_ = false;
     if (state_ == State::kOpen && consumed < got) {
@@ -308,7 +308,13 @@ void Stream::handle_readable() {
     }
     return;
   }
-  pending_in_->append(reinterpret_cast<const char*>(scratch.data()), got);
+  process_pending(scratch.data(), got);
+}
+
+// Appends fresh bytes to the kept input and offers all of it to on_data() again.
+void Stream::process_pending(const uint8_t* fresh, size_t fresh_size) {
+  pending_in_->append(reinterpret_cast<const char*>(fresh), fresh_size);
+  in_callback_ = true;
   size_t consumed = on_data(reinterpret_cast<uint8_t*>(pending_in_->data()), pending_in_->size());
   in_callback_ = false;
   if (state_ != State::kOpen || consumed >= pending_in_->size()) {
@@ -317,6 +323,19 @@ void Stream::handle_readable() {
   } else {
     pending_in_->erase(0, consumed);
   }
+}
+
+void Stream::resume_input() {
+  if (state_ != State::kOpen) {
+    return;  // a closed stream's delete is already queued: nothing may follow it
+  }
+  loop_->defer([this] {
+    // Deferred tasks run before closed streams are deleted in the same pass, but a stream
+    // closed since is not offered input again.
+    if (state_ == State::kOpen && pending_in_ != nullptr && !in_callback_) {
+      process_pending(nullptr, 0);
+    }
+  });
 }
 
 void Stream::close_after_flush() {

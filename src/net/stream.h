@@ -65,6 +65,11 @@ class Stream : public IoHandler, private Timer {
   EventLoop& loop() const { return *loop_; }
   int fd() const { return fd_; }
 
+  // Presents the kept, unconsumed input to on_data() again (at the end of this iteration): for an
+  // owner that paused parsing, e.g. while an asynchronous answer to a pipelined request was
+  // pending, and must not wait for more bytes that may never come.
+  void resume_input();
+
   // One timeout per stream; the owner decides what it means. Re-arming replaces the old one.
   void set_timeout(uint64_t delay_ms);
   void clear_timeout() { Timer::cancel(); }
@@ -93,6 +98,7 @@ class Stream : public IoHandler, private Timer {
   size_t cork_pending() const { return cork_ == nullptr ? 0 : cork_->size() - cork_sent_; }
   size_t queued_chunks() const { return out_ == nullptr ? 0 : out_->chunks.size() - out_->head; }
   void handle_readable();
+  void process_pending(const uint8_t* fresh, size_t fresh_size);
   void flush();
   void update_interest();
   void finish_close(CloseReason reason);

@@ -53,6 +53,7 @@ const std::map<std::string, Setter>& setters() {
        [](const YAML::Node& n, ServeConfig& c) { c.server.drain_timeout_ms = seconds_to_ms(n); }},
       {"permessage_deflate",
        [](const YAML::Node& n, ServeConfig& c) { c.server.permessage_deflate = n.as<bool>(); }},
+      {"api_key", [](const YAML::Node& n, ServeConfig& c) { c.server.api_key = n.as<std::string>(); }},
       {"data_dir",
        [](const YAML::Node& n, ServeConfig& c) { c.server.data_dir = n.as<std::string>(); }},
       {"history_size",

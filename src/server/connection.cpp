@@ -1,11 +1,14 @@
 #include "server/connection.h"
 
 #include <algorithm>
+#include <arpa/inet.h>
+
 #include <cstring>
 
 #include "http/response.h"
 #include "net/listener.h"
 #include "server/loop_context.h"
+#include "server/server_api.h"
 #include "ws/frame.h"
 #include "ws/handshake.h"
 
@@ -55,7 +58,7 @@ size_t Connection::on_data(uint8_t* data, size_t size) {
 
 size_t Connection::on_http(uint8_t* data, size_t size) {
   size_t offset = 0;
-  while (offset < size && !closing() && phase_ == Phase::kHttp) {
+  while (offset < size && !closing() && phase_ == Phase::kHttp && !async_pending_) {
     if (!saw_request_bytes_) {
       // The idle keep-alive wait is over; the head now has head_timeout to arrive in full.
       saw_request_bytes_ = true;
@@ -100,7 +103,9 @@ size_t Connection::on_http(uint8_t* data, size_t size) {
       return offset + (offset < size ? on_websocket(data + offset, size - offset) : 0);
     }
     saw_request_bytes_ = false;
-    set_timeout(ctx_->core.options.idle_timeout_ms);
+    if (!async_pending_) {
+      set_timeout(ctx_->core.options.idle_timeout_ms);
+    }
   }
   return closing() ? size : offset;
 }
@@ -119,7 +124,6 @@ void Connection::respond(int status, std::string_view content_type, std::string_
 }
 
 bool Connection::route(const http::Request& req, std::string_view body) {
-  (void)body;  // no route reads a body yet (the server API will)
   const ServerCore& core = ctx_->core;
   bool keep = req.keep_alive;
   bool get_like = req.method == http::Method::kGet || req.method == http::Method::kHead;
@@ -139,6 +143,10 @@ bool Connection::route(const http::Request& req, std::string_view body) {
     }
     upgrade(req, i);
     return !closing();
+  }
+  if (req.path.starts_with("/api/")) {
+    handle_api(*this, *ctx_, req, body);
+    return keep;
   }
   if (req.path == "/health" || req.path == "/metrics") {
     if (!get_like) {
@@ -190,6 +198,30 @@ void Connection::upgrade(const http::Request& req, size_t route_id) {
   last_rx_ms_ = loop().now_ms();
   set_timeout(opt.ping_interval_ms);
   handler_->on_open(*this);
+}
+
+void Connection::begin_async() {
+  async_pending_ = true;
+  ctx_->async_waiting[id_] = this;
+  set_timeout(ctx_->core.options.head_timeout_ms);  // the broker answers well within this
+}
+
+void Connection::end_async() {
+  async_pending_ = false;
+  ctx_->async_waiting.erase(id_);
+  if (!closing()) {
+    set_timeout(ctx_->core.options.idle_timeout_ms);
+    resume_input();  // a pipelined request may already be waiting in the input
+  }
+}
+
+bool Connection::peer_is_loopback() const {
+  if (peer_.sin6_family == AF_INET) {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&peer_);
+    return (ntohl(v4->sin_addr.s_addr) >> 24) == 127;
+  }
+  static const in6_addr kLoopback6 = IN6ADDR_LOOPBACK_INIT;
+  return std::memcmp(&peer_.sin6_addr, &kLoopback6, sizeof(kLoopback6)) == 0;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -393,6 +425,7 @@ void Connection::on_closed(net::CloseReason reason) {
     }
   }
   ctx_->topics.unsubscribe_all(this);
+  ctx_->async_waiting.erase(id_);
   ctx_->release_parser(std::move(parser_));
   if (phase_ == Phase::kWebSocket) {
     ctx_->metrics.websockets_open.sub();

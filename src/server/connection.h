@@ -51,6 +51,15 @@ class Connection final : public net::Stream,
   void drain();
   bool is_websocket() const { return phase_ == Phase::kWebSocket; }
 
+  // HTTP answers, for the server API as well. An asynchronous answer (one that needs a broker
+  // round trip) is bracketed by begin_async()/end_async(): no later pipelined request is parsed
+  // in between, so answers keep the order of the requests.
+  void respond(int status, std::string_view content_type, std::string_view body, bool keep_alive,
+               std::string_view extra_headers = {});
+  void begin_async();
+  void end_async();
+  bool peer_is_loopback() const;
+
   // LoopContext's intrusive list.
   Connection* prev = nullptr;
   Connection* next = nullptr;
@@ -66,8 +75,6 @@ class Connection final : public net::Stream,
   size_t on_http(uint8_t* data, size_t size);
   // Answers one parsed request; returns false if the connection stops reading requests.
   bool route(const http::Request& req, std::string_view body);
-  void respond(int status, std::string_view content_type, std::string_view body, bool keep_alive,
-               std::string_view extra_headers = {});
   void upgrade(const http::Request& req, size_t route_id);
 
   size_t on_websocket(uint8_t* data, size_t size);
@@ -88,6 +95,7 @@ class Connection final : public net::Stream,
   WsState ws_state_ = WsState::kOpen;
   bool ping_outstanding_ = false;
   bool saw_request_bytes_ = false;
+  bool async_pending_ = false;  // an HTTP answer is being prepared elsewhere
   uint16_t close_code_ = 1006;  // what on_close reports: the peer's code, ours, or 1006
   uint64_t last_rx_ms_ = 0;
   sockaddr_in6 peer_{};  // IPv4 peers stored as sockaddr_in in the same bytes

@@ -8,11 +8,13 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "herald/server.h"
 #include "http/request_parser.h"
 #include "hub/hub.h"
+#include "protocol/api_decoder.h"
 #include "hub/memory_broker.h"
 #include "store/history_store.h"
 #include "net/event_loop.h"
@@ -39,6 +41,10 @@ class LoopContext {
   std::unique_ptr<hub::Hub> hub;  // channels of the Herald protocol (created by Server::start)
   LoopMetrics metrics;
   http::Request request_scratch;  // the parsed head of the request being routed right now
+  protocol::ApiDecoder api_decoder;  // bodies of the server API
+  // Connections waiting for an asynchronous HTTP answer, by id: a late answer finds out here
+  // whether its connection still exists.
+  std::unordered_map<uint64_t, Connection*> async_waiting;
 
   // Intrusive list of open connections (for drain and max_connections).
   Connection* first_connection = nullptr;

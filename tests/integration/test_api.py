@@ -1,0 +1,132 @@
+#!/usr/bin/python3
+"""The server API for backends (POST /api/<method>, docs/PROTOCOL.md "Server API"), driven with
+raw HTTP as curl or PHP would: a publish reaches WebSocket subscribers; the idempotency key
+publishes once; history and presence answer; every malformed request gets a 4xx with a JSON
+error body; the API key is enforced when configured; pipelined requests are answered in order.
+
+Usage: /usr/bin/python3 test_api.py --herald build/<dir>/apps/herald/herald [-k SUBSTRING]
+"""
+
+import asyncio
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from herald_checks import check, step  # noqa: E402
+from herald_harness import Suite  # noqa: E402
+from herald_raw import RawSocket, http_exchange, read_response  # noqa: E402
+from test_protocol import Client  # noqa: E402
+
+suite = Suite("server API (raw HTTP)")
+
+
+def post(port, method, body, headers=b"", what=None):
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    req = (b"POST /api/" + method.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n" + headers +
+           b"Content-Type: application/json\r\nContent-Length: " + str(len(data)).encode() +
+           b"\r\n\r\n" + data)
+    return http_exchange(port, req, what or f"POST /api/{method}")
+
+
+def json_of(resp, what):
+    try:
+        return json.loads(resp.body)
+    except ValueError:
+        check(False, f"{what}: a JSON body", resp.body[:200])
+
+
+@suite.case("a publish through the API reaches WebSocket subscribers; history has it")
+async def publish_reaches_subscribers(server):
+    sub = await Client.open(server.port, "subscriber")
+    await sub.subscribe("news:api")
+    resp = post(server.port, "publish", {"channel": "news:api", "data": {"text": "from PHP"}})
+    check(resp.status == 200, "200 for the publish", resp.status)
+    result = json_of(resp, "publish")["result"]
+    check(result["offset"] == 1, "offset 1", result)
+    await sub.wait_offsets("news:api", 1)
+    h = json_of(post(server.port, "history", {"channel": "news:api"}), "history")["result"]
+    check(h["publications"][0]["data"] == {"text": "from PHP"}, "history holds it", h)
+    s = json_of(post(server.port, "presence_stats", {"channel": "news:api"}), "stats")["result"]
+    check(s == {"num_clients": 1, "num_users": 1}, "one subscriber present", s)
+    await sub.close()
+
+
+@suite.case("the same idempotency key publishes once")
+def idempotency(server):
+    body = {"channel": "orders:api", "data": {"n": 1}, "idempotency_key": "order-99"}
+    a = json_of(post(server.port, "publish", body), "first publish")
+    b = json_of(post(server.port, "publish", body), "second publish")
+    check(a == b, "the same result twice", (a, b))
+    h = json_of(post(server.port, "history", {"channel": "orders:api"}), "history")["result"]
+    check(len(h["publications"]) == 1, "one publication", h)
+
+
+MALFORMED = [
+    ("bad JSON", "publish", b'{"channel":"c","data":1,', 400, 100),
+    ("wrong type", "publish", {"channel": 5, "data": 1}, 400, 103),
+    ("missing field", "publish", {"channel": "c"}, 400, 102),
+    ("invalid channel", "publish", {"channel": "a b", "data": 1}, 400, 104),
+    ("unknown method", "fly", {}, 404, 101),
+    ("oversized body", "publish", b'{"channel":"c","data":"' + b"x" * (1 << 20) + b'"}', 413, None),
+]
+
+
+@suite.case("every malformed request gets a 4xx with a JSON error body")
+def malformed(server):
+    for what, method, body, status, code in MALFORMED:
+        resp = post(server.port, method, body, what=f"POST {what}")
+        check(resp.status == status, f"{what}: HTTP {status}", resp.status)
+        err = json_of(resp, what).get("error", {})
+        if code is not None:
+            check(err.get("code") == code, f"{what}: error code {code}", err)
+        else:
+            check("error" in json_of(resp, what) or "status" in json_of(resp, what),
+                  f"{what}: an error body", resp.body[:200])
+    step("GET /api/publish")
+    resp = http_exchange(server.port, b"GET /api/publish HTTP/1.1\r\nHost: x\r\n\r\n", "GET")
+    check(resp.status == 405, "405 for GET", resp.status)
+    ok = post(server.port, "publish", {"channel": "still", "data": 1}, what="a good request")
+    check(ok.status == 200, "the server still answers", ok.status)
+
+
+@suite.case("with --api-key, requests need the right X-API-Key", args=("--api-key", "s3cret"))
+def api_key(server):
+    none = post(server.port, "publish", {"channel": "k", "data": 1}, what="no key")
+    check(none.status == 401 and json_of(none, "no key")["error"]["code"] == 120,
+          "401 / 120 without a key", none.status)
+    wrong = post(server.port, "publish", {"channel": "k", "data": 1}, b"X-API-Key: nope\r\n",
+                 what="wrong key")
+    check(wrong.status == 401, "401 with a wrong key", wrong.status)
+    right = post(server.port, "publish", {"channel": "k", "data": 1}, b"X-API-Key: s3cret\r\n",
+                 what="right key")
+    check(right.status == 200, "200 with the key", right.status)
+
+
+@suite.case("pipelined API requests are answered in order")
+def pipelined(server):
+    step("three publishes and a GET /health in one write")
+    raw = RawSocket(server.port)
+    try:
+        reqs = b""
+        for i in range(3):
+            body = json.dumps({"channel": "pipe", "data": i}).encode()
+            reqs += (b"POST /api/publish HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                     str(len(body)).encode() + b"\r\n\r\n" + body)
+        reqs += b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+        raw.send(reqs)
+        deadline = time.monotonic() + 5
+        offsets = [json.loads(read_response(raw, deadline).body)["result"]["offset"]
+                   for _ in range(3)]
+        check(offsets == [1, 2, 3], "offsets 1, 2, 3 in request order", offsets)
+        health = read_response(raw, deadline)
+        check(health.status == 200 and b"ok" in health.body, "then the /health answer",
+              health.status)
+    finally:
+        raw.close()
+
+
+if __name__ == "__main__":
+    suite.main()
