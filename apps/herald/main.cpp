@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli_commands.h"
 #include "serve_command.h"
 
 #ifdef HERALD_HAVE_BENCH
@@ -14,9 +15,11 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   herald::app::register_serve(app);
   herald::app::register_check_config(app);
+  int api_exit = -1;
+  herald::app::register_api_commands(app, api_exit);
 #ifdef HERALD_HAVE_BENCH
   herald::bench::register_command(app);
 #endif
   CLI11_PARSE(app, argc, argv);
-  return herald::app::exit_code();
+  return api_exit >= 0 ? api_exit : herald::app::exit_code();
 }
