@@ -24,6 +24,17 @@ if(TARGET example_chat AND TARGET example_echo)
   set_tests_properties(integration_examples PROPERTIES LABELS integration TIMEOUT 60)
 endif()
 
+# The PHP client, with Debian's php-cli (scripts/deps --test installs it).
+find_program(HERALD_IT_PHP php)
+if(HERALD_IT_PHP)
+  add_test(NAME integration_php
+    COMMAND ${HERALD_IT_PYTHON} -B ${CMAKE_CURRENT_LIST_DIR}/test_php.py --herald $<TARGET_FILE:herald>)
+  set_tests_properties(integration_php PROPERTIES LABELS integration TIMEOUT 90)
+else()
+  message(WARNING "integration tests: php not found, integration_php not registered "
+                  "(scripts/deps --test installs php-cli)")
+endif()
+
 find_program(HERALD_IT_NODE node)
 find_program(HERALD_IT_NPM npm)
 if(HERALD_IT_NODE AND HERALD_IT_NPM)

@@ -1,0 +1,145 @@
+<?php
+// Herald server API client: publish to channels and query them from any PHP backend with one
+// call each (docs/PROTOCOL.md, "Server API"). No extension needed: it uses PHP's own HTTP stream
+// wrapper. Errors from the server (4xx/5xx with a JSON error) become Herald\Error exceptions
+// carrying the documented code; network failures too (code 0).
+
+declare(strict_types=1);
+
+namespace Herald;
+
+final class Error extends \RuntimeException
+{
+    /** @var int the HTTP status, 0 when the server could not be reached */
+    public int $httpStatus;
+    /** @var bool true when retrying after a backoff may succeed */
+    public bool $temporary;
+
+    public function __construct(string $message, int $code, int $httpStatus, bool $temporary)
+    {
+        parent::__construct($message, $code);
+        $this->httpStatus = $httpStatus;
+        $this->temporary = $temporary;
+    }
+}
+
+final class Client
+{
+    private string $baseUrl;
+    private ?string $apiKey;
+    private float $timeout;
+
+    /**
+     * @param string $baseUrl e.g. "http://127.0.0.1:8080"
+     * @param string|null $apiKey the X-API-Key (null: the server must accept loopback callers)
+     */
+    public function __construct(string $baseUrl, ?string $apiKey = null, float $timeout = 5.0)
+    {
+        $this->baseUrl = rtrim($baseUrl, '/');
+        $this->apiKey = $apiKey;
+        $this->timeout = $timeout;
+    }
+
+    /**
+     * Publishes $data (anything json_encode accepts) to $channel.
+     * With an idempotency key, the same key within 5 minutes publishes once.
+     * @return array{offset:int, epoch:string}
+     */
+    public function publish(string $channel, mixed $data, ?string $idempotencyKey = null): array
+    {
+        $params = ['channel' => $channel, 'data' => $data];
+        if ($idempotencyKey !== null) {
+            $params['idempotency_key'] = $idempotencyKey;
+        }
+        return $this->call('publish', $params);
+    }
+
+    /** One message to many channels; one result (or error) per channel, in order. */
+    public function broadcast(array $channels, mixed $data, ?string $idempotencyKey = null): array
+    {
+        $params = ['channels' => array_values($channels), 'data' => $data];
+        if ($idempotencyKey !== null) {
+            $params['idempotency_key'] = $idempotencyKey;
+        }
+        return $this->call('broadcast', $params);
+    }
+
+    /** @return array<string, array{user:string, client:string, info?:mixed}> by client id */
+    public function presence(string $channel): array
+    {
+        return $this->call('presence', ['channel' => $channel])['clients'];
+    }
+
+    /** @return array{num_clients:int, num_users:int} */
+    public function presenceStats(string $channel): array
+    {
+        return $this->call('presence_stats', ['channel' => $channel]);
+    }
+
+    /**
+     * The channel's publications (oldest first), optionally only those after a position.
+     * @return array{publications: list<array>, offset:int, epoch:string}
+     */
+    public function history(string $channel, ?int $sinceOffset = null, ?string $sinceEpoch = null,
+                            ?int $limit = null, bool $reverse = false): array
+    {
+        $params = ['channel' => $channel];
+        if ($sinceOffset !== null) {
+            $params['since'] = ['offset' => $sinceOffset, 'epoch' => (string)$sinceEpoch];
+        }
+        if ($limit !== null) {
+            $params['limit'] = $limit;
+        }
+        if ($reverse) {
+            $params['reverse'] = true;
+        }
+        return $this->call('history', $params);
+    }
+
+    /** Disconnects every connection of $user. */
+    public function disconnect(string $user): void
+    {
+        $this->call('disconnect', ['user' => $user]);
+    }
+
+    /** Runs one server API method and returns its "result". */
+    public function call(string $method, array $params = []): array
+    {
+        $body = json_encode((object)$params, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE
+                                             | JSON_THROW_ON_ERROR);
+        $headers = "Content-Type: application/json\r\n";
+        if ($this->apiKey !== null) {
+            $headers .= "X-API-Key: {$this->apiKey}\r\n";
+        }
+        $context = stream_context_create(['http' => [
+            'method' => 'POST',
+            'header' => $headers,
+            'content' => $body,
+            'timeout' => $this->timeout,
+            'ignore_errors' => true,  // read the JSON error body of 4xx/5xx answers too
+            'protocol_version' => 1.1,
+        ]]);
+        $response = @file_get_contents("{$this->baseUrl}/api/{$method}", false, $context);
+        if ($response === false) {
+            $why = error_get_last()['message'] ?? 'unknown error';
+            throw new Error("herald: cannot reach {$this->baseUrl}: {$why}", 0, 0, true);
+        }
+        $status = 0;
+        foreach ($http_response_header ?? [] as $line) {
+            if (preg_match('#^HTTP/\S+\s+(\d{3})#', $line, $m)) {
+                $status = (int)$m[1];  // the last status line wins (after redirects)
+            }
+        }
+        $decoded = json_decode($response, true);
+        if (!is_array($decoded)) {
+            throw new Error("herald: HTTP {$status}, not JSON: " . substr($response, 0, 200),
+                            0, $status, $status >= 500);
+        }
+        if ($status === 200 && array_key_exists('result', $decoded)) {
+            return is_array($decoded['result']) ? $decoded['result'] : [];
+        }
+        $err = $decoded['error'] ?? [];
+        throw new Error('herald: ' . ($err['message'] ?? "HTTP {$status}"),
+                        (int)($err['code'] ?? 0), $status, (bool)($err['temporary'] ?? false));
+    }
+}
