@@ -3,6 +3,9 @@
 #include <openssl/crypto.h>
 
 #include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
 #include <variant>
 
 #include "protocol/messages.h"
@@ -159,7 +162,50 @@ void run(Connection& conn, LoopContext& ctx, protocol::ApiCommand& cmd, bool kee
                            respond_result(c, keep, result);
                          }));
       return;
-    case ApiMethod::kBroadcast:
+    case ApiMethod::kBroadcast: {
+      // One publish per channel; the answer lists each channel's result (or error) in order once
+      // the last one is back.
+      struct Pending {
+        std::vector<std::string> results;
+        size_t remaining = 0;
+      };
+      auto pending = std::make_shared<Pending>();
+      pending->results.resize(cmd.channels.size());
+      pending->remaining = cmd.channels.size();
+      conn.begin_async();
+      hub::HistoryOptions history{opt.history_size,
+                                  static_cast<int64_t>(opt.history_ttl_s) * 1000};
+      for (size_t i = 0; i < cmd.channels.size(); ++i) {
+        hub::PublishRequest req{cmd.data, {}, cmd.idempotency_key, history};
+        hub.publish(cmd.channels[i], std::move(req),
+                    [&ctx, id, keep, pending, i](Result<hub::PublishResult> r) {
+                      std::string& out = pending->results[i];
+                      if (r.ok()) {
+                        protocol::append_publish_result(out, r->top.offset, r->top.epoch);
+                      } else {
+                        out = "{\"error\":";
+                        protocol::append_error_object(out, ErrorCode::kUnavailable, r.error());
+                        out += "}";
+                      }
+                      if (--pending->remaining > 0) {
+                        return;
+                      }
+                      auto it = ctx.async_waiting.find(id);
+                      if (it == ctx.async_waiting.end()) {
+                        return;
+                      }
+                      std::string result = "{\"results\":[";
+                      for (size_t k = 0; k < pending->results.size(); ++k) {
+                        result += (k == 0 ? "" : ",") + pending->results[k];
+                      }
+                      result += "]}";
+                      Connection& c = *it->second;
+                      respond_result(c, keep, result);
+                      c.end_async();
+                    });
+      }
+      return;
+    }
     case ApiMethod::kChannels:
     case ApiMethod::kDisconnect:
     case ApiMethod::kInfo:

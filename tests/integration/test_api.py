@@ -54,6 +54,26 @@ async def publish_reaches_subscribers(server):
     await sub.close()
 
 
+@suite.case("broadcast publishes one message to many channels, one result each, in order")
+async def broadcast(server):
+    a = await Client.open(server.port, "subscriber of bc:a")
+    b = await Client.open(server.port, "subscriber of bc:b")
+    await a.subscribe("bc:a")
+    await b.subscribe("bc:b")
+    post(server.port, "publish", {"channel": "bc:b", "data": 0})  # bc:b is one ahead
+    resp = post(server.port, "broadcast", {"channels": ["bc:a", "bc:b", "bc:c"],
+                                           "data": {"alert": "maintenance"}})
+    check(resp.status == 200, "200 for the broadcast", resp.status)
+    results = json_of(resp, "broadcast")["result"]["results"]
+    check([r["offset"] for r in results] == [1, 2, 1], "offsets per channel, in order", results)
+    await a.wait_offsets("bc:a", 1)
+    await b.wait_offsets("bc:b", 2)
+    bad = post(server.port, "broadcast", {"channels": [], "data": 1}, what="no channels")
+    check(bad.status == 400, "400 for an empty channel list", bad.status)
+    await a.close()
+    await b.close()
+
+
 @suite.case("the same idempotency key publishes once")
 def idempotency(server):
     body = {"channel": "orders:api", "data": {"n": 1}, "idempotency_key": "order-99"}

@@ -53,6 +53,9 @@ check(count($h['publications']) === 2
 $since = $herald->history($channel, 1, $r1['epoch']);
 check(array_column($since['publications'], 'offset') === [2], 'history since offset 1', $since);
 
+$b = $herald->broadcast([$channel, $channel . ':other'], ['alert' => 'maintenance']);
+check(array_column($b['results'], 'offset') === [3, 1], 'broadcast: one result per channel', $b);
+
 check($herald->presenceStats($channel) === ['num_clients' => 0, 'num_users' => 0],
       'presence_stats of a channel nobody is in');
 check($herald->presence($channel) === [], 'presence of a channel nobody is in');
