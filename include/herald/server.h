@@ -9,10 +9,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "herald/namespace_options.h"
 #include "herald/result.h"
 #include "herald/websocket.h"
 
@@ -35,9 +37,11 @@ struct ServerOptions {
 
   // Channels of the Herald protocol (docs/PROTOCOL.md).
   std::string data_dir;                   // durable history here (SQLite); "" = in memory only
-  uint64_t history_size = 1000;           // publications kept per channel
-  uint32_t history_ttl_s = 0;             // and for how long; 0 = until pushed out by size
   size_t max_subscriptions = 128;         // per connection; more get error 110
+  NamespaceOptions default_namespace;     // channels without a "ns:" prefix
+  // Named namespaces. Empty: every namespace gets default_namespace's options (the embedded
+  // default serves any channel). Not empty: a channel of a namespace not listed gets error 118.
+  std::map<std::string, NamespaceOptions, std::less<>> namespaces;
 
   // Server API (POST /api/<method>) for backends. With no key, only loopback peers may call it.
   std::string api_key;

@@ -74,15 +74,19 @@ class BrokerSink {
 };
 
 struct HistoryOptions {
-  uint64_t max_publications = 1000;  // per channel; older ones are dropped
+  uint64_t max_publications = 1000;  // per channel; older ones are dropped (0: no history)
   int64_t ttl_ms = 0;                // 0: kept until pushed out by max_publications
+  bool durable = true;               // in the broker's durable store, if it has one
 };
+
+// A channel's history options (from its namespace). Called by the broker when it first meets a
+// channel; must give the same answer for a channel for the life of the broker. Thread: any.
+using HistoryPolicy = std::function<HistoryOptions(std::string_view channel)>;
 
 struct PublishRequest {
   std::string data;             // raw JSON
   ClientInfo publisher;         // the publishing client, or empty for the server API
   std::string idempotency_key;  // non-empty: a second publish with it in the window is a no-op
-  HistoryOptions history;
 };
 
 // How long an idempotency key is remembered, and how many per channel at most.
@@ -111,11 +115,14 @@ class Broker {
 
   using PresenceCallback = std::function<void(Result<std::vector<ClientInfo>>)>;
   using PresenceStatsCallback = std::function<void(Result<PresenceStats>)>;
-  // Presence: added when a connection's subscription is established, removed on unsubscribe
+  using AddedCallback = std::function<void(bool added)>;
+  // Presence: added before a connection's subscription is established, removed on unsubscribe
   // and on every kind of disconnect. A change is announced to the subscribed loops (join/leave)
-  // only when `announce` is set (per namespace).
+  // only when `announce` is set (per namespace). presence_add refuses (done(false)) when the
+  // channel already holds `limit` clients (0: no limit); it is atomic with other adds, so the
+  // limit holds under concurrent subscribes. done runs before the join is announced.
   virtual void presence_add(int loop_index, std::string_view channel, ClientInfo who,
-                            bool announce) = 0;
+                            bool announce, size_t limit, AddedCallback done) = 0;
   virtual void presence_remove(int loop_index, std::string_view channel, std::string_view client,
                                bool announce) = 0;
   virtual void presence(int loop_index, std::string_view channel, PresenceCallback done) = 0;

@@ -75,9 +75,11 @@ class Hub final : public BrokerSink {
   void history(std::string_view channel, uint64_t after, size_t limit,
                Broker::HistoryCallback done);
 
-  // Presence of m's connection in channel (announce: send join/leave pushes).
-  void presence_add(std::string_view channel, ClientInfo who, bool announce) {
-    broker_.presence_add(loop_, channel, std::move(who), announce);
+  // Presence of a connection in channel (announce: send join/leave pushes; limit: at most this
+  // many clients, 0 = no limit; done(false): the channel is full).
+  void presence_add(std::string_view channel, ClientInfo who, bool announce, size_t limit,
+                    Broker::AddedCallback done) {
+    broker_.presence_add(loop_, channel, std::move(who), announce, limit, std::move(done));
   }
   void presence_remove(std::string_view channel, std::string_view client, bool announce) {
     broker_.presence_remove(loop_, channel, client, announce);
@@ -98,6 +100,13 @@ class Hub final : public BrokerSink {
   void on_leave(std::string_view channel, const ClientInfo& who) override;
 
   size_t channel_count() const { return channels_.size(); }
+  // fn(name, established members) for every channel this loop holds.
+  template <typename Fn>
+  void for_each_channel(Fn fn) const {
+    for (const auto& [name, lc] : channels_) {
+      fn(name, lc.members.size());
+    }
+  }
 
  private:
   struct Recovering {

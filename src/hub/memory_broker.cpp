@@ -9,8 +9,12 @@
 
 namespace herald::hub {
 
-MemoryBroker::MemoryBroker(std::vector<net::EventLoop*> loops, store::HistoryStore* store)
-    : loops_(std::move(loops)), store_(store), shards_(loops_.size()) {}
+MemoryBroker::MemoryBroker(std::vector<net::EventLoop*> loops, store::HistoryStore* store,
+                           HistoryPolicy policy)
+    : loops_(std::move(loops)),
+      store_(store),
+      policy_(std::move(policy)),
+      shards_(loops_.size()) {}
 
 template <typename T>
 void MemoryBroker::reply(int loop_index, std::function<void(T)> done, T value) {
@@ -42,7 +46,9 @@ MemoryBroker::Channel& MemoryBroker::channel(int owner, std::string_view name) {
   }
   Channel c;
   c.subscribed.assign(loops_.size(), 0);
-  if (store_ != nullptr) {
+  c.options = policy_ ? policy_(name) : HistoryOptions{};
+  c.durable = store_ != nullptr && c.options.durable;
+  if (c.durable) {
     // Durable: the channel continues where the store says (also after kill -9). Safe to load
     // here: a channel is only forgotten with no append in flight (release_if_unused).
     if (auto st = store_->load_channel(name); st.ok()) {
@@ -145,11 +151,10 @@ void MemoryBroker::publish(int loop_index, std::string_view channel_name, Publis
           c.key_order.emplace_back(now, request.idempotency_key);
           c.key_results.emplace(request.idempotency_key, result);
         }
-        c.options = request.history;
-        if (store_ != nullptr) {
+        if (c.durable) {
           ++c.in_flight;
           uint64_t generation = c.generation;
-          store::RetentionPolicy policy{request.history.max_publications, request.history.ttl_ms};
+          store::RetentionPolicy policy{c.options.max_publications, c.options.ttl_ms};
           std::string data = shared->data;
           store_->append(name, c.top.epoch, shared->offset, now, std::move(data), policy,
                          [this, owner, loop_index, name, generation, shared,
@@ -265,15 +270,17 @@ void MemoryBroker::read_history(int loop_index, std::string_view channel_name, u
   loops_[static_cast<size_t>(owner)]->run_soon(
       [this, owner, loop_index, after, limit, name = std::string(channel_name),
        done = std::move(done)]() mutable {
-        if (store_ != nullptr) {
-          Channel& c = channel(owner, name);  // loads the committed position if not in memory
-          Result<HistoryResult> r = read_durable(c, name, after, limit);
+        Channel* found = find(owner, name);
+        if (found == nullptr && store_ != nullptr && (!policy_ || policy_(name).durable)) {
+          found = &channel(owner, name);  // loads the committed position of a durable channel
+        }
+        if (found != nullptr && found->durable) {
+          Result<HistoryResult> r = read_durable(*found, name, after, limit);
           release_if_unused(owner, name);
           reply<Result<HistoryResult>>(loop_index, std::move(done), std::move(r));
           return;
         }
         HistoryResult result;
-        Channel* found = find(owner, name);
         if (found == nullptr) {
           // Never published and nobody here: an empty position (a query must not create state).
           loops_[static_cast<size_t>(loop_index)]->run_soon(
@@ -318,17 +325,31 @@ void MemoryBroker::announce(const Channel& c, const std::string& name, const Cli
   }
 }
 
-void MemoryBroker::presence_add(int /*loop_index*/, std::string_view channel_name,
-                                ClientInfo who, bool announce_it) {
+void MemoryBroker::presence_add(int loop_index, std::string_view channel_name, ClientInfo who,
+                                bool announce_it, size_t limit, AddedCallback done) {
   int owner = owner_of(channel_name);
-  loops_[static_cast<size_t>(owner)]->run_soon(
-      [this, owner, announce_it, name = std::string(channel_name), who = std::move(who)] {
-        Channel& c = channel(owner, name);
-        bool fresh = c.presence.insert_or_assign(who.client, who).second;
-        if (fresh && announce_it) {
-          announce(c, name, who, true);
-        }
-      });
+  loops_[static_cast<size_t>(owner)]->run_soon([this, owner, loop_index, announce_it, limit,
+                                                name = std::string(channel_name),
+                                                who = std::move(who),
+                                                done = std::move(done)]() mutable {
+    Channel& c = channel(owner, name);
+    bool known = c.presence.count(who.client) != 0;
+    bool added = known || limit == 0 || c.presence.size() < limit;
+    // The answer is queued before the join: on the caller's loop it runs first.
+    if (done) {
+      reply<bool>(loop_index, std::move(done), added);
+    }
+    if (!added) {
+      release_if_unused(owner, name);
+      return;
+    }
+    if (!known) {
+      c.presence.emplace(who.client, who);
+      if (announce_it) {
+        announce(c, name, who, true);
+      }
+    }
+  });
 }
 
 void MemoryBroker::presence_remove(int /*loop_index*/, std::string_view channel_name,
@@ -381,7 +402,9 @@ void MemoryBroker::presence_stats(int loop_index, std::string_view channel_name,
           stats.clients = c->presence.size();
           std::unordered_map<std::string_view, bool> users;
           for (const auto& [id, who] : c->presence) {
-            users.emplace(who.user, true);
+            if (!who.user.empty()) {  // anonymous connections are clients, not users
+              users.emplace(who.user, true);
+            }
           }
           stats.users = users.size();
         }

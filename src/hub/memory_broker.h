@@ -31,7 +31,9 @@ namespace herald::hub {
 class MemoryBroker final : public Broker {
  public:
   // loops[i] is the loop with index i; they (and the store, if any) must outlive the broker.
-  explicit MemoryBroker(std::vector<net::EventLoop*> loops, store::HistoryStore* store = nullptr);
+  // policy: each channel's history options (default: HistoryOptions{} for every channel).
+  explicit MemoryBroker(std::vector<net::EventLoop*> loops, store::HistoryStore* store = nullptr,
+                        HistoryPolicy policy = {});
   ~MemoryBroker() override;
 
   void attach(int loop_index, BrokerSink* sink) override;
@@ -42,8 +44,8 @@ class MemoryBroker final : public Broker {
   void read_history(int loop_index, std::string_view channel, uint64_t after, size_t limit,
                     HistoryCallback done) override;
 
-  void presence_add(int loop_index, std::string_view channel, ClientInfo who,
-                    bool announce) override;
+  void presence_add(int loop_index, std::string_view channel, ClientInfo who, bool announce,
+                    size_t limit, AddedCallback done) override;
   void presence_remove(int loop_index, std::string_view channel, std::string_view client,
                        bool announce) override;
   void presence(int loop_index, std::string_view channel, PresenceCallback done) override;
@@ -58,7 +60,8 @@ class MemoryBroker final : public Broker {
     StreamTop top;
     std::deque<std::shared_ptr<const PublicationRecord>> history;
     std::vector<uint32_t> subscribed;  // per loop: how many subscribe() calls are in force
-    HistoryOptions options;            // as given by the latest publish
+    HistoryOptions options;            // from the policy, when the channel was first met
+    bool durable = false;              // options.durable and the broker has a store
     // Idempotency keys of the window, oldest first, and the result each one got.
     std::deque<std::pair<int64_t, std::string>> key_order;
     std::unordered_map<std::string, PublishResult> key_results;
@@ -95,6 +98,7 @@ class MemoryBroker final : public Broker {
 
   std::vector<net::EventLoop*> loops_;
   store::HistoryStore* store_;
+  HistoryPolicy policy_;
   std::vector<Shard> shards_;
 };
 

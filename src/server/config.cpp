@@ -5,6 +5,8 @@
 #include <cmath>
 #include <functional>
 #include <map>
+#include <optional>
+#include <string_view>
 
 namespace herald::server {
 namespace {
@@ -56,16 +58,104 @@ const std::map<std::string, Setter>& setters() {
       {"api_key", [](const YAML::Node& n, ServeConfig& c) { c.server.api_key = n.as<std::string>(); }},
       {"data_dir",
        [](const YAML::Node& n, ServeConfig& c) { c.server.data_dir = n.as<std::string>(); }},
-      {"history_size",
-       [](const YAML::Node& n, ServeConfig& c) { c.server.history_size = positive_size(n); }},
-      {"history_ttl",
-       [](const YAML::Node& n, ServeConfig& c) { c.server.history_ttl_s = seconds_to_ms(n) / 1000; }},
       {"max_subscriptions",
        [](const YAML::Node& n, ServeConfig& c) { c.server.max_subscriptions = positive_size(n); }},
       {"deflate_min_size",
        [](const YAML::Node& n, ServeConfig& c) { c.server.deflate_min_size = n.as<size_t>(); }},
   };
   return kSetters;
+}
+
+using NamespaceSetter = std::function<void(const YAML::Node&, NamespaceOptions&)>;
+
+const std::map<std::string, NamespaceSetter>& namespace_setters() {
+  static const std::map<std::string, NamespaceSetter> kSetters = {
+      {"history_size",
+       [](const YAML::Node& n, NamespaceOptions& o) { o.history_size = n.as<uint64_t>(); }},
+      {"history_ttl",
+       [](const YAML::Node& n, NamespaceOptions& o) { o.history_ttl_s = seconds_to_ms(n) / 1000; }},
+      {"durable", [](const YAML::Node& n, NamespaceOptions& o) { o.durable = n.as<bool>(); }},
+      {"presence", [](const YAML::Node& n, NamespaceOptions& o) { o.presence = n.as<bool>(); }},
+      {"join_leave", [](const YAML::Node& n, NamespaceOptions& o) { o.join_leave = n.as<bool>(); }},
+      {"client_publish",
+       [](const YAML::Node& n, NamespaceOptions& o) { o.client_publish = n.as<bool>(); }},
+      {"max_subscribers",
+       [](const YAML::Node& n, NamespaceOptions& o) { o.max_subscribers = n.as<size_t>(); }},
+  };
+  return kSetters;
+}
+
+std::string where(const std::string& path, const YAML::Node& n) {
+  return path + ":" + std::to_string(n.Mark().line + 1) + ": ";
+}
+
+// Reads one namespace's mapping over `options` (which holds what it inherits).
+Result<Ok> load_namespace(const std::string& path, const std::string& name, const YAML::Node& node,
+                          NamespaceOptions& options) {
+  if (node.IsNull()) {
+    return Ok{};  // "chat:" alone: the namespace exists with the default options
+  }
+  if (!node.IsMap()) {
+    return Error{where(path, node) + "namespace '" + name + "' must be a mapping of key: value"};
+  }
+  for (const auto& kv : node) {
+    std::string key = kv.first.as<std::string>();
+    auto it = namespace_setters().find(key);
+    if (it == namespace_setters().end()) {
+      return Error{where(path, kv.first) + "namespace '" + name + "': unknown key '" + key + "'"};
+    }
+    try {
+      it->second(kv.second, options);
+    } catch (const YAML::Exception& e) {
+      return Error{where(path, kv.second) + "namespace '" + name + "': '" + key + "': " + e.msg};
+    }
+  }
+  return Ok{};
+}
+
+// A namespace name is what may stand before the ':' of a channel name.
+bool valid_namespace_name(const std::string& name) {
+  if (name.empty() || name.size() > 254) {
+    return false;
+  }
+  for (char ch : name) {
+    bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              std::string_view("_-.@/=,!~").find(ch) != std::string_view::npos;
+    if (!ok) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// default_namespace first, then namespaces (which inherit from it), whatever their file order.
+Result<Ok> load_namespaces(const std::string& path, const std::optional<YAML::Node>& default_node,
+                           const std::optional<YAML::Node>& named_node, ServeConfig& config) {
+  if (default_node) {
+    if (auto r = load_namespace(path, "default", *default_node, config.server.default_namespace);
+        !r) {
+      return r;
+    }
+  }
+  if (!named_node || named_node->IsNull()) {
+    return Ok{};
+  }
+  if (!named_node->IsMap()) {
+    return Error{where(path, *named_node) + "'namespaces' must map names to their options"};
+  }
+  for (const auto& kv : *named_node) {
+    std::string name = kv.first.as<std::string>();
+    if (!valid_namespace_name(name)) {
+      return Error{where(path, kv.first) + "namespace name '" + name +
+                   "' must be 1-254 bytes of A-Z a-z 0-9 _-.@/=,!~ (no ':')"};
+    }
+    NamespaceOptions options = config.server.default_namespace;
+    if (auto r = load_namespace(path, name, kv.second, options); !r) {
+      return r;
+    }
+    config.server.namespaces[name] = options;
+  }
+  return Ok{};
 }
 
 }  // namespace
@@ -79,8 +169,18 @@ Result<Ok> load_config_file(const std::string& path, ServeConfig& config) {
     if (!root.IsMap()) {
       return Error{path + ": the top level must be a mapping of key: value"};
     }
+    std::optional<YAML::Node> default_namespace;
+    std::optional<YAML::Node> namespaces;
     for (const auto& kv : root) {
       std::string key = kv.first.as<std::string>();
+      if (key == "default_namespace") {
+        default_namespace = kv.second;
+        continue;
+      }
+      if (key == "namespaces") {
+        namespaces = kv.second;
+        continue;
+      }
       auto it = setters().find(key);
       if (it == setters().end()) {
         return Error{path + ":" + std::to_string(kv.first.Mark().line + 1) + ": unknown key '" +
@@ -92,6 +192,9 @@ Result<Ok> load_config_file(const std::string& path, ServeConfig& config) {
         return Error{path + ":" + std::to_string(kv.second.Mark().line + 1) + ": '" + key +
                      "': " + e.msg};
       }
+    }
+    if (auto r = load_namespaces(path, default_namespace, namespaces, config); !r) {
+      return r;
     }
   } catch (const YAML::Exception& e) {
     return Error{path + ": " + e.what()};

@@ -5,6 +5,7 @@
 // (read by any thread) and `loop.post()`.
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -14,12 +15,14 @@
 #include "herald/server.h"
 #include "http/request_parser.h"
 #include "hub/hub.h"
-#include "protocol/api_decoder.h"
 #include "hub/memory_broker.h"
-#include "store/history_store.h"
+#include "hub/namespaces.h"
 #include "net/event_loop.h"
 #include "net/listener.h"
+#include "protocol/api_decoder.h"
 #include "server/metrics.h"
+#include "server/sessions.h"
+#include "store/history_store.h"
 #include "server/topics.h"
 #include "ws/deflate.h"
 
@@ -39,6 +42,8 @@ class LoopContext {
   std::vector<std::unique_ptr<Handler>> handlers;  // index: route id from ServerCore::routes
   TopicIndex topics;
   std::unique_ptr<hub::Hub> hub;  // channels of the Herald protocol (created by Server::start)
+  // The protocol handlers of this loop (one per protocol route), for the server API.
+  std::vector<ProtocolSessions*> protocol_sessions;
   LoopMetrics metrics;
   http::Request request_scratch;  // the parsed head of the request being routed right now
   protocol::ApiDecoder api_decoder;  // bodies of the server API
@@ -91,6 +96,8 @@ struct ServerCore {
     std::function<std::unique_ptr<Handler>(LoopContext&)> loop_factory;
   };
   std::vector<Route> routes;
+  hub::Namespaces namespaces;  // from options, set by Server::start
+  std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
   // Declaration order is destruction order reversed: the store goes first (its last commit
   // callbacks post to loops that still exist), then the loops (with their hubs), then the broker.
   std::unique_ptr<hub::MemoryBroker> broker;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <unordered_map>
+#include <unordered_set>
 #include <variant>
 
 #include "hub/hub.h"
@@ -10,12 +11,18 @@
 #include "protocol/messages.h"
 #include "server/connection.h"
 #include "server/loop_context.h"
+#include "server/sessions.h"
 #include "server/topics.h"
+#include "server/version.h"
 
 namespace herald::server {
 namespace {
 
-constexpr std::string_view kServerVersion = "0.1.0";
+// Presence is recorded for a namespace that shows it or limits its subscribers (which counts
+// them there).
+bool tracks_presence(const NamespaceOptions& ns) {
+  return ns.presence || ns.max_subscribers > 0;
+}
 
 protocol::ClientInfoView view_of(const hub::ClientInfo& who) {
   return protocol::ClientInfoView{who.user, who.client, who.info};
@@ -47,6 +54,8 @@ class Session final : public hub::ChannelMember {
   Connection& conn() { return conn_; }
   bool connected = false;
   hub::ClientInfo& info() { return info_; }
+  // Channels whose subscribe waits for the broker's presence answer (not yet in the hub).
+  std::unordered_set<std::string> reserving;
 
  private:
   ProtocolHandler& handler_;
@@ -54,11 +63,51 @@ class Session final : public hub::ChannelMember {
   hub::ClientInfo info_;
 };
 
-class ProtocolHandler final : public Handler {
+class ProtocolHandler final : public Handler, public ProtocolSessions {
  public:
   // Created before the loop's hub exists (Server::start makes the hubs once every loop is
   // there), so the hub is looked up when used.
-  explicit ProtocolHandler(LoopContext& ctx) : ctx_(ctx) {}
+  explicit ProtocolHandler(LoopContext& ctx) : ctx_(ctx) {
+    ctx_.protocol_sessions.push_back(this);
+  }
+  ~ProtocolHandler() override {
+    auto& list = ctx_.protocol_sessions;
+    list.erase(std::remove(list.begin(), list.end(), this), list.end());
+  }
+
+  size_t disconnect_user(std::string_view user, uint16_t code,
+                         std::string_view reason) override {
+    // Collected first: closing may end a session (and erase it from the map) right away.
+    std::vector<uint64_t> ids;
+    for (const auto& [id, s] : sessions_) {
+      if (s->connected && s->info().user == user) {
+        ids.push_back(id);
+      }
+    }
+    for (uint64_t id : ids) {
+      if (Session* s = find(id)) {
+        std::string push;
+        protocol::append_disconnect_push(push, static_cast<protocol::DisconnectCode>(code),
+                                         reason);
+        s->conn().send(push, MessageType::kText);
+        s->conn().close(code, reason);
+      }
+    }
+    return ids.size();
+  }
+
+  size_t count_clients(std::unordered_set<std::string>& users) const override {
+    size_t n = 0;
+    for (const auto& [id, s] : sessions_) {
+      if (s->connected) {
+        ++n;
+        if (!s->info().user.empty()) {
+          users.insert(s->info().user);
+        }
+      }
+    }
+    return n;
+  }
 
   void on_open(WebSocket& ws) override {
     // Every route of this server is served by a Connection; the protocol needs its shared-frame
@@ -94,9 +143,10 @@ class ProtocolHandler final : public Handler {
       return;
     }
     Session* s = it->second.get();
-    // Presence is cleaned up on every kind of disconnect: this runs for all of them.
+    // Presence is cleaned up on every kind of disconnect: this runs for all of them. (A channel
+    // still reserving is cleaned up by its presence answer, which finds the session gone.)
     for (const std::string& channel : hub().channels_of(s)) {
-      hub().presence_remove(channel, s->info().client, /*announce=*/true);
+      forget_presence(*s, channel);
     }
     hub().leave_all(s);
     sessions_.erase(it);
@@ -138,9 +188,23 @@ class ProtocolHandler final : public Handler {
     }
   }
 
-  hub::HistoryOptions history_options() const {
-    return hub::HistoryOptions{ctx_.core.options.history_size,
-                               static_cast<int64_t>(ctx_.core.options.history_ttl_s) * 1000};
+  // The channel's namespace, or nullptr after adding error 118 to out.
+  const NamespaceOptions* namespace_of(const protocol::Command& cmd, std::string& out) {
+    const NamespaceOptions* ns = ctx_.core.namespaces.find(cmd.channel);
+    if (ns == nullptr) {
+      add_line(out);
+      std::string_view name = std::string_view(cmd.channel).substr(0, cmd.channel.find(':'));
+      protocol::append_error(out, cmd.id, protocol::ErrorCode::kUnknownNamespace,
+                             "unknown namespace: " + std::string(name));
+    }
+    return ns;
+  }
+
+  void forget_presence(Session& s, const std::string& channel) {
+    const NamespaceOptions* ns = ctx_.core.namespaces.find(channel);
+    if (ns != nullptr && tracks_presence(*ns)) {
+      hub().presence_remove(channel, s.info().client, ns->join_leave);
+    }
   }
 
   void handle(Session& s, protocol::Command& cmd, std::string& out) {
@@ -180,12 +244,30 @@ class ProtocolHandler final : public Handler {
           return;
         }
         hub().unsubscribe(&s, cmd.channel);
-        hub().presence_remove(cmd.channel, s.info().client, true);
+        forget_presence(s, cmd.channel);
         protocol::append_reply(out, cmd.id, "{}");
         return;
       case Method::kPublish:
-        publish(s, cmd);
+        publish(s, cmd, out);
         return;
+      default:
+        break;
+    }
+    const NamespaceOptions* ns = namespace_of(cmd, out);
+    if (ns == nullptr) {
+      return;
+    }
+    bool presence_off = (cmd.method == Method::kPresence || cmd.method == Method::kPresenceStats) &&
+                        !ns->presence;
+    bool history_off = cmd.method == Method::kHistory && ns->history_size == 0;
+    if (presence_off || history_off) {
+      add_line(out);
+      protocol::append_error(out, cmd.id, ErrorCode::kNotAvailable,
+                             presence_off ? "presence is off in the namespace"
+                                          : "the namespace keeps no history");
+      return;
+    }
+    switch (cmd.method) {
       case Method::kPresence:
         hub().presence(cmd.channel, [this, id = s.conn().id(), cmd_id = cmd.id](
                                        Result<std::vector<hub::ClientInfo>> r) {
@@ -221,73 +303,120 @@ class ProtocolHandler final : public Handler {
       case Method::kHistory:
         history(s, cmd);
         return;
-      case Method::kConnect:
+      default:
         return;  // handled above
     }
   }
 
   void subscribe(Session& s, protocol::Command& cmd, std::string& out) {
     using protocol::ErrorCode;
-    if (hub().is_subscribed(&s, cmd.channel)) {
+    const NamespaceOptions* ns = namespace_of(cmd, out);
+    if (ns == nullptr) {
+      return;
+    }
+    if (hub().is_subscribed(&s, cmd.channel) || s.reserving.count(cmd.channel) != 0) {
       add_line(out);
       protocol::append_error(out, cmd.id, ErrorCode::kAlreadySubscribed);
       return;
     }
-    if (hub().channels_of(&s).size() >= ctx_.core.options.max_subscriptions) {
+    if (hub().channels_of(&s).size() + s.reserving.size() >=
+        ctx_.core.options.max_subscriptions) {
       add_line(out);
-      protocol::append_error(out, cmd.id, ErrorCode::kLimitExceeded);
+      protocol::append_error(out, cmd.id, ErrorCode::kLimitExceeded,
+                             "too many subscriptions on this connection");
       return;
     }
     std::optional<hub::Position> since;
-    if (cmd.recover && cmd.since) {
+    if (cmd.recover && cmd.since && ns->history_size > 0) {
       since = hub::Position{cmd.since->offset, cmd.since->epoch};
     }
-    Session* sp = &s;
-    hub().subscribe(sp, cmd.channel, since,
-                   [this, sp, cmd_id = cmd.id, channel = cmd.channel](
-                       Result<hub::SubscribeReply> r) {
-                     std::string line;
-                     if (!r.ok()) {
-                       protocol::append_error(line, cmd_id, ErrorCode::kUnavailable);
-                       sp->conn().send(line, MessageType::kText);
-                       return;
-                     }
-                     const hub::SubscribeReply& reply = r.value();
-                     std::vector<protocol::ClientInfoView> infos;
-                     infos.reserve(reply.publications.size());
-                     std::vector<protocol::PublicationView> pubs;
-                     pubs.reserve(reply.publications.size());
-                     for (const auto& rec : reply.publications) {
-                       infos.push_back(view_of(rec.publisher));
-                       pubs.push_back(view_of(rec, reply.top.epoch, &infos.back()));
-                     }
-                     std::string result;
-                     protocol::append_subscribe_result(result, reply.top.epoch, reply.top.offset,
-                                                       /*recoverable=*/true, reply.recovered,
-                                                       pubs);
-                     protocol::append_reply(line, cmd_id, result);
-                     sp->conn().send(line, MessageType::kText);
-                     hub().presence_add(channel, sp->info(), /*announce=*/true);
-                   });
+    if (!tracks_presence(*ns)) {
+      join(s, cmd.id, cmd.channel, since, *ns);
+      return;
+    }
+    // Presence first: it is where the subscriber limit is counted, atomically for the channel.
+    // Join pushes thus reach the others before this client's subscribe reply; that is fine.
+    s.reserving.insert(cmd.channel);
+    hub().presence_add(
+        cmd.channel, s.info(), ns->join_leave, ns->max_subscribers,
+        [this, id = s.conn().id(), client = s.info().client, cmd_id = cmd.id,
+         channel = cmd.channel, since, ns](bool added) {
+          Session* sp = find(id);
+          if (sp == nullptr) {
+            if (added) {
+              hub().presence_remove(channel, client, ns->join_leave);
+            }
+            return;
+          }
+          sp->reserving.erase(channel);
+          if (!added) {
+            std::string line;
+            protocol::append_error(line, cmd_id, ErrorCode::kLimitExceeded,
+                                   "the channel has its maximum number of subscribers");
+            sp->conn().send(line, MessageType::kText);
+            return;
+          }
+          join(*sp, cmd_id, channel, since, *ns);
+        });
   }
 
-  void publish(Session& s, protocol::Command& cmd) {
-    hub::PublishRequest req{std::move(cmd.data), s.info(), std::move(cmd.idempotency_key),
-                            history_options()};
+  // Joins the channel's live stream (with recovery from `since`) and answers the subscribe.
+  void join(Session& s, uint32_t cmd_id, const std::string& channel,
+            std::optional<hub::Position> since, const NamespaceOptions& ns) {
+    Session* sp = &s;
+    bool recoverable = ns.history_size > 0;
+    hub().subscribe(sp, channel, since,
+                    [this, sp, cmd_id, channel, recoverable](Result<hub::SubscribeReply> r) {
+                      std::string line;
+                      if (!r.ok()) {
+                        forget_presence(*sp, channel);
+                        protocol::append_error(line, cmd_id, protocol::ErrorCode::kUnavailable);
+                        sp->conn().send(line, MessageType::kText);
+                        return;
+                      }
+                      const hub::SubscribeReply& reply = r.value();
+                      std::vector<protocol::ClientInfoView> infos;
+                      infos.reserve(reply.publications.size());
+                      std::vector<protocol::PublicationView> pubs;
+                      pubs.reserve(reply.publications.size());
+                      for (const auto& rec : reply.publications) {
+                        infos.push_back(view_of(rec.publisher));
+                        pubs.push_back(view_of(rec, reply.top.epoch, &infos.back()));
+                      }
+                      std::string result;
+                      protocol::append_subscribe_result(result, reply.top.epoch, reply.top.offset,
+                                                        recoverable, reply.recovered, pubs);
+                      protocol::append_reply(line, cmd_id, result);
+                      sp->conn().send(line, MessageType::kText);
+                    });
+  }
+
+  void publish(Session& s, protocol::Command& cmd, std::string& out) {
+    const NamespaceOptions* ns = namespace_of(cmd, out);
+    if (ns == nullptr) {
+      return;
+    }
+    if (!ns->client_publish) {
+      add_line(out);
+      protocol::append_error(out, cmd.id, protocol::ErrorCode::kPermissionDenied,
+                             "clients may not publish in this namespace");
+      return;
+    }
+    hub::PublishRequest req{std::move(cmd.data), s.info(), std::move(cmd.idempotency_key)};
     hub().publish(cmd.channel, std::move(req),
-                 [this, id = s.conn().id(), cmd_id = cmd.id](Result<hub::PublishResult> r) {
-                   std::string line;
-                   if (!r.ok()) {
-                     protocol::append_error(line, cmd_id, protocol::ErrorCode::kUnavailable,
-                                            r.error());
-                   } else {
-                     std::string result;
-                     protocol::append_publish_result(result, r.value().top.offset,
-                                                     r.value().top.epoch);
-                     protocol::append_reply(line, cmd_id, result);
-                   }
-                   send_later(id, std::move(line));
-                 });
+                  [this, id = s.conn().id(), cmd_id = cmd.id](Result<hub::PublishResult> r) {
+                    std::string line;
+                    if (!r.ok()) {
+                      protocol::append_error(line, cmd_id, protocol::ErrorCode::kUnavailable,
+                                             r.error());
+                    } else {
+                      std::string result;
+                      protocol::append_publish_result(result, r.value().top.offset,
+                                                      r.value().top.epoch);
+                      protocol::append_reply(line, cmd_id, result);
+                    }
+                    send_later(id, std::move(line));
+                  });
   }
 
   void history(Session& s, protocol::Command& cmd) {

@@ -149,7 +149,11 @@ Result<Ok> Server::start() {
   for (auto& ctx : core.loops) {
     loop_ptrs.push_back(&ctx->loop);
   }
-  core.broker = std::make_unique<hub::MemoryBroker>(loop_ptrs, core.store.get());
+  core.namespaces = hub::Namespaces(core.options.default_namespace, core.options.namespaces);
+  const hub::Namespaces* namespaces = &core.namespaces;
+  core.broker = std::make_unique<hub::MemoryBroker>(
+      loop_ptrs, core.store.get(),
+      [namespaces](std::string_view channel) { return namespaces->history(channel); });
   for (auto& ctx : core.loops) {
     ctx->hub = std::make_unique<hub::Hub>(ctx->loop.index(), *core.broker);
   }

@@ -2,13 +2,15 @@
 
 #include <openssl/crypto.h>
 
-#include <algorithm>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 #include <variant>
 
 #include "protocol/messages.h"
+#include "server/api_commands.h"
 #include "server/connection.h"
 #include "server/loop_context.h"
 
@@ -30,20 +32,6 @@ void respond_result(Connection& conn, bool keep, std::string_view result) {
   conn.respond(200, kJson, body, keep);
 }
 
-// Runs `answer` with the connection if it is still open when the broker replies.
-template <typename Fn>
-auto later(LoopContext& ctx, uint64_t conn_id, Fn answer) {
-  return [&ctx, conn_id, answer = std::move(answer)](auto result) mutable {
-    auto it = ctx.async_waiting.find(conn_id);
-    if (it == ctx.async_waiting.end()) {
-      return;  // the backend hung up: nobody to answer
-    }
-    Connection& conn = *it->second;
-    answer(conn, std::move(result));
-    conn.end_async();
-  };
-}
-
 bool authorized(Connection& conn, const ServerOptions& opt, const http::Request& req, bool keep) {
   if (opt.api_key.empty()) {
     if (conn.peer_is_loopback()) {
@@ -63,155 +51,117 @@ bool authorized(Connection& conn, const ServerOptions& opt, const http::Request&
   return true;
 }
 
-std::vector<protocol::PublicationView> views(const hub::HistoryResult& h,
-                                             std::vector<protocol::ClientInfoView>& infos) {
-  std::vector<protocol::PublicationView> out;
-  infos.reserve(h.publications.size());
-  for (const auto& rec : h.publications) {
-    infos.push_back(protocol::ClientInfoView{rec.publisher.user, rec.publisher.client,
-                                             rec.publisher.info});
-    out.push_back(protocol::PublicationView{rec.offset, h.top.epoch, rec.data,
-                                            rec.publisher.client.empty() ? nullptr : &infos.back(),
-                                            rec.time_ms});
+// How a successful reply becomes the response body.
+enum class Body {
+  kResult,  // {"result": <text>}
+  kWhole,   // <text> is the body (a batch's {"replies": [...]})
+};
+
+void respond_reply(Connection& conn, bool keep, Body body, const ApiReply& reply) {
+  if (reply.error) {
+    respond_error(conn, keep, *reply.error, reply.text);
+  } else if (body == Body::kWhole) {
+    conn.respond(200, kJson, reply.text, keep);
+  } else {
+    respond_result(conn, keep, reply.text);
   }
-  return out;
 }
 
-void run(Connection& conn, LoopContext& ctx, protocol::ApiCommand& cmd, bool keep) {
-  using protocol::ApiMethod;
-  using protocol::ErrorCode;
-  hub::Hub& hub = *ctx.hub;
+// Answers the request on conn with what `start` eventually produces: at once if it replies before
+// returning, otherwise later (the connection then parses no pipelined request until the answer
+// is out, so answers stay in request order), if the connection is still open then.
+void answer(Connection& conn, LoopContext& ctx, bool keep, Body body,
+            const std::function<void(ApiReplyCallback)>& start) {
+  struct State {
+    bool returned = false;
+    std::optional<ApiReply> early;
+  };
+  auto state = std::make_shared<State>();
   uint64_t id = conn.id();
-  const ServerOptions& opt = ctx.core.options;
-  switch (cmd.method) {
-    case ApiMethod::kPublish: {
-      conn.begin_async();
-      hub::PublishRequest req{std::move(cmd.data), {}, std::move(cmd.idempotency_key),
-                              hub::HistoryOptions{opt.history_size,
-                                                  static_cast<int64_t>(opt.history_ttl_s) * 1000}};
-      hub.publish(cmd.channel, std::move(req),
-                  later(ctx, id, [keep](Connection& c, Result<hub::PublishResult> r) {
-                    if (!r.ok()) {
-                      respond_error(c, keep, ErrorCode::kUnavailable, r.error());
-                      return;
-                    }
-                    std::string result;
-                    protocol::append_publish_result(result, r->top.offset, r->top.epoch);
-                    respond_result(c, keep, result);
-                  }));
+  start([state, &ctx, id, keep, body](ApiReply reply) {
+    if (!state->returned) {
+      state->early = std::move(reply);
       return;
     }
-    case ApiMethod::kHistory: {
-      conn.begin_async();
-      uint64_t after = cmd.since ? cmd.since->offset : 0;
-      size_t limit = cmd.limit ? *cmd.limit : 0;
-      if (cmd.limit && *cmd.limit == 0) {
-        after = UINT64_MAX;  // only the position
-      }
-      hub.history(cmd.channel, after, limit,
-                  later(ctx, id, [keep, since = cmd.since, reverse = cmd.reverse](
-                                     Connection& c, Result<hub::HistoryResult> r) {
-                    if (!r.ok()) {
-                      respond_error(c, keep, ErrorCode::kUnavailable, r.error());
-                      return;
-                    }
-                    hub::HistoryResult& h = r.value();
-                    if (since && (since->epoch != h.top.epoch ||
-                                  since->offset + 1 < h.top.first_offset)) {
-                      respond_error(c, keep, ErrorCode::kUnrecoverablePosition);
-                      return;
-                    }
-                    if (reverse) {
-                      std::reverse(h.publications.begin(), h.publications.end());
-                    }
-                    std::vector<protocol::ClientInfoView> infos;
-                    auto pubs = views(h, infos);
-                    std::string result;
-                    protocol::append_history_result(result, pubs, h.top.offset, h.top.epoch);
-                    respond_result(c, keep, result);
-                  }));
-      return;
+    auto it = ctx.async_waiting.find(id);
+    if (it == ctx.async_waiting.end()) {
+      return;  // the backend hung up: nobody to answer
     }
-    case ApiMethod::kPresence:
-      conn.begin_async();
-      hub.presence(cmd.channel, later(ctx, id, [keep](Connection& c,
-                                                      Result<std::vector<hub::ClientInfo>> r) {
-                     if (!r.ok()) {
-                       respond_error(c, keep, ErrorCode::kUnavailable, r.error());
-                       return;
-                     }
-                     std::vector<protocol::ClientInfoView> clients;
-                     for (const auto& who : r.value()) {
-                       clients.push_back({who.user, who.client, who.info});
-                     }
-                     std::string result;
-                     protocol::append_presence_result(result, clients);
-                     respond_result(c, keep, result);
-                   }));
-      return;
-    case ApiMethod::kPresenceStats:
-      conn.begin_async();
-      hub.presence_stats(cmd.channel,
-                         later(ctx, id, [keep](Connection& c, Result<hub::PresenceStats> r) {
-                           if (!r.ok()) {
-                             respond_error(c, keep, ErrorCode::kUnavailable, r.error());
-                             return;
-                           }
-                           std::string result;
-                           protocol::append_presence_stats_result(result, r->clients, r->users);
-                           respond_result(c, keep, result);
-                         }));
-      return;
-    case ApiMethod::kBroadcast: {
-      // One publish per channel; the answer lists each channel's result (or error) in order once
-      // the last one is back.
-      struct Pending {
-        std::vector<std::string> results;
-        size_t remaining = 0;
-      };
-      auto pending = std::make_shared<Pending>();
-      pending->results.resize(cmd.channels.size());
-      pending->remaining = cmd.channels.size();
-      conn.begin_async();
-      hub::HistoryOptions history{opt.history_size,
-                                  static_cast<int64_t>(opt.history_ttl_s) * 1000};
-      for (size_t i = 0; i < cmd.channels.size(); ++i) {
-        hub::PublishRequest req{cmd.data, {}, cmd.idempotency_key, history};
-        hub.publish(cmd.channels[i], std::move(req),
-                    [&ctx, id, keep, pending, i](Result<hub::PublishResult> r) {
-                      std::string& out = pending->results[i];
-                      if (r.ok()) {
-                        protocol::append_publish_result(out, r->top.offset, r->top.epoch);
-                      } else {
-                        out = "{\"error\":";
-                        protocol::append_error_object(out, ErrorCode::kUnavailable, r.error());
-                        out += "}";
-                      }
-                      if (--pending->remaining > 0) {
-                        return;
-                      }
-                      auto it = ctx.async_waiting.find(id);
-                      if (it == ctx.async_waiting.end()) {
-                        return;
-                      }
-                      std::string result = "{\"results\":[";
-                      for (size_t k = 0; k < pending->results.size(); ++k) {
-                        result += (k == 0 ? "" : ",") + pending->results[k];
-                      }
-                      result += "]}";
-                      Connection& c = *it->second;
-                      respond_result(c, keep, result);
-                      c.end_async();
-                    });
-      }
-      return;
-    }
-    case ApiMethod::kChannels:
-    case ApiMethod::kDisconnect:
-    case ApiMethod::kInfo:
-      respond_error(conn, keep, ErrorCode::kNotAvailable, "not implemented in this version yet");
-      return;
+    Connection& c = *it->second;
+    respond_reply(c, keep, body, reply);
+    c.end_async();
+  });
+  state->returned = true;
+  if (state->early) {
+    respond_reply(conn, keep, body, *state->early);
+  } else {
+    conn.begin_async();
   }
+}
+
+// A batch: its commands run one after the other, each starting when the previous one replied, so
+// that a batch "publish, then history" sees its own publication.
+class Batch : public std::enable_shared_from_this<Batch> {
+ public:
+  Batch(LoopContext& ctx, std::vector<protocol::ApiDecoded> items, ApiReplyCallback done)
+      : ctx_(ctx), items_(std::move(items)), done_(std::move(done)) {
+    replies_ = "{\"replies\":[";
+  }
+
+  // Runs the commands from the next one on. A command that replies at once is followed in this
+  // same loop (no recursion, however many there are); one that replies later resumes it.
+  void step() {
+    while (next_ < items_.size()) {
+      size_t i = next_++;
+      if (i > 0) {
+        replies_ += ',';
+      }
+      if (auto* err = std::get_if<protocol::ApiError>(&items_[i])) {
+        protocol::append_api_error(replies_, err->code, err->message);
+        continue;
+      }
+      waiting_ = true;
+      in_step_ = true;
+      execute(ctx_, std::get<protocol::ApiCommand>(items_[i]),
+              [self = shared_from_this()](ApiReply reply) {
+                if (reply.error) {
+                  protocol::append_api_error(self->replies_, *reply.error, reply.text);
+                } else {
+                  protocol::append_api_result(self->replies_, reply.text);
+                }
+                self->waiting_ = false;
+                if (!self->in_step_) {
+                  self->step();
+                }
+              });
+      in_step_ = false;
+      if (waiting_) {
+        return;
+      }
+    }
+    replies_ += "]}";
+    done_(ApiReply::result(std::move(replies_)));  // the whole body (Body::kWhole)
+  }
+
+ private:
+  LoopContext& ctx_;
+  std::vector<protocol::ApiDecoded> items_;
+  ApiReplyCallback done_;
+  std::string replies_;
+  size_t next_ = 0;
+  bool waiting_ = false;
+  bool in_step_ = false;
+};
+
+void run_batch(Connection& conn, LoopContext& ctx, std::string_view body, bool keep) {
+  std::vector<protocol::ApiDecoded> items;
+  if (auto err = ctx.api_decoder.decode_batch(body, items)) {
+    respond_error(conn, keep, err->code, err->message);
+    return;
+  }
+  answer(conn, ctx, keep, Body::kWhole, [&ctx, &items](ApiReplyCallback done) {
+    std::make_shared<Batch>(ctx, std::move(items), std::move(done))->step();
+  });
 }
 
 }  // namespace
@@ -229,8 +179,7 @@ void handle_api(Connection& conn, LoopContext& ctx, const http::Request& req,
   }
   std::string_view method = req.path.substr(5);  // after "/api/"
   if (method == "batch") {
-    respond_error(conn, keep, protocol::ErrorCode::kNotAvailable,
-                  "batch: not implemented in this version yet");
+    run_batch(conn, ctx, body, keep);
     return;
   }
   protocol::ApiDecoded decoded = ctx.api_decoder.decode(method, body);
@@ -238,7 +187,9 @@ void handle_api(Connection& conn, LoopContext& ctx, const http::Request& req,
     respond_error(conn, keep, err->code, err->message);
     return;
   }
-  run(conn, ctx, std::get<protocol::ApiCommand>(decoded), keep);
+  auto& cmd = std::get<protocol::ApiCommand>(decoded);
+  answer(conn, ctx, keep, Body::kResult,
+         [&ctx, &cmd](ApiReplyCallback done) { execute(ctx, cmd, std::move(done)); });
 }
 
 }  // namespace herald::server

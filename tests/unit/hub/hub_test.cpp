@@ -66,8 +66,9 @@ class SlowHistoryBroker : public Broker {
   void unsubscribe(int loop, std::string_view channel) override {
     inner_.unsubscribe(loop, channel);
   }
-  void presence_add(int loop, std::string_view channel, ClientInfo who, bool announce) override {
-    inner_.presence_add(loop, channel, std::move(who), announce);
+  void presence_add(int loop, std::string_view channel, ClientInfo who, bool announce,
+                    size_t limit, AddedCallback done) override {
+    inner_.presence_add(loop, channel, std::move(who), announce, limit, std::move(done));
   }
   void presence_remove(int loop, std::string_view channel, std::string_view client,
                        bool announce) override {
@@ -117,7 +118,10 @@ class HubTest : public ::testing::TestWithParam<BrokerKind> {
       ASSERT_TRUE(opened.ok()) << opened.error();
       store_ = std::move(*opened);
     }
-    memory_ = std::make_unique<MemoryBroker>(raw, store_.get());
+    // Channel "w" keeps a short window; the others keep everything these tests publish.
+    memory_ = std::make_unique<MemoryBroker>(raw, store_.get(), [](std::string_view channel) {
+      return channel == "w" ? HistoryOptions{10, 0} : HistoryOptions{100000, 0};
+    });
     Broker* broker = memory_.get();
     if (GetParam() == BrokerKind::kSlowHistory) {
       slow_ = std::make_unique<SlowHistoryBroker>(*memory_, raw);
@@ -180,11 +184,11 @@ class HubTest : public ::testing::TestWithParam<BrokerKind> {
     replied.get_future().wait();
   }
 
-  void publish(int i, const std::string& channel, int n, HistoryOptions opts = {}) {
+  void publish(int i, const std::string& channel, int n) {
     std::atomic<int> acked{0};
     for (int k = 0; k < n; ++k) {
       loops_[static_cast<size_t>(i)]->post([&, i] {
-        hubs_[static_cast<size_t>(i)]->publish(channel, PublishRequest{"{}", {}, "", opts},
+        hubs_[static_cast<size_t>(i)]->publish(channel, PublishRequest{"{}", {}, ""},
                                                [&](Result<PublishResult>) { ++acked; });
       });
     }
@@ -267,8 +271,7 @@ TEST_P(HubTest, RecoveryAfterADisconnectGivesExactlyTheMissedThenLive) {
 
 TEST_P(HubTest, LostWindowOrOtherEpochIsNotRecovered) {
   FakeMember m;
-  HistoryOptions keep10{10, 0};
-  publish(0, "w", 50, keep10);
+  publish(0, "w", 50);  // "w" keeps 10
   subscribe(1, m, "w", Position{5, ""});
   EXPECT_FALSE(m.recovered) << "epoch unknown to the client";
   FakeMember n;
@@ -314,7 +317,7 @@ TEST_P(HubTest, RecoveryUnderConcurrentPublishingIsExactRandomized) {
       for (int k = 0; k < kMissedAndLive; ++k) {
         loops_[static_cast<size_t>(pub_loop)]->post([&] {
           hubs_[static_cast<size_t>(pub_loop)]->publish(
-              channel, PublishRequest{"{}", {}, "", {100000, 0}},
+              channel, PublishRequest{"{}", {}, ""},
               [&](Result<PublishResult>) { ++acked; });
         });
         if (k % 100 == 0) {
@@ -379,7 +382,7 @@ struct Node {
   PublishResult publish(const std::string& channel, const std::string& data) {
     std::promise<Result<PublishResult>> p;
     loop->post([&] {
-      broker->publish(0, channel, PublishRequest{data, {}, "", {}},
+      broker->publish(0, channel, PublishRequest{data, {}, ""},
                       [&](Result<PublishResult> r) { p.set_value(std::move(r)); });
     });
     auto r = p.get_future().get();

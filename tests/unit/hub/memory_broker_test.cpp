@@ -49,7 +49,10 @@ class BrokerTest : public ::testing::Test {
       ASSERT_TRUE(loops_.back()->init().ok());
       raw.push_back(loops_.back().get());
     }
-    broker_ = std::make_unique<MemoryBroker>(raw);
+    broker_ = std::make_unique<MemoryBroker>(raw, nullptr, [this](std::string_view channel) {
+      auto it = policies_.find(channel);
+      return it == policies_.end() ? HistoryOptions{} : it->second;
+    });
     for (int i = 0; i < kLoops; ++i) {
       sinks_.push_back(std::make_unique<RecordingSink>());
       broker_->attach(i, sinks_.back().get());
@@ -80,10 +83,10 @@ class BrokerTest : public ::testing::Test {
   }
 
   PublishResult publish_and_wait(int from, const std::string& channel, const std::string& data,
-                                 HistoryOptions opts = {}, const std::string& key = "") {
+                                 const std::string& key = "") {
     std::promise<Result<PublishResult>> p;
     on_loop(from, [&] {
-      broker_->publish(from, channel, PublishRequest{data, {}, key, opts},
+      broker_->publish(from, channel, PublishRequest{data, {}, key},
                        [&](Result<PublishResult> r) {
         EXPECT_EQ(net::EventLoop::current(), loops_[static_cast<size_t>(from)].get())
             << "callbacks run on the calling loop";
@@ -124,6 +127,7 @@ class BrokerTest : public ::testing::Test {
 
   std::vector<std::unique_ptr<net::EventLoop>> loops_;
   std::vector<std::thread> threads_;
+  std::map<std::string, HistoryOptions, std::less<>> policies_;  // set before first use
   std::unique_ptr<MemoryBroker> broker_;
   std::vector<std::unique_ptr<RecordingSink>> sinks_;
 };
@@ -168,9 +172,9 @@ TEST_F(BrokerTest, UnsubscribeStopsDeliveryOnlyWhenTheLastSubscriptionGoes) {
 }
 
 TEST_F(BrokerTest, HistoryAfterAnOffsetWithLimitAndRetention) {
-  HistoryOptions keep5{5, 0};
+  policies_["h"] = HistoryOptions{5, 0};
   for (int i = 1; i <= 8; ++i) {
-    publish_and_wait(0, "h", std::to_string(i), keep5);
+    publish_and_wait(0, "h", std::to_string(i));
   }
   HistoryResult all = history(1, "h", 0);
   EXPECT_EQ(all.top.offset, 8u);
@@ -191,24 +195,25 @@ TEST_F(BrokerTest, HistoryAfterAnOffsetWithLimitAndRetention) {
 }
 
 TEST_F(BrokerTest, IdempotencyKeyPublishesOnce) {
-  PublishResult first = publish_and_wait(0, "i", "1", {}, "order-17");
-  PublishResult again = publish_and_wait(1, "i", "1", {}, "order-17");
-  PublishResult other = publish_and_wait(2, "i", "2", {}, "order-18");
+  PublishResult first = publish_and_wait(0, "i", "1", "order-17");
+  PublishResult again = publish_and_wait(1, "i", "1", "order-17");
+  PublishResult other = publish_and_wait(2, "i", "2", "order-18");
   EXPECT_FALSE(first.duplicate);
   EXPECT_TRUE(again.duplicate);
   EXPECT_EQ(again.top.offset, first.top.offset) << "the first publish's offset comes back";
   EXPECT_EQ(other.top.offset, first.top.offset + 1);
   EXPECT_EQ(history(0, "i", 0).publications.size(), 2u) << "published once";
-  PublishResult elsewhere = publish_and_wait(0, "j", "1", {}, "order-17");
+  PublishResult elsewhere = publish_and_wait(0, "j", "1", "order-17");
   EXPECT_FALSE(elsewhere.duplicate) << "keys are per channel";
 }
 
 TEST_F(BrokerTest, PresenceAddRemoveStatsAndAnnouncements) {
   subscribe_and_wait(1, "p");
   on_loop(0, [&] {
-    broker_->presence_add(0, "p", ClientInfo{"c1", "u1", R"({"name":"Ann"})"}, true);
-    broker_->presence_add(0, "p", ClientInfo{"c2", "u1", ""}, true);
-    broker_->presence_add(2, "p", ClientInfo{"c3", "u2", ""}, false);  // not announced
+    broker_->presence_add(0, "p", ClientInfo{"c1", "u1", R"({"name":"Ann"})"}, true, 0, nullptr);
+    broker_->presence_add(0, "p", ClientInfo{"c2", "u1", ""}, true, 0, nullptr);
+    broker_->presence_add(2, "p", ClientInfo{"c3", "u2", ""}, false, 0, nullptr);  // silent
+    broker_->presence_add(2, "p", ClientInfo{"c4", "", ""}, false, 0, nullptr);    // anonymous
   });
   settle();
   std::promise<std::vector<ClientInfo>> who;
@@ -216,19 +221,58 @@ TEST_F(BrokerTest, PresenceAddRemoveStatsAndAnnouncements) {
     broker_->presence(2, "p", [&](Result<std::vector<ClientInfo>> r) { who.set_value(r.value()); });
   });
   auto clients = who.get_future().get();
-  EXPECT_EQ(clients.size(), 3u);
+  EXPECT_EQ(clients.size(), 4u);
   std::promise<PresenceStats> stats;
   on_loop(1, [&] {
     broker_->presence_stats(1, "p", [&](Result<PresenceStats> r) { stats.set_value(r.value()); });
   });
   PresenceStats st = stats.get_future().get();
-  EXPECT_EQ(st.clients, 3u);
-  EXPECT_EQ(st.users, 2u);
+  EXPECT_EQ(st.clients, 4u);
+  EXPECT_EQ(st.users, 2u) << "distinct non-empty user ids";
   on_loop(0, [&] { broker_->presence_remove(0, "p", "c1", true); });
   settle();
   EXPECT_EQ(sinks_[1]->events,
             (std::vector<std::string>{"join p c1", "join p c2", "leave p c1"}));
   EXPECT_TRUE(sinks_[0]->events.empty()) << "only subscribed loops hear joins and leaves";
+}
+
+// max_subscribers: adds from several loops at once never pass the limit, and a client already
+// present is not refused.
+TEST_F(BrokerTest, PresenceLimitHoldsUnderConcurrentAdds) {
+  constexpr int kPerLoop = 20;
+  constexpr size_t kLimit = 7;
+  std::atomic<int> added{0};
+  std::atomic<int> answered{0};
+  for (int l = 0; l < kLoops; ++l) {
+    loops_[static_cast<size_t>(l)]->post([&, l] {
+      for (int i = 0; i < kPerLoop; ++i) {
+        std::string id = std::to_string(l) + "-" + std::to_string(i);
+        broker_->presence_add(l, "full", ClientInfo{id, "", ""}, false, kLimit, [&](bool ok) {
+          added += ok ? 1 : 0;
+          ++answered;
+        });
+      }
+    });
+  }
+  while (answered.load() < kLoops * kPerLoop) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(added.load(), static_cast<int>(kLimit));
+  std::promise<bool> again;
+  on_loop(0, [&] {
+    broker_->presence_add(0, "full", ClientInfo{"new", "", ""}, false, kLimit,
+                          [&](bool ok) { again.set_value(ok); });
+  });
+  EXPECT_FALSE(again.get_future().get()) << "the channel is full";
+  std::promise<bool> present;
+  on_loop(1, [&] {
+    broker_->presence(1, "full", [&](Result<std::vector<ClientInfo>> r) {
+      std::string id = r.value().front().client;
+      broker_->presence_add(1, "full", ClientInfo{id, "", ""}, false, kLimit,
+                            [&](bool ok) { present.set_value(ok); });
+    });
+  });
+  EXPECT_TRUE(present.get_future().get()) << "re-adding a present client is not refused";
 }
 
 TEST_F(BrokerTest, QueriesDoNotCreateChannelsAndUnusedChannelsAreForgotten) {
@@ -248,8 +292,8 @@ TEST_F(BrokerTest, QueriesDoNotCreateChannelsAndUnusedChannelsAreForgotten) {
 }
 
 TEST_F(BrokerTest, TtlDropsOldPublications) {
-  HistoryOptions short_ttl{100, 1};  // 1 ms
-  publish_and_wait(0, "t", "1", short_ttl);
+  policies_["t"] = HistoryOptions{100, 1};  // 1 ms
+  publish_and_wait(0, "t", "1");
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   HistoryResult h = history(0, "t", 0);
   EXPECT_TRUE(h.publications.empty());
@@ -260,11 +304,12 @@ TEST_F(BrokerTest, TtlDropsOldPublications) {
 // result or delivered live afterwards, while another thread keeps publishing.
 TEST_F(BrokerTest, SubscribeThenReadHistoryLeavesNoGapUnderConcurrentPublishing) {
   constexpr int kTotal = 5000;
+  policies_["race"] = HistoryOptions{100000, 0};
   std::atomic<int> published{0};
   std::thread publisher([&] {
     for (int i = 0; i < kTotal; ++i) {
       loops_[0]->post([&, i] {
-        broker_->publish(0, "race", PublishRequest{std::to_string(i), {}, "", {100000, 0}},
+        broker_->publish(0, "race", PublishRequest{std::to_string(i), {}, ""},
                          [&](Result<PublishResult>) { ++published; });
       });
     }

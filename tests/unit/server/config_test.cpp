@@ -39,7 +39,72 @@ TEST(Config, ExampleFileIsValidAndMatchesTheDefaults) {
   EXPECT_EQ(cfg.server.head_timeout_ms, defaults.head_timeout_ms);
   EXPECT_EQ(cfg.server.drain_timeout_ms, defaults.drain_timeout_ms);
   EXPECT_EQ(cfg.server.deflate_min_size, defaults.deflate_min_size);
+  const NamespaceOptions& ns = cfg.server.default_namespace;
+  const NamespaceOptions& d = defaults.default_namespace;
+  EXPECT_EQ(ns.history_size, d.history_size);
+  EXPECT_EQ(ns.history_ttl_s, d.history_ttl_s);
+  EXPECT_EQ(ns.durable, d.durable);
+  EXPECT_EQ(ns.presence, d.presence);
+  EXPECT_EQ(ns.join_leave, d.join_leave);
+  EXPECT_EQ(ns.client_publish, d.client_publish);
+  EXPECT_EQ(ns.max_subscribers, d.max_subscribers);
+  EXPECT_TRUE(cfg.server.namespaces.empty()) << "the example lists namespaces only in comments";
   EXPECT_TRUE(validate(cfg).ok());
+}
+
+// Named namespaces inherit what they leave out from default_namespace, whichever comes first in
+// the file.
+TEST(Config, NamespacesInheritFromTheDefaultNamespace) {
+  TempFile f(
+      "namespaces:\n"
+      "  chat:\n"
+      "    max_subscribers: 3\n"
+      "  news: {client_publish: false, presence: false}\n"
+      "  bare:\n"
+      "default_namespace:\n"
+      "  history_size: 50\n"
+      "  history_ttl: 60\n"
+      "  join_leave: false\n");
+  ServeConfig cfg;
+  auto r = load_config_file(f.path(), cfg);
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(cfg.server.default_namespace.history_size, 50u);
+  EXPECT_EQ(cfg.server.default_namespace.history_ttl_s, 60u);
+  ASSERT_EQ(cfg.server.namespaces.size(), 3u);
+  const NamespaceOptions& chat = cfg.server.namespaces.at("chat");
+  EXPECT_EQ(chat.max_subscribers, 3u);
+  EXPECT_EQ(chat.history_size, 50u) << "inherited";
+  EXPECT_FALSE(chat.join_leave) << "inherited";
+  const NamespaceOptions& news = cfg.server.namespaces.at("news");
+  EXPECT_FALSE(news.client_publish);
+  EXPECT_FALSE(news.presence);
+  EXPECT_EQ(news.history_ttl_s, 60u);
+  EXPECT_EQ(cfg.server.namespaces.at("bare").history_size, 50u);
+}
+
+TEST(Config, BadNamespacesAreRefusedWithTheirLine) {
+  struct Case {
+    const char* yaml;
+    const char* says;
+    const char* line;
+  };
+  const Case cases[] = {
+      {"namespaces:\n  chat:\n    colour: red\n", "unknown key 'colour'", ":3:"},
+      {"namespaces:\n  chat:\n    presence: maybe\n", "'presence'", ":3:"},
+      {"namespaces:\n  \"a b\":\n    presence: true\n", "namespace name", ":2:"},
+      {"namespaces:\n  chat: 3\n", "must be a mapping", ":2:"},
+      {"namespaces: [chat]\n", "'namespaces' must map", ":1:"},
+      {"default_namespace:\n  history_size: -1\n", "'history_size'", ":2:"},
+      {"default_namespace:\n  history_ttl: -5\n", "'history_ttl'", ":2:"},
+  };
+  for (const Case& c : cases) {
+    TempFile f(c.yaml);
+    ServeConfig cfg;
+    auto r = load_config_file(f.path(), cfg);
+    ASSERT_FALSE(r.ok()) << c.yaml;
+    EXPECT_NE(r.error().find(c.says), std::string::npos) << r.error();
+    EXPECT_NE(r.error().find(c.line), std::string::npos) << "names the line: " << r.error();
+  }
 }
 
 TEST(Config, ValuesAreApplied) {

@@ -1,0 +1,349 @@
+#include "server/api_commands.h"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "hub/hub.h"
+#include "protocol/json_writer.h"
+#include "protocol/messages.h"
+#include "server/every_loop.h"
+#include "server/loop_context.h"
+#include "server/version.h"
+
+namespace herald::server {
+namespace {
+
+using protocol::ErrorCode;
+
+std::vector<protocol::PublicationView> views(const hub::HistoryResult& h,
+                                             std::vector<protocol::ClientInfoView>& infos) {
+  std::vector<protocol::PublicationView> out;
+  infos.reserve(h.publications.size());
+  for (const auto& rec : h.publications) {
+    infos.push_back(protocol::ClientInfoView{rec.publisher.user, rec.publisher.client,
+                                             rec.publisher.info});
+    out.push_back(protocol::PublicationView{rec.offset, h.top.epoch, rec.data,
+                                            rec.publisher.client.empty() ? nullptr : &infos.back(),
+                                            rec.time_ms});
+  }
+  return out;
+}
+
+ApiReply unknown_namespace(std::string_view channel) {
+  std::string_view ns = channel.substr(0, channel.find(':'));
+  return ApiReply::failure(ErrorCode::kUnknownNamespace,
+                           "unknown namespace: " + std::string(ns));
+}
+
+// The namespace of channel, or nullptr after answering 118.
+const NamespaceOptions* namespace_of(LoopContext& ctx, std::string_view channel,
+                                     ApiReplyCallback& done) {
+  const NamespaceOptions* ns = ctx.core.namespaces.find(channel);
+  if (ns == nullptr) {
+    done(unknown_namespace(channel));
+  }
+  return ns;
+}
+
+void publish(LoopContext& ctx, protocol::ApiCommand& cmd, ApiReplyCallback done) {
+  if (namespace_of(ctx, cmd.channel, done) == nullptr) {
+    return;
+  }
+  hub::PublishRequest req{std::move(cmd.data), {}, std::move(cmd.idempotency_key)};
+  ctx.hub->publish(cmd.channel, std::move(req),
+                   [done = std::move(done)](Result<hub::PublishResult> r) {
+                     if (!r.ok()) {
+                       done(ApiReply::failure(ErrorCode::kUnavailable, r.error()));
+                       return;
+                     }
+                     std::string result;
+                     protocol::append_publish_result(result, r->top.offset, r->top.epoch);
+                     done(ApiReply::result(std::move(result)));
+                   });
+}
+
+// One publish per channel; the reply lists each channel's result (or error) in order once the
+// last one is back.
+void broadcast(LoopContext& ctx, protocol::ApiCommand& cmd, ApiReplyCallback done) {
+  struct Pending {
+    std::vector<std::string> results;
+    size_t remaining = 0;
+    ApiReplyCallback done;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->results.resize(cmd.channels.size());
+  pending->remaining = cmd.channels.size();
+  pending->done = std::move(done);
+  auto settle = [pending](size_t i, std::string entry) {
+    pending->results[i] = std::move(entry);
+    if (--pending->remaining > 0) {
+      return;
+    }
+    std::string result = "{\"results\":[";
+    for (size_t k = 0; k < pending->results.size(); ++k) {
+      result += (k == 0 ? "" : ",") + pending->results[k];
+    }
+    result += "]}";
+    pending->done(ApiReply::result(std::move(result)));
+  };
+  auto error_entry = [](ErrorCode code, std::string_view message) {
+    std::string out = "{\"error\":";
+    protocol::append_error_object(out, code, message);
+    out += "}";
+    return out;
+  };
+  for (size_t i = 0; i < cmd.channels.size(); ++i) {
+    const std::string& channel = cmd.channels[i];
+    if (ctx.core.namespaces.find(channel) == nullptr) {
+      ApiReply r = unknown_namespace(channel);
+      settle(i, error_entry(*r.error, r.text));
+      continue;
+    }
+    hub::PublishRequest req{cmd.data, {}, cmd.idempotency_key};
+    ctx.hub->publish(channel, std::move(req),
+                     [settle, error_entry, i](Result<hub::PublishResult> r) {
+                       std::string entry;
+                       if (r.ok()) {
+                         protocol::append_publish_result(entry, r->top.offset, r->top.epoch);
+                       } else {
+                         entry = error_entry(ErrorCode::kUnavailable, r.error());
+                       }
+                       settle(i, std::move(entry));
+                     });
+  }
+}
+
+void history(LoopContext& ctx, protocol::ApiCommand& cmd, ApiReplyCallback done) {
+  const NamespaceOptions* ns = namespace_of(ctx, cmd.channel, done);
+  if (ns == nullptr) {
+    return;
+  }
+  if (ns->history_size == 0) {
+    done(ApiReply::failure(ErrorCode::kNotAvailable, "the namespace keeps no history"));
+    return;
+  }
+  uint64_t after = cmd.since ? cmd.since->offset : 0;
+  size_t limit = cmd.limit ? *cmd.limit : 0;
+  if (cmd.limit && *cmd.limit == 0) {
+    after = UINT64_MAX;  // only the position
+  }
+  ctx.hub->history(cmd.channel, after, limit,
+                   [since = cmd.since, reverse = cmd.reverse,
+                    done = std::move(done)](Result<hub::HistoryResult> r) {
+                     if (!r.ok()) {
+                       done(ApiReply::failure(ErrorCode::kUnavailable, r.error()));
+                       return;
+                     }
+                     hub::HistoryResult& h = r.value();
+                     if (since && (since->epoch != h.top.epoch ||
+                                   since->offset + 1 < h.top.first_offset)) {
+                       done(ApiReply::failure(ErrorCode::kUnrecoverablePosition));
+                       return;
+                     }
+                     if (reverse) {
+                       std::reverse(h.publications.begin(), h.publications.end());
+                     }
+                     std::vector<protocol::ClientInfoView> infos;
+                     auto pubs = views(h, infos);
+                     std::string result;
+                     protocol::append_history_result(result, pubs, h.top.offset, h.top.epoch);
+                     done(ApiReply::result(std::move(result)));
+                   });
+}
+
+void presence(LoopContext& ctx, protocol::ApiCommand& cmd, ApiReplyCallback done) {
+  const NamespaceOptions* ns = namespace_of(ctx, cmd.channel, done);
+  if (ns == nullptr) {
+    return;
+  }
+  if (!ns->presence) {
+    done(ApiReply::failure(ErrorCode::kNotAvailable, "presence is off in the namespace"));
+    return;
+  }
+  if (cmd.method == protocol::ApiMethod::kPresenceStats) {
+    ctx.hub->presence_stats(cmd.channel,
+                            [done = std::move(done)](Result<hub::PresenceStats> r) {
+                              if (!r.ok()) {
+                                done(ApiReply::failure(ErrorCode::kUnavailable, r.error()));
+                                return;
+                              }
+                              std::string result;
+                              protocol::append_presence_stats_result(result, r->clients,
+                                                                     r->users);
+                              done(ApiReply::result(std::move(result)));
+                            });
+    return;
+  }
+  ctx.hub->presence(cmd.channel,
+                    [done = std::move(done)](Result<std::vector<hub::ClientInfo>> r) {
+                      if (!r.ok()) {
+                        done(ApiReply::failure(ErrorCode::kUnavailable, r.error()));
+                        return;
+                      }
+                      std::vector<protocol::ClientInfoView> clients;
+                      for (const auto& who : r.value()) {
+                        clients.push_back({who.user, who.client, who.info});
+                      }
+                      std::string result;
+                      protocol::append_presence_result(result, clients);
+                      done(ApiReply::result(std::move(result)));
+                    });
+}
+
+// Channels with subscribers on any loop, with their subscriber counts summed over the loops.
+void channels(LoopContext& ctx, protocol::ApiCommand& cmd, ApiReplyCallback done) {
+  using Counts = std::vector<std::pair<std::string, size_t>>;
+  on_every_loop<Counts>(
+      ctx,
+      [pattern = cmd.pattern](LoopContext& loop) {
+        Counts out;
+        loop.hub->for_each_channel([&](const std::string& name, size_t members) {
+          if (members > 0 && (pattern.empty() || glob_match(pattern, name))) {
+            out.emplace_back(name, members);
+          }
+        });
+        return out;
+      },
+      [done = std::move(done)](std::vector<Counts> per_loop) {
+        std::map<std::string, size_t> total;
+        for (const Counts& counts : per_loop) {
+          for (const auto& [name, n] : counts) {
+            total[name] += n;
+          }
+        }
+        std::string result = "{\"channels\":{";
+        bool first = true;
+        for (const auto& [name, n] : total) {
+          result += first ? "" : ",";
+          first = false;
+          protocol::append_json_string(result, name);
+          result += ":{\"num_clients\":" + std::to_string(n) + "}";
+        }
+        result += "}}";
+        done(ApiReply::result(std::move(result)));
+      });
+}
+
+void disconnect(LoopContext& ctx, protocol::ApiCommand& cmd, ApiReplyCallback done) {
+  on_every_loop<size_t>(
+      ctx,
+      [user = cmd.user](LoopContext& loop) {
+        size_t n = 0;
+        for (ProtocolSessions* sessions : loop.protocol_sessions) {
+          n += sessions->disconnect_user(
+              user, static_cast<uint16_t>(protocol::DisconnectCode::kForceDisconnect),
+              "force disconnect");
+        }
+        return n;
+      },
+      [done = std::move(done)](std::vector<size_t> /*per_loop*/) {
+        done(ApiReply::result("{}"));
+      });
+}
+
+void info(LoopContext& ctx, ApiReplyCallback done) {
+  struct LoopInfo {
+    size_t clients = 0;
+    std::unordered_set<std::string> users;
+    std::vector<std::string> channels;
+  };
+  auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
+                    std::chrono::steady_clock::now() - ctx.core.started_at)
+                    .count();
+  on_every_loop<LoopInfo>(
+      ctx,
+      [](LoopContext& loop) {
+        LoopInfo out;
+        for (ProtocolSessions* sessions : loop.protocol_sessions) {
+          out.clients += sessions->count_clients(out.users);
+        }
+        loop.hub->for_each_channel([&](const std::string& name, size_t members) {
+          if (members > 0) {
+            out.channels.push_back(name);
+          }
+        });
+        return out;
+      },
+      [uptime, done = std::move(done)](std::vector<LoopInfo> per_loop) {
+        size_t clients = 0;
+        std::unordered_set<std::string> users;
+        std::unordered_set<std::string> channels;
+        for (LoopInfo& l : per_loop) {
+          clients += l.clients;
+          users.merge(l.users);
+          channels.insert(std::make_move_iterator(l.channels.begin()),
+                          std::make_move_iterator(l.channels.end()));
+        }
+        std::string result = "{\"version\":";
+        protocol::append_json_string(result, kServerVersion);
+        result += ",\"protocol\":" + std::to_string(protocol::kProtocolVersion) +
+                  ",\"uptime\":" + std::to_string(uptime) +
+                  ",\"num_clients\":" + std::to_string(clients) +
+                  ",\"num_users\":" + std::to_string(users.size()) +
+                  ",\"num_channels\":" + std::to_string(channels.size()) + "}";
+        done(ApiReply::result(std::move(result)));
+      });
+}
+
+}  // namespace
+
+bool glob_match(std::string_view pattern, std::string_view text) {
+  // Greedy with backtracking to the last star: linear in practice, O(n*m) at worst, and both are
+  // bounded (255-byte names and patterns).
+  size_t p = 0;
+  size_t t = 0;
+  size_t star = std::string_view::npos;
+  size_t resume = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      resume = t;
+    } else if (p < pattern.size() && pattern[p] == text[t]) {
+      ++p;
+      ++t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') {
+    ++p;
+  }
+  return p == pattern.size();
+}
+
+void execute(LoopContext& ctx, protocol::ApiCommand& cmd, ApiReplyCallback done) {
+  using protocol::ApiMethod;
+  switch (cmd.method) {
+    case ApiMethod::kPublish:
+      publish(ctx, cmd, std::move(done));
+      return;
+    case ApiMethod::kBroadcast:
+      broadcast(ctx, cmd, std::move(done));
+      return;
+    case ApiMethod::kHistory:
+      history(ctx, cmd, std::move(done));
+      return;
+    case ApiMethod::kPresence:
+    case ApiMethod::kPresenceStats:
+      presence(ctx, cmd, std::move(done));
+      return;
+    case ApiMethod::kChannels:
+      channels(ctx, cmd, std::move(done));
+      return;
+    case ApiMethod::kDisconnect:
+      disconnect(ctx, cmd, std::move(done));
+      return;
+    case ApiMethod::kInfo:
+      info(ctx, std::move(done));
+      return;
+  }
+}
+
+}  // namespace herald::server
