@@ -8,6 +8,48 @@
 #include <functional>
 
 namespace herald::hub {
+namespace {
+
+// The publisher as the store keeps it: user, client and info, each as a 4-byte little-endian
+// length and its bytes. "" for a backend publish (no client).
+std::string pack_publisher(const ClientInfo& who) {
+  if (who.client.empty()) {
+    return {};
+  }
+  std::string out;
+  for (const std::string* field : {&who.user, &who.client, &who.info}) {
+    auto n = static_cast<uint32_t>(field->size());
+    for (int shift = 0; shift < 32; shift += 8) {
+      out.push_back(static_cast<char>((n >> shift) & 0xff));
+    }
+    out += *field;
+  }
+  return out;
+}
+
+// The inverse of pack_publisher; anything malformed (a damaged row) reads as "no publisher".
+ClientInfo unpack_publisher(std::string_view bytes) {
+  ClientInfo who;
+  for (std::string* field : {&who.user, &who.client, &who.info}) {
+    if (bytes.size() < 4) {
+      return {};
+    }
+    uint32_t n = 0;
+    for (int i = 0; i < 4; ++i) {
+      n |= static_cast<uint32_t>(static_cast<unsigned char>(bytes[static_cast<size_t>(i)]))
+           << (8 * i);
+    }
+    bytes.remove_prefix(4);
+    if (bytes.size() < n) {
+      return {};
+    }
+    field->assign(bytes.substr(0, n));
+    bytes.remove_prefix(n);
+  }
+  return bytes.empty() ? who : ClientInfo{};
+}
+
+}  // namespace
 
 MemoryBroker::MemoryBroker(std::vector<net::EventLoop*> loops, store::HistoryStore* store,
                            HistoryPolicy policy)
@@ -156,7 +198,8 @@ void MemoryBroker::publish(int loop_index, std::string_view channel_name, Publis
           uint64_t generation = c.generation;
           store::RetentionPolicy policy{c.options.max_publications, c.options.ttl_ms};
           std::string data = shared->data;
-          store_->append(name, c.top.epoch, shared->offset, now, std::move(data), policy,
+          store_->append(name, c.top.epoch, shared->offset, now, std::move(data),
+                         pack_publisher(shared->publisher), policy,
                          [this, owner, loop_index, name, generation, shared,
                           done = std::move(done)](Result<Ok> r) mutable {
                            // On the store's writer thread: back to the owner, in commit order.
@@ -234,7 +277,8 @@ Result<HistoryResult> MemoryBroker::read_durable(Channel& c, const std::string& 
     if (row.offset > c.committed) {
       break;
     }
-    result.publications.push_back(PublicationRecord{row.offset, row.time_ms, std::move(row.data), {}});
+    result.publications.push_back(PublicationRecord{row.offset, row.time_ms, std::move(row.data),
+                                                    unpack_publisher(row.publisher)});
   }
   return result;
 }

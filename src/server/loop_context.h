@@ -39,11 +39,12 @@ class LoopContext {
   net::EventLoop loop;
   ServerCore& core;
   std::unique_ptr<net::Listener> listener;
+  // The protocol handlers of this loop (one per protocol route), for the server API. Declared
+  // before `handlers`, which unregister themselves from it when destroyed.
+  std::vector<ProtocolSessions*> protocol_sessions;
   std::vector<std::unique_ptr<Handler>> handlers;  // index: route id from ServerCore::routes
   TopicIndex topics;
   std::unique_ptr<hub::Hub> hub;  // channels of the Herald protocol (created by Server::start)
-  // The protocol handlers of this loop (one per protocol route), for the server API.
-  std::vector<ProtocolSessions*> protocol_sessions;
   LoopMetrics metrics;
   http::Request request_scratch;  // the parsed head of the request being routed right now
   protocol::ApiDecoder api_decoder;  // bodies of the server API

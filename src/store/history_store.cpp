@@ -104,7 +104,7 @@ class ReadPool {
          "ORDER BY seq LIMIT 1) FROM channels c WHERE c.name = ?1",
          "load channel"},
         {&conn->read,
-         "SELECT p.seq, p.time_ms, p.data FROM channels c JOIN publications p "
+         "SELECT p.seq, p.time_ms, p.data, p.publisher FROM channels c JOIN publications p "
          "ON p.channel_id = c.id WHERE c.name = ?1 AND p.seq > ?2 ORDER BY p.seq LIMIT ?3",
          "read history"},
         {&conn->list_all,
@@ -169,7 +169,8 @@ HistoryStore::~HistoryStore() {
 // ---- writes ----
 
 void HistoryStore::append(std::string_view channel, std::string_view epoch, uint64_t offset,
-                          int64_t time_ms, std::string data, RetentionPolicy policy, Done done) {
+                          int64_t time_ms, std::string data, std::string publisher,
+                          RetentionPolicy policy, Done done) {
   Op op;
   AppendItem& item = op.append;
   item.channel = channel;
@@ -177,6 +178,7 @@ void HistoryStore::append(std::string_view channel, std::string_view epoch, uint
   item.offset = offset;
   item.time_ms = time_ms;
   item.data = std::move(data);
+  item.publisher = std::move(publisher);
   item.policy = policy;
   item.done = std::move(done);
   bool wake = false;
@@ -188,6 +190,7 @@ void HistoryStore::append(std::string_view channel, std::string_view epoch, uint
       item.error = "history store " + options_.path + ": write queue full (" +
                    std::to_string(queued_appends_) + " appends waiting for the disk)";
       item.data = std::string();
+      item.publisher = std::string();
     } else {
       ++queued_appends_;
     }
@@ -396,7 +399,8 @@ Result<std::vector<Publication>> HistoryStore::read(std::string_view channel, ui
         break;
       }
       out.push_back(Publication{static_cast<uint64_t>(c.read.column_int(0)), c.read.column_int(1),
-                                std::string(c.read.column_blob(2))});
+                                std::string(c.read.column_blob(2)),
+                                std::string(c.read.column_blob(3))});
     }
     return out;
   });

@@ -35,6 +35,7 @@ struct Publication {
   uint64_t offset = 0;
   int64_t time_ms = 0;  // as given to append (the publisher's wall clock); TTL compares it
   std::string data;     // raw JSON text, stored and returned byte for byte
+  std::string publisher;  // opaque bytes given to append (who published), "" = none
 };
 
 struct ChannelState {
@@ -115,8 +116,14 @@ class HistoryStore {
   // epoch or offset does not follow fails alone (the rest of its batch commits). After a failed
   // append the stored top stays behind the caller's: the owner should reset_channel() or reload.
   // The policy is stored with the channel; the count limit is applied in the same transaction.
+  // `publisher` is stored beside the data as opaque bytes and returned as given.
   void append(std::string_view channel, std::string_view epoch, uint64_t offset, int64_t time_ms,
-              std::string data, RetentionPolicy policy, Done done);
+              std::string data, std::string publisher, RetentionPolicy policy, Done done);
+  void append(std::string_view channel, std::string_view epoch, uint64_t offset, int64_t time_ms,
+              std::string data, RetentionPolicy policy, Done done) {
+    append(channel, epoch, offset, time_ms, std::move(data), std::string(), policy,
+           std::move(done));
+  }
 
   // Publications with offset > after, oldest first, at most limit (0 = no limit). Synchronous.
   // Offsets are contiguous, so `front().offset > after + 1` means the window was lost.

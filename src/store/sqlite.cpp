@@ -68,6 +68,8 @@ void Statement::bind_blob(int index, std::string_view bytes) {
   sqlite3_bind_blob(stmt_, index, data, static_cast<int>(bytes.size()), SQLITE_STATIC);
 }
 
+void Statement::bind_null(int index) { sqlite3_bind_null(stmt_, index); }
+
 Result<bool> Statement::step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) {

@@ -43,6 +43,7 @@ class Statement {
   void bind(int index, int64_t value);
   void bind(int index, std::string_view text);  // bound as TEXT, bytes as given (no copy kept)
   void bind_blob(int index, std::string_view bytes);
+  void bind_null(int index);
   // true: a row is ready; false: done. An error is returned as Error with SQLite's message.
   Result<bool> step();
   // Runs a statement that returns no rows (INSERT, UPDATE, DELETE) and resets it.

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <iterator>
 
 #include "store/epoch.h"
 
@@ -47,8 +48,16 @@ CREATE TABLE IF NOT EXISTS publications(
   seq INTEGER NOT NULL,
   time_ms INTEGER NOT NULL,
   data BLOB NOT NULL,
+  publisher BLOB,
   PRIMARY KEY(channel_id, seq)) WITHOUT ROWID;
 )sql";
+
+// kUpgrades[v] brings a database of schema version v to v + 1 (a new one gets kSchema whole).
+constexpr const char* kUpgrades[] = {
+    "",                                                     // 0: see kSchema
+    "ALTER TABLE publications ADD COLUMN publisher BLOB;",  // 1 -> 2
+};
+static_assert(std::size(kUpgrades) == kSchemaVersion);
 
 Error os_error(const std::string& path, std::string_view what, int err) {
   return Error{"history store " + path + ": " + std::string(what) + ": " + std::strerror(err)};
@@ -156,8 +165,16 @@ Result<Ok> StoreWriter::init(const StoreOptions& options) {
                  " is newer than this herald's (" + std::to_string(kSchemaVersion) + ")"};
   }
   if (v < kSchemaVersion) {
-    std::string sql = std::string("BEGIN IMMEDIATE;") + kSchema +
-                      "PRAGMA user_version=" + std::to_string(kSchemaVersion) + ";COMMIT;";
+    // From version 0, the whole schema is created; from an older version, its upgrades run.
+    std::string sql = "BEGIN IMMEDIATE;";
+    if (v == 0) {
+      sql += kSchema;
+    } else {
+      for (int from = v; from < kSchemaVersion; ++from) {
+        sql += kUpgrades[from];
+      }
+    }
+    sql += "PRAGMA user_version=" + std::to_string(kSchemaVersion) + ";COMMIT;";
     if (Result<Ok> r = db_.exec(sql.c_str(), "create schema"); !r.ok()) {
       (void)db_.exec("ROLLBACK", "rollback");
       return r;
@@ -232,7 +249,8 @@ Result<Ok> StoreWriter::prepare_statements() {
        "last_time_ms = ?5 WHERE id = ?1",
        "update channel"},
       {&insert_publication_,
-       "INSERT INTO publications(channel_id, seq, time_ms, data) VALUES(?1, ?2, ?3, ?4)",
+       "INSERT INTO publications(channel_id, seq, time_ms, data, publisher) "
+       "VALUES(?1, ?2, ?3, ?4, ?5)",
        "insert publication"},
       {&trim_below_, "DELETE FROM publications WHERE channel_id = ?1 AND seq <= ?2",
        "trim history"},
@@ -371,6 +389,11 @@ Result<Ok> StoreWriter::insert(const Channel& ch, const AppendItem& item) {
   insert_publication_.bind(2, to_i64(item.offset));
   insert_publication_.bind(3, item.time_ms);
   insert_publication_.bind_blob(4, item.data);
+  if (item.publisher.empty()) {
+    insert_publication_.bind_null(5);  // most publications come from backends: no publisher
+  } else {
+    insert_publication_.bind_blob(5, item.publisher);
+  }
   return insert_publication_.run();
 }
 

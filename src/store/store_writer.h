@@ -23,7 +23,8 @@ namespace herald::store {
 
 // The schema both connections agree on. Offsets are stored as `seq` (OFFSET is an SQL keyword).
 // Channels get a small integer id so that publications do not repeat the channel's name.
-inline constexpr int kSchemaVersion = 1;
+// 1: the first schema. 2: publications.publisher (who published; NULL for older rows).
+inline constexpr int kSchemaVersion = 2;
 
 struct AppendItem {
   std::string channel;
@@ -31,6 +32,7 @@ struct AppendItem {
   uint64_t offset = 0;
   int64_t time_ms = 0;
   std::string data;
+  std::string publisher;
   RetentionPolicy policy;
   HistoryStore::Done done;
   std::string error;  // set by write_batch for an append that failed alone (a broken order)

@@ -379,10 +379,11 @@ struct Node {
     loop->stop();
     thread.join();
   }
-  PublishResult publish(const std::string& channel, const std::string& data) {
+  PublishResult publish(const std::string& channel, const std::string& data,
+                        ClientInfo publisher = {}) {
     std::promise<Result<PublishResult>> p;
     loop->post([&] {
-      broker->publish(0, channel, PublishRequest{data, {}, ""},
+      broker->publish(0, channel, PublishRequest{data, publisher, ""},
                       [&](Result<PublishResult> r) { p.set_value(std::move(r)); });
     });
     auto r = p.get_future().get();
@@ -426,6 +427,23 @@ TEST(DurableBroker, OffsetsEpochAndHistorySurviveARestart) {
   PublishResult next = second.publish("news", "{\"n\":11}");
   EXPECT_EQ(next.top.offset, 11u) << "offsets continue after the restart";
   EXPECT_EQ(next.top.epoch, epoch);
+}
+
+TEST(DurableBroker, HistoryKeepsThePublisher) {
+  store::testing::TempDir dir;
+  ClientInfo ann{"c0ffee", "42", R"({"name":"Ann"})"};
+  {
+    Node first(dir);
+    first.publish("room", "1", ann);
+    first.publish("room", "2");  // from a backend
+  }
+  Node second(dir);
+  HistoryResult h = second.history("room", 0);
+  ASSERT_EQ(h.publications.size(), 2u);
+  EXPECT_EQ(h.publications[0].publisher.client, ann.client);
+  EXPECT_EQ(h.publications[0].publisher.user, ann.user);
+  EXPECT_EQ(h.publications[0].publisher.info, ann.info);
+  EXPECT_TRUE(h.publications[1].publisher.client.empty());
 }
 
 }  // namespace

@@ -515,6 +515,61 @@ TEST(HistoryStore, NotADatabaseOrANewerSchemaIsRefused) {
   EXPECT_NE(s.error().find("schema version 99 is newer"), std::string::npos) << s.error();
 }
 
+TEST(HistoryStore, PublisherIsStoredBesideTheDataAndReturnedAsGiven) {
+  TempDir dir;
+  auto s = open_or_fail(options_in(dir));
+  ASSERT_TRUE(s);
+  std::string epoch = s->load_channel("who")->epoch;
+  const std::string who("\x02" "u1\x00\x03" "c42", 7);  // opaque: embedded NULs survive
+  Waiter w;
+  s->append("who", epoch, 1, 1000, "{\"a\":1}", who, {}, w.callback());
+  s->append("who", epoch, 2, 1001, "{\"b\":2}", {}, w.callback());  // a backend publish
+  ASSERT_TRUE(w.wait(2));
+  ASSERT_EQ(w.ok(), 2u);
+  auto rows = s->read("who", 0, 0);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].publisher, who);
+  EXPECT_EQ((*rows)[1].publisher, "");
+}
+
+// A data directory written by the first schema (no publisher column) is upgraded in place: its
+// history stays, and new appends carry their publisher.
+TEST(HistoryStore, SchemaVersion1IsUpgraded) {
+  TempDir dir;
+  StoreOptions o = options_in(dir);
+  std::filesystem::create_directories(std::filesystem::path(o.path).parent_path());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(o.path.c_str(), &db), SQLITE_OK);
+  const char* v1 =
+      "CREATE TABLE channels(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, epoch TEXT NOT "
+      "NULL, top_offset INTEGER NOT NULL, max_publications INTEGER NOT NULL, ttl_ms INTEGER NOT "
+      "NULL, last_time_ms INTEGER NOT NULL);"
+      "CREATE TABLE publications(channel_id INTEGER NOT NULL, seq INTEGER NOT NULL, time_ms "
+      "INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(channel_id, seq)) WITHOUT ROWID;"
+      "INSERT INTO channels VALUES(1, 'old', 'e1', 1, 1000, 0, 5);"
+      "INSERT INTO publications VALUES(1, 1, 5, '\"kept\"');"
+      "PRAGMA user_version=1;";
+  ASSERT_EQ(sqlite3_exec(db, v1, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_close(db);
+  auto s = open_or_fail(o);
+  ASSERT_TRUE(s);
+  auto st = s->load_channel("old");
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->epoch, "e1");
+  EXPECT_EQ(st->top_offset, 1u);
+  Waiter w;
+  s->append("old", "e1", 2, 6, "\"new\"", "me", {}, w.callback());
+  ASSERT_TRUE(w.wait(1));
+  ASSERT_EQ(w.ok(), 1u) << (w.errors().empty() ? "" : w.errors().front());
+  auto rows = s->read("old", 0, 0);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].data, "\"kept\"");
+  EXPECT_EQ((*rows)[0].publisher, "") << "rows of the old schema have none";
+  EXPECT_EQ((*rows)[1].publisher, "me");
+}
+
 TEST(HistoryStore, SynchronousFullWorksToo) {
   TempDir dir;
   StoreOptions o = options_in(dir);
