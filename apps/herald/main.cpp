@@ -5,6 +5,8 @@
 
 #include "cli_commands.h"
 #include "serve_command.h"
+#include "sub_command.h"
+#include "token_command.h"
 
 #ifdef HERALD_HAVE_BENCH
 #include "herald/bench/command.h"
@@ -17,6 +19,8 @@ int main(int argc, char** argv) {
   herald::app::register_check_config(app);
   int api_exit = -1;
   herald::app::register_api_commands(app, api_exit);
+  herald::app::register_token_command(app, api_exit);
+  herald::app::register_sub_command(app, api_exit);
 #ifdef HERALD_HAVE_BENCH
   herald::bench::register_command(app);
 #endif

@@ -33,6 +33,7 @@ struct ServeFlags {
   std::string data_dir;
   bool memory = false;
   std::string api_key;
+  std::string token_secret;
 };
 
 // Defaults, then the file, then flags: the last word wins.
@@ -88,6 +89,12 @@ Result<server::ServeConfig> build_config(const ServeFlags& f) {
   if (!f.api_key.empty()) {
     cfg.server.api_key = f.api_key;
   }
+  if (const char* env = std::getenv("HERALD_TOKEN_SECRET"); env != nullptr && *env != '\0') {
+    cfg.server.token_hmac_secret = env;
+  }
+  if (!f.token_secret.empty()) {
+    cfg.server.token_hmac_secret = f.token_secret;
+  }
   if (auto r = server::validate(cfg); !r) {
     return Error{r.error()};
   }
@@ -108,6 +115,8 @@ void add_serve_flags(CLI::App* cmd, ServeFlags& f) {
   cmd->add_flag("--no-deflate", f.no_deflate, "never negotiate permessage-deflate");
   cmd->add_option("--data-dir", f.data_dir, "durable channel history here (default ./herald-data)");
   cmd->add_flag("--memory", f.memory, "keep channel history in memory only (lost on restart)");
+  cmd->add_option("--token-secret", f.token_secret,
+                  "HS256 secret of connection tokens (default: $HERALD_TOKEN_SECRET)");
   cmd->add_option("--api-key", f.api_key,
                   "key for POST /api/... (X-API-Key; also HERALD_API_KEY); none: loopback only");
 }

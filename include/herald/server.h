@@ -45,6 +45,11 @@ struct ServerOptions {
 
   // Server API (POST /api/<method>) for backends. With no key, only loopback peers may call it.
   std::string api_key;
+
+  // Connection tokens (JWT, HS256, signed by the backend with this secret): a connect with a
+  // token gets the token's user id. Empty: no token is accepted (a connect with one is refused).
+  std::string token_hmac_secret;
+  bool allow_anonymous = true;  // a connect without a token is an anonymous client ("" user)
 };
 
 class Server {

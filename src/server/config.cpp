@@ -56,6 +56,10 @@ const std::map<std::string, Setter>& setters() {
       {"permessage_deflate",
        [](const YAML::Node& n, ServeConfig& c) { c.server.permessage_deflate = n.as<bool>(); }},
       {"api_key", [](const YAML::Node& n, ServeConfig& c) { c.server.api_key = n.as<std::string>(); }},
+      {"token_hmac_secret",
+       [](const YAML::Node& n, ServeConfig& c) { c.server.token_hmac_secret = n.as<std::string>(); }},
+      {"allow_anonymous",
+       [](const YAML::Node& n, ServeConfig& c) { c.server.allow_anonymous = n.as<bool>(); }},
       {"data_dir",
        [](const YAML::Node& n, ServeConfig& c) { c.server.data_dir = n.as<std::string>(); }},
       {"max_subscriptions",
@@ -215,6 +219,13 @@ Result<Ok> validate(const ServeConfig& config) {
   }
   if (s.ping_interval_ms == 0 || s.pong_timeout_ms == 0 || s.head_timeout_ms == 0) {
     return Error{"head_timeout, ping_interval and pong_timeout must be above 0"};
+  }
+  if (!s.token_hmac_secret.empty() && s.token_hmac_secret.size() < 32) {
+    return Error{"token_hmac_secret must be at least 32 bytes (RFC 7518 3.2); `openssl rand -hex 32` "
+                 "makes one"};
+  }
+  if (!s.allow_anonymous && s.token_hmac_secret.empty()) {
+    return Error{"allow_anonymous is false but no token_hmac_secret is set: nobody could connect"};
   }
   return Ok{};
 }

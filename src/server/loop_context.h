@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "auth/jwt.h"
 #include "herald/server.h"
 #include "http/request_parser.h"
 #include "hub/hub.h"
@@ -98,6 +99,7 @@ struct ServerCore {
   };
   std::vector<Route> routes;
   hub::Namespaces namespaces;  // from options, set by Server::start
+  std::unique_ptr<auth::TokenVerifier> tokens;  // null: no token_hmac_secret
   std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
   // Declaration order is destruction order reversed: the store goes first (its last commit
   // callbacks post to loops that still exist), then the loops (with their hubs), then the broker.

@@ -6,7 +6,9 @@
 #include <unordered_set>
 #include <variant>
 
+#include "auth/jwt.h"
 #include "hub/hub.h"
+#include "net/timer_wheel.h"
 #include "protocol/command_decoder.h"
 #include "protocol/messages.h"
 #include "server/connection.h"
@@ -37,8 +39,8 @@ protocol::PublicationView view_of(const hub::PublicationRecord& rec, std::string
 class ProtocolHandler;
 
 // One connection's protocol state. Owned by the handler's session map; the hub knows it as a
-// ChannelMember. Thread: the loop's own.
-class Session final : public hub::ChannelMember {
+// ChannelMember. Its timer is the connection token's expiry. Thread: the loop's own.
+class Session final : public hub::ChannelMember, public net::Timer {
  public:
   Session(ProtocolHandler& handler, Connection& conn) : handler_(handler), conn_(conn) {
     char id[17];
@@ -56,8 +58,22 @@ class Session final : public hub::ChannelMember {
   hub::ClientInfo& info() { return info_; }
   // Channels whose subscribe waits for the broker's presence answer (not yet in the hub).
   std::unordered_set<std::string> reserving;
+  // Set when the commands of this frame must end the connection: the replies so far are sent,
+  // then the connection closes with this code (its disconnect push is already in the replies).
+  uint16_t close_code = 0;
+  std::string close_reason;
+
+  // Ends the connection now: a disconnect push, then the close with the same code.
+  void disconnect(protocol::DisconnectCode code, std::string_view reason) {
+    std::string push;
+    protocol::append_disconnect_push(push, code, reason);
+    conn_.send(push, MessageType::kText);
+    conn_.close(static_cast<uint16_t>(code), reason);
+  }
 
  private:
+  void on_timer() override { disconnect(protocol::DisconnectCode::kTokenExpired, "token expired"); }
+
   ProtocolHandler& handler_;
   Connection& conn_;
   hub::ClientInfo info_;
@@ -116,9 +132,13 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
     sessions_[conn.id()] = std::make_unique<Session>(*this, conn);
   }
 
-  void on_message(WebSocket& ws, std::string_view data, MessageType /*type*/) override {
+  void on_message(WebSocket& ws, std::string_view data, MessageType type) override {
     Session* s = find(ws.id());
     if (s == nullptr) {
+      return;
+    }
+    if (type != MessageType::kText) {
+      s->disconnect(protocol::DisconnectCode::kBadRequest, "binary frames are not part of v1");
       return;
     }
     decoded_.clear();
@@ -128,12 +148,21 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
       if (auto* err = std::get_if<protocol::DecodeError>(&item)) {
         add_line(out);
         protocol::append_error(out, err->id, err->code, err->message);
-        continue;
+        if (err->code == protocol::ErrorCode::kUnsupportedProtocol) {
+          end_after_replies(*s, out, protocol::DisconnectCode::kUnsupportedProtocol, "");
+        }
+      } else {
+        handle(*s, std::get<protocol::Command>(item), out);
       }
-      handle(*s, std::get<protocol::Command>(item), out);
+      if (s->close_code != 0) {
+        break;  // the rest of the frame is not run
+      }
     }
     if (!out.empty()) {
       ws.send(out);
+    }
+    if (s->close_code != 0) {
+      ws.close(s->close_code, s->close_reason);
     }
   }
 
@@ -188,6 +217,56 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
     }
   }
 
+  // Adds the disconnect push to out and marks the session to close once out is sent.
+  static void end_after_replies(Session& s, std::string& out, protocol::DisconnectCode code,
+                                std::string_view reason) {
+    add_line(out);
+    protocol::append_disconnect_push(out, code, reason);
+    s.close_code = static_cast<uint16_t>(code);
+    s.close_reason = std::string(reason);
+  }
+
+  // Who the connection is: the token's user (and info) when a token is given, else anonymous
+  // with the connect data as its info. False after answering a refusal (error 120, then the
+  // connection ends with 4004 for an expired token, 4501 otherwise).
+  bool authenticate(Session& s, const protocol::Command& cmd, std::string& out) {
+    const ServerCore& core = ctx_.core;
+    auto refuse = [&](protocol::DisconnectCode code, const std::string& why) {
+      protocol::append_error(out, cmd.id, protocol::ErrorCode::kUnauthorized, why);
+      end_after_replies(s, out, code, why);
+      return false;
+    };
+    if (cmd.token.empty()) {
+      if (!core.options.allow_anonymous) {
+        return refuse(protocol::DisconnectCode::kInvalidToken, "a connection token is required");
+      }
+      s.info().info = cmd.data;
+      return true;
+    }
+    if (!core.tokens) {
+      return refuse(protocol::DisconnectCode::kInvalidToken,
+                    "this server verifies no tokens (no token_hmac_secret configured)");
+    }
+    int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+    auth::VerifyResult v = core.tokens->verify(cmd.token, now_s);
+    if (auto* err = std::get_if<auth::TokenError>(&v)) {
+      bool expired = *err == auth::TokenError::kExpired;
+      return refuse(expired ? protocol::DisconnectCode::kTokenExpired
+                            : protocol::DisconnectCode::kInvalidToken,
+                    "token: " + std::string(auth::to_string(*err)));
+    }
+    auto& claims = std::get<auth::ConnectClaims>(v);
+    s.info().user = std::move(claims.user);
+    s.info().info = claims.info.empty() ? cmd.data : std::move(claims.info);
+    if (claims.expires_at_s > 0) {
+      auto left_ms = static_cast<uint64_t>(claims.expires_at_s - now_s) * 1000;
+      ctx_.loop.timers().arm(s, ctx_.loop.now_ms(), left_ms);
+    }
+    return true;
+  }
+
   // The channel's namespace, or nullptr after adding error 118 to out.
   const NamespaceOptions* namespace_of(const protocol::Command& cmd, std::string& out) {
     const NamespaceOptions* ns = ctx_.core.namespaces.find(cmd.channel);
@@ -216,8 +295,10 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
         protocol::append_error(out, cmd.id, ErrorCode::kAlreadyConnected);
         return;
       }
+      if (!authenticate(s, cmd, out)) {
+        return;
+      }
       s.connected = true;
-      s.info().info = cmd.data;
       std::string result;
       protocol::append_connect_result(result, s.info().client, kServerVersion,
                                       ctx_.core.options.ping_interval_ms / 1000, true);

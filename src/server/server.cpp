@@ -150,6 +150,9 @@ Result<Ok> Server::start() {
     loop_ptrs.push_back(&ctx->loop);
   }
   core.namespaces = hub::Namespaces(core.options.default_namespace, core.options.namespaces);
+  if (!core.options.token_hmac_secret.empty()) {
+    core.tokens = std::make_unique<auth::TokenVerifier>(core.options.token_hmac_secret);
+  }
   const hub::Namespaces* namespaces = &core.namespaces;
   core.broker = std::make_unique<hub::MemoryBroker>(
       loop_ptrs, core.store.get(),

@@ -1,0 +1,753 @@
+#include "sub_command.h"
+
+#include <signal.h>
+#include <simdjson.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "herald/client/blocking_client.h"
+#include "protocol/json_writer.h"
+
+namespace herald::app {
+namespace {
+
+namespace od = simdjson::ondemand;
+using Clock = std::chrono::steady_clock;
+using Millis = std::chrono::milliseconds;
+
+constexpr std::string_view kEndpoint = "/connection/websocket";
+constexpr Millis kConnectTimeout{5000};
+// How long a blocked wait may go without looking at the signal flag: the bound on how late
+// SIGINT/SIGTERM is noticed.
+constexpr Millis kPollSlice{200};
+// PROTOCOL.md: a client that hears nothing for `ping` + 20 s considers the connection dead.
+constexpr uint64_t kDefaultPingSeconds = 25;
+constexpr uint64_t kDeadAfterExtraSeconds = 20;
+constexpr uint64_t kConnectId = 1;
+
+volatile std::sig_atomic_t g_stop = 0;
+void on_stop_signal(int /*sig*/) {
+  g_stop = 1;
+}
+
+// A publication as the server sent it. data and info are raw JSON text: the protocol forwards
+// data exactly as published, so the CLI must not re-serialize it (numbers, escapes, key order).
+struct Publication {
+  uint64_t offset = 0;
+  std::string epoch;
+  std::string data;
+  std::string info;  // empty when the publication has none
+};
+
+// The fields of one server line that the subscriber acts on; everything else is ignored, as
+// the protocol asks. One instance is reused for every line so its strings keep their capacity.
+struct ServerLine {
+  bool has_id = false;
+  uint64_t id = 0;
+  bool has_result = false;
+  bool has_error = false;
+  uint64_t error_code = 0;
+  bool error_temporary = false;
+  std::string error_message;
+  // result fields (connect: ping; history and subscribe: epoch, offset; subscribe: the rest)
+  std::string epoch;
+  uint64_t offset = 0;
+  bool recovered = false;
+  uint64_t ping = 0;
+  std::vector<Publication> publications;  // [0, publication_count) are this line's
+  size_t publication_count = 0;
+  // push fields ("message": channel + message; "disconnect"/"unsubscribe": code, reason...)
+  std::string push;
+  std::string channel;
+  uint64_t code = 0;
+  std::string reason;
+  bool reconnect = true;
+  bool has_message = false;
+  Publication message;
+
+  void clear() {
+    has_id = has_result = has_error = error_temporary = recovered = has_message = false;
+    reconnect = true;
+    id = error_code = offset = ping = code = 0;
+    publication_count = 0;
+    error_message.clear();
+    epoch.clear();
+    message.offset = 0;
+    message.epoch.clear();
+    message.data.clear();
+    message.info.clear();
+    push.clear();
+    channel.clear();
+    reason.clear();
+  }
+};
+
+bool read_string(od::value& v, std::string& out) {
+  std::string_view s;
+  if (v.get_string().get(s) != simdjson::SUCCESS) {
+    return false;
+  }
+  out.assign(s);
+  return true;
+}
+
+bool read_raw(od::value& v, std::string& out) {
+  od::json_type type;
+  if (v.type().get(type) != simdjson::SUCCESS) {
+    return false;
+  }
+  std::string_view raw;
+  if (type == od::json_type::object) {
+    od::object o;
+    if (v.get_object().get(o) != simdjson::SUCCESS || o.raw_json().get(raw) != simdjson::SUCCESS) {
+      return false;
+    }
+  } else if (type == od::json_type::array) {
+    od::array a;
+    if (v.get_array().get(a) != simdjson::SUCCESS || a.raw_json().get(raw) != simdjson::SUCCESS) {
+      return false;
+    }
+  } else {
+    raw = v.raw_json_token();
+  }
+  // A scalar token runs up to the next structural character, trailing whitespace included.
+  while (!raw.empty() &&
+         (raw.back() == ' ' || raw.back() == '\t' || raw.back() == '\r' || raw.back() == '\n')) {
+    raw.remove_suffix(1);
+  }
+  out.assign(raw);
+  return !raw.empty();
+}
+
+// Calls fn(key, value) for each field; false when the object is malformed or fn refuses.
+template <typename Fn>
+bool for_each_field(od::object obj, Fn&& fn) {
+  for (auto field_result : obj) {
+    od::field field;
+    std::string_view key;
+    if (std::move(field_result).get(field) != simdjson::SUCCESS ||
+        field.unescaped_key().get(key) != simdjson::SUCCESS) {
+      return false;
+    }
+    if (!fn(key, field.value())) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool parse_publication(od::object obj, Publication& pub) {
+  pub.offset = 0;
+  pub.epoch.clear();
+  pub.data.clear();
+  pub.info.clear();
+  bool ok = for_each_field(obj, [&pub](std::string_view key, od::value& v) {
+    if (key == "offset") {
+      return v.get_uint64().get(pub.offset) == simdjson::SUCCESS;
+    }
+    if (key == "epoch") {
+      return read_string(v, pub.epoch);
+    }
+    if (key == "data") {
+      return read_raw(v, pub.data);
+    }
+    if (key == "info") {
+      return read_raw(v, pub.info);
+    }
+    return true;
+  });
+  if (pub.info == "null") {
+    pub.info.clear();  // an optional field set to null is absent
+  }
+  return ok && pub.offset > 0 && !pub.data.empty();
+}
+
+bool parse_result(od::object obj, ServerLine& line) {
+  return for_each_field(obj, [&line](std::string_view key, od::value& v) {
+    if (key == "epoch") {
+      return read_string(v, line.epoch);
+    }
+    if (key == "offset") {
+      return v.get_uint64().get(line.offset) == simdjson::SUCCESS;
+    }
+    if (key == "recovered") {
+      return v.get_bool().get(line.recovered) == simdjson::SUCCESS;
+    }
+    if (key == "ping") {
+      return v.get_uint64().get(line.ping) == simdjson::SUCCESS;
+    }
+    if (key == "publications") {
+      od::array pubs;
+      if (v.get_array().get(pubs) != simdjson::SUCCESS) {
+        return false;
+      }
+      for (auto item : pubs) {
+        od::object pub_obj;
+        if (item.get_object().get(pub_obj) != simdjson::SUCCESS) {
+          return false;
+        }
+        if (line.publication_count == line.publications.size()) {
+          line.publications.emplace_back();
+        }
+        if (!parse_publication(pub_obj, line.publications[line.publication_count])) {
+          return false;
+        }
+        ++line.publication_count;
+      }
+    }
+    return true;
+  });
+}
+
+bool parse_error(od::object obj, ServerLine& line) {
+  return for_each_field(obj, [&line](std::string_view key, od::value& v) {
+    if (key == "code") {
+      return v.get_uint64().get(line.error_code) == simdjson::SUCCESS;
+    }
+    if (key == "message") {
+      return read_string(v, line.error_message);
+    }
+    if (key == "temporary") {
+      return v.get_bool().get(line.error_temporary) == simdjson::SUCCESS;
+    }
+    return true;
+  });
+}
+
+// Parses one line (a reply or a push). False when it is not JSON or a field has a wrong type.
+bool parse_line(od::parser& parser, std::string& padded, std::string_view text, ServerLine& line) {
+  line.clear();
+  padded.assign(text);
+  padded.resize(text.size() + simdjson::SIMDJSON_PADDING, '\0');
+  od::document doc;
+  od::object top;
+  if (parser.iterate(padded.data(), text.size(), padded.size()).get(doc) != simdjson::SUCCESS ||
+      doc.get_object().get(top) != simdjson::SUCCESS) {
+    return false;
+  }
+  return for_each_field(top, [&line](std::string_view key, od::value& v) {
+    if (key == "id") {
+      line.has_id = true;
+      return v.get_uint64().get(line.id) == simdjson::SUCCESS;
+    }
+    if (key == "result") {
+      od::object obj;
+      line.has_result = true;
+      return v.get_object().get(obj) == simdjson::SUCCESS && parse_result(obj, line);
+    }
+    if (key == "error") {
+      od::object obj;
+      line.has_error = true;
+      return v.get_object().get(obj) == simdjson::SUCCESS && parse_error(obj, line);
+    }
+    if (key == "push") {
+      return read_string(v, line.push);
+    }
+    if (key == "channel") {
+      return read_string(v, line.channel);
+    }
+    if (key == "offset") {
+      line.has_message = true;
+      return v.get_uint64().get(line.message.offset) == simdjson::SUCCESS;
+    }
+    if (key == "epoch") {
+      return read_string(v, line.message.epoch);
+    }
+    if (key == "data") {
+      return read_raw(v, line.message.data);
+    }
+    if (key == "info") {
+      return read_raw(v, line.message.info);
+    }
+    if (key == "code") {
+      return v.get_uint64().get(line.code) == simdjson::SUCCESS;
+    }
+    if (key == "reason") {
+      return read_string(v, line.reason);
+    }
+    if (key == "reconnect") {
+      return v.get_bool().get(line.reconnect) == simdjson::SUCCESS;
+    }
+    return true;
+  });
+}
+
+bool is_no_reconnect_code(uint64_t code) {
+  return code >= 4500 && code <= 4999;
+}
+
+// Sleeps for d, in slices, unless a stop signal arrives first (then returns false).
+bool sleep_unless_stopped(Millis d) {
+  auto deadline = Clock::now() + d;
+  while (g_stop == 0) {
+    auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now());
+    if (left.count() <= 0) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::min(left, kPollSlice));
+  }
+  return false;
+}
+
+// What ended a line, a session or the whole run.
+enum class Outcome : uint8_t {
+  kContinue,  // keep reading
+  kDone,      // --count reached or a signal: exit 0
+  kFailed,    // an error reply or a "do not reconnect" code: exit 1
+  kLost,      // the connection is gone or must be replaced: reconnect with backoff
+};
+
+// One subscriber run: the position it has printed up to survives reconnects.
+// Owned by run_subscriber. Thread: the main thread.
+class Subscriber {
+ public:
+  Subscriber(const SubOptions& options, std::string url)
+      : options_(options), url_(std::move(url)), rng_(std::random_device{}()) {
+    has_position_ = options.has_since;
+    offset_ = options.since;
+    epoch_ = options.epoch;
+  }
+
+  int run() {
+    unsigned attempt = 0;
+    while (true) {
+      subscribed_ = false;
+      Outcome outcome = session();
+      if (outcome == Outcome::kDone) {
+        return 0;
+      }
+      if (outcome == Outcome::kFailed) {
+        return 1;
+      }
+      if (!connected_once_) {
+        // A wrong URL or a server that is not there: retrying forever would hide the typo.
+        std::string why = lost_reason_;
+        for (const std::string& prefix : {"connect to " + url_ + ": ", url_ + ": "}) {
+          if (why.starts_with(prefix)) {
+            why.erase(0, prefix.size());  // the client library repeats the URL
+          }
+        }
+        std::fprintf(stderr, "herald sub: cannot connect to %s: %s\n", url_.c_str(), why.c_str());
+        return 1;
+      }
+      if (g_stop != 0) {
+        return 0;
+      }
+      if (subscribed_) {
+        attempt = 0;  // the last connection worked: start the backoff over
+      }
+      std::uniform_real_distribution<double> jitter(0.5, 1.5);
+      Millis delay = reconnect_delay(attempt, jitter(rng_));
+      attempt = std::min(attempt + 1, 16u);
+      std::fprintf(stderr, "herald sub: %s; reconnecting in %.1f s\n", lost_reason_.c_str(),
+                   static_cast<double>(delay.count()) / 1000.0);
+      if (!sleep_unless_stopped(delay)) {
+        return 0;
+      }
+    }
+  }
+
+ private:
+  Outcome session() {
+    auto connected = client::BlockingClient::connect(url_, kConnectTimeout);
+    if (!connected) {
+      lost_reason_ = connected.error();
+      return Outcome::kLost;
+    }
+    ws_ = std::move(*connected);
+    connected_once_ = true;
+    Outcome outcome = converse();
+    if (outcome == Outcome::kDone || outcome == Outcome::kFailed) {
+      ws_->close(1000);
+    }
+    ws_.reset();
+    return outcome;
+  }
+
+  // Sends connect and (history or subscribe) in one frame, then reads until the session ends.
+  Outcome converse() {
+    pending_.clear();
+    ping_seconds_ = kDefaultPingSeconds;
+    // protocol 1: the recovery rules below are v1's; another version must refuse us clearly.
+    std::string frame =
+        "{\"id\":" + std::to_string(kConnectId) +
+        ",\"method\":\"connect\",\"params\":{\"name\":\"herald-sub\",\"protocol\":1";
+    if (!options_.token.empty()) {
+      frame += ",\"token\":";
+      protocol::append_json_string(frame, options_.token);
+    }
+    frame += "}}\n";
+    next_id_ = kConnectId + 1;
+    history_id_ = 0;
+    subscribe_id_ = 0;
+    if (has_position_ && epoch_.empty()) {
+      history_id_ = next_id_++;
+      frame += "{\"id\":" + std::to_string(history_id_) +
+               ",\"method\":\"history\",\"params\":{\"channel\":";
+      protocol::append_json_string(frame, options_.channel);
+      frame += ",\"limit\":0}}";
+    } else {
+      append_subscribe(frame);
+    }
+    if (Outcome o = send(frame); o != Outcome::kContinue) {
+      return o;
+    }
+    auto last_heard = Clock::now();
+    bool ping_sent = false;
+    while (true) {
+      if (g_stop != 0) {
+        return Outcome::kDone;
+      }
+      auto received = ws_->receive(kPollSlice);
+      if (!received) {
+        lost_reason_ = received.error();
+        return Outcome::kLost;
+      }
+      if (!received->has_value()) {
+        // Silence: our own ping command gets a reply, so a live connection is never silent
+        // for long (the server's ping frames are answered by the library, unseen here).
+        auto silent = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - last_heard);
+        auto silent_s = static_cast<uint64_t>(silent.count());
+        if (silent_s >= ping_seconds_ + kDeadAfterExtraSeconds) {
+          lost_reason_ = "nothing heard from the server for " + std::to_string(silent_s) + " s";
+          return Outcome::kLost;
+        }
+        if (silent_s >= ping_seconds_ && !ping_sent) {
+          ping_sent = true;
+          std::string ping = "{\"id\":" + std::to_string(next_id_++) + ",\"method\":\"ping\"}";
+          if (Outcome o = send(ping); o != Outcome::kContinue) {
+            return o;
+          }
+        }
+        continue;
+      }
+      last_heard = Clock::now();
+      ping_sent = false;
+      if ((*received)->opcode != client::Opcode::kText) {
+        continue;  // binary frames are not part of protocol v1
+      }
+      // A frame may carry several lines (the server batches replies and pushes).
+      std::string_view payload = (*received)->payload;
+      while (!payload.empty()) {
+        size_t end = payload.find('\n');
+        std::string_view text = payload.substr(0, end);
+        payload = end == std::string_view::npos ? std::string_view() : payload.substr(end + 1);
+        if (text.empty() || text == "\r") {
+          continue;
+        }
+        if (Outcome o = on_line(text); o != Outcome::kContinue) {
+          return o;
+        }
+      }
+    }
+  }
+
+  Outcome send(const std::string& text) {
+    auto sent = ws_->send_text(text);
+    if (!sent) {
+      lost_reason_ = sent.error();
+      return Outcome::kLost;
+    }
+    return Outcome::kContinue;
+  }
+
+  void append_subscribe(std::string& frame) {
+    subscribe_id_ = next_id_++;
+    asked_recovery_ = has_position_;
+    frame += "{\"id\":" + std::to_string(subscribe_id_) +
+             ",\"method\":\"subscribe\",\"params\":{\"channel\":";
+    protocol::append_json_string(frame, options_.channel);
+    if (has_position_) {
+      frame += ",\"since\":{\"offset\":";
+      protocol::append_uint(frame, offset_);
+      frame += ",\"epoch\":";
+      protocol::append_json_string(frame, epoch_);
+      frame += "}";
+    }
+    frame += "}}";
+  }
+
+  Outcome on_line(std::string_view text) {
+    if (!parse_line(parser_, padded_, text, line_)) {
+      std::fprintf(stderr, "herald sub: ignoring a line the server sent that is not valid: %.*s\n",
+                   static_cast<int>(std::min<size_t>(text.size(), 200)), text.data());
+      return Outcome::kContinue;
+    }
+    if (line_.has_id && (line_.has_result || line_.has_error)) {
+      return on_reply();
+    }
+    if (line_.push == "message") {
+      if (line_.channel != options_.channel || !line_.has_message || line_.message.data.empty()) {
+        return Outcome::kContinue;
+      }
+      if (line_.message.info == "null") {
+        line_.message.info.clear();
+      }
+      if (!subscribed_) {
+        pending_.push_back(line_.message);  // before the subscribe reply: order it after
+        return Outcome::kContinue;
+      }
+      return deliver(line_.message);
+    }
+    if (line_.push == "disconnect") {
+      if (!line_.reconnect || is_no_reconnect_code(line_.code)) {
+        std::fprintf(stderr, "herald sub: disconnected by the server: %llu %s\n",
+                     static_cast<unsigned long long>(line_.code), line_.reason.c_str());
+        return Outcome::kFailed;
+      }
+      lost_reason_ =
+          "the server asked to reconnect (" + std::to_string(line_.code) + " " + line_.reason + ")";
+      return Outcome::kLost;
+    }
+    if (line_.push == "unsubscribe" && line_.channel == options_.channel) {
+      if (line_.code >= 2000 && line_.code <= 2499) {
+        std::fprintf(stderr,
+                     "herald sub: the server ended the subscription (%llu %s); "
+                     "subscribing again\n",
+                     static_cast<unsigned long long>(line_.code), line_.reason.c_str());
+        subscribed_ = false;
+        std::string frame;
+        append_subscribe(frame);
+        return send(frame);
+      }
+      std::fprintf(stderr, "herald sub: unsubscribed by the server: %llu %s\n",
+                   static_cast<unsigned long long>(line_.code), line_.reason.c_str());
+      return Outcome::kFailed;
+    }
+    return Outcome::kContinue;  // join, leave, unknown pushes, replies to our pings
+  }
+
+  Outcome on_reply() {
+    const char* what = describe_command(line_.id);
+    if (line_.has_error) {
+      if (line_.error_temporary) {
+        lost_reason_ = std::string(what) + " failed: " + std::to_string(line_.error_code) + " " +
+                       line_.error_message;
+        return Outcome::kLost;
+      }
+      std::fprintf(stderr, "herald sub: %s failed: error %llu: %s\n", what,
+                   static_cast<unsigned long long>(line_.error_code), line_.error_message.c_str());
+      return Outcome::kFailed;
+    }
+    if (line_.id == kConnectId) {
+      if (line_.ping > 0) {
+        ping_seconds_ = line_.ping;
+      }
+      return Outcome::kContinue;
+    }
+    if (history_id_ != 0 && line_.id == history_id_) {
+      epoch_ = line_.epoch;
+      std::string frame;
+      append_subscribe(frame);
+      return send(frame);
+    }
+    if (subscribe_id_ != 0 && line_.id == subscribe_id_) {
+      return on_subscribed();
+    }
+    return Outcome::kContinue;
+  }
+
+  const char* describe_command(uint64_t id) const {
+    if (id == kConnectId) {
+      return "connect";
+    }
+    if (id != 0 && id == history_id_) {
+      return "history";
+    }
+    if (id != 0 && id == subscribe_id_) {
+      return "subscribe";
+    }
+    return "a command";
+  }
+
+  Outcome on_subscribed() {
+    subscribed_ = true;
+    if (line_.recovered) {
+      for (size_t i = 0; i < line_.publication_count; ++i) {
+        if (Outcome o = deliver(line_.publications[i]); o != Outcome::kContinue) {
+          return o;
+        }
+      }
+      if (reconnected_) {
+        std::fprintf(stderr, "herald sub: reconnected; resumed after offset %llu of epoch %s\n",
+                     static_cast<unsigned long long>(offset_), epoch_.c_str());
+      }
+    } else if (asked_recovery_) {
+      std::fprintf(stderr, "herald sub: position lost, continuing from offset %llu of epoch %s\n",
+                   static_cast<unsigned long long>(line_.offset), line_.epoch.c_str());
+    }
+    // Live pushes continue from the channel's top in any case.
+    has_position_ = true;
+    offset_ = line_.offset;
+    epoch_ = line_.epoch;
+    reconnected_ = true;  // every later subscribe is a resumption
+    std::vector<Publication> early;
+    early.swap(pending_);
+    for (const Publication& pub : early) {
+      if (Outcome o = deliver(pub); o != Outcome::kContinue) {
+        return o;
+      }
+    }
+    return Outcome::kContinue;
+  }
+
+  // Prints pub unless it is at or before the position already printed; tracks the position.
+  Outcome deliver(const Publication& pub) {
+    if (has_position_ && pub.epoch == epoch_) {
+      if (pub.offset <= offset_) {
+        return Outcome::kContinue;
+      }
+      if (pub.offset > offset_ + 1) {
+        std::fprintf(stderr, "herald sub: offsets %llu..%llu of epoch %s were not received\n",
+                     static_cast<unsigned long long>(offset_ + 1),
+                     static_cast<unsigned long long>(pub.offset - 1), epoch_.c_str());
+      }
+    } else if (has_position_) {
+      std::fprintf(stderr, "herald sub: the channel's epoch changed from %s to %s\n",
+                   epoch_.c_str(), pub.epoch.c_str());
+    }
+    out_.assign("{\"channel\":");
+    protocol::append_json_string(out_, options_.channel);
+    out_ += ",\"offset\":";
+    protocol::append_uint(out_, pub.offset);
+    out_ += ",\"epoch\":";
+    protocol::append_json_string(out_, pub.epoch);
+    out_ += ",\"data\":";
+    out_ += pub.data;
+    if (!pub.info.empty()) {
+      out_ += ",\"info\":";
+      out_ += pub.info;
+    }
+    out_ += "}\n";
+    // Flushed per line so that a pipe (`herald sub ch | jq`) sees each message when it comes.
+    if (std::fwrite(out_.data(), 1, out_.size(), stdout) != out_.size() ||
+        std::fflush(stdout) != 0) {
+      std::fprintf(stderr, "herald sub: cannot write to stdout\n");
+      return Outcome::kFailed;
+    }
+    has_position_ = true;
+    offset_ = pub.offset;
+    epoch_ = pub.epoch;
+    ++printed_;
+    if (options_.count > 0 && printed_ >= options_.count) {
+      return Outcome::kDone;
+    }
+    return Outcome::kContinue;
+  }
+
+  const SubOptions& options_;
+  const std::string url_;
+  std::mt19937 rng_;
+  std::unique_ptr<client::BlockingClient> ws_;
+  od::parser parser_;
+  std::string padded_;  // the current line plus simdjson's padding
+  ServerLine line_;
+  std::string out_;                   // the stdout line being built
+  std::vector<Publication> pending_;  // message pushes that came before the subscribe reply
+
+  // The position printed up to (or given by --since, or the channel's top when subscribed).
+  bool has_position_ = false;
+  uint64_t offset_ = 0;
+  std::string epoch_;
+  uint64_t printed_ = 0;
+
+  bool connected_once_ = false;
+  bool subscribed_ = false;      // in the current session
+  bool reconnected_ = false;     // a subscribe has succeeded before
+  bool asked_recovery_ = false;  // the subscribe in flight carries `since`
+  uint64_t ping_seconds_ = kDefaultPingSeconds;
+  uint64_t next_id_ = 2;
+  uint64_t history_id_ = 0;
+  uint64_t subscribe_id_ = 0;
+  std::string lost_reason_;
+};
+
+}  // namespace
+
+Result<std::string> subscriber_websocket_url(std::string_view server) {
+  std::string_view rest = server;
+  if (rest.starts_with("http://")) {
+    rest.remove_prefix(7);
+  } else if (rest.starts_with("ws://")) {
+    rest.remove_prefix(5);
+  } else if (rest.starts_with("https://") || rest.starts_with("wss://")) {
+    return Error{std::string(server) + ": TLS (https://, wss://) is not supported by herald sub"};
+  } else if (rest.find("://") != std::string_view::npos) {
+    return Error{std::string(server) + ": expected http://HOST:PORT or ws://HOST:PORT"};
+  }
+  size_t slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  std::string_view path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+  while (path.ends_with('/')) {
+    path.remove_suffix(1);
+  }
+  std::string url = "ws://";
+  url += authority;
+  url += path;
+  if (!path.ends_with(kEndpoint)) {
+    url += kEndpoint;
+  }
+  return url;
+}
+
+Millis reconnect_delay(unsigned attempt, double jitter) {
+  constexpr int64_t kFirstMs = 500;
+  constexpr int64_t kMaxMs = 20000;
+  int64_t base = kFirstMs << std::min(attempt, 6u);  // 32 s before the cap: enough doublings
+  base = std::min(base, kMaxMs);
+  jitter = std::clamp(jitter, 0.5, 1.5);
+  return Millis(static_cast<int64_t>(static_cast<double>(base) * jitter));
+}
+
+int run_subscriber(const SubOptions& options) {
+  auto url = subscriber_websocket_url(options.server);
+  if (!url) {
+    std::fprintf(stderr, "herald sub: %s\n", url.error().c_str());
+    return 1;
+  }
+  // No SA_RESTART: the signal interrupts epoll_wait and the loop sees g_stop within a slice.
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  struct sigaction old_int {};
+  struct sigaction old_term {};
+  sigaction(SIGINT, &action, &old_int);
+  sigaction(SIGTERM, &action, &old_term);
+  g_stop = 0;
+  int code = Subscriber(options, *url).run();
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+  return code;
+}
+
+void register_sub_command(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<SubOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "sub", "print CHANNEL's publications as they come, one JSON per line (WebSocket)");
+  cmd->add_option("channel", o->channel, "channel name")->required();
+  CLI::Option* since =
+      cmd->add_option("--since", o->since, "recover the publications after this offset first");
+  cmd->add_option("--epoch", o->epoch, "the epoch --since belongs to (default: the current one)")
+      ->needs(since);
+  cmd->add_option("--count", o->count, "exit after printing this many publications");
+  cmd->add_option("--server", o->server, "server URL (http:// or ws://)")->capture_default_str();
+  cmd->add_option("--token", o->token, "connection token (JWT; default: $HERALD_TOKEN)");
+  cmd->callback([o, since, &exit_code] {
+    o->has_since = since->count() > 0;
+    if (o->token.empty()) {
+      const char* env = std::getenv("HERALD_TOKEN");
+      o->token = env != nullptr ? env : "";
+    }
+    exit_code = run_subscriber(*o);
+  });
+}
+
+}  // namespace herald::app
