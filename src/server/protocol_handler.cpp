@@ -8,11 +8,11 @@
 
 #include "auth/jwt.h"
 #include "hub/hub.h"
-#include "net/timer_wheel.h"
 #include "protocol/command_decoder.h"
 #include "protocol/messages.h"
 #include "server/connection.h"
 #include "server/loop_context.h"
+#include "server/protocol_session.h"
 #include "server/sessions.h"
 #include "server/topics.h"
 #include "server/version.h"
@@ -25,59 +25,6 @@ namespace {
 bool tracks_presence(const NamespaceOptions& ns) {
   return ns.presence || ns.max_subscribers > 0;
 }
-
-protocol::ClientInfoView view_of(const hub::ClientInfo& who) {
-  return protocol::ClientInfoView{who.user, who.client, who.info};
-}
-
-protocol::PublicationView view_of(const hub::PublicationRecord& rec, std::string_view epoch,
-                                  const protocol::ClientInfoView* info) {
-  return protocol::PublicationView{rec.offset, epoch, rec.data,
-                                   rec.publisher.client.empty() ? nullptr : info, rec.time_ms};
-}
-
-class ProtocolHandler;
-
-// One connection's protocol state. Owned by the handler's session map; the hub knows it as a
-// ChannelMember. Its timer is the connection token's expiry. Thread: the loop's own.
-class Session final : public hub::ChannelMember, public net::Timer {
- public:
-  Session(ProtocolHandler& handler, Connection& conn) : handler_(handler), conn_(conn) {
-    char id[17];
-    std::snprintf(id, sizeof(id), "%016llx", static_cast<unsigned long long>(conn.id()));
-    info_.client = id;
-  }
-
-  void on_channel_publication(std::string_view channel, const std::string& epoch,
-                              const std::shared_ptr<const hub::PublicationRecord>& pub) override;
-  void on_channel_join(std::string_view channel, const hub::ClientInfo& who) override;
-  void on_channel_leave(std::string_view channel, const hub::ClientInfo& who) override;
-
-  Connection& conn() { return conn_; }
-  bool connected = false;
-  hub::ClientInfo& info() { return info_; }
-  // Channels whose subscribe waits for the broker's presence answer (not yet in the hub).
-  std::unordered_set<std::string> reserving;
-  // Set when the commands of this frame must end the connection: the replies so far are sent,
-  // then the connection closes with this code (its disconnect push is already in the replies).
-  uint16_t close_code = 0;
-  std::string close_reason;
-
-  // Ends the connection now: a disconnect push, then the close with the same code.
-  void disconnect(protocol::DisconnectCode code, std::string_view reason) {
-    std::string push;
-    protocol::append_disconnect_push(push, code, reason);
-    conn_.send(push, MessageType::kText);
-    conn_.close(static_cast<uint16_t>(code), reason);
-  }
-
- private:
-  void on_timer() override { disconnect(protocol::DisconnectCode::kTokenExpired, "token expired"); }
-
-  ProtocolHandler& handler_;
-  Connection& conn_;
-  hub::ClientInfo info_;
-};
 
 class ProtocolHandler final : public Handler, public ProtocolSessions {
  public:
@@ -129,7 +76,7 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
     // Every route of this server is served by a Connection; the protocol needs its shared-frame
     // path (deliver), which the public WebSocket interface does not expose.
     auto& conn = static_cast<Connection&>(ws);
-    sessions_[conn.id()] = std::make_unique<Session>(*this, conn);
+    sessions_[conn.id()] = std::make_unique<Session>(encoder_, conn);
   }
 
   void on_message(WebSocket& ws, std::string_view data, MessageType type) override {
@@ -179,21 +126,6 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
     }
     hub().leave_all(s);
     sessions_.erase(it);
-  }
-
-  // A publication, encoded once for this loop: consecutive members of one fan-out reuse it.
-  const Publication& encoded(std::string_view channel, const std::string& epoch,
-                             const std::shared_ptr<const hub::PublicationRecord>& rec) {
-    if (cached_record_ != rec.get() || cached_channel_ != channel) {
-      std::string push;
-      protocol::ClientInfoView info = view_of(rec->publisher);
-      protocol::append_message_push(push, channel, view_of(*rec, epoch, &info));
-      cached_ = Publication::make({}, push, MessageType::kText, 0);
-      cached_record_ = rec.get();
-      cached_record_ref_ = rec;  // keeps the address from being reused while cached
-      cached_channel_ = std::string(channel);
-    }
-    return *cached_;
   }
 
  private:
@@ -546,28 +478,8 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
   protocol::CommandDecoder decoder_;
   std::vector<protocol::DecodedCommand> decoded_;
   std::unordered_map<uint64_t, std::unique_ptr<Session>> sessions_;
-  const hub::PublicationRecord* cached_record_ = nullptr;
-  std::shared_ptr<const hub::PublicationRecord> cached_record_ref_;
-  std::string cached_channel_;
-  std::shared_ptr<Publication> cached_;
+  PushEncoder encoder_;
 };
-
-void Session::on_channel_publication(std::string_view channel, const std::string& epoch,
-                                     const std::shared_ptr<const hub::PublicationRecord>& pub) {
-  conn_.deliver(handler_.encoded(channel, epoch, pub));
-}
-
-void Session::on_channel_join(std::string_view channel, const hub::ClientInfo& who) {
-  std::string push;
-  protocol::append_join_push(push, channel, view_of(who));
-  conn_.send(push, MessageType::kText);
-}
-
-void Session::on_channel_leave(std::string_view channel, const hub::ClientInfo& who) {
-  std::string push;
-  protocol::append_leave_push(push, channel, view_of(who));
-  conn_.send(push, MessageType::kText);
-}
 
 }  // namespace
 

@@ -1,0 +1,75 @@
+#pragma once
+// The per-connection side of the Herald protocol: Session (one connection's protocol state, a
+// channel member of the loop's hub) and PushEncoder (a publication encoded once per loop, so
+// every subscriber of the loop queues the same bytes). Thread: the loop's own.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+
+#include "hub/hub.h"
+#include "net/timer_wheel.h"
+#include "protocol/errors.h"
+#include "protocol/messages.h"
+#include "server/topics.h"
+
+namespace herald::server {
+
+class Connection;
+
+protocol::ClientInfoView view_of(const hub::ClientInfo& who);
+// info: the view of rec.publisher (ignored when the publication has no publisher).
+protocol::PublicationView view_of(const hub::PublicationRecord& rec, std::string_view epoch,
+                                  const protocol::ClientInfoView* info);
+
+// Encodes a publication's message push once: the members of one fan-out, which come one after
+// the other on the loop, all get the same frame. Owned by the loop's protocol handler.
+class PushEncoder {
+ public:
+  const Publication& encoded(std::string_view channel, const std::string& epoch,
+                             const std::shared_ptr<const hub::PublicationRecord>& rec);
+
+ private:
+  const hub::PublicationRecord* record_ = nullptr;
+  std::shared_ptr<const hub::PublicationRecord> record_ref_;  // keeps the address from reuse
+  std::string channel_;
+  std::shared_ptr<Publication> frame_;
+};
+
+// One connection's protocol state. Owned by the protocol handler's session map; the hub knows it
+// as a ChannelMember. Its timer is the connection token's expiry.
+class Session final : public hub::ChannelMember, public net::Timer {
+ public:
+  Session(PushEncoder& encoder, Connection& conn);
+
+  void on_channel_publication(std::string_view channel, const std::string& epoch,
+                              const std::shared_ptr<const hub::PublicationRecord>& pub) override;
+  void on_channel_join(std::string_view channel, const hub::ClientInfo& who) override;
+  void on_channel_leave(std::string_view channel, const hub::ClientInfo& who) override;
+
+  // Ends the connection now: a disconnect push, then the close with the same code.
+  void disconnect(protocol::DisconnectCode code, std::string_view reason);
+
+  Connection& conn() { return conn_; }
+  hub::ClientInfo& info() { return info_; }
+  const hub::ClientInfo& info() const { return info_; }
+
+  bool connected = false;
+  // Channels whose subscribe waits for the broker's presence answer (not yet in the hub).
+  std::unordered_set<std::string> reserving;
+  // Set when the commands of this frame must end the connection: the replies so far are sent,
+  // then the connection closes with this code (its disconnect push is already in the replies).
+  uint16_t close_code = 0;
+  std::string close_reason;
+
+ private:
+  void on_timer() override;  // the token expired
+
+  PushEncoder& encoder_;
+  Connection& conn_;
+  hub::ClientInfo info_;
+};
+
+}  // namespace herald::server
