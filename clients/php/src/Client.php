@@ -96,14 +96,72 @@ final class Client
         return $this->call('history', $params);
     }
 
-    /** Disconnects every connection of $user. */
+    /** Disconnects every connection of $user (they get code 4503 and do not reconnect). */
     public function disconnect(string $user): void
     {
         $this->call('disconnect', ['user' => $user]);
     }
 
+    /**
+     * Channels that have subscribers, with their counts; $pattern may use * (e.g. "chat:*").
+     * @return array<string, array{num_clients:int}>
+     */
+    public function channels(?string $pattern = null): array
+    {
+        $params = $pattern === null ? [] : ['pattern' => $pattern];
+        return $this->call('channels', $params)['channels'];
+    }
+
+    /** @return array{version:string, protocol:int, uptime:int, num_clients:int, num_users:int, num_channels:int} */
+    public function info(): array
+    {
+        return $this->call('info');
+    }
+
+    /**
+     * Several commands in one request, run in order: [['publish', ['channel' => .., 'data' => ..]], ..].
+     * @return list<array> one ['result' => ..] or ['error' => ['code' => .., ..]] per command
+     */
+    public function batch(array $commands): array
+    {
+        $list = [];
+        foreach ($commands as [$method, $params]) {
+            $list[] = ['method' => $method, 'params' => (object)$params];
+        }
+        return $this->request('batch', ['commands' => $list])['replies'];
+    }
+
+    /**
+     * A connection token for one of your users, to hand to the browser, which gives it to
+     * Herald in `connect`: a JWT signed with HS256 with the secret the server has as
+     * token_hmac_secret. $info is shown to others in presence and join/leave pushes.
+     */
+    public static function connectionToken(string $secret, string $user, mixed $info = null,
+                                           int $ttlSeconds = 3600): string
+    {
+        $b64 = fn(string $raw) => rtrim(strtr(base64_encode($raw), '+/', '-_'), '=');
+        $claims = ['sub' => $user];
+        if ($info !== null) {
+            $claims['info'] = $info;
+        }
+        if ($ttlSeconds > 0) {
+            $claims['exp'] = time() + $ttlSeconds;
+        }
+        $flags = JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_THROW_ON_ERROR;
+        $signingInput = $b64(json_encode(['alg' => 'HS256', 'typ' => 'JWT'], $flags)) . '.'
+                        . $b64(json_encode($claims, $flags));
+        return $signingInput . '.' . $b64(hash_hmac('sha256', $signingInput, $secret, true));
+    }
+
     /** Runs one server API method and returns its "result". */
     public function call(string $method, array $params = []): array
+    {
+        $decoded = $this->request($method, $params);
+        return is_array($decoded['result']) ? $decoded['result'] : [];
+    }
+
+    /** Posts to /api/$method and returns the decoded 200 body; throws Error otherwise. */
+    private function request(string $method, array $params): array
     {
         $body = json_encode((object)$params, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE
                                              | JSON_THROW_ON_ERROR);
@@ -135,8 +193,9 @@ final class Client
             throw new Error("herald: HTTP {$status}, not JSON: " . substr($response, 0, 200),
                             0, $status, $status >= 500);
         }
-        if ($status === 200 && array_key_exists('result', $decoded)) {
-            return is_array($decoded['result']) ? $decoded['result'] : [];
+        if ($status === 200 && (array_key_exists('result', $decoded)
+                                || array_key_exists('replies', $decoded))) {
+            return $decoded;
         }
         $err = $decoded['error'] ?? [];
         throw new Error('herald: ' . ($err['message'] ?? "HTTP {$status}"),

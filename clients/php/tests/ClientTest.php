@@ -11,6 +11,10 @@ use Herald\Client;
 use Herald\Error;
 
 $url = $argv[1] ?? 'http://127.0.0.1:8080';
+// Given by test_php.py: the server's token secret, and a user it holds connected on "php:lobby"
+// (with a token made here) that this test disconnects.
+$secret = $argv[2] ?? null;
+$connectedUser = $argv[3] ?? null;
 $herald = new Client($url);
 $passed = 0;
 $failed = 0;
@@ -74,6 +78,37 @@ try {
     check($e->getCode() === 0 && $e->httpStatus === 0 && $e->temporary,
           'an unreachable server throws a temporary error', $e->getMessage());
 }
+
+$replies = $herald->batch([
+    ['publish', ['channel' => $channel, 'data' => 'batched']],
+    ['publish', ['channel' => $channel]],
+    ['history', ['channel' => $channel, 'limit' => 0]],
+]);
+check(count($replies) === 3 && $replies[0]['result']['offset'] === 4
+      && $replies[1]['error']['code'] === 102 && $replies[2]['result']['offset'] === 4,
+      'batch: one reply per command, in order, errors in place', $replies);
+
+$info = $herald->info();
+check($info['protocol'] === 1 && is_string($info['version']) && $info['num_clients'] >= 0,
+      'info reports version, protocol and counts', $info);
+
+if ($secret !== null && $connectedUser !== null) {
+    $lobby = $herald->channels('php:*');
+    check(($lobby['php:lobby']['num_clients'] ?? 0) === 1, 'channels: php:lobby has 1 client',
+          $lobby);
+    check($herald->presenceStats('php:lobby') === ['num_clients' => 1, 'num_users' => 1],
+          'the connected user counts as a user (its token was made by connectionToken)');
+    $herald->disconnect($connectedUser);
+    check(true, 'disconnect returns');
+    expect_error(fn() => $herald->disconnect(''), 103, 'disconnect of an empty user: error 103');
+}
+
+$token = Client::connectionToken('s3cret-s3cret-s3cret-s3cret-s3cret', '42', ['name' => 'Ann'], 60);
+[$h64, $p64, $s64] = explode('.', $token);
+$claims = json_decode(base64_decode(strtr($p64, '-_', '+/')), true);
+check($claims['sub'] === '42' && $claims['info'] === ['name' => 'Ann']
+      && abs($claims['exp'] - time() - 60) <= 2, 'connectionToken carries sub, info and exp',
+      $claims);
 
 echo "php client: {$passed} passed, {$failed} failed\n";
 exit($failed === 0 ? 0 : 1);
