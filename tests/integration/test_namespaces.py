@@ -15,7 +15,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from herald_checks import check, step  # noqa: E402
-from herald_harness import Suite  # noqa: E402
+from herald_harness import Herald, Suite  # noqa: E402
 from test_api import json_of, post  # noqa: E402
 from test_protocol import Client  # noqa: E402
 
@@ -36,6 +36,10 @@ namespaces:
     client_publish: false
   typing:
     history_size: 0
+  volatile:
+    durable: false
+  brief:
+    history_ttl: 1
 """
 
 _config_dir = tempfile.mkdtemp(prefix="herald-ns-test-")
@@ -212,6 +216,46 @@ async def channels_info_batch(server):
     check(offsets == list(range(1, 1001)), "offsets 1..1000 in order", offsets[:5])
     for c in clients:
         await c.close()
+
+
+@suite.case("history TTL per namespace: a publication leaves history after its TTL", args=ARGS)
+async def ttl_per_namespace(server):
+    post(server.port, "publish", {"channel": "brief:x", "data": 1})
+    post(server.port, "publish", {"channel": "short:x", "data": 1})
+    first = json_of(post(server.port, "history", {"channel": "brief:x"}), "h")["result"]
+    check(len(first["publications"]) == 1, "in history at first", first)
+    step("polling history of brief:x until the 1 s TTL has removed it (at most 6 s)")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 6
+    while loop.time() < deadline:
+        h = json_of(post(server.port, "history", {"channel": "brief:x"}), "h")["result"]
+        if not h["publications"]:
+            break
+        await asyncio.sleep(0.1)
+    check(h["publications"] == [] and h["offset"] == 1, "gone from history, offset kept", h)
+    other = json_of(post(server.port, "history", {"channel": "short:x"}), "h")["result"]
+    check(len(other["publications"]) == 1, "a namespace without TTL keeps it", other)
+
+
+@suite.case("durable: false keeps a namespace's history in memory; a restart loses only it",
+            args=ARGS, own_server=True, timeout=60)
+async def durability_per_namespace(server):
+    kept = post(server.port, "publish", {"channel": "plain", "data": "kept"})
+    lost = post(server.port, "publish", {"channel": "volatile:x", "data": "lost"})
+    kept_epoch = json_of(kept, "p")["result"]["epoch"]
+    lost_epoch = json_of(lost, "p")["result"]["epoch"]
+    step("SIGTERM and start again on the same data directory")
+    check(server.stop() == 0, "exit status 0 after SIGTERM", "another status")
+    again = Herald(server.argv[0], list(ARGS) + ["--data-dir", server.data_dir]).start()
+    try:
+        h = json_of(post(again.port, "history", {"channel": "plain"}), "h")["result"]
+        check(h["epoch"] == kept_epoch and [p["data"] for p in h["publications"]] == ["kept"],
+              "the durable namespace kept its history and epoch", h)
+        v = json_of(post(again.port, "history", {"channel": "volatile:x"}), "h")["result"]
+        check(v["publications"] == [] and v["offset"] == 0 and v["epoch"] != lost_epoch,
+              "the volatile one starts over, not in the old epoch (clients then reload)", v)
+    finally:
+        again.stop()
 
 
 if __name__ == "__main__":
