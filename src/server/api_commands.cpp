@@ -24,8 +24,8 @@ std::vector<protocol::PublicationView> views(const hub::HistoryResult& h,
   std::vector<protocol::PublicationView> out;
   infos.reserve(h.publications.size());
   for (const auto& rec : h.publications) {
-    infos.push_back(protocol::ClientInfoView{rec.publisher.user, rec.publisher.client,
-                                             rec.publisher.info});
+    infos.push_back(
+        protocol::ClientInfoView{rec.publisher.user, rec.publisher.client, rec.publisher.info});
     out.push_back(protocol::PublicationView{rec.offset, h.top.epoch, rec.data,
                                             rec.publisher.client.empty() ? nullptr : &infos.back(),
                                             rec.time_ms});
@@ -35,8 +35,7 @@ std::vector<protocol::PublicationView> views(const hub::HistoryResult& h,
 
 ApiReply unknown_namespace(std::string_view channel) {
   std::string_view ns = channel.substr(0, channel.find(':'));
-  return ApiReply::failure(ErrorCode::kUnknownNamespace,
-                           "unknown namespace: " + std::string(ns));
+  return ApiReply::failure(ErrorCode::kUnknownNamespace, "unknown namespace: " + std::string(ns));
 }
 
 // The namespace of channel, or nullptr after answering 118.
@@ -55,10 +54,13 @@ void publish(LoopContext& ctx, protocol::ApiCommand& cmd, ApiReplyCallback done)
   }
   hub::PublishRequest req{std::move(cmd.data), {}, std::move(cmd.idempotency_key)};
   ctx.hub->publish(cmd.channel, std::move(req),
-                   [done = std::move(done)](Result<hub::PublishResult> r) {
+                   [&ctx, done = std::move(done)](Result<hub::PublishResult> r) {
                      if (!r.ok()) {
                        done(ApiReply::failure(ErrorCode::kUnavailable, r.error()));
                        return;
+                     }
+                     if (!r->duplicate) {
+                       ctx.metrics.channel_publications.add();
                      }
                      std::string result;
                      protocol::append_publish_result(result, r->top.offset, r->top.epoch);
@@ -105,9 +107,12 @@ void broadcast(LoopContext& ctx, protocol::ApiCommand& cmd, ApiReplyCallback don
     }
     hub::PublishRequest req{cmd.data, {}, cmd.idempotency_key};
     ctx.hub->publish(channel, std::move(req),
-                     [settle, error_entry, i](Result<hub::PublishResult> r) {
+                     [&ctx, settle, error_entry, i](Result<hub::PublishResult> r) {
                        std::string entry;
                        if (r.ok()) {
+                         if (!r->duplicate) {
+                           ctx.metrics.channel_publications.add();
+                         }
                          protocol::append_publish_result(entry, r->top.offset, r->top.epoch);
                        } else {
                          entry = error_entry(ErrorCode::kUnavailable, r.error());
@@ -131,28 +136,28 @@ void history(LoopContext& ctx, protocol::ApiCommand& cmd, ApiReplyCallback done)
   if (cmd.limit && *cmd.limit == 0) {
     after = UINT64_MAX;  // only the position
   }
-  ctx.hub->history(cmd.channel, after, limit,
-                   [since = cmd.since, reverse = cmd.reverse,
-                    done = std::move(done)](Result<hub::HistoryResult> r) {
-                     if (!r.ok()) {
-                       done(ApiReply::failure(ErrorCode::kUnavailable, r.error()));
-                       return;
-                     }
-                     hub::HistoryResult& h = r.value();
-                     if (since && (since->epoch != h.top.epoch ||
-                                   since->offset + 1 < h.top.first_offset)) {
-                       done(ApiReply::failure(ErrorCode::kUnrecoverablePosition));
-                       return;
-                     }
-                     if (reverse) {
-                       std::reverse(h.publications.begin(), h.publications.end());
-                     }
-                     std::vector<protocol::ClientInfoView> infos;
-                     auto pubs = views(h, infos);
-                     std::string result;
-                     protocol::append_history_result(result, pubs, h.top.offset, h.top.epoch);
-                     done(ApiReply::result(std::move(result)));
-                   });
+  ctx.hub->history(
+      cmd.channel, after, limit,
+      [since = cmd.since, reverse = cmd.reverse,
+       done = std::move(done)](Result<hub::HistoryResult> r) {
+        if (!r.ok()) {
+          done(ApiReply::failure(ErrorCode::kUnavailable, r.error()));
+          return;
+        }
+        hub::HistoryResult& h = r.value();
+        if (since && (since->epoch != h.top.epoch || since->offset + 1 < h.top.first_offset)) {
+          done(ApiReply::failure(ErrorCode::kUnrecoverablePosition));
+          return;
+        }
+        if (reverse) {
+          std::reverse(h.publications.begin(), h.publications.end());
+        }
+        std::vector<protocol::ClientInfoView> infos;
+        auto pubs = views(h, infos);
+        std::string result;
+        protocol::append_history_result(result, pubs, h.top.offset, h.top.epoch);
+        done(ApiReply::result(std::move(result)));
+      });
 }
 
 void presence(LoopContext& ctx, protocol::ApiCommand& cmd, ApiReplyCallback done) {
@@ -165,33 +170,30 @@ void presence(LoopContext& ctx, protocol::ApiCommand& cmd, ApiReplyCallback done
     return;
   }
   if (cmd.method == protocol::ApiMethod::kPresenceStats) {
-    ctx.hub->presence_stats(cmd.channel,
-                            [done = std::move(done)](Result<hub::PresenceStats> r) {
-                              if (!r.ok()) {
-                                done(ApiReply::failure(ErrorCode::kUnavailable, r.error()));
-                                return;
-                              }
-                              std::string result;
-                              protocol::append_presence_stats_result(result, r->clients,
-                                                                     r->users);
-                              done(ApiReply::result(std::move(result)));
-                            });
+    ctx.hub->presence_stats(cmd.channel, [done = std::move(done)](Result<hub::PresenceStats> r) {
+      if (!r.ok()) {
+        done(ApiReply::failure(ErrorCode::kUnavailable, r.error()));
+        return;
+      }
+      std::string result;
+      protocol::append_presence_stats_result(result, r->clients, r->users);
+      done(ApiReply::result(std::move(result)));
+    });
     return;
   }
-  ctx.hub->presence(cmd.channel,
-                    [done = std::move(done)](Result<std::vector<hub::ClientInfo>> r) {
-                      if (!r.ok()) {
-                        done(ApiReply::failure(ErrorCode::kUnavailable, r.error()));
-                        return;
-                      }
-                      std::vector<protocol::ClientInfoView> clients;
-                      for (const auto& who : r.value()) {
-                        clients.push_back({who.user, who.client, who.info});
-                      }
-                      std::string result;
-                      protocol::append_presence_result(result, clients);
-                      done(ApiReply::result(std::move(result)));
-                    });
+  ctx.hub->presence(cmd.channel, [done = std::move(done)](Result<std::vector<hub::ClientInfo>> r) {
+    if (!r.ok()) {
+      done(ApiReply::failure(ErrorCode::kUnavailable, r.error()));
+      return;
+    }
+    std::vector<protocol::ClientInfoView> clients;
+    for (const auto& who : r.value()) {
+      clients.push_back({who.user, who.client, who.info});
+    }
+    std::string result;
+    protocol::append_presence_result(result, clients);
+    done(ApiReply::result(std::move(result)));
+  });
 }
 
 // Channels with subscribers on any loop, with their subscriber counts summed over the loops.
@@ -240,9 +242,7 @@ void disconnect(LoopContext& ctx, protocol::ApiCommand& cmd, ApiReplyCallback do
         }
         return n;
       },
-      [done = std::move(done)](std::vector<size_t> /*per_loop*/) {
-        done(ApiReply::result("{}"));
-      });
+      [done = std::move(done)](std::vector<size_t> /*per_loop*/) { done(ApiReply::result("{}")); });
 }
 
 void info(LoopContext& ctx, ApiReplyCallback done) {
@@ -251,8 +251,8 @@ void info(LoopContext& ctx, ApiReplyCallback done) {
     std::unordered_set<std::string> users;
     std::vector<std::string> channels;
   };
-  auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
-                    std::chrono::steady_clock::now() - ctx.core.started_at)
+  auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
+                                                                 ctx.core.started_at)
                     .count();
   on_every_loop<LoopInfo>(
       ctx,

@@ -59,6 +59,7 @@ class Connection final : public net::Stream,
   void begin_async();
   void end_async();
   bool peer_is_loopback() const;
+  LoopContext& context() { return *ctx_; }  // the loop that owns this connection
 
   // LoopContext's intrusive list.
   Connection* prev = nullptr;

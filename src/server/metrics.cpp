@@ -42,9 +42,31 @@ constexpr Field kFields[] = {
     {"herald_ws_ping_timeouts_total", "counter", "Connections dropped for not answering pings",
      &LoopMetrics::ws_ping_timeouts},
     {"herald_publications_total", "counter", "Topic publications", &LoopMetrics::publications},
+    {"herald_protocol_clients", "gauge", "Connected Herald protocol clients",
+     &LoopMetrics::protocol_clients},
+    {"herald_protocol_commands_total", "counter", "Herald protocol commands received",
+     &LoopMetrics::protocol_commands},
+    {"herald_channel_publications_total", "counter",
+     "Publications accepted into channels (clients and server API)",
+     &LoopMetrics::channel_publications},
+    {"herald_api_requests_total", "counter", "Server API requests", &LoopMetrics::api_requests},
+    {"herald_api_errors_total", "counter", "Server API error answers", &LoopMetrics::api_errors},
+    {"herald_token_rejections_total", "counter", "Connects refused for their token",
+     &LoopMetrics::token_rejections},
+    {"herald_forced_disconnects_total", "counter", "Connections ended through the server API",
+     &LoopMetrics::forced_disconnects},
 };
 
 }  // namespace
+
+Counter& LoopMetrics::protocol_error(protocol::ErrorCode code) {
+  for (size_t i = 0; i < std::size(protocol::kAllErrorCodes); ++i) {
+    if (protocol::kAllErrorCodes[i] == code) {
+      return protocol_errors[i];
+    }
+  }
+  return protocol_errors[0];  // unreachable: every code is in kAllErrorCodes
+}
 
 std::string render_prometheus(const std::vector<const LoopMetrics*>& loops) {
   std::string out;
@@ -57,6 +79,22 @@ std::string render_prometheus(const std::vector<const LoopMetrics*>& loops) {
     }
     std::snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", f.name, f.help,
                   f.name, f.type, f.name, static_cast<unsigned long long>(sum));
+    out += line;
+  }
+  out +=
+      "# HELP herald_protocol_errors_total Error replies to Herald protocol clients, by code\n"
+      "# TYPE herald_protocol_errors_total counter\n";
+  for (size_t i = 0; i < std::size(protocol::kAllErrorCodes); ++i) {
+    uint64_t sum = 0;
+    for (const LoopMetrics* m : loops) {
+      sum += m->protocol_errors[i].get();
+    }
+    protocol::ErrorCode code = protocol::kAllErrorCodes[i];
+    std::string_view name = protocol::error_name(code);
+    std::snprintf(line, sizeof(line),
+                  "herald_protocol_errors_total{code=\"%u\",name=\"%.*s\"} %llu\n",
+                  static_cast<unsigned>(code), static_cast<int>(name.size()), name.data(),
+                  static_cast<unsigned long long>(sum));
     out += line;
   }
   // Process-wide figures that no loop owns. mallinfo2() walks the malloc arenas: fine for a

@@ -30,16 +30,13 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
  public:
   // Created before the loop's hub exists (Server::start makes the hubs once every loop is
   // there), so the hub is looked up when used.
-  explicit ProtocolHandler(LoopContext& ctx) : ctx_(ctx) {
-    ctx_.protocol_sessions.push_back(this);
-  }
+  explicit ProtocolHandler(LoopContext& ctx) : ctx_(ctx) { ctx_.protocol_sessions.push_back(this); }
   ~ProtocolHandler() override {
     auto& list = ctx_.protocol_sessions;
     list.erase(std::remove(list.begin(), list.end(), this), list.end());
   }
 
-  size_t disconnect_user(std::string_view user, uint16_t code,
-                         std::string_view reason) override {
+  size_t disconnect_user(std::string_view user, uint16_t code, std::string_view reason) override {
     // Collected first: closing may end a session (and erase it from the map) right away.
     std::vector<uint64_t> ids;
     for (const auto& [id, s] : sessions_) {
@@ -50,10 +47,10 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
     for (uint64_t id : ids) {
       if (Session* s = find(id)) {
         std::string push;
-        protocol::append_disconnect_push(push, static_cast<protocol::DisconnectCode>(code),
-                                         reason);
+        protocol::append_disconnect_push(push, static_cast<protocol::DisconnectCode>(code), reason);
         s->conn().send(push, MessageType::kText);
         s->conn().close(code, reason);
+        ctx_.metrics.forced_disconnects.add();
       }
     }
     return ids.size();
@@ -90,11 +87,12 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
     }
     decoded_.clear();
     decoder_.decode(data, decoded_);
+    ctx_.metrics.protocol_commands.add(decoded_.size());
     std::string out;
     for (auto& item : decoded_) {
       if (auto* err = std::get_if<protocol::DecodeError>(&item)) {
         add_line(out);
-        protocol::append_error(out, err->id, err->code, err->message);
+        error(out, err->id, err->code, err->message);
         if (err->code == protocol::ErrorCode::kUnsupportedProtocol) {
           end_after_replies(*s, out, protocol::DisconnectCode::kUnsupportedProtocol, "");
         }
@@ -119,6 +117,9 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
       return;
     }
     Session* s = it->second.get();
+    if (s->connected) {
+      ctx_.metrics.protocol_clients.sub();
+    }
     // Presence is cleaned up on every kind of disconnect: this runs for all of them. (A channel
     // still reserving is cleaned up by its presence answer, which finds the session gone.)
     for (const std::string& channel : hub().channels_of(s)) {
@@ -134,6 +135,13 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
   Session* find(uint64_t id) {
     auto it = sessions_.find(id);
     return it == sessions_.end() ? nullptr : it->second.get();
+  }
+
+  // An error reply, counted by code for /metrics.
+  void error(std::string& out, uint32_t id, protocol::ErrorCode code,
+             std::string_view message = {}) {
+    ctx_.metrics.protocol_error(code).add();
+    protocol::append_error(out, id, code, message);
   }
 
   static void add_line(std::string& out) {
@@ -164,7 +172,8 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
   bool authenticate(Session& s, const protocol::Command& cmd, std::string& out) {
     const ServerCore& core = ctx_.core;
     auto refuse = [&](protocol::DisconnectCode code, const std::string& why) {
-      protocol::append_error(out, cmd.id, protocol::ErrorCode::kUnauthorized, why);
+      ctx_.metrics.token_rejections.add();
+      error(out, cmd.id, protocol::ErrorCode::kUnauthorized, why);
       end_after_replies(s, out, code, why);
       return false;
     };
@@ -205,8 +214,8 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
     if (ns == nullptr) {
       add_line(out);
       std::string_view name = std::string_view(cmd.channel).substr(0, cmd.channel.find(':'));
-      protocol::append_error(out, cmd.id, protocol::ErrorCode::kUnknownNamespace,
-                             "unknown namespace: " + std::string(name));
+      error(out, cmd.id, protocol::ErrorCode::kUnknownNamespace,
+            "unknown namespace: " + std::string(name));
     }
     return ns;
   }
@@ -224,13 +233,14 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
     if (cmd.method == Method::kConnect) {
       add_line(out);
       if (s.connected) {
-        protocol::append_error(out, cmd.id, ErrorCode::kAlreadyConnected);
+        error(out, cmd.id, ErrorCode::kAlreadyConnected);
         return;
       }
       if (!authenticate(s, cmd, out)) {
         return;
       }
       s.connected = true;
+      ctx_.metrics.protocol_clients.add();
       std::string result;
       protocol::append_connect_result(result, s.info().client, kServerVersion,
                                       ctx_.core.options.ping_interval_ms / 1000, true);
@@ -239,7 +249,7 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
     }
     if (!s.connected) {
       add_line(out);
-      protocol::append_error(out, cmd.id, ErrorCode::kNotConnected);
+      error(out, cmd.id, ErrorCode::kNotConnected);
       return;
     }
     switch (cmd.method) {
@@ -253,7 +263,7 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
       case Method::kUnsubscribe:
         add_line(out);
         if (!hub().is_subscribed(&s, cmd.channel)) {
-          protocol::append_error(out, cmd.id, ErrorCode::kNotSubscribed);
+          error(out, cmd.id, ErrorCode::kNotSubscribed);
           return;
         }
         hub().unsubscribe(&s, cmd.channel);
@@ -270,23 +280,22 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
     if (ns == nullptr) {
       return;
     }
-    bool presence_off = (cmd.method == Method::kPresence || cmd.method == Method::kPresenceStats) &&
-                        !ns->presence;
+    bool presence_off =
+        (cmd.method == Method::kPresence || cmd.method == Method::kPresenceStats) && !ns->presence;
     bool history_off = cmd.method == Method::kHistory && ns->history_size == 0;
     if (presence_off || history_off) {
       add_line(out);
-      protocol::append_error(out, cmd.id, ErrorCode::kNotAvailable,
-                             presence_off ? "presence is off in the namespace"
-                                          : "the namespace keeps no history");
+      error(out, cmd.id, ErrorCode::kNotAvailable,
+            presence_off ? "presence is off in the namespace" : "the namespace keeps no history");
       return;
     }
     switch (cmd.method) {
       case Method::kPresence:
-        hub().presence(cmd.channel, [this, id = s.conn().id(), cmd_id = cmd.id](
-                                       Result<std::vector<hub::ClientInfo>> r) {
+        hub().presence(cmd.channel, [this, id = s.conn().id(),
+                                     cmd_id = cmd.id](Result<std::vector<hub::ClientInfo>> r) {
           std::string line;
           if (!r.ok()) {
-            protocol::append_error(line, cmd_id, ErrorCode::kUnavailable);
+            error(line, cmd_id, ErrorCode::kUnavailable);
           } else {
             std::vector<protocol::ClientInfoView> views;
             for (const auto& who : r.value()) {
@@ -300,18 +309,18 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
         });
         return;
       case Method::kPresenceStats:
-        hub().presence_stats(cmd.channel, [this, id = s.conn().id(),
-                                          cmd_id = cmd.id](Result<hub::PresenceStats> r) {
-          std::string line;
-          if (!r.ok()) {
-            protocol::append_error(line, cmd_id, ErrorCode::kUnavailable);
-          } else {
-            std::string result;
-            protocol::append_presence_stats_result(result, r.value().clients, r.value().users);
-            protocol::append_reply(line, cmd_id, result);
-          }
-          send_later(id, std::move(line));
-        });
+        hub().presence_stats(
+            cmd.channel, [this, id = s.conn().id(), cmd_id = cmd.id](Result<hub::PresenceStats> r) {
+              std::string line;
+              if (!r.ok()) {
+                error(line, cmd_id, ErrorCode::kUnavailable);
+              } else {
+                std::string result;
+                protocol::append_presence_stats_result(result, r.value().clients, r.value().users);
+                protocol::append_reply(line, cmd_id, result);
+              }
+              send_later(id, std::move(line));
+            });
         return;
       case Method::kHistory:
         history(s, cmd);
@@ -329,14 +338,12 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
     }
     if (hub().is_subscribed(&s, cmd.channel) || s.reserving.count(cmd.channel) != 0) {
       add_line(out);
-      protocol::append_error(out, cmd.id, ErrorCode::kAlreadySubscribed);
+      error(out, cmd.id, ErrorCode::kAlreadySubscribed);
       return;
     }
-    if (hub().channels_of(&s).size() + s.reserving.size() >=
-        ctx_.core.options.max_subscriptions) {
+    if (hub().channels_of(&s).size() + s.reserving.size() >= ctx_.core.options.max_subscriptions) {
       add_line(out);
-      protocol::append_error(out, cmd.id, ErrorCode::kLimitExceeded,
-                             "too many subscriptions on this connection");
+      error(out, cmd.id, ErrorCode::kLimitExceeded, "too many subscriptions on this connection");
       return;
     }
     std::optional<hub::Position> since;
@@ -350,27 +357,26 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
     // Presence first: it is where the subscriber limit is counted, atomically for the channel.
     // Join pushes thus reach the others before this client's subscribe reply; that is fine.
     s.reserving.insert(cmd.channel);
-    hub().presence_add(
-        cmd.channel, s.info(), ns->join_leave, ns->max_subscribers,
-        [this, id = s.conn().id(), client = s.info().client, cmd_id = cmd.id,
-         channel = cmd.channel, since, ns](bool added) {
-          Session* sp = find(id);
-          if (sp == nullptr) {
-            if (added) {
-              hub().presence_remove(channel, client, ns->join_leave);
-            }
-            return;
-          }
-          sp->reserving.erase(channel);
-          if (!added) {
-            std::string line;
-            protocol::append_error(line, cmd_id, ErrorCode::kLimitExceeded,
-                                   "the channel has its maximum number of subscribers");
-            sp->conn().send(line, MessageType::kText);
-            return;
-          }
-          join(*sp, cmd_id, channel, since, *ns);
-        });
+    hub().presence_add(cmd.channel, s.info(), ns->join_leave, ns->max_subscribers,
+                       [this, id = s.conn().id(), client = s.info().client, cmd_id = cmd.id,
+                        channel = cmd.channel, since, ns](bool added) {
+                         Session* sp = find(id);
+                         if (sp == nullptr) {
+                           if (added) {
+                             hub().presence_remove(channel, client, ns->join_leave);
+                           }
+                           return;
+                         }
+                         sp->reserving.erase(channel);
+                         if (!added) {
+                           std::string line;
+                           error(line, cmd_id, ErrorCode::kLimitExceeded,
+                                 "the channel has its maximum number of subscribers");
+                           sp->conn().send(line, MessageType::kText);
+                           return;
+                         }
+                         join(*sp, cmd_id, channel, since, *ns);
+                       });
   }
 
   // Joins the channel's live stream (with recovery from `since`) and answers the subscribe.
@@ -383,7 +389,7 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
                       std::string line;
                       if (!r.ok()) {
                         forget_presence(*sp, channel);
-                        protocol::append_error(line, cmd_id, protocol::ErrorCode::kUnavailable);
+                        error(line, cmd_id, protocol::ErrorCode::kUnavailable);
                         sp->conn().send(line, MessageType::kText);
                         return;
                       }
@@ -411,8 +417,8 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
     }
     if (!ns->client_publish) {
       add_line(out);
-      protocol::append_error(out, cmd.id, protocol::ErrorCode::kPermissionDenied,
-                             "clients may not publish in this namespace");
+      error(out, cmd.id, protocol::ErrorCode::kPermissionDenied,
+            "clients may not publish in this namespace");
       return;
     }
     hub::PublishRequest req{std::move(cmd.data), s.info(), std::move(cmd.idempotency_key)};
@@ -420,9 +426,11 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
                   [this, id = s.conn().id(), cmd_id = cmd.id](Result<hub::PublishResult> r) {
                     std::string line;
                     if (!r.ok()) {
-                      protocol::append_error(line, cmd_id, protocol::ErrorCode::kUnavailable,
-                                             r.error());
+                      error(line, cmd_id, protocol::ErrorCode::kUnavailable, r.error());
                     } else {
+                      if (!r->duplicate) {
+                        ctx_.metrics.channel_publications.add();
+                      }
                       std::string result;
                       protocol::append_publish_result(result, r.value().top.offset,
                                                       r.value().top.epoch);
@@ -439,39 +447,38 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
     if (only_position) {
       after = UINT64_MAX;  // the position, no publications
     }
-    hub().history(cmd.channel, after, limit,
-                 [this, id = s.conn().id(), cmd_id = cmd.id, since = cmd.since,
-                  reverse = cmd.reverse](Result<hub::HistoryResult> r) {
-                   std::string line;
-                   if (!r.ok()) {
-                     protocol::append_error(line, cmd_id, protocol::ErrorCode::kUnavailable);
-                     send_later(id, std::move(line));
-                     return;
-                   }
-                   hub::HistoryResult& h = r.value();
-                   if (since && (since->epoch != h.top.epoch ||
-                                 since->offset + 1 < h.top.first_offset)) {
-                     protocol::append_error(line, cmd_id,
-                                            protocol::ErrorCode::kUnrecoverablePosition);
-                     send_later(id, std::move(line));
-                     return;
-                   }
-                   if (reverse) {
-                     std::reverse(h.publications.begin(), h.publications.end());
-                   }
-                   std::vector<protocol::ClientInfoView> infos;
-                   infos.reserve(h.publications.size());
-                   std::vector<protocol::PublicationView> pubs;
-                   pubs.reserve(h.publications.size());
-                   for (const auto& rec : h.publications) {
-                     infos.push_back(view_of(rec.publisher));
-                     pubs.push_back(view_of(rec, h.top.epoch, &infos.back()));
-                   }
-                   std::string result;
-                   protocol::append_history_result(result, pubs, h.top.offset, h.top.epoch);
-                   protocol::append_reply(line, cmd_id, result);
-                   send_later(id, std::move(line));
-                 });
+    hub().history(
+        cmd.channel, after, limit,
+        [this, id = s.conn().id(), cmd_id = cmd.id, since = cmd.since,
+         reverse = cmd.reverse](Result<hub::HistoryResult> r) {
+          std::string line;
+          if (!r.ok()) {
+            error(line, cmd_id, protocol::ErrorCode::kUnavailable);
+            send_later(id, std::move(line));
+            return;
+          }
+          hub::HistoryResult& h = r.value();
+          if (since && (since->epoch != h.top.epoch || since->offset + 1 < h.top.first_offset)) {
+            error(line, cmd_id, protocol::ErrorCode::kUnrecoverablePosition);
+            send_later(id, std::move(line));
+            return;
+          }
+          if (reverse) {
+            std::reverse(h.publications.begin(), h.publications.end());
+          }
+          std::vector<protocol::ClientInfoView> infos;
+          infos.reserve(h.publications.size());
+          std::vector<protocol::PublicationView> pubs;
+          pubs.reserve(h.publications.size());
+          for (const auto& rec : h.publications) {
+            infos.push_back(view_of(rec.publisher));
+            pubs.push_back(view_of(rec, h.top.epoch, &infos.back()));
+          }
+          std::string result;
+          protocol::append_history_result(result, pubs, h.top.offset, h.top.epoch);
+          protocol::append_reply(line, cmd_id, result);
+          send_later(id, std::move(line));
+        });
   }
 
   LoopContext& ctx_;

@@ -6,8 +6,8 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <vector>
 #include <variant>
+#include <vector>
 
 #include "protocol/messages.h"
 #include "server/api_commands.h"
@@ -21,6 +21,7 @@ constexpr std::string_view kJson = "application/json";
 
 void respond_error(Connection& conn, bool keep, protocol::ErrorCode code,
                    std::string_view message = {}) {
+  conn.context().metrics.api_errors.add();
   std::string body;
   protocol::append_api_error(body, code, message);
   conn.respond(protocol::http_status(code), kJson, body, keep);
@@ -117,6 +118,7 @@ class Batch : public std::enable_shared_from_this<Batch> {
         replies_ += ',';
       }
       if (auto* err = std::get_if<protocol::ApiError>(&items_[i])) {
+        ctx_.metrics.api_errors.add();
         protocol::append_api_error(replies_, err->code, err->message);
         continue;
       }
@@ -125,6 +127,7 @@ class Batch : public std::enable_shared_from_this<Batch> {
       execute(ctx_, std::get<protocol::ApiCommand>(items_[i]),
               [self = shared_from_this()](ApiReply reply) {
                 if (reply.error) {
+                  self->ctx_.metrics.api_errors.add();
                   protocol::append_api_error(self->replies_, *reply.error, reply.text);
                 } else {
                   protocol::append_api_result(self->replies_, reply.text);
@@ -169,6 +172,7 @@ void run_batch(Connection& conn, LoopContext& ctx, std::string_view body, bool k
 void handle_api(Connection& conn, LoopContext& ctx, const http::Request& req,
                 std::string_view body) {
   bool keep = req.keep_alive;
+  ctx.metrics.api_requests.add();
   if (req.method != http::Method::kPost) {
     conn.respond(405, kJson, R"({"error":{"code":100,"message":"use POST","temporary":false}})",
                  keep, "Allow: POST\r\n");

@@ -16,6 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from herald_checks import check, step  # noqa: E402
 from herald_harness import Herald, Suite  # noqa: E402
+from herald_raw import http_exchange  # noqa: E402
 from test_api import json_of, post  # noqa: E402
 from test_protocol import Client  # noqa: E402
 
@@ -51,6 +52,15 @@ with open(CONFIG_PATH, "w") as f:
 ARGS = ("--config", CONFIG_PATH, "--threads", "2")
 
 
+def metric(port, name):
+    """The value of one metric line (name with its labels, as printed) in /metrics."""
+    resp = http_exchange(port, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", "GET /metrics")
+    for line in resp.body.decode().splitlines():
+        if line.startswith(name + " "):
+            return int(line.split()[-1])
+    check(False, f"/metrics has {name}", resp.body[-500:])
+
+
 async def error_of(client, method, params):
     r = await client.call(method, params)
     check("error" in r, f"{method} {params} fails", r)
@@ -78,6 +88,10 @@ async def unknown_namespace(server):
                  "broadcast")["result"]["results"]
     check("offset" in bc[0] and bc[1]["error"]["code"] == 118,
           "broadcast: the known channel published, the unknown one 118", bc)
+    n = metric(server.port, 'herald_protocol_errors_total{code="118",name="unknown_namespace"}')
+    check(n >= 5, "/metrics counts the client's five 118 errors", n)
+    check(metric(server.port, "herald_api_errors_total") >= 1, "and the API's error", "")
+    check(metric(server.port, "herald_protocol_clients") >= 1, "a connected client", "")
     await c.close()
 
 
