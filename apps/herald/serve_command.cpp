@@ -201,14 +201,7 @@ void register_check_config(CLI::App& app) {
       g_exit_code = 2;
       return;
     }
-    const ServerOptions& s = cfg->server;
-    std::printf("listen: %s\nthreads: %d\necho: %s\nmax_message_size: %zu\nmax_output_bytes: %zu\n"
-                "max_connections: %zu\nhead_timeout: %.3f\nping_interval: %.3f\n"
-                "pong_timeout: %.3f\ndrain_timeout: %.3f\npermessage_deflate: %s\n",
-                s.listen.c_str(), s.threads, cfg->echo ? "true" : "false", s.max_message_size,
-                s.max_output_bytes, s.max_connections, s.head_timeout_ms / 1000.0,
-                s.ping_interval_ms / 1000.0, s.pong_timeout_ms / 1000.0,
-                s.drain_timeout_ms / 1000.0, s.permessage_deflate ? "true" : "false");
+    std::fputs(server::describe(*cfg).c_str(), stdout);
     g_exit_code = 0;
   });
 }

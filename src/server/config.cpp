@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <optional>
@@ -204,6 +205,78 @@ Result<Ok> load_config_file(const std::string& path, ServeConfig& config) {
     return Error{path + ": " + e.what()};
   }
   return Ok{};
+}
+
+namespace {
+
+void describe_namespace(std::string& out, const NamespaceOptions& ns, const char* indent) {
+  out += std::string(indent) + "history_size: " + std::to_string(ns.history_size) + "\n";
+  out += std::string(indent) + "history_ttl: " + std::to_string(ns.history_ttl_s) + "\n";
+  out += std::string(indent) + "durable: " + (ns.durable ? "true" : "false") + "\n";
+  out += std::string(indent) + "presence: " + (ns.presence ? "true" : "false") + "\n";
+  out += std::string(indent) + "join_leave: " + (ns.join_leave ? "true" : "false") + "\n";
+  out += std::string(indent) + "client_publish: " + (ns.client_publish ? "true" : "false") + "\n";
+  out += std::string(indent) + "max_subscribers: " + std::to_string(ns.max_subscribers) + "\n";
+}
+
+std::string seconds(uint32_t ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.3f", ms / 1000.0);
+  return buf;
+}
+
+// A YAML double-quoted scalar.
+std::string quoted(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::string describe(const ServeConfig& config) {
+  const ServerOptions& s = config.server;
+  std::string out;
+  auto line = [&out](const char* key, const std::string& value) {
+    out += std::string(key) + ": " + value + "\n";
+  };
+  line("listen", quoted(s.listen));
+  line("threads", std::to_string(s.threads));
+  line("echo", config.echo ? "true" : "false");
+  line("log_level", quoted(config.log_level));
+  line("max_message_size", std::to_string(s.max_message_size));
+  line("max_output_bytes", std::to_string(s.max_output_bytes));
+  line("max_connections", std::to_string(s.max_connections));
+  line("head_timeout", seconds(s.head_timeout_ms));
+  line("idle_timeout", seconds(s.idle_timeout_ms));
+  line("ping_interval", seconds(s.ping_interval_ms));
+  line("pong_timeout", seconds(s.pong_timeout_ms));
+  line("close_timeout", seconds(s.close_timeout_ms));
+  line("drain_timeout", seconds(s.drain_timeout_ms));
+  line("permessage_deflate", s.permessage_deflate ? "true" : "false");
+  line("deflate_min_size", std::to_string(s.deflate_min_size));
+  line("data_dir", quoted(s.data_dir));
+  line("max_subscriptions", std::to_string(s.max_subscriptions));
+  line("allow_anonymous", s.allow_anonymous ? "true" : "false");
+  out += std::string("# api_key: ") + (s.api_key.empty() ? "(none: loopback only)" : "(set)") +
+         "\n";
+  out += std::string("# token_hmac_secret: ") + (s.token_hmac_secret.empty() ? "(none)" : "(set)") +
+         "\n";
+  out += "default_namespace:\n";
+  describe_namespace(out, s.default_namespace, "  ");
+  if (!s.namespaces.empty()) {
+    out += "namespaces:\n";
+    for (const auto& [name, ns] : s.namespaces) {
+      out += "  " + name + ":\n";
+      describe_namespace(out, ns, "    ");
+    }
+  }
+  return out;
 }
 
 Result<Ok> validate(const ServeConfig& config) {

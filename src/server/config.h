@@ -23,5 +23,8 @@ struct ServeConfig {
 Result<Ok> load_config_file(const std::string& path, ServeConfig& config);
 // Checks the combined configuration for values that cannot work.
 Result<Ok> validate(const ServeConfig& config);
+// The effective configuration as YAML that load_config_file reads back to the same options.
+// Secrets (api_key, token_hmac_secret) are not printed, only whether they are set.
+std::string describe(const ServeConfig& config);
 
 }  // namespace herald::server

@@ -82,6 +82,32 @@ TEST(Config, NamespacesInheritFromTheDefaultNamespace) {
   EXPECT_EQ(cfg.server.namespaces.at("bare").history_size, 50u);
 }
 
+// check-config prints what load_config_file reads back to the same options.
+TEST(Config, DescribeReadsBackToTheSameOptions) {
+  TempFile f(
+      "listen: \"[::1]:9000\"\nthreads: 3\nhead_timeout: 2.5\ndata_dir: \"/var/lib/he\\\"rald\"\n"
+      "default_namespace: {history_size: 7, join_leave: false}\n"
+      "namespaces:\n  chat: {max_subscribers: 9, history_ttl: 30}\n  news: {client_publish: false}\n"
+      "token_hmac_secret: \"0123456789abcdef0123456789abcdef\"\n");
+  ServeConfig first;
+  ASSERT_TRUE(load_config_file(f.path(), first).ok());
+  std::string text = describe(first);
+  EXPECT_EQ(text.find("0123456789abcdef"), std::string::npos) << "no secret in the output";
+  TempFile again(text);
+  ServeConfig second;
+  auto r = load_config_file(again.path(), second);
+  ASSERT_TRUE(r.ok()) << r.error() << "\n" << text;
+  EXPECT_TRUE(second.server.token_hmac_secret.empty()) << "secrets are not read back";
+  second.server.token_hmac_secret = first.server.token_hmac_secret;
+  EXPECT_EQ(describe(second), text);
+  EXPECT_EQ(second.server.listen, "[::1]:9000");
+  EXPECT_EQ(second.server.data_dir, "/var/lib/he\"rald");
+  EXPECT_EQ(second.server.head_timeout_ms, 2500u);
+  EXPECT_EQ(second.server.namespaces.at("chat").max_subscribers, 9u);
+  EXPECT_EQ(second.server.namespaces.at("chat").history_size, 7u) << "inherited, then printed";
+  EXPECT_FALSE(second.server.namespaces.at("news").client_publish);
+}
+
 TEST(Config, BadNamespacesAreRefusedWithTheirLine) {
   struct Case {
     const char* yaml;
