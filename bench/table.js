@@ -1,6 +1,7 @@
 'use strict';
 // Turns the JSON lines that bench/run.sh collected into one markdown table.
 // Usage: node table.js OUT_DIR ws [herald]
+// With herald, a second table holds the Herald protocol scenarios found in OUT_DIR.
 const fs = require('fs');
 const path = require('path');
 
@@ -56,13 +57,77 @@ const rows = [
   ]],
 ];
 
-const header = ['scenario', 'figure', ...servers.map((s) => (s === 'ws' ? 'npm ws 8' : s))];
-console.log('| ' + header.join(' | ') + ' |');
-console.log('|' + header.map(() => ' --- ').join('|') + '|');
-for (const [title, name, figures] of rows) {
-  const results = servers.map((s) => load(name, s));
-  figures.forEach(([label, fn], i) => {
-    const cells = results.map((r) => (r ? fn(r) : 'failed'));
-    console.log(`| ${i === 0 ? title : ''} | ${label} | ${cells.join(' | ')} |`);
-  });
+function table(columns, rowList) {
+  const header = ['scenario', 'figure', ...columns.map((s) => (s === 'ws' ? 'npm ws 8' : s))];
+  console.log('| ' + header.join(' | ') + ' |');
+  console.log('|' + header.map(() => ' --- ').join('|') + '|');
+  for (const [title, name, figures] of rowList) {
+    const results = columns.map((s) => load(name, s));
+    figures.forEach(([label, fn], i) => {
+      const cells = results.map((r) => (r ? fn(r) : 'failed'));
+      console.log(`| ${i === 0 ? title : ''} | ${label} | ${cells.join(' | ')} |`);
+    });
+  }
+}
+
+table(servers, rows);
+
+// Channels (Herald protocol): herald only, one column.
+const fanout = [
+  ['deliveries/s (offered)', (r) => `${n(r.delivered_per_s)} (${n(r.offered_deliveries_per_s)})`],
+  ['messages published/s', (r) => `${n(r.offered_msgs_per_s)} (${n(r.publish_rejected)} rejected, ${n(r.sends_skipped)} skipped, ` +
+    `${n(r.publish_outstanding_at_end)} unanswered at the end)`],
+  ['lost deliveries (gaps in sequence / duplicates)',
+    (r) => `${n(r.deliveries_lost)} (${n(r.lost_pct, 2)} %) (${n(r.seq_gaps)} / ${n(r.duplicates)})`],
+  ['latency p50 / p99 / max', (r) => `${ms(r.latency_p50_us)} / ${ms(r.latency_p99_us)} / ${ms(r.latency_max_us)}`],
+  ['publish answer p50 / p99', (r) => `${ms(r.publish_reply_p50_us)} / ${ms(r.publish_reply_p99_us)}`],
+  ['server CPU per delivery', (r) => n(r.server_cpu_us_per_delivery, 3) + ' us'],
+  ['server / generator CPU', (r) => `${n(r.server_cpu_pct)} % / ${n(r.generator_cpu_pct)} %`],
+  ['subscribers connected, time', (r) => `${n(r.connected)} (${n(r.connect_failed)} failed, ${n(r.disconnected_during_run)} dropped), ${n(r.connect_s, 2)} s`],
+  ['CPU of other processes (should be ~0)', (r) => n(r.other_cpu_pct) + ' %'],
+];
+const history = [
+  ['publishes/s', (r) => `${n(r.publishes_per_s)} (${n(r.publishes_accepted)} of ${n(r.publishes_requested)})`],
+  ['answer latency p50 / p99 / max', (r) => `${ms(r.latency_p50_us)} / ${ms(r.latency_p99_us)} / ${ms(r.latency_max_us)}`],
+  ['server CPU per publish', (r) => n(r.server_cpu_us_per_publish, 2) + ' us'],
+  ['server / generator CPU', (r) => `${n(r.server_cpu_pct)} % / ${n(r.generator_cpu_pct)} %`],
+  ['CPU of other processes (should be ~0)', (r) => n(r.other_cpu_pct) + ' %'],
+];
+const recovery = [
+  ['rounds with all 1,000 back, in order', (r) => `${n(r.rounds_ok)} of ${n(r.rounds)}` +
+    (r.first_failure ? ` (first failure: ${r.first_failure})` : '')],
+  ['from TCP connect: p50 / p99 / max', (r) => `${n(r.from_connect_p50_ms, 2)} / ${n(r.from_connect_p99_ms, 2)} / ${n(r.from_connect_max_ms, 2)} ms`],
+  ['from connect+subscribe: p50 / p99 / max', (r) => `${n(r.from_subscribe_p50_ms, 2)} / ${n(r.from_subscribe_p99_ms, 2)} / ${n(r.from_subscribe_max_ms, 2)} ms`],
+  ['server CPU per recovery (total over the rounds, 10 ms ticks)',
+    (r) => `${n(r.server_cpu_ms_per_recovery, 2)} ms (${n(r.server_cpu_total_ms)} ms)`],
+];
+const protoRows = [
+  ['fanout: 1 channel, 10,000 subscribers, 10 msg/s via the API', 'fanout-10k', fanout],
+  ['fanout: 1 channel, 10,000 subscribers, 100 msg/s via the API (saturating)', 'fanout-10k-sat', fanout],
+  ['fanout: the same, history in memory', 'fanout-10k-sat-memory', fanout],
+  ['channels: 10,000 x 1 subscriber, 10,000 msg/s via the API', 'channels-10k', fanout],
+  ['channels: 10,000 x 1 subscriber, 100,000 msg/s via the API', 'channels-10k-sat', fanout],
+  ['channels: the same, history in memory', 'channels-10k-sat-memory', fanout],
+  ['fanout: 1 channel, 1,000 subscribers, 100 msg/s from a client (as /chat)', 'fanout-1000x100-ws', fanout],
+  ['fanout: the same, history in memory', 'fanout-1000x100-ws-memory', fanout],
+  ['history: 300,000 publishes to 8 channels, 4 connections x 64 in flight, durable', 'history-durable', history],
+  ['history: the same, in memory', 'history-memory', history],
+  ['history: 100,000 publishes, 1 connection x 64 in flight, durable', 'history-durable-1conn', history],
+  ['history: the same, in memory', 'history-memory-1conn', history],
+  ['recovery of 1,000 missed, 20 rounds, durable', 'recovery-1000', recovery],
+  ['recovery of 1,000 missed, 20 rounds, in memory', 'recovery-1000-memory', recovery],
+];
+if (servers.includes('herald') && protoRows.some(([, name]) => load(name, 'herald'))) {
+  console.log('\nChannels (Herald protocol), herald --threads 1:\n');
+  table(['herald'], protoRows.filter(([, name]) => load(name, 'herald')));
+  const chat = load('chat-1000x100', 'herald');
+  for (const [name, label] of [['fanout-1000x100-ws', 'durable'], ['fanout-1000x100-ws-memory', 'memory']]) {
+    const channel = load(name, 'herald');
+    if (chat && channel && chat.server_cpu_us_per_delivery && channel.server_cpu_us_per_delivery) {
+      const ratio = channel.server_cpu_us_per_delivery / chat.server_cpu_us_per_delivery;
+      console.log(`\nServer CPU per delivery, 1,000 clients at 100 msg/s: channel (${label}) ` +
+        `${n(channel.server_cpu_us_per_delivery, 3)} us, /chat ${n(chat.server_cpu_us_per_delivery, 3)} us: ` +
+        `ratio ${n(ratio, 2)} (target <= 1.2)`);
+    }
+  }
 }

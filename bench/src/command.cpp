@@ -1,7 +1,9 @@
 #include "herald/bench/command.h"
 
 #include <CLI/CLI.hpp>
+#include <map>
 #include <memory>
+#include <string>
 
 #include "modes.h"
 #include "options.h"
@@ -9,9 +11,19 @@
 namespace herald::bench {
 namespace {
 
-void add_common(CLI::App* sub, BenchOptions& o) {
+void add_output(CLI::App* sub, BenchOptions& o) {
+  sub->add_option("--server-pid", o.server_pid,
+                  "server process to sample (/proc/PID): CPU and RSS figures")
+      ->check(CLI::Range(1, 1 << 30));
+  sub->add_flag("--json", o.json, "print one JSON object with all figures");
+  sub->add_flag("--quiet,-q", o.quiet, "no progress line on stderr");
+}
+
+void add_common(CLI::App* sub, BenchOptions& o,
+                const std::string& connections_flag = "--connections,-c",
+                const std::string& connections_help = "WebSocket connections") {
   sub->add_option("--url", o.url, "ws:// URL of the server (loopback only)")->capture_default_str();
-  sub->add_option("--connections,-c", o.connections, "WebSocket connections")
+  sub->add_option(connections_flag, o.connections, connections_help)
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
   sub->add_option("--threads", o.threads, "generator threads (one epoll loop each)")
@@ -23,13 +35,28 @@ void add_common(CLI::App* sub, BenchOptions& o) {
   sub->add_option("--connect-concurrency", o.connect_concurrency, "handshakes in progress at once")
       ->capture_default_str()
       ->check(CLI::Range(1, 10000));
-  sub->add_option("--server-pid", o.server_pid,
-                  "server process to sample (/proc/PID): CPU and RSS figures")
-      ->check(CLI::Range(1, 1 << 30));
   sub->add_flag("--deflate", o.deflate, "offer permessage-deflate");
-  sub->add_flag("--json", o.json, "print one JSON object with all figures");
-  sub->add_flag("--quiet,-q", o.quiet, "no progress line on stderr");
+  add_output(sub, o);
 }
+
+// Options of the Herald protocol modes: channel namespace, server API connections and key.
+void add_protocol(CLI::App* sub, BenchOptions& o) {
+  sub->add_option("--namespace", o.ns, "namespace of the channels used (NS:fanout, NS:ch:7...)")
+      ->capture_default_str();
+  sub->add_option("--api-key", o.api_key, "X-API-Key for POST /api/publish (loopback needs none)");
+  sub->add_option("--pipeline", o.pipeline,
+                  "requests in flight per API connection (fanout --publish ws: in all)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
+}
+
+void add_api_connections(CLI::App* sub, BenchOptions& o) {
+  sub->add_option("--api-connections", o.api_connections, "keep-alive server API connections")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+}
+
+constexpr const char* kProtocolUrl = "ws://127.0.0.1:8080/connection/websocket";
 
 void add_traffic(CLI::App* sub, BenchOptions& o) {
   sub->add_option("--duration,-d", o.duration_s, "seconds of measured traffic")
@@ -43,6 +70,21 @@ void add_traffic(CLI::App* sub, BenchOptions& o) {
       ->check(CLI::Range(1, 16 << 20));
 }
 
+// fanout and channels: subscribers + a publisher at --rate.
+void add_publishing(CLI::App* sub, BenchOptions& o) {
+  add_traffic(sub, o);
+  add_protocol(sub, o);
+  add_api_connections(sub, o);
+  sub->add_option("--rate,-r", o.rate, "messages per second published in total")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e7));
+  sub->add_option("--publish", o.publish_via,
+                  "api: POST /api/publish; ws: publish commands from one more WebSocket client")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, PublishVia>{{"api", PublishVia::kApi}, {"ws", PublishVia::kWs}}))
+      ->option_text("api|ws (default api)");
+}
+
 // CLI11 callbacks cannot return a status: a failure leaves through RuntimeError(code).
 void run_or_throw(int rc) {
   if (rc != 0) {
@@ -54,7 +96,9 @@ void run_or_throw(int rc) {
 
 void register_command(CLI::App& app) {
   CLI::App* bench = app.add_subcommand(
-      "bench", "Load generator against a loopback server: echo, broadcast, connect");
+      "bench",
+      "Load generator against a loopback server: echo, broadcast, connect, and the Herald "
+      "protocol: fanout, channels, history, recovery");
   bench->require_subcommand(1);
 
   auto echo = std::make_shared<BenchOptions>();
@@ -100,6 +144,85 @@ void register_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(0.0, 3600.0));
   c->callback([cn] { run_or_throw(run_connect(*cn)); });
+
+  auto fo = std::make_shared<BenchOptions>();
+  fo->mode = Mode::kFanout;
+  fo->url = kProtocolUrl;
+  fo->connections = 1000;
+  fo->rate = 100;
+  fo->size = 64;
+  CLI::App* f = bench->add_subcommand(
+      "fanout",
+      "Herald protocol: --subscribers clients on one channel, --rate msg/s published to it");
+  add_common(f, *fo, "--subscribers,--connections,-c", "subscribers of the channel");
+  add_publishing(f, *fo);
+  f->callback([fo] { run_or_throw(run_fanout(*fo)); });
+
+  auto ch = std::make_shared<BenchOptions>();
+  ch->mode = Mode::kChannels;
+  ch->url = kProtocolUrl;
+  ch->connections = 1000;
+  ch->rate = 1000;
+  ch->size = 64;
+  CLI::App* h = bench->add_subcommand(
+      "channels",
+      "Herald protocol: --channels channels with one subscriber each, --rate msg/s round-robin");
+  add_common(h, *ch, "--channels", "channels, one subscriber each");
+  add_publishing(h, *ch);
+  h->callback([ch] {
+    ch->channels = ch->connections;
+    run_or_throw(run_fanout(*ch));
+  });
+
+  auto hi = std::make_shared<BenchOptions>();
+  hi->mode = Mode::kHistory;
+  hi->url = kProtocolUrl;
+  hi->channels = 8;
+  hi->size = 64;
+  hi->duration_s = 120;
+  CLI::App* y = bench->add_subcommand(
+      "history", "Server API: --count publishes, --pipeline in flight, no subscribers: appends/s");
+  y->add_option("--url", hi->url, "ws:// URL of the server; the API is on the same host:port")
+      ->capture_default_str();
+  y->add_option("--count,-n", hi->count, "publishes in total")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{100000000}));
+  y->add_option("--channels", hi->channels, "channels published to, round-robin")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  y->add_option("--size,-s", hi->size, "data bytes")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 20));
+  y->add_option("--timeout", hi->duration_s, "give up after this many seconds")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 3600.0));
+  add_protocol(y, *hi);
+  add_api_connections(y, *hi);
+  add_output(y, *hi);
+  y->callback([hi] { run_or_throw(run_history(*hi)); });
+
+  auto rc = std::make_shared<BenchOptions>();
+  rc->mode = Mode::kRecovery;
+  rc->url = kProtocolUrl;
+  rc->size = 64;
+  CLI::App* v = bench->add_subcommand(
+      "recovery",
+      "Herald protocol: reconnect after --missed publications and recover them: time, p50/p99");
+  v->add_option("--url", rc->url, "ws:// URL of the server; the API is on the same host:port")
+      ->capture_default_str();
+  v->add_option("--missed", rc->missed,
+                "publications made while the client is away (the history must keep them)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  v->add_option("--repeat", rc->repeat, "rounds")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
+  v->add_option("--size,-s", rc->size, "data bytes")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 20));
+  add_protocol(v, *rc);
+  add_output(v, *rc);
+  v->callback([rc] { run_or_throw(run_recovery(*rc)); });
 }
 
 }  // namespace herald::bench

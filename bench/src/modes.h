@@ -1,5 +1,5 @@
 #pragma once
-// The three bench modes. Each runs to completion, prints its report and returns the process
+// The bench modes. Each runs to completion, prints its report and returns the process
 // exit code (0 ok, 1 nothing could be measured, 2 bad options).
 
 #include "options.h"
@@ -9,5 +9,9 @@ namespace herald::bench {
 int run_echo(const BenchOptions& options);
 int run_broadcast(const BenchOptions& options);
 int run_connect(const BenchOptions& options);
+// The Herald protocol (/connection/websocket and POST /api/publish):
+int run_fanout(const BenchOptions& options);  // fanout and channels
+int run_history(const BenchOptions& options);
+int run_recovery(const BenchOptions& options);
 
 }  // namespace herald::bench

@@ -9,7 +9,10 @@
 
 namespace herald::bench {
 
-enum class Mode : uint8_t { kEcho, kBroadcast, kConnect };
+enum class Mode : uint8_t { kEcho, kBroadcast, kConnect, kFanout, kChannels, kHistory, kRecovery };
+
+// How the Herald protocol modes publish: POST /api/publish, or a WebSocket client's publish.
+enum class PublishVia : uint8_t { kApi, kWs };
 
 struct BenchOptions {
   Mode mode = Mode::kEcho;
@@ -26,6 +29,17 @@ struct BenchOptions {
   bool expect_self = false;       // broadcast: the room also delivers to the sender
   bool deflate = false;           // offer permessage-deflate
   pid_t server_pid = 0;           // 0: no server figures
+  // The Herald protocol modes (fanout, channels, history, recovery), on /connection/websocket
+  // and the server API of the same host:port:
+  PublishVia publish_via = PublishVia::kApi;
+  std::string ns = "bench";  // namespace of every channel used: bench:fanout, bench:ch:7...
+  int channels = 1;          // channels: one subscriber each; history: channels written to
+  int api_connections = 1;   // keep-alive server API connections, 1..64
+  int pipeline = 256;        // requests in flight per API connection (or on the ws publisher)
+  uint64_t count = 10000;    // history: publishes in total
+  int missed = 1000;         // recovery: publications missed while away
+  int repeat = 20;           // recovery: rounds
+  std::string api_key;       // X-API-Key; none is needed on loopback
   bool json = false;
   bool quiet = false;  // no progress line
 };

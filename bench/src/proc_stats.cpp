@@ -85,6 +85,30 @@ ProcSample sample_self() {
   return s;
 }
 
+std::optional<MachineSample> sample_machine() {
+  std::string stat;
+  if (!read_file("/proc/stat", stat) || stat.compare(0, 4, "cpu ") != 0) {
+    return std::nullopt;
+  }
+  // cpu  user nice system idle iowait irq softirq steal ...
+  const char* p = stat.c_str() + 4;
+  unsigned long long v[8] = {};
+  for (auto& x : v) {
+    char* end = nullptr;
+    x = std::strtoull(p, &end, 10);
+    if (end == p) {
+      return std::nullopt;
+    }
+    p = end;
+  }
+  double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  MachineSample m;
+  m.busy_seconds = static_cast<double>(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / ticks;
+  m.total_seconds =
+      static_cast<double>(v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7]) / ticks;
+  return m;
+}
+
 long raise_fd_limit(long want) {
   rlimit lim{};
   if (getrlimit(RLIMIT_NOFILE, &lim) != 0) {

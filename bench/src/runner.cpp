@@ -18,6 +18,24 @@ uint64_t now_ns() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
 }
 
+Result<Target> resolve_target(const std::string& url) {
+  Target t;
+  client::UrlError url_error = client::parse_ws_url(url, t.url);
+  if (url_error != client::UrlError::kNone) {
+    return Error{url + ": " + std::string(client::to_string(url_error))};
+  }
+  auto endpoint = client::resolve(t.url);
+  if (!endpoint) {
+    return Error{endpoint.error()};
+  }
+  if (!endpoint->is_loopback()) {
+    return Error{"refusing " + url + " (" + endpoint->to_string() +
+                 "): herald bench only targets loopback (127.0.0.0/8, localhost, ::1)"};
+  }
+  t.endpoint = *endpoint;
+  return t;
+}
+
 namespace {
 
 constexpr double kCloseTimeoutS = 2.0;
@@ -176,8 +194,11 @@ struct Totals {
   bool connect_done = true;
 };
 
-Totals totals(const std::vector<std::unique_ptr<Worker>>& workers) {
+Totals totals(const std::vector<std::unique_ptr<Worker>>& workers, const Shared& shared) {
   Totals t;
+  t.sent = shared.aux_sent.load(std::memory_order_relaxed);
+  t.expected = shared.aux_expected.load(std::memory_order_relaxed);
+  t.connect_done = shared.aux_ready.load(std::memory_order_acquire);
   for (const auto& w : workers) {
     const Published& p = w->published;
     t.opened += p.opened.load(std::memory_order_relaxed);
@@ -267,6 +288,8 @@ class Progress {
   double last_server_cpu_ = 0;
 };
 
+}  // namespace
+
 const char* mode_name(Mode m) {
   switch (m) {
     case Mode::kEcho:
@@ -275,33 +298,31 @@ const char* mode_name(Mode m) {
       return "broadcast";
     case Mode::kConnect:
       return "connect";
+    case Mode::kFanout:
+      return "fanout";
+    case Mode::kChannels:
+      return "channels";
+    case Mode::kHistory:
+      return "history";
+    case Mode::kRecovery:
+      return "recovery";
   }
   return "?";
 }
 
-}  // namespace
-
 RunResult run_bench(const BenchOptions& o, const WorkerFactory& factory,
-                    const std::function<void(Worker&)>& after_join) {
+                    const std::function<void(Worker&)>& after_join,
+                    const std::function<void(Shared&)>& aux) {
   RunResult r;
   Shared shared;
   shared.options = &o;
-  client::UrlError url_error = client::parse_ws_url(o.url, shared.url);
-  if (url_error != client::UrlError::kNone) {
-    r.error = o.url + ": " + std::string(client::to_string(url_error));
+  auto target = resolve_target(o.url);
+  if (!target) {
+    r.error = target.error();
     return r;
   }
-  auto endpoint = client::resolve(shared.url);
-  if (!endpoint) {
-    r.error = endpoint.error();
-    return r;
-  }
-  if (!endpoint->is_loopback()) {
-    r.error = "refusing " + o.url + " (" + endpoint->to_string() +
-              "): herald bench only targets loopback (127.0.0.0/8, localhost, ::1)";
-    return r;
-  }
-  shared.endpoint = *endpoint;
+  shared.url = target->url;
+  shared.endpoint = target->endpoint;
   long want = o.connections + 64L * o.threads + 64;
   long have = raise_fd_limit(want);
   if (have < want) {
@@ -333,19 +354,23 @@ RunResult run_bench(const BenchOptions& o, const WorkerFactory& factory,
   for (auto& w : workers) {
     threads.emplace_back([&w] { w->run(); });
   }
+  if (aux) {
+    shared.aux_ready.store(false, std::memory_order_release);
+    threads.emplace_back([&aux, &shared] { aux(shared); });
+  }
   Progress progress(o, mode_name(o.mode));
 
   // Connect.
   uint64_t t0 = now_ns();
   uint64_t connect_deadline = t0 + static_cast<uint64_t>(o.connect_timeout_s * 1e9);
-  Totals t = totals(workers);
+  Totals t = totals(workers, shared);
   // A second RSS sample once a tenth of the connections are open: RSS growth from there on is
   // what connections cost, without the one-time growth of a server's first connections (code
   // pages faulted in, pools and buffers created), which would otherwise be spread over them.
   uint64_t warm_at = static_cast<uint64_t>(o.connections) / 10;
   while (!t.connect_done && now_ns() < connect_deadline) {
     sleep_ms(5);
-    t = totals(workers);
+    t = totals(workers, shared);
     if (server0 && warm_at > 0 && r.server_rss_warm_kib == 0 && t.opened >= warm_at) {
       if (auto warm = sample_process(o.server_pid)) {
         r.server_rss_warm_kib = warm->rss_kib;
@@ -363,6 +388,7 @@ RunResult run_bench(const BenchOptions& o, const WorkerFactory& factory,
     server1 = sample_process(o.server_pid);
   }
   ProcSample self1 = sample_self();
+  std::optional<MachineSample> machine1 = sample_machine();
 
   // Measure.
   uint64_t m0 = now_ns();
@@ -371,7 +397,7 @@ RunResult run_bench(const BenchOptions& o, const WorkerFactory& factory,
   uint64_t m_end = m0 + static_cast<uint64_t>(o.duration_s * 1e9);
   while (t.opened > 0 && now_ns() < m_end) {
     sleep_ms(std::clamp(static_cast<int>((m_end - now_ns()) / 1000000), 0, 20));
-    t = totals(workers);
+    t = totals(workers, shared);
     progress.update("run", t, seconds_since(m0));
   }
   shared.phase.store(static_cast<int>(Phase::kDrain), std::memory_order_release);
@@ -382,14 +408,16 @@ RunResult run_bench(const BenchOptions& o, const WorkerFactory& factory,
     server2 = sample_process(o.server_pid);
   }
   ProcSample self2 = sample_self();
+  std::optional<MachineSample> machine2 = sample_machine();
 
   // Drain: wait for the replies/deliveries still in flight, bounded by --drain.
   uint64_t d0 = now_ns();
   uint64_t d_end = d0 + static_cast<uint64_t>(o.drain_s * 1e9);
-  t = totals(workers);
-  while (t.received < t.expected && now_ns() < d_end) {
+  t = totals(workers, shared);
+  while ((t.received < t.expected || shared.aux_outstanding.load(std::memory_order_relaxed) > 0) &&
+         now_ns() < d_end) {
     sleep_ms(10);
-    t = totals(workers);
+    t = totals(workers, shared);
     progress.update("drain", t, seconds_since(d0));
   }
   r.drain_s = seconds_since(d0);
@@ -405,7 +433,7 @@ RunResult run_bench(const BenchOptions& o, const WorkerFactory& factory,
     th.join();
   }
 
-  t = totals(workers);
+  t = totals(workers, shared);
   r.opened = t.opened;
   r.failed = t.failed;
   r.lost = t.lost;
@@ -432,6 +460,10 @@ RunResult run_bench(const BenchOptions& o, const WorkerFactory& factory,
   r.self_cpu_measure_s = self2.cpu_seconds - self1.cpu_seconds;
   r.self_cpu_total_s = self3.cpu_seconds - self1.cpu_seconds;
   r.self_rss_kib = self3.rss_kib;
+  if (machine1 && machine2) {
+    r.machine_sampled = true;
+    r.machine_busy_measure_s = machine2->busy_seconds - machine1->busy_seconds;
+  }
   r.first_error = shared.first_error;
   r.ok = r.opened > 0;
   if (!r.ok) {
@@ -475,8 +507,24 @@ void add_common_figures(const BenchOptions& o, const RunResult& r, Report& repor
     report.add_int("server_rss_connected_kib", r.server_rss_connected_kib, "KiB");
     report.add_int("server_rss_end_kib", r.server_rss_end_kib, "KiB");
   }
+  if (r.machine_sampled) {
+    add_machine_figures(r.machine_busy_measure_s, r.server_cpu_measure_s, r.server_sampled,
+                        r.self_cpu_measure_s, r.measure_s, report);
+  }
   if (!r.first_error.empty()) {
     report.add_text("first_error", r.first_error);
+  }
+}
+
+void add_machine_figures(double busy_s, double server_cpu_s, bool server_sampled,
+                         double generator_cpu_s, double window_s, Report& report) {
+  if (window_s <= 0) {
+    return;
+  }
+  report.add("machine_busy_pct", 100 * busy_s / window_s, "% of one CPU");
+  if (server_sampled) {
+    report.add("other_cpu_pct", 100 * (busy_s - server_cpu_s - generator_cpu_s) / window_s,
+               "% of one CPU");
   }
 }
 

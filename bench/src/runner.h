@@ -26,6 +26,13 @@ enum class Phase : int { kConnect, kMeasure, kDrain, kClose };
 
 uint64_t now_ns();
 
+// Where the generator sends its traffic: the parsed --url and its address, loopback only.
+struct Target {
+  client::WsUrl url;
+  client::Endpoint endpoint;
+};
+Result<Target> resolve_target(const std::string& url);
+
 // What the main thread and all workers share. Written by the main thread except where noted.
 struct Shared {
   const BenchOptions* options = nullptr;
@@ -37,6 +44,19 @@ struct Shared {
   std::atomic<int64_t> open_connections{0};  // workers add/subtract as connections open/close
   std::mutex error_mutex;
   std::string first_error;  // the first connect/handshake failure, for the report
+
+  // An auxiliary thread beside the workers (the publisher of fanout/channels), written by it:
+  std::atomic<bool> aux_ready{true};        // false until its own connections are up
+  std::atomic<uint64_t> aux_sent{0};        // messages it sent
+  std::atomic<uint64_t> aux_expected{0};    // deliveries the workers should see because of them
+  std::atomic<int64_t> aux_outstanding{0};  // its requests still without an answer
+
+  void set_first_error(const std::string& what) {
+    std::lock_guard<std::mutex> lock(error_mutex);
+    if (first_error.empty()) {
+      first_error = what;
+    }
+  }
 };
 
 // Counters a worker publishes once per loop iteration (relaxed), so that the hot path works on
@@ -121,9 +141,11 @@ struct RunResult {
   double server_cpu_measure_s = 0;  // during the measured phase
   double server_cpu_total_s = 0;    // measured phase + drain
   long server_rss_start_kib = 0, server_rss_connected_kib = 0, server_rss_end_kib = 0;
-  long server_rss_warm_kib = 0;        // sampled when a tenth of the connections were open
+  long server_rss_warm_kib = 0;          // sampled when a tenth of the connections were open
   uint64_t server_warm_connections = 0;  // how many were open at that sample
   double self_cpu_measure_s = 0, self_cpu_total_s = 0, self_cpu_connect_s = 0;
+  bool machine_sampled = false;
+  double machine_busy_measure_s = 0;  // all CPUs, during the measured phase
   long self_rss_kib = 0;
   LatencyHistogram histogram;
   std::string first_error;
@@ -132,11 +154,21 @@ struct RunResult {
 // Runs the phases with workers from factory. Blocking; returns after every thread is joined.
 // after_join, if set, sees each worker once its thread has ended (the workers are destroyed
 // before run_bench returns: copy what you need out of them there).
+// aux, if set, runs in a thread of its own from the start until the close phase begins; it sees
+// the phases in Shared, must set aux_ready once it can work, and must return soon after
+// Phase::kClose. The connect phase waits for aux_ready, the drain for aux_outstanding == 0.
 RunResult run_bench(const BenchOptions& options, const WorkerFactory& factory,
-                    const std::function<void(Worker&)>& after_join = {});
+                    const std::function<void(Worker&)>& after_join = {},
+                    const std::function<void(Shared&)>& aux = {});
+
+const char* mode_name(Mode mode);
 
 // Adds the common figures (connections, generator and server CPU, latency) to report.
 void add_common_figures(const BenchOptions& options, const RunResult& r, Report& report);
+// The machine's busy CPU during a window and the part of it that was neither the server's nor
+// the generator's (other_cpu_pct: above a few % the machine was not quiet).
+void add_machine_figures(double busy_s, double server_cpu_s, bool server_sampled,
+                         double generator_cpu_s, double window_s, Report& report);
 void add_latency_figures(const LatencyHistogram& h, Report& report);
 
 // Prints report (text or JSON) on stdout; returns the process exit code.

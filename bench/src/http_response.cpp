@@ -1,0 +1,173 @@
+#include "http_response.h"
+
+namespace herald::bench {
+
+std::string_view to_string(HttpError error) {
+  switch (error) {
+    case HttpError::kNone:
+      return "ok";
+    case HttpError::kHeadTooLarge:
+      return "response head too large";
+    case HttpError::kBadStatusLine:
+      return "malformed status line";
+    case HttpError::kBadHeader:
+      return "malformed header line";
+    case HttpError::kNoLength:
+      return "response without Content-Length";
+    case HttpError::kBadLength:
+      return "invalid Content-Length";
+    case HttpError::kBodyTooLarge:
+      return "response body too large";
+    case HttpError::kUnsupportedCoding:
+      return "Transfer-Encoding is not supported";
+  }
+  return "?";
+}
+
+namespace {
+
+char lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (lower(a[i]) != lower(b[i])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+// Finds "\r\n\r\n"; npos when absent.
+size_t find_head_end(std::string_view in) {
+  size_t limit = in.size() < kMaxResponseHead ? in.size() : kMaxResponseHead;
+  for (size_t i = 3; i < limit; ++i) {
+    if (in[i] == '\n' && in[i - 1] == '\r' && in[i - 2] == '\n' && in[i - 3] == '\r') {
+      return i + 1;
+    }
+  }
+  return std::string_view::npos;
+}
+
+bool parse_status_line(std::string_view line, int* status) {
+  // "HTTP/1.1 200 OK": the reason may be empty, even without the space before it.
+  if (line.size() < 12 || line.substr(0, 7) != "HTTP/1." || (line[7] != '0' && line[7] != '1') ||
+      line[8] != ' ') {
+    return false;
+  }
+  int s = 0;
+  for (size_t i = 9; i < 12; ++i) {
+    if (line[i] < '0' || line[i] > '9') {
+      return false;
+    }
+    s = s * 10 + (line[i] - '0');
+  }
+  if (s < 100 || (line.size() > 12 && line[12] != ' ')) {
+    return false;
+  }
+  *status = s;
+  return true;
+}
+
+bool parse_length(std::string_view v, size_t* out) {
+  if (v.empty() || v.size() > 19) {
+    return false;
+  }
+  size_t n = 0;
+  for (char c : v) {
+    if (c < '0' || c > '9') {
+      return false;
+    }
+    n = n * 10 + static_cast<size_t>(c - '0');
+  }
+  *out = n;
+  return true;
+}
+
+}  // namespace
+
+size_t parse_http_response(std::string_view in, HttpResponse* out, HttpError* error) {
+  *error = HttpError::kNone;
+  size_t head_end = find_head_end(in);
+  if (head_end == std::string_view::npos) {
+    if (in.size() >= kMaxResponseHead) {
+      *error = HttpError::kHeadTooLarge;
+    }
+    return 0;
+  }
+  std::string_view head = in.substr(0, head_end - 4);
+  size_t eol = head.find("\r\n");
+  HttpResponse r;
+  if (!parse_status_line(head.substr(0, eol), &r.status)) {
+    *error = HttpError::kBadStatusLine;
+    return 0;
+  }
+  bool has_length = false;
+  size_t length = 0;
+  std::string_view rest = eol == std::string_view::npos ? std::string_view() : head.substr(eol + 2);
+  while (!rest.empty()) {
+    size_t next = rest.find("\r\n");
+    std::string_view line = rest.substr(0, next);
+    rest = next == std::string_view::npos ? std::string_view() : rest.substr(next + 2);
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) {
+      *error = HttpError::kBadHeader;
+      return 0;
+    }
+    for (char c : line) {
+      if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) {
+        *error = HttpError::kBadHeader;
+        return 0;
+      }
+    }
+    std::string_view name = line.substr(0, colon);
+    std::string_view value = trim(line.substr(colon + 1));
+    if (iequals(name, "content-length")) {
+      size_t n = 0;
+      if (!parse_length(value, &n) || (has_length && n != length)) {
+        *error = HttpError::kBadLength;
+        return 0;
+      }
+      has_length = true;
+      length = n;
+    } else if (iequals(name, "transfer-encoding")) {
+      *error = HttpError::kUnsupportedCoding;
+      return 0;
+    } else if (iequals(name, "connection") && iequals(value, "close")) {
+      r.close = true;
+    }
+  }
+  bool bodiless = r.status < 200 || r.status == 204 || r.status == 304;
+  if (bodiless) {
+    length = 0;
+  } else if (!has_length) {
+    *error = HttpError::kNoLength;
+    return 0;
+  }
+  if (length > kMaxResponseBody) {
+    *error = HttpError::kBodyTooLarge;
+    return 0;
+  }
+  if (in.size() - head_end < length) {
+    return 0;
+  }
+  r.body = in.substr(head_end, length);
+  *out = r;
+  return head_end + length;
+}
+
+}  // namespace herald::bench
