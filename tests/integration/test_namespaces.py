@@ -28,6 +28,7 @@ default_namespace:
 namespaces:
   chat:
     max_subscribers: 3
+    join_leave: true
   short:
     history_size: 5
   quiet:
@@ -135,7 +136,7 @@ async def presence_off(server):
     await a.close()
 
 
-@suite.case("join/leave pushes on in the default options", args=ARGS)
+@suite.case("join/leave pushes where the namespace turns them on", args=ARGS)
 async def join_leave_on(server):
     a = await Client.open(server.port, "a")
     await a.subscribe("chat:jl")
@@ -149,6 +150,14 @@ async def join_leave_on(server):
             break
         await a.pump()
     check(kinds == ["join", "leave"], "a join then a leave", a.pushes)
+    step("the default namespace has them off")
+    await a.subscribe("plain-jl")
+    c = await Client.open(server.port, "c")
+    await c.subscribe("plain-jl")
+    await c.close()
+    await a.call("ping")  # a leave, if any, would come before this reply
+    pushes = [p for p in a.pushes if p.get("channel") == "plain-jl"]
+    check(pushes == [], "no join/leave in the default namespace", pushes)
     await a.close()
 
 
