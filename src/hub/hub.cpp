@@ -198,7 +198,7 @@ void Hub::history(std::string_view channel, uint64_t after, size_t limit,
 
 void Hub::on_publication(std::string_view channel, const std::string& epoch,
                          const std::shared_ptr<const PublicationRecord>& pub) {
-  auto it = channels_.find(std::string(channel));
+  auto it = channels_.find(channel);
   if (it == channels_.end()) {
     return;
   }
@@ -220,7 +220,7 @@ std::vector<std::string> Hub::channels_of(ChannelMember* m) const {
 }
 
 void Hub::on_join(std::string_view channel, const ClientInfo& who) {
-  auto it = channels_.find(std::string(channel));
+  auto it = channels_.find(channel);
   if (it != channels_.end()) {
     for (ChannelMember* m : it->second.members) {
       m->on_channel_join(channel, who);
@@ -229,7 +229,7 @@ void Hub::on_join(std::string_view channel, const ClientInfo& who) {
 }
 
 void Hub::on_leave(std::string_view channel, const ClientInfo& who) {
-  auto it = channels_.find(std::string(channel));
+  auto it = channels_.find(channel);
   if (it != channels_.end()) {
     for (ChannelMember* m : it->second.members) {
       m->on_channel_leave(channel, who);

@@ -21,6 +21,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/string_hash.h"
 #include "hub/broker.h"
 
 namespace herald::hub {
@@ -90,8 +91,12 @@ class Hub final : public BrokerSink {
   void presence_stats(std::string_view channel, Broker::PresenceStatsCallback done) {
     broker_.presence_stats(loop_, channel, std::move(done));
   }
-  // The channels m is subscribed to (or subscribing).
+  // The channels m is subscribed to (or subscribing), and how many they are.
   std::vector<std::string> channels_of(ChannelMember* m) const;
+  size_t subscription_count(ChannelMember* m) const {
+    auto it = member_channels_.find(m);
+    return it == member_channels_.end() ? 0 : it->second.size();
+  }
 
   // BrokerSink
   void on_publication(std::string_view channel, const std::string& epoch,
@@ -131,7 +136,7 @@ class Hub final : public BrokerSink {
   int loop_;
   Broker& broker_;
   uint64_t next_ticket_ = 1;
-  std::unordered_map<std::string, LocalChannel> channels_;
+  std::unordered_map<std::string, LocalChannel, StringHash, std::equal_to<>> channels_;
   // Per member, its channels (for leave_all and is_subscribed).
   std::unordered_map<ChannelMember*, std::vector<std::string>> member_channels_;
 };

@@ -28,6 +28,13 @@ std::string pack_publisher(const ClientInfo& who) {
 }
 
 // The inverse of pack_publisher; anything malformed (a damaged row) reads as "no publisher".
+// splitmix64's finalizer: spreads seed ^ hash(name) over all 64 bits of an epoch.
+uint64_t mix(uint64_t x) {
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
 ClientInfo unpack_publisher(std::string_view bytes) {
   ClientInfo who;
   for (std::string* field : {&who.user, &who.client, &who.info}) {
@@ -56,7 +63,12 @@ MemoryBroker::MemoryBroker(std::vector<net::EventLoop*> loops, store::HistorySto
     : loops_(std::move(loops)),
       store_(store),
       policy_(std::move(policy)),
-      shards_(loops_.size()) {}
+      shards_(loops_.size()),
+      epoch_seed_(std::random_device{}() * 0x9e3779b97f4a7c15ULL ^ std::random_device{}()) {
+  for (size_t i = 0; i < loops_.size(); ++i) {
+    commit_boxes_.push_back(std::make_unique<CommitBox>());
+  }
+}
 
 template <typename T>
 void MemoryBroker::reply(int loop_index, std::function<void(T)> done, T value) {
@@ -82,7 +94,7 @@ int64_t MemoryBroker::now_ms() {
 
 MemoryBroker::Channel& MemoryBroker::channel(int owner, std::string_view name) {
   Shard& shard = shards_[static_cast<size_t>(owner)];
-  auto it = shard.channels.find(std::string(name));
+  auto it = shard.channels.find(name);
   if (it != shard.channels.end()) {
     return it->second;
   }
@@ -100,18 +112,22 @@ MemoryBroker::Channel& MemoryBroker::channel(int owner, std::string_view name) {
     }
     // Unreadable: carry on with a fresh epoch, which tells clients their history is gone.
   }
-  // A fresh epoch per channel per process: memory history does not survive a restart, so a
-  // client's old position must not be taken for one in the new history.
+  // An epoch of its own per process: memory history does not survive a restart, so a client's
+  // old position must not be taken for one in the new history. Within the process, a channel
+  // that is forgotten while nothing was ever published in it comes back with the same epoch (a
+  // client that saw it empty, {0, E}, can still recover everything published since); one that
+  // had publications comes back with a random epoch, since its offsets start again at 1.
+  uint64_t name_hash = std::hash<std::string_view>{}(name);
+  uint64_t bits = shard.retired.count(name_hash) != 0 ? shard.rng() : mix(epoch_seed_ ^ name_hash);
   char epoch[17];
-  std::snprintf(epoch, sizeof(epoch), "%016llx",
-                static_cast<unsigned long long>(shard.rng()));
+  std::snprintf(epoch, sizeof(epoch), "%016llx", static_cast<unsigned long long>(bits));
   c.top.epoch = epoch;
   return shard.channels.emplace(std::string(name), std::move(c)).first->second;
 }
 
 MemoryBroker::Channel* MemoryBroker::find(int owner, std::string_view name) {
   Shard& shard = shards_[static_cast<size_t>(owner)];
-  auto it = shard.channels.find(std::string(name));
+  auto it = shard.channels.find(name);
   return it == shard.channels.end() ? nullptr : &it->second;
 }
 
@@ -130,6 +146,9 @@ void MemoryBroker::release_if_unused(int owner, const std::string& name) {
     }
   }
   if (c.presence.empty() && c.history.empty() && c.key_order.empty() && c.in_flight == 0) {
+    if (!c.durable && c.top.offset > 0) {
+      shard.retired.insert(std::hash<std::string_view>{}(name));
+    }
     shard.channels.erase(it);
   }
 }
@@ -203,13 +222,9 @@ void MemoryBroker::publish(int loop_index, std::string_view channel_name, Publis
                          [this, owner, loop_index, name, generation, shared,
                           done = std::move(done)](Result<Ok> r) mutable {
                            // On the store's writer thread: back to the owner, in commit order.
-                           loops_[static_cast<size_t>(owner)]->post(
-                               [this, owner, loop_index, name = std::move(name), generation,
-                                shared = std::move(shared), r = std::move(r),
-                                done = std::move(done)]() mutable {
-                                 on_committed(owner, loop_index, name, generation,
-                                              std::move(shared), std::move(r), std::move(done));
-                               });
+                           hand_back(owner, Committed{loop_index, std::move(name), generation,
+                                                      std::move(shared), std::move(r),
+                                                      std::move(done)});
                          });
           return;
         }
@@ -221,6 +236,38 @@ void MemoryBroker::publish(int loop_index, std::string_view channel_name, Publis
         result.top.first_offset = c.top.first_offset;
         reply<Result<PublishResult>>(loop_index, std::move(done), std::move(result));
       });
+}
+
+// The writer calls back once per append, one batch's appends in a row. They go to the owner
+// through one mailbox and one posted task for as many as have piled up, so the owner fans a whole
+// commit batch out in one loop turn and every subscriber's socket gets them in one write (one
+// post per publication made the owner wake per publication: one send per socket per publication).
+void MemoryBroker::hand_back(int owner, Committed item) {
+  CommitBox& box = *commit_boxes_[static_cast<size_t>(owner)];
+  bool schedule = false;
+  {
+    std::lock_guard<std::mutex> lock(box.mutex);
+    box.items.push_back(std::move(item));
+    schedule = !box.scheduled;
+    box.scheduled = true;
+  }
+  if (schedule) {
+    loops_[static_cast<size_t>(owner)]->post([this, owner] { drain_commits(owner); });
+  }
+}
+
+void MemoryBroker::drain_commits(int owner) {
+  CommitBox& box = *commit_boxes_[static_cast<size_t>(owner)];
+  std::vector<Committed> items;
+  {
+    std::lock_guard<std::mutex> lock(box.mutex);
+    items.swap(box.items);
+    box.scheduled = false;
+  }
+  for (Committed& c : items) {
+    on_committed(owner, c.loop_index, c.name, c.generation, std::move(c.rec), std::move(c.result),
+                 std::move(c.done));
+  }
 }
 
 // A durable publication is fanned out and acknowledged only here, once the store committed it.

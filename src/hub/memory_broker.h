@@ -14,11 +14,14 @@
 #include <deque>
 #include <utility>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
+#include "base/string_hash.h"
 #include "hub/broker.h"
 #include "net/event_loop.h"
 
@@ -74,9 +77,12 @@ class MemoryBroker final : public Broker {
     uint64_t generation = 0;
   };
   struct Shard {
-    std::unordered_map<std::string, Channel> channels;
+    std::unordered_map<std::string, Channel, StringHash, std::equal_to<>> channels;
     BrokerSink* sink = nullptr;
     std::mt19937_64 rng{std::random_device{}()};
+    // Hashes of the names of in-memory channels forgotten after something was published in them:
+    // their next incarnation restarts offsets at 1, so it must not reuse the name's epoch.
+    std::unordered_set<uint64_t> retired;
   };
 
   Channel& channel(int owner, std::string_view name);
@@ -88,6 +94,23 @@ class MemoryBroker final : public Broker {
   static int64_t now_ms();
   void fan_out(Channel& c, const std::string& name,
                const std::shared_ptr<const PublicationRecord>& rec);
+  // A commit's answer on its way from the store's writer thread to the channel's owner.
+  struct Committed {
+    int loop_index;
+    std::string name;
+    uint64_t generation;
+    std::shared_ptr<const PublicationRecord> rec;
+    Result<Ok> result;
+    PublishCallback done;
+  };
+  // Per owner loop: answers not yet taken by the owner. Thread: the writer adds, the owner takes.
+  struct CommitBox {
+    std::mutex mutex;
+    std::vector<Committed> items;  // guarded by mutex
+    bool scheduled = false;        // a drain task is posted; guarded by mutex
+  };
+  void hand_back(int owner, Committed item);  // Thread: the store's writer
+  void drain_commits(int owner);
   void on_committed(int owner, int loop_index, const std::string& name, uint64_t generation,
                     std::shared_ptr<const PublicationRecord> rec, Result<Ok> r,
                     PublishCallback done);
@@ -100,6 +123,8 @@ class MemoryBroker final : public Broker {
   store::HistoryStore* store_;
   HistoryPolicy policy_;
   std::vector<Shard> shards_;
+  std::vector<std::unique_ptr<CommitBox>> commit_boxes_;  // index: owner loop
+  const uint64_t epoch_seed_;  // random per process: epochs of one process are its own
 };
 
 }  // namespace herald::hub

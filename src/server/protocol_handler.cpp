@@ -341,7 +341,7 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
       error(out, cmd.id, ErrorCode::kAlreadySubscribed);
       return;
     }
-    if (hub().channels_of(&s).size() + s.reserving.size() >= ctx_.core.options.max_subscriptions) {
+    if (hub().subscription_count(&s) + s.reserving.size() >= ctx_.core.options.max_subscriptions) {
       add_line(out);
       error(out, cmd.id, ErrorCode::kLimitExceeded, "too many subscriptions on this connection");
       return;

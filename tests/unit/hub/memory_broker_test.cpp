@@ -291,6 +291,31 @@ TEST_F(BrokerTest, QueriesDoNotCreateChannelsAndUnusedChannelsAreForgotten) {
   EXPECT_TRUE(after.top.epoch.empty()) << "forgotten once unused";
 }
 
+// A client that saw a channel empty ({0, E}) can recover after the channel was forgotten and
+// published to again; a channel forgotten after publications comes back in another epoch.
+TEST_F(BrokerTest, EpochOfAForgottenChannel) {
+  subscribe_and_wait(1, "e");
+  std::string seen_empty = history(1, "e", 0).top.epoch;
+  ASSERT_FALSE(seen_empty.empty());
+  on_loop(1, [&] { broker_->unsubscribe(1, "e"); });
+  settle();
+  EXPECT_TRUE(history(0, "e", 0).top.epoch.empty()) << "forgotten";
+  PublishResult first = publish_and_wait(0, "e", "1");
+  EXPECT_EQ(first.top.epoch, seen_empty) << "nothing was published: the same epoch";
+  EXPECT_EQ(first.top.offset, 1u);
+
+  policies_["z"] = HistoryOptions{0, 0};  // no history: forgotten as soon as unused
+  subscribe_and_wait(2, "z");
+  std::string before = history(2, "z", 0).top.epoch;
+  publish_and_wait(2, "z", "1");
+  on_loop(2, [&] { broker_->unsubscribe(2, "z"); });
+  settle();
+  subscribe_and_wait(2, "z");
+  HistoryResult again = history(2, "z", 0);
+  EXPECT_EQ(again.top.offset, 0u);
+  EXPECT_NE(again.top.epoch, before) << "offsets restart at 1: the epoch must change";
+}
+
 TEST_F(BrokerTest, TtlDropsOldPublications) {
   policies_["t"] = HistoryOptions{100, 1};  // 1 ms
   publish_and_wait(0, "t", "1");
