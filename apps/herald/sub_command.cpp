@@ -1,7 +1,6 @@
 #include "sub_command.h"
 
 #include <signal.h>
-#include <simdjson.h>
 
 #include <algorithm>
 #include <csignal>
@@ -15,11 +14,11 @@
 
 #include "herald/client/blocking_client.h"
 #include "protocol/json_writer.h"
+#include "server_lines.h"
 
 namespace herald::app {
 namespace {
 
-namespace od = simdjson::ondemand;
 using Clock = std::chrono::steady_clock;
 using Millis = std::chrono::milliseconds;
 
@@ -36,248 +35,6 @@ constexpr uint64_t kConnectId = 1;
 volatile std::sig_atomic_t g_stop = 0;
 void on_stop_signal(int /*sig*/) {
   g_stop = 1;
-}
-
-// A publication as the server sent it. data and info are raw JSON text: the protocol forwards
-// data exactly as published, so the CLI must not re-serialize it (numbers, escapes, key order).
-struct Publication {
-  uint64_t offset = 0;
-  std::string epoch;
-  std::string data;
-  std::string info;  // empty when the publication has none
-};
-
-// The fields of one server line that the subscriber acts on; everything else is ignored, as
-// the protocol asks. One instance is reused for every line so its strings keep their capacity.
-struct ServerLine {
-  bool has_id = false;
-  uint64_t id = 0;
-  bool has_result = false;
-  bool has_error = false;
-  uint64_t error_code = 0;
-  bool error_temporary = false;
-  std::string error_message;
-  // result fields (connect: ping; history and subscribe: epoch, offset; subscribe: the rest)
-  std::string epoch;
-  uint64_t offset = 0;
-  bool recovered = false;
-  uint64_t ping = 0;
-  std::vector<Publication> publications;  // [0, publication_count) are this line's
-  size_t publication_count = 0;
-  // push fields ("message": channel + message; "disconnect"/"unsubscribe": code, reason...)
-  std::string push;
-  std::string channel;
-  uint64_t code = 0;
-  std::string reason;
-  bool reconnect = true;
-  bool has_message = false;
-  Publication message;
-
-  void clear() {
-    has_id = has_result = has_error = error_temporary = recovered = has_message = false;
-    reconnect = true;
-    id = error_code = offset = ping = code = 0;
-    publication_count = 0;
-    error_message.clear();
-    epoch.clear();
-    message.offset = 0;
-    message.epoch.clear();
-    message.data.clear();
-    message.info.clear();
-    push.clear();
-    channel.clear();
-    reason.clear();
-  }
-};
-
-bool read_string(od::value& v, std::string& out) {
-  std::string_view s;
-  if (v.get_string().get(s) != simdjson::SUCCESS) {
-    return false;
-  }
-  out.assign(s);
-  return true;
-}
-
-bool read_raw(od::value& v, std::string& out) {
-  od::json_type type;
-  if (v.type().get(type) != simdjson::SUCCESS) {
-    return false;
-  }
-  std::string_view raw;
-  if (type == od::json_type::object) {
-    od::object o;
-    if (v.get_object().get(o) != simdjson::SUCCESS || o.raw_json().get(raw) != simdjson::SUCCESS) {
-      return false;
-    }
-  } else if (type == od::json_type::array) {
-    od::array a;
-    if (v.get_array().get(a) != simdjson::SUCCESS || a.raw_json().get(raw) != simdjson::SUCCESS) {
-      return false;
-    }
-  } else {
-    raw = v.raw_json_token();
-  }
-  // A scalar token runs up to the next structural character, trailing whitespace included.
-  while (!raw.empty() &&
-         (raw.back() == ' ' || raw.back() == '\t' || raw.back() == '\r' || raw.back() == '\n')) {
-    raw.remove_suffix(1);
-  }
-  out.assign(raw);
-  return !raw.empty();
-}
-
-// Calls fn(key, value) for each field; false when the object is malformed or fn refuses.
-template <typename Fn>
-bool for_each_field(od::object obj, Fn&& fn) {
-  for (auto field_result : obj) {
-    od::field field;
-    std::string_view key;
-    if (std::move(field_result).get(field) != simdjson::SUCCESS ||
-        field.unescaped_key().get(key) != simdjson::SUCCESS) {
-      return false;
-    }
-    if (!fn(key, field.value())) {
-      return false;
-    }
-  }
-  return true;
-}
-
-bool parse_publication(od::object obj, Publication& pub) {
-  pub.offset = 0;
-  pub.epoch.clear();
-  pub.data.clear();
-  pub.info.clear();
-  bool ok = for_each_field(obj, [&pub](std::string_view key, od::value& v) {
-    if (key == "offset") {
-      return v.get_uint64().get(pub.offset) == simdjson::SUCCESS;
-    }
-    if (key == "epoch") {
-      return read_string(v, pub.epoch);
-    }
-    if (key == "data") {
-      return read_raw(v, pub.data);
-    }
-    if (key == "info") {
-      return read_raw(v, pub.info);
-    }
-    return true;
-  });
-  if (pub.info == "null") {
-    pub.info.clear();  // an optional field set to null is absent
-  }
-  return ok && pub.offset > 0 && !pub.data.empty();
-}
-
-bool parse_result(od::object obj, ServerLine& line) {
-  return for_each_field(obj, [&line](std::string_view key, od::value& v) {
-    if (key == "epoch") {
-      return read_string(v, line.epoch);
-    }
-    if (key == "offset") {
-      return v.get_uint64().get(line.offset) == simdjson::SUCCESS;
-    }
-    if (key == "recovered") {
-      return v.get_bool().get(line.recovered) == simdjson::SUCCESS;
-    }
-    if (key == "ping") {
-      return v.get_uint64().get(line.ping) == simdjson::SUCCESS;
-    }
-    if (key == "publications") {
-      od::array pubs;
-      if (v.get_array().get(pubs) != simdjson::SUCCESS) {
-        return false;
-      }
-      for (auto item : pubs) {
-        od::object pub_obj;
-        if (item.get_object().get(pub_obj) != simdjson::SUCCESS) {
-          return false;
-        }
-        if (line.publication_count == line.publications.size()) {
-          line.publications.emplace_back();
-        }
-        if (!parse_publication(pub_obj, line.publications[line.publication_count])) {
-          return false;
-        }
-        ++line.publication_count;
-      }
-    }
-    return true;
-  });
-}
-
-bool parse_error(od::object obj, ServerLine& line) {
-  return for_each_field(obj, [&line](std::string_view key, od::value& v) {
-    if (key == "code") {
-      return v.get_uint64().get(line.error_code) == simdjson::SUCCESS;
-    }
-    if (key == "message") {
-      return read_string(v, line.error_message);
-    }
-    if (key == "temporary") {
-      return v.get_bool().get(line.error_temporary) == simdjson::SUCCESS;
-    }
-    return true;
-  });
-}
-
-// Parses one line (a reply or a push). False when it is not JSON or a field has a wrong type.
-bool parse_line(od::parser& parser, std::string& padded, std::string_view text, ServerLine& line) {
-  line.clear();
-  padded.assign(text);
-  padded.resize(text.size() + simdjson::SIMDJSON_PADDING, '\0');
-  od::document doc;
-  od::object top;
-  if (parser.iterate(padded.data(), text.size(), padded.size()).get(doc) != simdjson::SUCCESS ||
-      doc.get_object().get(top) != simdjson::SUCCESS) {
-    return false;
-  }
-  return for_each_field(top, [&line](std::string_view key, od::value& v) {
-    if (key == "id") {
-      line.has_id = true;
-      return v.get_uint64().get(line.id) == simdjson::SUCCESS;
-    }
-    if (key == "result") {
-      od::object obj;
-      line.has_result = true;
-      return v.get_object().get(obj) == simdjson::SUCCESS && parse_result(obj, line);
-    }
-    if (key == "error") {
-      od::object obj;
-      line.has_error = true;
-      return v.get_object().get(obj) == simdjson::SUCCESS && parse_error(obj, line);
-    }
-    if (key == "push") {
-      return read_string(v, line.push);
-    }
-    if (key == "channel") {
-      return read_string(v, line.channel);
-    }
-    if (key == "offset") {
-      line.has_message = true;
-      return v.get_uint64().get(line.message.offset) == simdjson::SUCCESS;
-    }
-    if (key == "epoch") {
-      return read_string(v, line.message.epoch);
-    }
-    if (key == "data") {
-      return read_raw(v, line.message.data);
-    }
-    if (key == "info") {
-      return read_raw(v, line.message.info);
-    }
-    if (key == "code") {
-      return v.get_uint64().get(line.code) == simdjson::SUCCESS;
-    }
-    if (key == "reason") {
-      return read_string(v, line.reason);
-    }
-    if (key == "reconnect") {
-      return v.get_bool().get(line.reconnect) == simdjson::SUCCESS;
-    }
-    return true;
-  });
 }
 
 bool is_no_reconnect_code(uint64_t code) {
@@ -476,7 +233,7 @@ class Subscriber {
   }
 
   Outcome on_line(std::string_view text) {
-    if (!parse_line(parser_, padded_, text, line_)) {
+    if (!parser_.parse(text, line_)) {
       std::fprintf(stderr, "herald sub: ignoring a line the server sent that is not valid: %.*s\n",
                    static_cast<int>(std::min<size_t>(text.size(), 200)), text.data());
       return Outcome::kContinue;
@@ -487,9 +244,6 @@ class Subscriber {
     if (line_.push == "message") {
       if (line_.channel != options_.channel || !line_.has_message || line_.message.data.empty()) {
         return Outcome::kContinue;
-      }
-      if (line_.message.info == "null") {
-        line_.message.info.clear();
       }
       if (!subscribed_) {
         pending_.push_back(line_.message);  // before the subscribe reply: order it after
@@ -647,8 +401,7 @@ class Subscriber {
   const std::string url_;
   std::mt19937 rng_;
   std::unique_ptr<client::BlockingClient> ws_;
-  od::parser parser_;
-  std::string padded_;  // the current line plus simdjson's padding
+  ServerLineParser parser_;
   ServerLine line_;
   std::string out_;                   // the stdout line being built
   std::vector<Publication> pending_;  // message pushes that came before the subscribe reply
