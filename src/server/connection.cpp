@@ -58,7 +58,8 @@ size_t Connection::on_data(uint8_t* data, size_t size) {
 
 size_t Connection::on_http(uint8_t* data, size_t size) {
   size_t offset = 0;
-  while (offset < size && !closing() && phase_ == Phase::kHttp && !async_pending_) {
+  while (offset < size && !closing() && phase_ == Phase::kHttp && !last_request_ &&
+         (held_ == nullptr || held_->size() < kMaxPipelined)) {
     if (!saw_request_bytes_) {
       // The idle keep-alive wait is over; the head now has head_timeout to arrive in full.
       saw_request_bytes_ = true;
@@ -74,6 +75,11 @@ size_t Connection::on_http(uint8_t* data, size_t size) {
       ctx_->metrics.http_errors.add();
       std::string out;
       http::append_error_response(out, parser_->error());
+      last_request_ = true;
+      if (held_ != nullptr) {
+        held_->push_back(HeldAnswer{next_ticket_++, true, false, std::move(out)});
+        return size;  // after the answers still owed, then the close
+      }
       write(std::move(out));
       close_after_flush();
       return size;
@@ -82,6 +88,7 @@ size_t Connection::on_http(uint8_t* data, size_t size) {
       // Backends send Content-Length (PHP's curl does); a chunked body is refused rather than
       // buffered without a known bound.
       ctx_->metrics.http_requests.add();
+      last_request_ = true;
       respond(411, kJson, R"({"error":"send the body with Content-Length","status":411})", false);
       return size;
     }
@@ -91,6 +98,12 @@ size_t Connection::on_http(uint8_t* data, size_t size) {
     if (size - offset < req.head_size + body_size) {
       return offset;
     }
+    if (held_ != nullptr && ws::is_websocket_upgrade(req)) {
+      // The 101 must not overtake the answers still owed: leave the upgrade in the input until
+      // they are out (flush_held resumes the input then).
+      parser_->reset();
+      return offset;
+    }
     ctx_->metrics.http_requests.add();
     std::string_view body(reinterpret_cast<const char*>(data) + offset + req.head_size, body_size);
     offset += req.head_size + body_size;
@@ -98,12 +111,15 @@ size_t Connection::on_http(uint8_t* data, size_t size) {
     if (!route(req, body)) {
       return size;
     }
+    if (!req.keep_alive) {
+      last_request_ = true;
+    }
     if (phase_ == Phase::kWebSocket) {
       // Frames may have arrived right behind the upgrade request.
       return offset + (offset < size ? on_websocket(data + offset, size - offset) : 0);
     }
     saw_request_bytes_ = false;
-    if (!async_pending_) {
+    if (held_ == nullptr) {
       set_timeout(ctx_->core.options.idle_timeout_ms);
     }
   }
@@ -117,6 +133,10 @@ void Connection::respond(int status, std::string_view content_type, std::string_
   }
   std::string out;
   http::append_response(out, status, content_type, body, keep_alive, extra_headers);
+  if (held_ != nullptr) {
+    held_->push_back(HeldAnswer{next_ticket_++, true, keep_alive, std::move(out)});
+    return;  // written after the answers before it
+  }
   write(std::move(out));
   if (!keep_alive) {
     close_after_flush();
@@ -200,18 +220,58 @@ void Connection::upgrade(const http::Request& req, size_t route_id) {
   handler_->on_open(*this);
 }
 
-void Connection::begin_async() {
-  async_pending_ = true;
-  ctx_->async_waiting[id_] = this;
-  set_timeout(ctx_->core.options.head_timeout_ms);  // the broker answers well within this
+uint64_t Connection::begin_async() {
+  if (held_ == nullptr) {
+    held_ = std::make_unique<std::deque<HeldAnswer>>();
+    ctx_->async_waiting[id_] = this;
+    set_timeout(ctx_->core.options.head_timeout_ms);  // the broker answers well within this
+  }
+  uint64_t ticket = next_ticket_++;
+  held_->push_back(HeldAnswer{ticket, false, true, {}});
+  return ticket;
 }
 
-void Connection::end_async() {
-  async_pending_ = false;
-  ctx_->async_waiting.erase(id_);
-  if (!closing()) {
-    set_timeout(ctx_->core.options.idle_timeout_ms);
-    resume_input();  // a pipelined request may already be waiting in the input
+void Connection::answer_async(uint64_t ticket, int status, std::string_view content_type,
+                              std::string_view body, bool keep_alive) {
+  if (held_ == nullptr) {
+    return;
+  }
+  for (HeldAnswer& a : *held_) {
+    if (a.ticket == ticket) {
+      if (status >= 400) {
+        ctx_->metrics.http_errors.add();
+      }
+      http::append_response(a.bytes, status, content_type, body, keep_alive, {});
+      a.keep_alive = keep_alive;
+      a.ready = true;
+      break;
+    }
+  }
+  flush_held();
+}
+
+void Connection::flush_held() {
+  bool wrote = false;
+  while (!held_->empty() && held_->front().ready) {
+    HeldAnswer a = std::move(held_->front());
+    held_->pop_front();
+    write(std::move(a.bytes));
+    wrote = true;
+    if (!a.keep_alive) {
+      close_after_flush();  // the answers after it belong to requests never read
+      held_->clear();
+      break;
+    }
+  }
+  if (held_->empty()) {
+    held_.reset();
+    ctx_->async_waiting.erase(id_);
+    if (!closing()) {
+      set_timeout(ctx_->core.options.idle_timeout_ms);
+    }
+  }
+  if (wrote && !closing()) {
+    resume_input();  // parsing may have stopped at kMaxPipelined, or at an upgrade
   }
 }
 

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,13 +52,17 @@ class Connection final : public net::Stream,
   void drain();
   bool is_websocket() const { return phase_ == Phase::kWebSocket; }
 
-  // HTTP answers, for the server API as well. An asynchronous answer (one that needs a broker
-  // round trip) is bracketed by begin_async()/end_async(): no later pipelined request is parsed
-  // in between, so answers keep the order of the requests.
+  // HTTP answers, for the server API as well; they go out in request order. respond() answers
+  // the request being routed. An answer that needs a broker round trip takes a ticket
+  // (begin_async) and is given later (answer_async); meanwhile up to kMaxPipelined later
+  // requests are parsed and answered, their answers held until those before them are out, so
+  // a backend that pipelines publishes keeps many in flight (and the store commits them together).
+  static constexpr size_t kMaxPipelined = 128;
   void respond(int status, std::string_view content_type, std::string_view body, bool keep_alive,
                std::string_view extra_headers = {});
-  void begin_async();
-  void end_async();
+  uint64_t begin_async();
+  void answer_async(uint64_t ticket, int status, std::string_view content_type,
+                    std::string_view body, bool keep_alive);
   bool peer_is_loopback() const;
   LoopContext& context() { return *ctx_; }  // the loop that owns this connection
 
@@ -76,6 +81,8 @@ class Connection final : public net::Stream,
   size_t on_http(uint8_t* data, size_t size);
   // Answers one parsed request; returns false if the connection stops reading requests.
   bool route(const http::Request& req, std::string_view body);
+  // Writes the answers at the front of held_ that are ready, in order.
+  void flush_held();
   void upgrade(const http::Request& req, size_t route_id);
 
   size_t on_websocket(uint8_t* data, size_t size);
@@ -96,7 +103,7 @@ class Connection final : public net::Stream,
   WsState ws_state_ = WsState::kOpen;
   bool ping_outstanding_ = false;
   bool saw_request_bytes_ = false;
-  bool async_pending_ = false;  // an HTTP answer is being prepared elsewhere
+  bool last_request_ = false;   // a request without keep-alive was read: parse no more
   uint16_t close_code_ = 1006;  // what on_close reports: the peer's code, ours, or 1006
   uint64_t last_rx_ms_ = 0;
   sockaddr_in6 peer_{};  // IPv4 peers stored as sockaddr_in in the same bytes
@@ -106,6 +113,16 @@ class Connection final : public net::Stream,
   std::optional<ws::DeflateParams> deflate_;
   Handler* handler_ = nullptr;
   uint16_t route_ = 0;  // index in ServerCore::routes once upgraded
+  // Answers not written yet, in request order, while at least one is being prepared elsewhere
+  // (null otherwise: idle connections pay 8 bytes for this).
+  struct HeldAnswer {
+    uint64_t ticket = 0;
+    bool ready = false;
+    bool keep_alive = true;
+    std::string bytes;
+  };
+  std::unique_ptr<std::deque<HeldAnswer>> held_;
+  uint64_t next_ticket_ = 0;
 };
 
 }  // namespace herald::server

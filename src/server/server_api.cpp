@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <string>
 #include <variant>
 #include <vector>
@@ -25,12 +26,6 @@ void respond_error(Connection& conn, bool keep, protocol::ErrorCode code,
   std::string body;
   protocol::append_api_error(body, code, message);
   conn.respond(protocol::http_status(code), kJson, body, keep);
-}
-
-void respond_result(Connection& conn, bool keep, std::string_view result) {
-  std::string body;
-  protocol::append_api_result(body, result);
-  conn.respond(200, kJson, body, keep);
 }
 
 bool authorized(Connection& conn, const ServerOptions& opt, const http::Request& req, bool keep) {
@@ -58,23 +53,29 @@ enum class Body {
   kWhole,   // <text> is the body (a batch's {"replies": [...]})
 };
 
-void respond_reply(Connection& conn, bool keep, Body body, const ApiReply& reply) {
+// The HTTP status and body of a reply (errors counted for /metrics).
+std::pair<int, std::string> render(LoopContext& ctx, Body body, ApiReply reply) {
+  std::string out;
   if (reply.error) {
-    respond_error(conn, keep, *reply.error, reply.text);
-  } else if (body == Body::kWhole) {
-    conn.respond(200, kJson, reply.text, keep);
-  } else {
-    respond_result(conn, keep, reply.text);
+    ctx.metrics.api_errors.add();
+    protocol::append_api_error(out, *reply.error, reply.text);
+    return {protocol::http_status(*reply.error), std::move(out)};
   }
+  if (body == Body::kWhole) {
+    return {200, std::move(reply.text)};
+  }
+  protocol::append_api_result(out, reply.text);
+  return {200, std::move(out)};
 }
 
 // Answers the request on conn with what `start` eventually produces: at once if it replies before
-// returning, otherwise later (the connection then parses no pipelined request until the answer
-// is out, so answers stay in request order), if the connection is still open then.
+// returning, otherwise later through a ticket of the connection (which keeps answers in request
+// order while it goes on reading pipelined requests), if the connection is still open then.
 void answer(Connection& conn, LoopContext& ctx, bool keep, Body body,
             const std::function<void(ApiReplyCallback)>& start) {
   struct State {
     bool returned = false;
+    uint64_t ticket = 0;
     std::optional<ApiReply> early;
   };
   auto state = std::make_shared<State>();
@@ -88,15 +89,15 @@ void answer(Connection& conn, LoopContext& ctx, bool keep, Body body,
     if (it == ctx.async_waiting.end()) {
       return;  // the backend hung up: nobody to answer
     }
-    Connection& c = *it->second;
-    respond_reply(c, keep, body, reply);
-    c.end_async();
+    auto [status, text] = render(ctx, body, std::move(reply));
+    it->second->answer_async(state->ticket, status, kJson, text, keep);
   });
   state->returned = true;
   if (state->early) {
-    respond_reply(conn, keep, body, *state->early);
+    auto [status, text] = render(ctx, body, std::move(*state->early));
+    conn.respond(status, kJson, text, keep);
   } else {
-    conn.begin_async();
+    state->ticket = conn.begin_async();
   }
 }
 

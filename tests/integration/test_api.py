@@ -148,5 +148,52 @@ def pipelined(server):
         raw.close()
 
 
+def publish_req(channel, data, extra=b""):
+    body = json.dumps({"channel": channel, "data": data}).encode()
+    return (b"POST /api/publish HTTP/1.1\r\nHost: x\r\n" + extra + b"Content-Length: " +
+            str(len(body)).encode() + b"\r\n\r\n" + body)
+
+
+@suite.case("pipelined publishes are in flight together: 500 on one connection, answers in "
+            "order, sync answers and a bad request held in their place, close after the last")
+def pipelined_many(server):
+    raw = RawSocket(server.port)
+    try:
+        step("500 publishes to 5 channels in one write, each channel's data numbered")
+        raw.send(b"".join(publish_req(f"pipe:{i % 5}", i) for i in range(500)))
+        deadline = time.monotonic() + 20
+        answers = [json.loads(read_response(raw, deadline).body)["result"] for _ in range(500)]
+        for ch in range(5):
+            offs = [a["offset"] for i, a in enumerate(answers) if i % 5 == ch]
+            check(offs == list(range(1, 101)), f"pipe:{ch}: offsets 1..100 in request order",
+                  offs[:10])
+        h = json_of(post(server.port, "history", {"channel": "pipe:3", "limit": 3}), "h")
+        check([p["data"] for p in h["result"]["publications"]] == [3, 8, 13],
+              "history holds them in publish order", h)
+        step("publish, GET /health, publish, a bad body, publish, then Connection: close")
+        bad = b"POST /api/publish HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\n{x}"
+        raw.send(publish_req("pipe:mix", "a") + b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n" +
+                 publish_req("pipe:mix", "b") + bad + publish_req("pipe:mix", "c") +
+                 publish_req("pipe:mix", "d", b"Connection: close\r\n") +
+                 publish_req("pipe:mix", "never read"))
+        got = [read_response(raw, deadline) for _ in range(6)]
+        statuses = [r.status for r in got]
+        check(statuses == [200, 200, 200, 400, 200, 200], "statuses in request order", statuses)
+        offs = [json.loads(got[i].body)["result"]["offset"] for i in (0, 2, 4, 5)]
+        check(offs == [1, 2, 3, 4], "the publishes' offsets in order", offs)
+        check(b"ok" in got[1].body, "the /health answer in its place", got[1].body)
+        step("the connection closes after the Connection: close answer")
+        try:
+            extra = read_response(raw, time.monotonic() + 3)
+            check(False, "no answer to the request after Connection: close", extra.status)
+        except Exception as e:  # noqa: BLE001 - closed is what we want
+            check("closed" in str(e), "closed after the last answer", str(e))
+        h = json_of(post(server.port, "history", {"channel": "pipe:mix"}), "h")["result"]
+        check([p["data"] for p in h["publications"]] == ["a", "b", "c", "d"],
+              "the request after Connection: close was not run", h)
+    finally:
+        raw.close()
+
+
 if __name__ == "__main__":
     suite.main()
