@@ -7,7 +7,8 @@
 //  1. Every channel has one order: publish() assigns offset top+1 within the channel's epoch and
 //     records it in history before it is delivered to anyone.
 //  2. After subscribe(channel) has completed (its callback ran), every later publication of the
-//     channel is delivered to this loop's Sink, in offset order, exactly once.
+//     channel is delivered to this loop's Sink, in offset order, exactly once (in batches of
+//     consecutive publications).
 //  3. read_history() returns the channel's position (epoch, top offset, first offset still in
 //     history) and the publications after `after`, consistently with one instant; a publication
 //     is either in that result or delivered to the Sink afterwards (or both: the hub drops
@@ -57,17 +58,22 @@ struct PublishResult {
   bool duplicate = false;  // the idempotency key was seen: this is the first publish's result
 };
 
-// Receives the publications of the channels this loop subscribed to. Thread: the loop's own.
+// Publications of one channel, consecutive and in offset order, delivered together (what one
+// owner turn produced): a loop encodes them once, as one frame for all its subscribers.
+using PublicationBatch = std::vector<std::shared_ptr<const PublicationRecord>>;
+
 struct PresenceStats {
   size_t clients = 0;
   size_t users = 0;  // distinct user ids
 };
 
+// Receives the publications of the channels this loop subscribed to. Thread: the loop's own.
 class BrokerSink {
  public:
   virtual ~BrokerSink() = default;
-  virtual void on_publication(std::string_view channel, const std::string& epoch,
-                              const std::shared_ptr<const PublicationRecord>& pub) = 0;
+  // batch: one or more publications of channel, in offset order, never empty.
+  virtual void on_publications(std::string_view channel, const std::string& epoch,
+                               const std::shared_ptr<const PublicationBatch>& batch) = 0;
   // A client joined / left the channel's presence (only for channels this loop subscribed to).
   virtual void on_join(std::string_view /*channel*/, const ClientInfo& /*who*/) {}
   virtual void on_leave(std::string_view /*channel*/, const ClientInfo& /*who*/) {}

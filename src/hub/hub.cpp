@@ -196,8 +196,8 @@ void Hub::history(std::string_view channel, uint64_t after, size_t limit,
   broker_.read_history(loop_, channel, after, limit, std::move(done));
 }
 
-void Hub::on_publication(std::string_view channel, const std::string& epoch,
-                         const std::shared_ptr<const PublicationRecord>& pub) {
+void Hub::on_publications(std::string_view channel, const std::string& epoch,
+                          const std::shared_ptr<const PublicationBatch>& batch) {
   auto it = channels_.find(channel);
   if (it == channels_.end()) {
     return;
@@ -206,10 +206,14 @@ void Hub::on_publication(std::string_view channel, const std::string& epoch,
   // Members must not unsubscribe synchronously from on_channel_publication (the list is being
   // walked); closes are deferred to the end of the loop turn by net::Stream.
   for (ChannelMember* m : lc.members) {
-    m->on_channel_publication(channel, epoch, pub);
+    if (batch->size() == 1) {
+      m->on_channel_publication(channel, epoch, batch->front());
+    } else {
+      m->on_channel_publications(channel, epoch, batch);
+    }
   }
   for (Recovering& r : lc.recovering) {
-    r.buffered.push_back(pub);
+    r.buffered.insert(r.buffered.end(), batch->begin(), batch->end());
     r.buffered_epoch = epoch;
   }
 }

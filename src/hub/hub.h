@@ -46,6 +46,14 @@ class ChannelMember {
   // of the loop: encode it once (see LivePublication::cache).
   virtual void on_channel_publication(std::string_view channel, const std::string& epoch,
                                       const std::shared_ptr<const PublicationRecord>& pub) = 0;
+  // Several consecutive publications at once (shared by every member of the loop, like pub
+  // above); by default one by one. A member that can send them together overrides this.
+  virtual void on_channel_publications(std::string_view channel, const std::string& epoch,
+                                       const std::shared_ptr<const PublicationBatch>& batch) {
+    for (const auto& pub : *batch) {
+      on_channel_publication(channel, epoch, pub);
+    }
+  }
   // Someone joined / left the channel's presence (namespaces with join/leave pushes only).
   virtual void on_channel_join(std::string_view /*channel*/, const ClientInfo& /*who*/) {}
   virtual void on_channel_leave(std::string_view /*channel*/, const ClientInfo& /*who*/) {}
@@ -99,8 +107,8 @@ class Hub final : public BrokerSink {
   }
 
   // BrokerSink
-  void on_publication(std::string_view channel, const std::string& epoch,
-                      const std::shared_ptr<const PublicationRecord>& pub) override;
+  void on_publications(std::string_view channel, const std::string& epoch,
+                       const std::shared_ptr<const PublicationBatch>& batch) override;
   void on_join(std::string_view channel, const ClientInfo& who) override;
   void on_leave(std::string_view channel, const ClientInfo& who) override;
 

@@ -145,7 +145,8 @@ void MemoryBroker::release_if_unused(int owner, const std::string& name) {
       return;
     }
   }
-  if (c.presence.empty() && c.history.empty() && c.key_order.empty() && c.in_flight == 0) {
+  if (c.presence.empty() && c.history.empty() && c.key_order.empty() && c.in_flight == 0 &&
+      c.outbox.empty()) {
     if (!c.durable && c.top.offset > 0) {
       shard.retired.insert(std::hash<std::string_view>{}(name));
     }
@@ -165,15 +166,59 @@ void MemoryBroker::trim(Channel& c, int64_t now) {
   c.top.first_offset = c.history.empty() ? c.top.offset + 1 : c.history.front()->offset;
 }
 
-void MemoryBroker::fan_out(Channel& c, const std::string& name,
-                           const std::shared_ptr<const PublicationRecord>& rec) {
+// Publications of one owner turn are gathered per channel and sent to each subscribed loop as one
+// batch at the end of the turn (flush_outboxes, queued behind this turn's tasks), so a burst
+// becomes one frame per subscriber instead of one per publication. Whatever exposes a position
+// (read_history, subscribe) flushes the channel's outbox first: then everything a history read
+// returns was sent before the read's answer, as contract 3 needs.
+void MemoryBroker::fan_out(int owner, Channel& c, const std::string& name,
+                           std::shared_ptr<const PublicationRecord> rec) {
+  if (!c.outbox.empty() && c.outbox_epoch != c.top.epoch) {
+    flush_outbox(c, name);  // a batch never spans two epochs
+  }
+  Shard& shard = shards_[static_cast<size_t>(owner)];
+  if (c.outbox.empty()) {
+    c.outbox_epoch = c.top.epoch;
+    shard.to_flush.push_back(name);
+  }
+  c.outbox_bytes += rec->data.size();
+  c.outbox.push_back(std::move(rec));
+  if (c.outbox.size() >= kMaxBatch || c.outbox_bytes >= kMaxBatchBytes) {
+    flush_outbox(c, name);  // its name stays in to_flush: flushing an empty outbox is a no-op
+  }
+  if (!shard.flush_scheduled) {
+    shard.flush_scheduled = true;
+    loops_[static_cast<size_t>(owner)]->run_soon([this, owner] { flush_outboxes(owner); });
+  }
+}
+
+void MemoryBroker::flush_outbox(Channel& c, const std::string& name) {
+  if (c.outbox.empty()) {
+    return;
+  }
+  auto batch = std::make_shared<const PublicationBatch>(std::move(c.outbox));
+  c.outbox.clear();
+  c.outbox_bytes = 0;
   for (size_t i = 0; i < c.subscribed.size(); ++i) {
     if (c.subscribed[i] == 0) {
       continue;
     }
     BrokerSink* sink = shards_[i].sink;
     loops_[i]->run_soon(
-        [sink, name, epoch = c.top.epoch, rec] { sink->on_publication(name, epoch, rec); });
+        [sink, name, epoch = c.outbox_epoch, batch] { sink->on_publications(name, epoch, batch); });
+  }
+}
+
+void MemoryBroker::flush_outboxes(int owner) {
+  Shard& shard = shards_[static_cast<size_t>(owner)];
+  shard.flush_scheduled = false;
+  std::vector<std::string> names;
+  names.swap(shard.to_flush);
+  for (const std::string& name : names) {
+    if (Channel* c = find(owner, name)) {
+      flush_outbox(*c, name);
+      release_if_unused(owner, name);
+    }
   }
 }
 
@@ -232,7 +277,7 @@ void MemoryBroker::publish(int loop_index, std::string_view channel_name, Publis
         c.history.push_back(shared);
         trim(c, now);
         c.committed = shared->offset;
-        fan_out(c, name, shared);
+        fan_out(owner, c, name, shared);
         result.top.first_offset = c.top.first_offset;
         reply<Result<PublishResult>>(loop_index, std::move(done), std::move(result));
       });
@@ -298,7 +343,7 @@ void MemoryBroker::on_committed(int owner, int loop_index, const std::string& na
     return;
   }
   c->committed = rec->offset;
-  fan_out(*c, name, rec);
+  fan_out(owner, *c, name, rec);
   PublishResult result{StreamTop{c->top.epoch, rec->offset, c->top.first_offset}, false};
   reply<Result<PublishResult>>(loop_index, std::move(done), std::move(result));
 }
@@ -334,7 +379,9 @@ void MemoryBroker::subscribe(int loop_index, std::string_view channel_name, Done
   int owner = owner_of(channel_name);
   loops_[static_cast<size_t>(owner)]->run_soon(
       [this, owner, loop_index, name = std::string(channel_name), done = std::move(done)]() mutable {
-        ++channel(owner, name).subscribed[static_cast<size_t>(loop_index)];
+        Channel& c = channel(owner, name);
+        flush_outbox(c, name);  // what was published before the subscribe is not sent to it
+        ++c.subscribed[static_cast<size_t>(loop_index)];
         loops_[static_cast<size_t>(loop_index)]->run_soon(std::move(done));
       });
 }
@@ -364,6 +411,9 @@ void MemoryBroker::read_history(int loop_index, std::string_view channel_name, u
         Channel* found = find(owner, name);
         if (found == nullptr && store_ != nullptr && (!policy_ || policy_(name).durable)) {
           found = &channel(owner, name);  // loads the committed position of a durable channel
+        }
+        if (found != nullptr) {
+          flush_outbox(*found, name);  // all this read returns is sent before its answer
         }
         if (found != nullptr && found->durable) {
           Result<HistoryResult> r = read_durable(*found, name, after, limit);

@@ -33,6 +33,11 @@ namespace herald::hub {
 
 class MemoryBroker final : public Broker {
  public:
+  // A batch is sent early past either bound, which keeps frames (and the memory one
+  // subscriber's queue takes at once) moderate.
+  static constexpr size_t kMaxBatch = 256;
+  static constexpr size_t kMaxBatchBytes = 256 << 10;
+
   // loops[i] is the loop with index i; they (and the store, if any) must outlive the broker.
   // policy: each channel's history options (default: HistoryOptions{} for every channel).
   explicit MemoryBroker(std::vector<net::EventLoop*> loops, store::HistoryStore* store = nullptr,
@@ -75,6 +80,11 @@ class MemoryBroker final : public Broker {
     uint64_t committed = 0;
     uint32_t in_flight = 0;
     uint64_t generation = 0;
+    // Publications of this owner turn not yet sent to the subscribed loops (see fan_out), and
+    // the epoch they belong to.
+    PublicationBatch outbox;
+    std::string outbox_epoch;
+    size_t outbox_bytes = 0;
   };
   struct Shard {
     std::unordered_map<std::string, Channel, StringHash, std::equal_to<>> channels;
@@ -83,6 +93,9 @@ class MemoryBroker final : public Broker {
     // Hashes of the names of in-memory channels forgotten after something was published in them:
     // their next incarnation restarts offsets at 1, so it must not reuse the name's epoch.
     std::unordered_set<uint64_t> retired;
+    // Channels with a non-empty outbox, and whether flush_outboxes is queued.
+    std::vector<std::string> to_flush;
+    bool flush_scheduled = false;
   };
 
   Channel& channel(int owner, std::string_view name);
@@ -92,8 +105,11 @@ class MemoryBroker final : public Broker {
   void announce(const Channel& c, const std::string& name, const ClientInfo& who, bool join);
   void trim(Channel& c, int64_t now_ms);
   static int64_t now_ms();
-  void fan_out(Channel& c, const std::string& name,
-               const std::shared_ptr<const PublicationRecord>& rec);
+  void fan_out(int owner, Channel& c, const std::string& name,
+               std::shared_ptr<const PublicationRecord> rec);
+  // Sends the channel's outbox to its subscribed loops as one batch.
+  void flush_outbox(Channel& c, const std::string& name);
+  void flush_outboxes(int owner);
   // A commit's answer on its way from the store's writer thread to the channel's owner.
   struct Committed {
     int loop_index;

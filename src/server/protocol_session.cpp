@@ -16,15 +16,42 @@ protocol::PublicationView view_of(const hub::PublicationRecord& rec, std::string
                                    rec.publisher.client.empty() ? nullptr : info, rec.time_ms};
 }
 
+namespace {
+
+void append_push(std::string& out, std::string_view channel, const std::string& epoch,
+                 const hub::PublicationRecord& rec) {
+  protocol::ClientInfoView info = view_of(rec.publisher);
+  protocol::append_message_push(out, channel, view_of(rec, epoch, &info));
+}
+
+}  // namespace
+
 const Publication& PushEncoder::encoded(std::string_view channel, const std::string& epoch,
                                         const std::shared_ptr<const hub::PublicationRecord>& rec) {
-  if (record_ != rec.get() || channel_ != channel) {
+  if (key_ != rec.get() || channel_ != channel) {
     std::string push;
-    protocol::ClientInfoView info = view_of(rec->publisher);
-    protocol::append_message_push(push, channel, view_of(*rec, epoch, &info));
+    append_push(push, channel, epoch, *rec);
     frame_ = Publication::make({}, push, MessageType::kText, 0);
-    record_ = rec.get();
-    record_ref_ = rec;
+    key_ = rec.get();
+    ref_ = rec;
+    channel_ = std::string(channel);
+  }
+  return *frame_;
+}
+
+const Publication& PushEncoder::encoded(std::string_view channel, const std::string& epoch,
+                                        const std::shared_ptr<const hub::PublicationBatch>& batch) {
+  if (key_ != batch.get() || channel_ != channel) {
+    std::string pushes;
+    for (const auto& rec : *batch) {
+      if (!pushes.empty()) {
+        pushes.push_back('\n');
+      }
+      append_push(pushes, channel, epoch, *rec);
+    }
+    frame_ = Publication::make({}, pushes, MessageType::kText, 0);
+    key_ = batch.get();
+    ref_ = batch;
     channel_ = std::string(channel);
   }
   return *frame_;
@@ -39,6 +66,11 @@ Session::Session(PushEncoder& encoder, Connection& conn) : encoder_(encoder), co
 void Session::on_channel_publication(std::string_view channel, const std::string& epoch,
                                      const std::shared_ptr<const hub::PublicationRecord>& pub) {
   conn_.deliver(encoder_.encoded(channel, epoch, pub));
+}
+
+void Session::on_channel_publications(std::string_view channel, const std::string& epoch,
+                                      const std::shared_ptr<const hub::PublicationBatch>& batch) {
+  conn_.deliver(encoder_.encoded(channel, epoch, batch));
 }
 
 void Session::on_channel_join(std::string_view channel, const hub::ClientInfo& who) {

@@ -30,10 +30,13 @@ class PushEncoder {
  public:
   const Publication& encoded(std::string_view channel, const std::string& epoch,
                              const std::shared_ptr<const hub::PublicationRecord>& rec);
+  // A batch of one channel's publications as one frame: their message pushes, '\n'-separated.
+  const Publication& encoded(std::string_view channel, const std::string& epoch,
+                             const std::shared_ptr<const hub::PublicationBatch>& batch);
 
  private:
-  const hub::PublicationRecord* record_ = nullptr;
-  std::shared_ptr<const hub::PublicationRecord> record_ref_;  // keeps the address from reuse
+  const void* key_ = nullptr;       // the record or batch encoded last
+  std::shared_ptr<const void> ref_;  // keeps that address from being reused while cached
   std::string channel_;
   std::shared_ptr<Publication> frame_;
 };
@@ -46,6 +49,8 @@ class Session final : public hub::ChannelMember, public net::Timer {
 
   void on_channel_publication(std::string_view channel, const std::string& epoch,
                               const std::shared_ptr<const hub::PublicationRecord>& pub) override;
+  void on_channel_publications(std::string_view channel, const std::string& epoch,
+                               const std::shared_ptr<const hub::PublicationBatch>& batch) override;
   void on_channel_join(std::string_view channel, const hub::ClientInfo& who) override;
   void on_channel_leave(std::string_view channel, const hub::ClientInfo& who) override;
 

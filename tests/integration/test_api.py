@@ -195,5 +195,29 @@ def pipelined_many(server):
         raw.close()
 
 
+@suite.case("a burst of pipelined publishes reaches a subscriber in few frames, every push once "
+            "and in order")
+async def burst_in_few_frames(server):
+    sub = await Client.open(server.port, "subscriber")
+    await sub.subscribe("burst:x")
+    raw = RawSocket(server.port)
+    try:
+        step("200 publishes in one write")
+        raw.send(b"".join(publish_req("burst:x", i) for i in range(200)))
+        deadline = time.monotonic() + 10
+        for _ in range(200):
+            read_response(raw, deadline)
+    finally:
+        raw.close()
+    frames = 0
+    while len(sub.offsets.get("burst:x", [])) < 200:
+        await sub.pump()
+        frames += 1
+    check(sub.offsets["burst:x"] == list(range(1, 201)), "offsets 1..200, once each, in order",
+          sub.offsets["burst:x"][:10])
+    check(frames <= 50, "pushes batched into few frames (one per commit batch)", frames)
+    await sub.close()
+
+
 if __name__ == "__main__":
     suite.main()

@@ -17,11 +17,15 @@ namespace {
 // Records what one loop's sink received. Written on that loop, read by the test after a barrier.
 class RecordingSink : public BrokerSink {
  public:
-  void on_publication(std::string_view channel, const std::string& epoch,
-                      const std::shared_ptr<const PublicationRecord>& pub) override {
+  void on_publications(std::string_view channel, const std::string& epoch,
+                       const std::shared_ptr<const PublicationBatch>& batch) override {
     std::lock_guard<std::mutex> lock(mutex);
-    received[std::string(channel)].push_back(pub->offset);
+    EXPECT_FALSE(batch->empty());
+    for (const auto& pub : *batch) {
+      received[std::string(channel)].push_back(pub->offset);
+    }
     epochs.insert(epoch);
+    batches.push_back(batch->size());
   }
   void on_join(std::string_view channel, const ClientInfo& who) override {
     std::lock_guard<std::mutex> lock(mutex);
@@ -34,6 +38,7 @@ class RecordingSink : public BrokerSink {
   std::vector<std::string> events;
   std::mutex mutex;
   std::map<std::string, std::vector<uint64_t>> received;
+  std::vector<size_t> batches;  // sizes of the batches, in arrival order
   std::set<std::string> epochs;
 };
 
@@ -314,6 +319,51 @@ TEST_F(BrokerTest, EpochOfAForgottenChannel) {
   HistoryResult again = history(2, "z", 0);
   EXPECT_EQ(again.top.offset, 0u);
   EXPECT_NE(again.top.epoch, before) << "offsets restart at 1: the epoch must change";
+}
+
+// Publications of one owner turn reach each subscribed loop as one batch (one frame for its
+// subscribers), in order; a subscribe or history read in between splits it where it stands.
+TEST_F(BrokerTest, ABurstOfOneTurnArrivesAsOneBatch) {
+  std::string channel;
+  for (int i = 0; channel.empty(); ++i) {
+    std::string name = "burst" + std::to_string(i);
+    if (broker_->owner_of(name) == 0) {
+      channel = name;  // publishing from its owner: the whole burst runs in one turn
+    }
+  }
+  subscribe_and_wait(1, channel);
+  std::atomic<int> acked{0};
+  on_loop(0, [&] {
+    for (int i = 1; i <= 50; ++i) {
+      broker_->publish(0, channel, PublishRequest{std::to_string(i), {}, ""},
+                       [&](Result<PublishResult>) { ++acked; });
+    }
+  });
+  while (acked.load() < 50) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  settle();
+  {
+    std::lock_guard<std::mutex> lock(sinks_[1]->mutex);
+    EXPECT_EQ(sinks_[1]->batches, std::vector<size_t>{50});
+    ASSERT_EQ(sinks_[1]->received[channel].size(), 50u);
+    for (uint64_t i = 0; i < 50; ++i) {
+      EXPECT_EQ(sinks_[1]->received[channel][i], i + 1);
+    }
+  }
+  on_loop(0, [&] {
+    for (int i = 51; i <= 60; ++i) {
+      broker_->publish(0, channel, PublishRequest{std::to_string(i), {}, ""},
+                       [](Result<PublishResult>) {});
+      if (i == 55) {
+        broker_->read_history(0, channel, 0, 1, [](Result<HistoryResult>) {});
+      }
+    }
+  });
+  settle();
+  std::lock_guard<std::mutex> lock(sinks_[1]->mutex);
+  EXPECT_EQ(sinks_[1]->batches, (std::vector<size_t>{50, 5, 5}))
+      << "the read flushed what was published before it";
 }
 
 TEST_F(BrokerTest, TtlDropsOldPublications) {
