@@ -313,6 +313,7 @@ TEST_P(HubTest, RecoveryUnderConcurrentPublishingIsExactRandomized) {
 
     constexpr int kMissedAndLive = 1000;
     std::atomic<int> acked{0};
+    std::mt19937 pub_rng(rng());  // the publisher thread's own: a generator is not thread-safe
     std::thread publisher([&] {
       for (int k = 0; k < kMissedAndLive; ++k) {
         loops_[static_cast<size_t>(pub_loop)]->post([&] {
@@ -321,7 +322,7 @@ TEST_P(HubTest, RecoveryUnderConcurrentPublishingIsExactRandomized) {
               [&](Result<PublishResult>) { ++acked; });
         });
         if (k % 100 == 0) {
-          std::this_thread::sleep_for(std::chrono::microseconds(rng() % 300));
+          std::this_thread::sleep_for(std::chrono::microseconds(pub_rng() % 300));
         }
       }
     });
