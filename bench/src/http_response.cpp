@@ -1,5 +1,7 @@
 #include "http_response.h"
 
+#include "base/ascii.h"
+
 namespace herald::bench {
 
 std::string_view to_string(HttpError error) {
@@ -25,32 +27,6 @@ std::string_view to_string(HttpError error) {
 }
 
 namespace {
-
-char lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) {
-      return false;
-    }
-  }
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 // Finds "\r\n\r\n"; npos when absent.
 size_t find_head_end(std::string_view in) {
@@ -135,8 +111,8 @@ size_t parse_http_response(std::string_view in, HttpResponse* out, HttpError* er
       }
     }
     std::string_view name = line.substr(0, colon);
-    std::string_view value = trim(line.substr(colon + 1));
-    if (iequals(name, "content-length")) {
+    std::string_view value = trim_ows(line.substr(colon + 1));
+    if (ascii_iequals(name, "content-length")) {
       size_t n = 0;
       if (!parse_length(value, &n) || (has_length && n != length)) {
         *error = HttpError::kBadLength;
@@ -144,10 +120,10 @@ size_t parse_http_response(std::string_view in, HttpResponse* out, HttpError* er
       }
       has_length = true;
       length = n;
-    } else if (iequals(name, "transfer-encoding")) {
+    } else if (ascii_iequals(name, "transfer-encoding")) {
       *error = HttpError::kUnsupportedCoding;
       return 0;
-    } else if (iequals(name, "connection") && iequals(value, "close")) {
+    } else if (ascii_iequals(name, "connection") && ascii_iequals(value, "close")) {
       r.close = true;
     }
   }

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/ascii.h"
+
 namespace herald::client {
 namespace {
 
@@ -20,38 +22,12 @@ std::string base64(const unsigned char* data, size_t len) {
   return out;
 }
 
-char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) {
-      return false;
-    }
-  }
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 // True when the comma-separated list contains token (case-insensitive).
 bool has_token(std::string_view list, std::string_view token) {
   while (!list.empty()) {
     size_t comma = list.find(',');
-    std::string_view item = trim(list.substr(0, comma));
-    if (iequals(item, token)) {
+    std::string_view item = trim_ows(list.substr(0, comma));
+    if (ascii_iequals(item, token)) {
       return true;
     }
     if (comma == std::string_view::npos) {
@@ -221,17 +197,17 @@ HandshakeError HandshakeResponseParser::validate(std::string_view head) {
     if (!std::all_of(name.begin(), name.end(), is_token_char)) {
       return HandshakeError::kMalformedHeader;
     }
-    std::string_view value = trim(line.substr(colon + 1));
-    if (iequals(name, "upgrade")) {
+    std::string_view value = trim_ows(line.substr(colon + 1));
+    if (ascii_iequals(name, "upgrade")) {
       upgrade = upgrade || has_token(value, "websocket");
-    } else if (iequals(name, "connection")) {
+    } else if (ascii_iequals(name, "connection")) {
       connection = connection || has_token(value, "upgrade");
-    } else if (iequals(name, "sec-websocket-accept")) {
+    } else if (ascii_iequals(name, "sec-websocket-accept")) {
       if (accept || value != expected_accept_) {
         return HandshakeError::kBadAccept;
       }
       accept = true;
-    } else if (iequals(name, "sec-websocket-extensions")) {
+    } else if (ascii_iequals(name, "sec-websocket-extensions")) {
       if (!offered_deflate_ || seen_extensions) {
         return HandshakeError::kUnexpectedExtension;
       }
@@ -240,7 +216,7 @@ HandshakeError HandshakeResponseParser::validate(std::string_view head) {
       if (err != HandshakeError::kNone) {
         return err;
       }
-    } else if (iequals(name, "sec-websocket-protocol")) {
+    } else if (ascii_iequals(name, "sec-websocket-protocol")) {
       return HandshakeError::kUnexpectedProtocol;
     }
   }
@@ -262,7 +238,7 @@ HandshakeError HandshakeResponseParser::parse_extensions(std::string_view value)
     return HandshakeError::kUnexpectedExtension;  // we offered exactly one
   }
   size_t semi = value.find(';');
-  if (!iequals(trim(value.substr(0, semi)), "permessage-deflate")) {
+  if (!ascii_iequals(trim_ows(value.substr(0, semi)), "permessage-deflate")) {
     return HandshakeError::kUnexpectedExtension;
   }
   DeflateParams params;
@@ -270,22 +246,22 @@ HandshakeError HandshakeResponseParser::parse_extensions(std::string_view value)
   while (semi != std::string_view::npos) {
     value.remove_prefix(semi + 1);
     semi = value.find(';');
-    std::string_view param = trim(value.substr(0, semi));
+    std::string_view param = trim_ows(value.substr(0, semi));
     size_t eq = param.find('=');
-    std::string_view key = trim(param.substr(0, eq));
-    std::string_view arg = eq == std::string_view::npos ? "" : trim(param.substr(eq + 1));
+    std::string_view key = trim_ows(param.substr(0, eq));
+    std::string_view arg = eq == std::string_view::npos ? "" : trim_ows(param.substr(eq + 1));
     bool has_arg = eq != std::string_view::npos;
     int index;
-    if (iequals(key, "server_no_context_takeover") && !has_arg) {
+    if (ascii_iequals(key, "server_no_context_takeover") && !has_arg) {
       index = 0;
       params.server_no_context_takeover = true;
-    } else if (iequals(key, "client_no_context_takeover") && !has_arg) {
+    } else if (ascii_iequals(key, "client_no_context_takeover") && !has_arg) {
       index = 1;
       params.client_no_context_takeover = true;
-    } else if (iequals(key, "server_max_window_bits") && has_arg) {
+    } else if (ascii_iequals(key, "server_max_window_bits") && has_arg) {
       index = 2;
       params.server_max_window_bits = parse_window_bits(arg);
-    } else if (iequals(key, "client_max_window_bits") && has_arg) {
+    } else if (ascii_iequals(key, "client_max_window_bits") && has_arg) {
       index = 3;
       params.client_max_window_bits = parse_window_bits(arg);
     } else {
