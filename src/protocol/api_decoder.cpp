@@ -86,19 +86,11 @@ bool decode_params(ApiMethod method, ObjectFields& p, const Limits& limits, ApiC
     case ApiMethod::kPresence:
     case ApiMethod::kPresenceStats:
       return detail::read_channel(p, kChannel, limits, cmd.channel, err);
-    case ApiMethod::kHistory: {
-      std::optional<uint64_t> limit;
-      if (!detail::read_channel(p, kChannel, limits, cmd.channel, err) ||
-          !detail::read_since(p, kSince, limits, cmd.since, err) ||
-          !detail::read_uint(p, kLimit, false, UINT32_MAX, limit, err) ||
-          !detail::read_bool(p, kReverse, cmd.reverse, err)) {
-        return false;
-      }
-      if (limit) {
-        cmd.limit = static_cast<uint32_t>(*limit);
-      }
-      return true;
-    }
+    case ApiMethod::kHistory:
+      return detail::read_channel(p, kChannel, limits, cmd.channel, err) &&
+             detail::read_since(p, kSince, limits, cmd.since, err) &&
+             detail::read_limit(p, kLimit, cmd.limit, err) &&
+             detail::read_bool(p, kReverse, cmd.reverse, err);
     case ApiMethod::kChannels:
       return detail::read_string(p, kPattern, false, limits.max_string, cmd.pattern, err);
     case ApiMethod::kDisconnect:
@@ -137,12 +129,7 @@ std::string_view api_method_name(ApiMethod m) {
 }
 
 std::optional<ApiMethod> api_method_from_name(std::string_view name) {
-  for (size_t i = 0; i < kApiMethodNames.size(); ++i) {
-    if (kApiMethodNames[i] == name) {
-      return static_cast<ApiMethod>(i);
-    }
-  }
-  return std::nullopt;
+  return detail::enum_from_name<ApiMethod>(kApiMethodNames, name);
 }
 
 ApiDecoder::ApiDecoder(const Limits& limits)

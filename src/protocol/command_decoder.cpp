@@ -88,19 +88,11 @@ bool decode_params(Method method, ObjectFields& p, const Limits& limits, Command
              detail::read_data(p, kData, true, limits.max_data, cmd.data, err) &&
              detail::read_string(p, kIdempotencyKey, false, limits.max_string, cmd.idempotency_key,
                                  err);
-    case Method::kHistory: {
-      std::optional<uint64_t> limit;
-      if (!detail::read_channel(p, kChannel, limits, cmd.channel, err) ||
-          !detail::read_since(p, kSince, limits, cmd.since, err) ||
-          !detail::read_uint(p, kLimit, false, UINT32_MAX, limit, err) ||
-          !detail::read_bool(p, kReverse, cmd.reverse, err)) {
-        return false;
-      }
-      if (limit) {
-        cmd.limit = static_cast<uint32_t>(*limit);
-      }
-      return true;
-    }
+    case Method::kHistory:
+      return detail::read_channel(p, kChannel, limits, cmd.channel, err) &&
+             detail::read_since(p, kSince, limits, cmd.since, err) &&
+             detail::read_limit(p, kLimit, cmd.limit, err) &&
+             detail::read_bool(p, kReverse, cmd.reverse, err);
     case Method::kPing:
       return true;
   }
@@ -114,12 +106,7 @@ std::string_view method_name(Method m) {
 }
 
 std::optional<Method> method_from_name(std::string_view name) {
-  for (size_t i = 0; i < kMethodNames.size(); ++i) {
-    if (kMethodNames[i] == name) {
-      return static_cast<Method>(i);
-    }
-  }
-  return std::nullopt;
+  return detail::enum_from_name<Method>(kMethodNames, name);
 }
 
 CommandDecoder::CommandDecoder(const Limits& limits)

@@ -266,6 +266,17 @@ bool read_uint(const ObjectFields& o, size_t k, bool required, uint64_t max_valu
   return true;
 }
 
+bool read_limit(const ObjectFields& o, size_t k, std::optional<uint32_t>& out, FieldError& err) {
+  std::optional<uint64_t> value;
+  if (!read_uint(o, k, false, UINT32_MAX, value, err)) {
+    return false;
+  }
+  if (value) {
+    out = static_cast<uint32_t>(*value);
+  }
+  return true;
+}
+
 bool read_bool(const ObjectFields& o, size_t k, bool& out, FieldError& err) {
   if (!o[k].present()) {
     return true;

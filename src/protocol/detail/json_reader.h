@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <array>
 #include <memory>
 #include <optional>
 #include <span>
@@ -90,9 +91,23 @@ bool read_channel(const ObjectFields& o, size_t k, const Limits& limits, std::st
 // {offset, epoch}; both required inside.
 bool read_since(ObjectFields& o, size_t k, const Limits& limits, std::optional<StreamPosition>& out,
                 FieldError& err);
+// An optional count up to UINT32_MAX (history's `limit`).
+bool read_limit(const ObjectFields& o, size_t k, std::optional<uint32_t>& out, FieldError& err);
 // Any JSON value (null included: present in the text means present), minified into out.
 bool read_data(ObjectFields& o, size_t k, bool required, size_t max_size, std::string& out,
                FieldError& err);
+
+// The enum value whose name is `name` in names (indexed by the enum), or nullopt.
+template <typename Enum, size_t N>
+std::optional<Enum> enum_from_name(const std::array<std::string_view, N>& names,
+                                   std::string_view name) {
+  for (size_t i = 0; i < N; ++i) {
+    if (names[i] == name) {
+      return static_cast<Enum>(i);
+    }
+  }
+  return std::nullopt;
+}
 
 // Cuts the next element out of the text of a validated array; pos starts at 1 (after '[').
 std::string_view next_array_item(std::string_view array_raw, size_t& pos);
