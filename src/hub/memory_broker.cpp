@@ -220,6 +220,10 @@ void MemoryBroker::flush_outboxes(int owner) {
       release_if_unused(owner, name);
     }
   }
+  names.clear();
+  if (shard.to_flush.empty()) {
+    shard.to_flush.swap(names);  // keeps the capacity: no regrowth every turn
+  }
 }
 
 void MemoryBroker::publish(int loop_index, std::string_view channel_name, PublishRequest request,

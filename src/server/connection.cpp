@@ -236,17 +236,18 @@ void Connection::answer_async(uint64_t ticket, int status, std::string_view cont
   if (held_ == nullptr) {
     return;
   }
-  for (HeldAnswer& a : *held_) {
-    if (a.ticket == ticket) {
-      if (status >= 400) {
-        ctx_->metrics.http_errors.add();
-      }
-      http::append_response(a.bytes, status, content_type, body, keep_alive, {});
-      a.keep_alive = keep_alive;
-      a.ready = true;
-      break;
-    }
+  // Tickets are handed out in the order of held_, one apart, so the position is a subtraction.
+  uint64_t first = held_->front().ticket;
+  if (ticket < first || ticket - first >= held_->size()) {
+    return;  // dropped with the rest after a Connection: close answer
   }
+  HeldAnswer& a = (*held_)[ticket - first];
+  if (status >= 400) {
+    ctx_->metrics.http_errors.add();
+  }
+  http::append_response(a.bytes, status, content_type, body, keep_alive, {});
+  a.keep_alive = keep_alive;
+  a.ready = true;
   flush_held();
 }
 
