@@ -12,6 +12,7 @@
 #include "hub/memory_broker.h"
 #include "store/history_store.h"
 #include "../store/test_util.h"
+#include "loop_threads.h"
 
 namespace herald::hub {
 namespace {
@@ -107,12 +108,8 @@ class HubTest : public ::testing::TestWithParam<BrokerKind> {
   static constexpr int kLoops = 3;
 
   void SetUp() override {
-    std::vector<net::EventLoop*> raw;
-    for (int i = 0; i < kLoops; ++i) {
-      loops_.push_back(std::make_unique<net::EventLoop>(i));
-      ASSERT_TRUE(loops_.back()->init().ok());
-      raw.push_back(loops_.back().get());
-    }
+    ASSERT_TRUE(loops_.ok());
+    std::vector<net::EventLoop*> raw = loops_.pointers();
     if (GetParam() == BrokerKind::kDurable) {
       auto opened = store::HistoryStore::open(store::testing::options_in(dir_));
       ASSERT_TRUE(opened.ok()) << opened.error();
@@ -130,9 +127,7 @@ class HubTest : public ::testing::TestWithParam<BrokerKind> {
     for (int i = 0; i < kLoops; ++i) {
       hubs_.push_back(std::make_unique<Hub>(i, *broker));
     }
-    for (auto& l : loops_) {
-      threads_.emplace_back([l = l.get()] { l->run(); });
-    }
+    loops_.start();
   }
 
   void TearDown() override {
@@ -140,22 +135,12 @@ class HubTest : public ::testing::TestWithParam<BrokerKind> {
       ASSERT_TRUE(store_->flush().ok());
     }
     settle();
-    for (auto& l : loops_) {
-      l->stop();
-    }
-    for (auto& t : threads_) {
-      t.join();
-    }
+    loops_.stop();
   }
 
   template <typename Fn>
   void on_loop(int i, Fn fn) {
-    std::promise<void> done;
-    loops_[static_cast<size_t>(i)]->post([&] {
-      fn();
-      done.set_value();
-    });
-    done.get_future().wait();
+    loops_.on_loop(i, fn);
   }
 
   void settle() {
@@ -197,8 +182,7 @@ class HubTest : public ::testing::TestWithParam<BrokerKind> {
     }
   }
 
-  std::vector<std::unique_ptr<net::EventLoop>> loops_;
-  std::vector<std::thread> threads_;
+  testing::LoopThreads loops_{kLoops};
   store::testing::TempDir dir_;
   std::unique_ptr<store::HistoryStore> store_;
   std::unique_ptr<MemoryBroker> memory_;

@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "loop_threads.h"
+
 namespace herald::hub {
 namespace {
 
@@ -48,13 +50,9 @@ class BrokerTest : public ::testing::Test {
   static constexpr int kLoops = 3;
 
   void SetUp() override {
-    std::vector<net::EventLoop*> raw;
-    for (int i = 0; i < kLoops; ++i) {
-      loops_.push_back(std::make_unique<net::EventLoop>(i));
-      ASSERT_TRUE(loops_.back()->init().ok());
-      raw.push_back(loops_.back().get());
-    }
-    broker_ = std::make_unique<MemoryBroker>(raw, nullptr, [this](std::string_view channel) {
+    ASSERT_TRUE(loops_.ok());
+    broker_ = std::make_unique<MemoryBroker>(loops_.pointers(), nullptr,
+                                             [this](std::string_view channel) {
       auto it = policies_.find(channel);
       return it == policies_.end() ? HistoryOptions{} : it->second;
     });
@@ -62,29 +60,14 @@ class BrokerTest : public ::testing::Test {
       sinks_.push_back(std::make_unique<RecordingSink>());
       broker_->attach(i, sinks_.back().get());
     }
-    for (auto& l : loops_) {
-      threads_.emplace_back([l = l.get()] { l->run(); });
-    }
+    loops_.start();
   }
 
-  void TearDown() override {
-    for (auto& l : loops_) {
-      l->stop();
-    }
-    for (auto& t : threads_) {
-      t.join();
-    }
-  }
+  void TearDown() override { loops_.stop(); }
 
-  // Runs fn on loop i and waits until it has run.
   template <typename Fn>
   void on_loop(int i, Fn fn) {
-    std::promise<void> done;
-    loops_[static_cast<size_t>(i)]->post([&] {
-      fn();
-      done.set_value();
-    });
-    done.get_future().wait();
+    loops_.on_loop(i, fn);
   }
 
   PublishResult publish_and_wait(int from, const std::string& channel, const std::string& data,
@@ -93,7 +76,7 @@ class BrokerTest : public ::testing::Test {
     on_loop(from, [&] {
       broker_->publish(from, channel, PublishRequest{data, {}, key},
                        [&](Result<PublishResult> r) {
-        EXPECT_EQ(net::EventLoop::current(), loops_[static_cast<size_t>(from)].get())
+        EXPECT_EQ(net::EventLoop::current(), loops_[static_cast<size_t>(from)])
             << "callbacks run on the calling loop";
         p.set_value(std::move(r));
       });
@@ -130,8 +113,7 @@ class BrokerTest : public ::testing::Test {
     }
   }
 
-  std::vector<std::unique_ptr<net::EventLoop>> loops_;
-  std::vector<std::thread> threads_;
+  testing::LoopThreads loops_{kLoops};
   std::map<std::string, HistoryOptions, std::less<>> policies_;  // set before first use
   std::unique_ptr<MemoryBroker> broker_;
   std::vector<std::unique_ptr<RecordingSink>> sinks_;
