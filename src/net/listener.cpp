@@ -59,28 +59,74 @@ Listener::Listener(EventLoop& loop, AcceptFn on_accept)
 
 Listener::~Listener() { close(); }
 
-Result<Ok> Listener::open(const Endpoint& endpoint, int backlog) {
-  sockaddr_storage addr{};
-  socklen_t len = 0;
-  int family = AF_INET;
+namespace {
+
+// The socket address of endpoint (numeric host), or an error naming the bad address.
+Result<socklen_t> to_sockaddr(const Endpoint& endpoint, sockaddr_storage& addr) {
+  addr = sockaddr_storage{};
   if (endpoint.host.find(':') != std::string::npos) {
-    family = AF_INET6;
     auto* a6 = reinterpret_cast<sockaddr_in6*>(&addr);
     a6->sin6_family = AF_INET6;
     a6->sin6_port = htons(endpoint.port);
     if (inet_pton(AF_INET6, endpoint.host.c_str(), &a6->sin6_addr) != 1) {
       return Error{"bad IPv6 address '" + endpoint.host + "'"};
     }
-    len = sizeof(sockaddr_in6);
-  } else {
-    auto* a4 = reinterpret_cast<sockaddr_in*>(&addr);
-    a4->sin_family = AF_INET;
-    a4->sin_port = htons(endpoint.port);
-    if (inet_pton(AF_INET, endpoint.host.c_str(), &a4->sin_addr) != 1) {
-      return Error{"bad IPv4 address '" + endpoint.host + "' (use a numeric address)"};
-    }
-    len = sizeof(sockaddr_in);
+    return socklen_t{sizeof(sockaddr_in6)};
   }
+  auto* a4 = reinterpret_cast<sockaddr_in*>(&addr);
+  a4->sin_family = AF_INET;
+  a4->sin_port = htons(endpoint.port);
+  if (inet_pton(AF_INET, endpoint.host.c_str(), &a4->sin_addr) != 1) {
+    return Error{"bad IPv4 address '" + endpoint.host + "' (use a numeric address)"};
+  }
+  return socklen_t{sizeof(sockaddr_in)};
+}
+
+std::string endpoint_text(const Endpoint& endpoint) {
+  bool v6 = endpoint.host.find(':') != std::string::npos;
+  return (v6 ? "[" + endpoint.host + "]" : endpoint.host) + ":" + std::to_string(endpoint.port);
+}
+
+}  // namespace
+
+Result<Ok> ensure_address_free(const Endpoint& endpoint) {
+  if (endpoint.port == 0) {
+    return Ok{};  // the kernel picks an unused port, never one shared through SO_REUSEPORT
+  }
+  sockaddr_storage addr{};
+  auto len = to_sockaddr(endpoint, addr);
+  if (!len) {
+    return Error{len.error()};
+  }
+  int fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return Error{std::string("socket: ") + std::strerror(errno)};
+  }
+  // SO_REUSEADDR, as the real listeners have: a port left in TIME_WAIT is free, one with a
+  // listening socket is not. Without SO_REUSEPORT the bind conflicts with every listener there,
+  // whichever process and options it has.
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), *len);
+  int err = errno;
+  ::close(fd);
+  if (rc == 0) {
+    return Ok{};
+  }
+  if (err == EADDRINUSE) {
+    return Error{endpoint_text(endpoint) + " is already in use"};
+  }
+  return Error{"bind " + endpoint_text(endpoint) + ": " + std::strerror(err)};
+}
+
+Result<Ok> Listener::open(const Endpoint& endpoint, int backlog) {
+  sockaddr_storage addr{};
+  auto addr_len = to_sockaddr(endpoint, addr);
+  if (!addr_len) {
+    return Error{addr_len.error()};
+  }
+  socklen_t len = *addr_len;
+  int family = addr.ss_family;
   fd_ = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) {
     return Error{std::string("socket: ") + std::strerror(errno)};
@@ -89,8 +135,9 @@ Result<Ok> Listener::open(const Endpoint& endpoint, int backlog) {
   setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
   if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
-    std::string msg = "bind " + endpoint.host + ":" + std::to_string(endpoint.port) + ": " +
-                      std::strerror(errno);
+    std::string msg = errno == EADDRINUSE ? endpoint_text(endpoint) + " is already in use"
+                                          : "bind " + endpoint_text(endpoint) + ": " +
+                                                std::strerror(errno);
     close();
     return Error{msg};
   }

@@ -24,6 +24,13 @@ struct Endpoint {
 Result<Endpoint> parse_endpoint(std::string_view text);
 std::string format_endpoint(const sockaddr_storage& addr);
 
+// Fails with "HOST:PORT is already in use" when any socket, of this process or another, listens
+// on the address. Listener::open binds with SO_REUSEPORT, which would let a second server (same
+// user) share the port and take part of its connections without a word; the server calls this
+// first so that it refuses to start instead. (Two servers starting in the same instant can both
+// pass: the check and the bind are not one step.) Port 0 always passes.
+Result<Ok> ensure_address_free(const Endpoint& endpoint);
+
 class Listener : public IoHandler {
  public:
   // Called for each accepted, already non-blocking socket; the callee owns fd.

@@ -108,6 +108,10 @@ Result<Ok> Server::start() {
   if (!endpoint) {
     return Error{endpoint.error()};
   }
+  // Before anything else starts: a second server must not quietly share the port.
+  if (auto free = net::ensure_address_free(*endpoint); !free) {
+    return Error{free.error()};
+  }
   raise_fd_limit();
   int threads = core.options.threads > 0 ? core.options.threads
                                          : static_cast<int>(std::thread::hardware_concurrency());

@@ -10,6 +10,8 @@ import base64
 import hashlib
 import os
 import re
+import socket
+import subprocess
 import sys
 import threading
 import time
@@ -326,6 +328,65 @@ def head_trickle(server):
                   f"still open after {elapsed:.1f}s")
         finally:
             raw.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# A second server on a port in use (SO_REUSEPORT would let it share the port silently)
+
+
+def second_server(binary, listen, what):
+    """Runs `herald serve --listen LISTEN` that must refuse at once; returns (rc, stdout, stderr)."""
+    step(what)
+    try:
+        p = subprocess.run([binary, "serve", "--listen", listen, "--memory"],
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=10)
+    except subprocess.TimeoutExpired:
+        check(False, "the second server exits at once", "still running after 10s")
+    return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+
+
+def expect_refused(binary, listen, in_use):
+    rc, out, err = second_server(binary, listen, f"start a second server on {listen}")
+    check(rc != 0, "a non-zero exit", rc)
+    check(f"{in_use} is already in use" in err and len(err.strip().splitlines()) == 1,
+          f"one line saying '{in_use} is already in use'", err)
+    check("listening" not in out, "never says it is listening", out)
+
+
+@suite.case("a second server on the address of a running one refuses to start; the first goes on")
+def second_server_ipv4(server):
+    binary = server.argv[0]
+    port = server.port
+    expect_refused(binary, f"127.0.0.1:{port}", f"127.0.0.1:{port}")
+    expect_refused(binary, f"0.0.0.0:{port}", f"0.0.0.0:{port}")
+    resp = http_get(port, "/health", "the first server still answers")
+    check(resp.status == 200, "200 from the first server", resp.status)
+
+
+@suite.case("a second server on an IPv6 address ([::1]) refuses too")
+def second_server_ipv6(server):
+    binary = server.argv[0]
+    step("start a first server on [::1]:0")
+    first = subprocess.Popen([binary, "serve", "--listen", "[::1]:0", "--memory"],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+    try:
+        line = first.stdout.readline().decode()
+        m = re.match(r"^herald listening on http://\[::1\]:(\d+)$", line.strip())
+        check(m is not None, "'herald listening on http://[::1]:PORT'", line)
+        port = int(m.group(1))
+        expect_refused(binary, f"[::1]:{port}", f"[::1]:{port}")
+        step("the first server still answers on [::1]")
+        with socket.create_connection(("::1", port), timeout=5) as s:
+            s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            got = b""
+            while chunk := s.recv(4096):
+                got += chunk
+        check(got.startswith(b"HTTP/1.1 200"), "200 from the first server", describe(got))
+        check(first.poll() is None, "the first server is still running", first.poll())
+    finally:
+        first.kill()
+        first.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -80,5 +80,38 @@ TEST(Listener, BindErrorIsAResultNotACrash) {
   EXPECT_NE(r.error().find("bind"), std::string::npos);
 }
 
+TEST(EnsureAddressFree, RefusesAnAddressWithAListenerAndPassesAFreeOne) {
+  EventLoop loop(0);
+  ASSERT_TRUE(loop.init().ok());
+  Listener l(loop, [](int fd, const sockaddr_storage&) { ::close(fd); });
+  ASSERT_TRUE(l.open({"127.0.0.1", 0}).ok());
+  uint16_t port = l.bound_port();
+  auto used = ensure_address_free({"127.0.0.1", port});
+  ASSERT_FALSE(used.ok());
+  EXPECT_EQ(used.error(), "127.0.0.1:" + std::to_string(port) + " is already in use");
+  // The wildcard address overlaps 127.0.0.1, so it is in use too.
+  EXPECT_FALSE(ensure_address_free({"0.0.0.0", port}).ok());
+  EXPECT_TRUE(ensure_address_free({"127.0.0.1", 0}).ok()) << "port 0 always passes";
+  l.close();
+  EXPECT_TRUE(ensure_address_free({"127.0.0.1", port}).ok()) << "free again once closed";
+}
+
+TEST(EnsureAddressFree, IPv6) {
+  EventLoop loop(0);
+  ASSERT_TRUE(loop.init().ok());
+  Listener l(loop, [](int fd, const sockaddr_storage&) { ::close(fd); });
+  if (!l.open({"::1", 0}).ok()) {
+    GTEST_SKIP() << "no IPv6 loopback on this machine";
+  }
+  auto used = ensure_address_free({"::1", l.bound_port()});
+  ASSERT_FALSE(used.ok());
+  EXPECT_EQ(used.error(), "[::1]:" + std::to_string(l.bound_port()) + " is already in use");
+}
+
+TEST(EnsureAddressFree, BadAddressesAreErrors) {
+  EXPECT_FALSE(ensure_address_free({"not-an-ip", 80}).ok());
+  EXPECT_FALSE(ensure_address_free({"::zz", 80}).ok());
+}
+
 }  // namespace
 }  // namespace herald::net
