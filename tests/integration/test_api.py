@@ -195,9 +195,11 @@ def pipelined_many(server):
         raw.close()
 
 
-@suite.case("a burst of pipelined publishes reaches a subscriber in few frames, every push once "
-            "and in order")
-async def burst_in_few_frames(server):
+@suite.case("a burst of pipelined publishes reaches a subscriber, every push once and in order")
+async def burst_once_in_order(server):
+    # How many frames the burst takes depends on how the commit batches form, which is timing:
+    # the sharing of one frame by a batch is a unit test (PushEncoder, and the broker's
+    # ABurstOfOneTurnArrivesAsOneBatch); frame counts under load are in bench/RESULTS.md.
     sub = await Client.open(server.port, "subscriber")
     await sub.subscribe("burst:x")
     raw = RawSocket(server.port)
@@ -209,13 +211,10 @@ async def burst_in_few_frames(server):
             read_response(raw, deadline)
     finally:
         raw.close()
-    frames = 0
     while len(sub.offsets.get("burst:x", [])) < 200:
         await sub.pump()
-        frames += 1
     check(sub.offsets["burst:x"] == list(range(1, 201)), "offsets 1..200, once each, in order",
           sub.offsets["burst:x"][:10])
-    check(frames <= 50, "pushes batched into few frames (one per commit batch)", frames)
     await sub.close()
 
 

