@@ -21,6 +21,7 @@ int g_exit_code = 0;
 struct ServeFlags {
   std::string config_path;
   std::string listen;
+  std::string tcp_listen;
   int threads = -1;
   bool echo = false;
   long long max_message_size = 0;
@@ -46,6 +47,9 @@ Result<server::ServeConfig> build_config(const ServeFlags& f) {
   }
   if (!f.listen.empty()) {
     cfg.server.listen = f.listen;
+  }
+  if (!f.tcp_listen.empty()) {
+    cfg.server.tcp_listen = f.tcp_listen;
   }
   if (f.threads >= 0) {
     cfg.server.threads = f.threads;
@@ -104,6 +108,8 @@ Result<server::ServeConfig> build_config(const ServeFlags& f) {
 void add_serve_flags(CLI::App* cmd, ServeFlags& f) {
   cmd->add_option("--config", f.config_path, "YAML configuration file");
   cmd->add_option("--listen", f.listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
+  cmd->add_option("--tcp-listen", f.tcp_listen,
+                  "HOST:PORT for the protocol over raw TCP, one JSON per line (default: off)");
   cmd->add_option("--threads", f.threads, "event loops, 0 = one per core (default)");
   cmd->add_flag("--echo", f.echo, "also serve /echo (conformance tests, benchmarks)");
   cmd->add_option("--max-message-size", f.max_message_size, "bytes; larger messages get 1009");
@@ -153,6 +159,11 @@ int run_serve(const ServeFlags& flags) {
   std::string host = cfg->server.listen.substr(0, cfg->server.listen.rfind(':'));
   std::printf("herald listening on http://%s:%u\n", host.empty() ? "0.0.0.0" : host.c_str(),
               server.port());
+  if (server.tcp_port() != 0) {
+    std::string tcp_host = cfg->server.tcp_listen.substr(0, cfg->server.tcp_listen.rfind(':'));
+    std::printf("herald tcp on tcp://%s:%u\n", tcp_host.empty() ? "0.0.0.0" : tcp_host.c_str(),
+                server.tcp_port());
+  }
   std::fflush(stdout);
   spdlog::info("serving /connection/websocket, /chat{} with {} event loop(s); history {}; "
                "Ctrl-C drains and stops",

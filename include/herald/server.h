@@ -36,6 +36,9 @@ struct ServerOptions {
   size_t deflate_min_size = 64;           // smaller messages are sent uncompressed
 
   // Channels of the Herald protocol (docs/PROTOCOL.md).
+  // The protocol over raw TCP, one JSON object per line, on this HOST:PORT ("" = off). Needs a
+  // protocol() route (whose handler serves it too). Same limits and keepalive as WebSocket.
+  std::string tcp_listen;
   std::string data_dir;                   // durable history here (SQLite); "" = in memory only
   size_t max_subscriptions = 128;         // per connection; more get error 110
   NamespaceOptions default_namespace;     // channels without a "ns:" prefix
@@ -70,6 +73,8 @@ class Server {
   Result<Ok> start();
   // The port actually bound (useful with port 0).
   uint16_t port() const;
+  // The raw TCP port actually bound (0 when tcp_listen is off).
+  uint16_t tcp_port() const;
   // Blocks until stop() has drained the connections and every loop thread has ended.
   void run();
   // Graceful drain: stop accepting, close every WebSocket with 1001, wait up to

@@ -33,6 +33,8 @@ size_t positive_size(const YAML::Node& n) {
 const std::map<std::string, Setter>& setters() {
   static const std::map<std::string, Setter> kSetters = {
       {"listen", [](const YAML::Node& n, ServeConfig& c) { c.server.listen = n.as<std::string>(); }},
+      {"tcp_listen",
+       [](const YAML::Node& n, ServeConfig& c) { c.server.tcp_listen = n.as<std::string>(); }},
       {"threads", [](const YAML::Node& n, ServeConfig& c) { c.server.threads = n.as<int>(); }},
       {"echo", [](const YAML::Node& n, ServeConfig& c) { c.echo = n.as<bool>(); }},
       {"log_level", [](const YAML::Node& n, ServeConfig& c) { c.log_level = n.as<std::string>(); }},
@@ -246,6 +248,7 @@ std::string describe(const ServeConfig& config) {
     out += std::string(key) + ": " + value + "\n";
   };
   line("listen", quoted(s.listen));
+  line("tcp_listen", quoted(s.tcp_listen));
   line("threads", std::to_string(s.threads));
   line("echo", config.echo ? "true" : "false");
   line("log_level", quoted(config.log_level));

@@ -1,106 +1,96 @@
 #include "server/loop_context.h"
 
-#include <cassert>
-
-#include "server/connection.h"
+#include "server/server_api.h"
+#include "transport/connection.h"
+#include "transport/http_session.h"
+#include "ws/handshake.h"
 
 namespace herald::server {
 namespace {
 
 thread_local LoopContext* t_current_loop = nullptr;
 
+constexpr std::string_view kJson = "application/json";
+
 }  // namespace
 
 LoopContext* current_loop() { return t_current_loop; }
 void set_current_loop(LoopContext* ctx) { t_current_loop = ctx; }
 
-LoopContext::LoopContext(int index, ServerCore& server_core) : loop(index), core(server_core) {}
+LoopContext::LoopContext(int index, ServerCore& server_core)
+    : transport::LoopServices(index, server_core.options, server_core.http_limits,
+                              server_core.deflate),
+      core(server_core) {}
 
 LoopContext::~LoopContext() = default;
 
-ws::Deflater& LoopContext::deflater(int window_bits) {
-  std::unique_ptr<ws::Deflater>& d = deflaters_[window_bits & 15];
-  if (!d) {
-    d = std::make_unique<ws::Deflater>(window_bits, core.deflate.level, core.deflate.mem_level);
+void LoopContext::route(transport::HttpSession& http, const http::Request& req,
+                        std::string_view body) {
+  bool keep = req.keep_alive;
+  bool get_like = req.method == http::Method::kGet || req.method == http::Method::kHead;
+  for (size_t i = 0; i < core.routes.size(); ++i) {
+    if (core.routes[i].path != req.path) {
+      continue;
+    }
+    if (req.method != http::Method::kGet) {
+      http.respond(405, kJson, R"({"error":"method not allowed","status":405})", false,
+                   "Allow: GET\r\n");
+      return;
+    }
+    if (!ws::is_websocket_upgrade(req)) {
+      http.respond(426, kJson, R"({"error":"this path speaks WebSocket only","status":426})",
+                   keep,
+                   "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n");
+      return;
+    }
+    http.upgrade_websocket(req, *handlers[i], core.routes[i].path);
+    return;
   }
-  return *d;
+  if (req.path.starts_with("/api/")) {
+    handle_api(http, *this, req, body);
+    return;
+  }
+  if (req.path == "/health" || req.path == "/metrics") {
+    if (!get_like) {
+      http.respond(405, kJson, R"({"error":"method not allowed","status":405})", false,
+                   "Allow: GET, HEAD\r\n");
+      return;
+    }
+    if (req.path == "/health") {
+      http.respond(200, kJson, R"({"status":"ok"})", keep);
+    } else {
+      http.respond(200, "text/plain; version=0.0.4; charset=utf-8", core.metrics_text(), keep);
+    }
+    return;
+  }
+  http.respond(404, kJson, R"({"error":"not found","status":404})", keep);
 }
 
-ws::Inflater& LoopContext::shared_inflater(const ws::DeflateParams& params) {
-  std::unique_ptr<ws::Inflater>& i = inflaters_[params.client_max_window_bits & 15];
-  if (!i) {
-    i = std::make_unique<ws::Inflater>(params, core.options.max_message_size);
-  }
-  return *i;
+void LoopContext::publish_topic(const std::shared_ptr<transport::Publication>& pub) {
+  core.publish(pub);
 }
 
-std::unique_ptr<http::RequestParser> LoopContext::acquire_parser() {
-  if (parser_pool_.empty()) {
-    return std::make_unique<http::RequestParser>(core.http_limits);
-  }
-  std::unique_ptr<http::RequestParser> p = std::move(parser_pool_.back());
-  parser_pool_.pop_back();
-  p->reset();
-  return p;
-}
-
-void LoopContext::release_parser(std::unique_ptr<http::RequestParser> parser) {
-  constexpr size_t kMaxPooled = 16;  // bounds the pool (1.7 KiB each) after a connection storm
-  if (parser && parser_pool_.size() < kMaxPooled) {
-    parser_pool_.push_back(std::move(parser));
-  }
-}
-
-void LoopContext::deliver(const Publication& pub) {
-  // Connection::deliver never closes or unsubscribes synchronously (an over-full queue closes at
-  // the end of the iteration), so the subscriber list is stable during this walk.
+void LoopContext::deliver(const transport::Publication& pub) {
+  // A subscriber's deliver never closes or unsubscribes synchronously (an over-full queue closes
+  // at the end of the iteration), so the subscriber list is stable during this walk.
   topics.deliver(pub);
 }
 
-void LoopContext::add_connection(Connection* c) {
-  c->next = first_connection;
-  if (first_connection != nullptr) {
-    first_connection->prev = c;
-  }
-  first_connection = c;
-  ++connection_count;
-  metrics.connections_open.add();
-}
-
-void LoopContext::remove_connection(Connection* c) {
-  if (c->prev != nullptr) {
-    c->prev->next = c->next;
-  } else {
-    first_connection = c->next;
-  }
-  if (c->next != nullptr) {
-    c->next->prev = c->prev;
-  }
-  c->prev = c->next = nullptr;
-  --connection_count;
+void LoopContext::on_connection_removed() {
   core.open_connections.fetch_sub(1, std::memory_order_relaxed);
-  metrics.connections_open.sub();
-  if (draining && connection_count == 0) {
-    loop.stop();
-  }
 }
 
 void LoopContext::begin_drain() {
-  draining = true;
   if (listener) {
     listener->close();
   }
-  for (Connection* c = first_connection; c != nullptr;) {
-    Connection* next = c->next;  // drain() may close c, which unlinks it
-    c->drain();
-    c = next;
+  if (tcp_listener) {
+    tcp_listener->close();
   }
-  if (connection_count == 0) {
-    loop.stop();
-  }
+  drain_connections();
 }
 
-void ServerCore::publish(const std::shared_ptr<Publication>& pub) {
+void ServerCore::publish(const std::shared_ptr<transport::Publication>& pub) {
   LoopContext* here = current_loop();
   for (const auto& ctx : loops) {
     if (ctx.get() == here) {
@@ -113,12 +103,14 @@ void ServerCore::publish(const std::shared_ptr<Publication>& pub) {
 }
 
 std::string ServerCore::metrics_text() const {
+  std::vector<const transport::TransportMetrics*> transports;
   std::vector<const LoopMetrics*> all;
   all.reserve(loops.size());
   for (const auto& ctx : loops) {
+    transports.push_back(&ctx->transport_metrics);
     all.push_back(&ctx->metrics);
   }
-  return render_prometheus(all);
+  return render_prometheus(transports, all);
 }
 
 }  // namespace herald::server

@@ -1,8 +1,9 @@
 #pragma once
-// LoopContext: everything one event loop owns: its listener, its instance of each application
-// handler, its topic index, its connections and its metrics. Nothing here is shared with other
-// loops; they reach it only through loop.post(). Thread: owning loop only, except `metrics`
-// (read by any thread) and `loop.post()`.
+// LoopContext: everything one event loop owns: its listeners, its instance of each application
+// handler, its hub, and (through transport::LoopServices, which it implements for the transports)
+// its connections, topic index and pools. Nothing here is shared with other loops; they reach it
+// only through loop.post(). Thread: owning loop only, except the metrics (read by any thread)
+// and `loop.post()`.
 
 #include <atomic>
 #include <chrono>
@@ -24,66 +25,46 @@
 #include "server/metrics.h"
 #include "server/sessions.h"
 #include "store/history_store.h"
-#include "server/topics.h"
+#include "transport/loop_services.h"
+#include "transport/topics.h"
 #include "ws/deflate.h"
 
 namespace herald::server {
 
-class Connection;
 struct ServerCore;
 
-class LoopContext {
+class LoopContext final : public transport::LoopServices {
  public:
   LoopContext(int index, ServerCore& core);
-  ~LoopContext();
+  ~LoopContext() override;
 
-  net::EventLoop loop;
   ServerCore& core;
   std::unique_ptr<net::Listener> listener;
+  std::unique_ptr<net::Listener> tcp_listener;  // raw TCP protocol lines (--tcp-listen), if any
   // The protocol handlers of this loop (one per protocol route), for the server API. Declared
   // before `handlers`, which unregister themselves from it when destroyed.
   std::vector<ProtocolSessions*> protocol_sessions;
+  // The first protocol handler, which also serves the raw TCP transport (null: no protocol).
+  transport::ProtocolEndpoint* endpoint = nullptr;
   std::vector<std::unique_ptr<Handler>> handlers;  // index: route id from ServerCore::routes
-  TopicIndex topics;
   std::unique_ptr<hub::Hub> hub;  // channels of the Herald protocol (created by Server::start)
-  LoopMetrics metrics;
-  http::Request request_scratch;  // the parsed head of the request being routed right now
+  LoopMetrics metrics;               // the protocol's and the server API's counters
   protocol::ApiDecoder api_decoder;  // bodies of the server API
-  // Connections waiting for an asynchronous HTTP answer, by id: a late answer finds out here
-  // whether its connection still exists.
-  std::unordered_map<uint64_t, Connection*> async_waiting;
-
-  // Intrusive list of open connections (for drain and max_connections).
-  Connection* first_connection = nullptr;
-  size_t connection_count = 0;
-  bool draining = false;
   std::unique_ptr<net::Timer> drain_deadline;  // armed by Server::stop()
 
-  // Shared by every connection of this loop: each message is compressed on its own, so one
-  // compressor per window size serves all clients.
-  ws::Deflater& deflater(int window_bits);
-  // For clients that agreed to client_no_context_takeover (we always ask for it), one inflater per
-  // window size serves them all, since it keeps nothing between messages.
-  ws::Inflater& shared_inflater(const ws::DeflateParams& params);
+  // transport::LoopServices
+  void route(transport::HttpSession& http, const http::Request& req,
+             std::string_view body) override;
+  void publish_topic(const std::shared_ptr<transport::Publication>& pub) override;
+  transport::ProtocolEndpoint& protocol_endpoint() override { return *endpoint; }
 
-  // HTTP parsers are 1.7 KiB and needed only until the upgrade. Recycling them through a
-  // per-loop pool keeps them from leaving holes between long-lived connection objects in the
-  // heap (which showed as ~100 extra bytes of RSS per idle WebSocket).
-  std::unique_ptr<http::RequestParser> acquire_parser();
-  void release_parser(std::unique_ptr<http::RequestParser> parser);
-
-  // Delivers a publication to this loop's subscribers. Thread: owning loop only.
-  void deliver(const Publication& pub);
-
-  void add_connection(Connection* c);
-  void remove_connection(Connection* c);
+  // Delivers a topic publication to this loop's subscribers. Thread: owning loop only.
+  void deliver(const transport::Publication& pub);
   // Starts the drain: stop accepting, close every connection (WebSockets with 1001).
   void begin_drain();
 
  private:
-  std::vector<std::unique_ptr<http::RequestParser>> parser_pool_;
-  std::unique_ptr<ws::Deflater> deflaters_[16];
-  std::unique_ptr<ws::Inflater> inflaters_[16];
+  void on_connection_removed() override;
 };
 
 // What every loop shares, read-only once the loops run.
@@ -110,7 +91,7 @@ struct ServerCore {
   std::atomic<size_t> open_connections{0};  // over all loops, for max_connections
 
   // Sends pub to every loop (directly on the calling loop, posted to the others). Thread: any.
-  void publish(const std::shared_ptr<Publication>& pub);
+  void publish(const std::shared_ptr<transport::Publication>& pub);
   std::string metrics_text() const;
 };
 

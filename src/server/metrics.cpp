@@ -7,41 +7,58 @@
 namespace herald::server {
 namespace {
 
+template <class Metrics>
 struct Field {
   const char* name;
   const char* type;
   const char* help;
-  Counter LoopMetrics::*member;
+  Counter Metrics::*member;
 };
 
-constexpr Field kFields[] = {
+using transport::TransportMetrics;
+
+constexpr Field<TransportMetrics> kTransportFields[] = {
     {"herald_connections_accepted_total", "counter", "TCP connections accepted",
-     &LoopMetrics::connections_accepted},
+     &TransportMetrics::connections_accepted},
     {"herald_connections_rejected_total", "counter", "Connections refused over max_connections",
-     &LoopMetrics::connections_rejected},
-    {"herald_connections_open", "gauge", "TCP connections open", &LoopMetrics::connections_open},
+     &TransportMetrics::connections_rejected},
+    {"herald_connections_open", "gauge", "TCP connections open",
+     &TransportMetrics::connections_open},
     {"herald_websockets_open", "gauge", "WebSocket connections open",
-     &LoopMetrics::websockets_open},
+     &TransportMetrics::websockets_open},
     {"herald_http_requests_total", "counter", "HTTP request heads parsed",
-     &LoopMetrics::http_requests},
+     &TransportMetrics::http_requests},
     {"herald_http_errors_total", "counter", "HTTP requests answered with an error status",
-     &LoopMetrics::http_errors},
+     &TransportMetrics::http_errors},
     {"herald_head_timeouts_total", "counter", "Connections closed waiting for a request head",
-     &LoopMetrics::head_timeouts},
+     &TransportMetrics::head_timeouts},
     {"herald_ws_messages_received_total", "counter", "WebSocket messages received",
-     &LoopMetrics::ws_messages_in},
+     &TransportMetrics::ws_messages_in},
     {"herald_ws_bytes_received_total", "counter", "WebSocket payload bytes received",
-     &LoopMetrics::ws_bytes_in},
+     &TransportMetrics::ws_bytes_in},
     {"herald_ws_messages_sent_total", "counter", "WebSocket messages queued (per delivery)",
-     &LoopMetrics::ws_messages_out},
+     &TransportMetrics::ws_messages_out},
     {"herald_ws_protocol_errors_total", "counter", "WebSocket connections failed by the peer",
-     &LoopMetrics::ws_protocol_errors},
+     &TransportMetrics::ws_protocol_errors},
     {"herald_ws_slow_disconnects_total", "counter",
-     "Connections dropped because their output queue passed its cap",
-     &LoopMetrics::ws_slow_disconnects},
+     "Connections dropped because their output queue passed its cap (every transport)",
+     &TransportMetrics::slow_disconnects},
     {"herald_ws_ping_timeouts_total", "counter", "Connections dropped for not answering pings",
-     &LoopMetrics::ws_ping_timeouts},
-    {"herald_publications_total", "counter", "Topic publications", &LoopMetrics::publications},
+     &TransportMetrics::ws_ping_timeouts},
+    {"herald_publications_total", "counter", "Topic publications", &TransportMetrics::publications},
+    {"herald_tcp_open", "gauge", "Raw TCP protocol connections open", &TransportMetrics::tcp_open},
+    {"herald_tcp_lines_received_total", "counter", "Raw TCP lines received",
+     &TransportMetrics::tcp_lines_in},
+    {"herald_tcp_lines_sent_total", "counter", "Raw TCP sends queued (a batch counts once)",
+     &TransportMetrics::tcp_lines_out},
+    {"herald_tcp_line_errors_total", "counter",
+     "Raw TCP connections closed for a line over the size limit or not UTF-8",
+     &TransportMetrics::tcp_line_errors},
+    {"herald_tcp_ping_timeouts_total", "counter", "Raw TCP connections dropped for silence",
+     &TransportMetrics::tcp_ping_timeouts},
+};
+
+constexpr Field<LoopMetrics> kFields[] = {
     {"herald_protocol_clients", "gauge", "Connected Herald protocol clients",
      &LoopMetrics::protocol_clients},
     {"herald_protocol_commands_total", "counter", "Herald protocol commands received",
@@ -57,6 +74,21 @@ constexpr Field kFields[] = {
      &LoopMetrics::forced_disconnects},
 };
 
+template <class Metrics, size_t N>
+void render_fields(std::string& out, const Field<Metrics> (&fields)[N],
+                   const std::vector<const Metrics*>& loops) {
+  char line[256];
+  for (const Field<Metrics>& f : fields) {
+    uint64_t sum = 0;
+    for (const Metrics* m : loops) {
+      sum += (m->*f.member).get();
+    }
+    std::snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", f.name, f.help,
+                  f.name, f.type, f.name, static_cast<unsigned long long>(sum));
+    out += line;
+  }
+}
+
 }  // namespace
 
 Counter& LoopMetrics::protocol_error(protocol::ErrorCode code) {
@@ -68,19 +100,13 @@ Counter& LoopMetrics::protocol_error(protocol::ErrorCode code) {
   return protocol_errors[0];  // unreachable: every code is in kAllErrorCodes
 }
 
-std::string render_prometheus(const std::vector<const LoopMetrics*>& loops) {
+std::string render_prometheus(const std::vector<const TransportMetrics*>& transports,
+                              const std::vector<const LoopMetrics*>& loops) {
   std::string out;
-  out.reserve(4096);
+  out.reserve(6144);
   char line[256];
-  for (const Field& f : kFields) {
-    uint64_t sum = 0;
-    for (const LoopMetrics* m : loops) {
-      sum += (m->*f.member).get();
-    }
-    std::snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", f.name, f.help,
-                  f.name, f.type, f.name, static_cast<unsigned long long>(sum));
-    out += line;
-  }
+  render_fields(out, kTransportFields, transports);
+  render_fields(out, kFields, loops);
   out +=
       "# HELP herald_protocol_errors_total Error replies to Herald protocol clients, by code\n"
       "# TYPE herald_protocol_errors_total counter\n";

@@ -3,47 +3,20 @@
 // Each loop writes only its own LoopMetrics (single writer, relaxed atomics: a plain store on
 // x86), and the scraper reads them from any thread. Thread: the owning loop writes; any reads.
 
-#include <atomic>
 #include <cstdint>
 #include <iterator>
 #include <string>
 #include <vector>
 
 #include "protocol/errors.h"
+#include "transport/metrics.h"
 
 namespace herald::server {
 
-class Counter {
- public:
-  void add(uint64_t n = 1) {
-    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-  }
-  void sub(uint64_t n = 1) {
-    v_.store(v_.load(std::memory_order_relaxed) - n, std::memory_order_relaxed);
-  }
-  uint64_t get() const { return v_.load(std::memory_order_relaxed); }
+using transport::Counter;
 
- private:
-  std::atomic<uint64_t> v_{0};
-};
-
+// The counters of the protocol and the server API (the transports' are TransportMetrics).
 struct LoopMetrics {
-  Counter connections_accepted;  // TCP connections accepted
-  Counter connections_rejected;  // refused over max_connections
-  Counter connections_open;      // gauge: TCP connections now open
-  Counter websockets_open;       // gauge: upgraded connections now open
-  Counter http_requests;         // request heads parsed
-  Counter http_errors;           // requests answered 4xx/5xx by the parser or router
-  Counter head_timeouts;         // connections closed because a head did not arrive in time
-  Counter ws_messages_in;        // complete messages received
-  Counter ws_bytes_in;           // payload bytes received (after decompression)
-  Counter ws_messages_out;       // messages queued to a connection (each delivery counts)
-  Counter ws_protocol_errors;    // connections failed for breaking RFC 6455 (1002/1007/1009)
-  Counter ws_slow_disconnects;   // connections dropped for not reading their output
-  Counter ws_ping_timeouts;      // connections dropped for not answering pings
-  Counter publications;          // topic publications started on this loop
-
-  // The Herald protocol and the server API.
   Counter protocol_clients;      // gauge: connected protocol sessions
   Counter protocol_commands;     // client commands decoded (good or not)
   Counter channel_publications;  // publications accepted (clients and server API)
@@ -58,6 +31,7 @@ struct LoopMetrics {
 };
 
 // Renders the Prometheus text exposition format for the summed loops.
-std::string render_prometheus(const std::vector<const LoopMetrics*>& loops);
+std::string render_prometheus(const std::vector<const transport::TransportMetrics*>& transports,
+                              const std::vector<const LoopMetrics*>& loops);
 
 }  // namespace herald::server

@@ -10,11 +10,11 @@
 #include "hub/hub.h"
 #include "protocol/command_decoder.h"
 #include "protocol/messages.h"
-#include "server/connection.h"
 #include "server/loop_context.h"
 #include "server/protocol_session.h"
 #include "server/sessions.h"
-#include "server/topics.h"
+#include "transport/transport.h"
+#include "transport/websocket.h"
 #include "server/version.h"
 
 namespace herald::server {
@@ -26,14 +26,24 @@ bool tracks_presence(const NamespaceOptions& ns) {
   return ns.presence || ns.max_subscribers > 0;
 }
 
-class ProtocolHandler final : public Handler, public ProtocolSessions {
+class ProtocolHandler final : public Handler,
+                              public transport::ProtocolEndpoint,
+                              public ProtocolSessions {
  public:
   // Created before the loop's hub exists (Server::start makes the hubs once every loop is
   // there), so the hub is looked up when used.
-  explicit ProtocolHandler(LoopContext& ctx) : ctx_(ctx) { ctx_.protocol_sessions.push_back(this); }
+  explicit ProtocolHandler(LoopContext& ctx) : ctx_(ctx) {
+    ctx_.protocol_sessions.push_back(this);
+    if (ctx_.endpoint == nullptr) {
+      ctx_.endpoint = this;
+    }
+  }
   ~ProtocolHandler() override {
     auto& list = ctx_.protocol_sessions;
     list.erase(std::remove(list.begin(), list.end(), this), list.end());
+    if (ctx_.endpoint == this) {
+      ctx_.endpoint = nullptr;
+    }
   }
 
   size_t disconnect_user(std::string_view user, uint16_t code, std::string_view reason) override {
@@ -48,8 +58,8 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
       if (Session* s = find(id)) {
         std::string push;
         protocol::append_disconnect_push(push, static_cast<protocol::DisconnectCode>(code), reason);
-        s->conn().send(push, MessageType::kText);
-        s->conn().close(code, reason);
+        s->transport().send_text(push);
+        s->transport().close(code, reason);
         ctx_.metrics.forced_disconnects.add();
       }
     }
@@ -69,20 +79,43 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
     return n;
   }
 
+  // The Herald protocol over WebSocket: every route of this server is a WebSocketSession, which
+  // is also the protocol's Transport.
   void on_open(WebSocket& ws) override {
-    // Every route of this server is served by a Connection; the protocol needs its shared-frame
-    // path (deliver), which the public WebSocket interface does not expose.
-    auto& conn = static_cast<Connection&>(ws);
-    sessions_[conn.id()] = std::make_unique<Session>(encoder_, conn);
+    on_open(static_cast<transport::Transport&>(static_cast<transport::WebSocketSession&>(ws)));
   }
-
   void on_message(WebSocket& ws, std::string_view data, MessageType type) override {
-    Session* s = find(ws.id());
-    if (s == nullptr) {
+    auto& t = static_cast<transport::Transport&>(static_cast<transport::WebSocketSession&>(ws));
+    if (type != MessageType::kText) {
+      on_bad_input(t, "binary frames are not part of v1");
       return;
     }
-    if (type != MessageType::kText) {
-      s->disconnect(protocol::DisconnectCode::kBadRequest, "binary frames are not part of v1");
+    on_text(t, data);
+  }
+  void on_close(WebSocket& ws, uint16_t /*code*/, std::string_view /*reason*/) override {
+    on_close(static_cast<transport::Transport&>(static_cast<transport::WebSocketSession&>(ws)));
+  }
+
+  // transport::ProtocolEndpoint
+  void on_open(transport::Transport& t) override {
+    sessions_[t.id()] = std::make_unique<Session>(encoder_, t);
+  }
+
+  void on_bad_input(transport::Transport& t, std::string_view why) override {
+    if (Session* s = find(t.id())) {
+      s->disconnect(protocol::DisconnectCode::kBadRequest, why);
+    }
+  }
+
+  void on_going_away(transport::Transport& t) override {
+    if (Session* s = find(t.id())) {
+      s->disconnect(protocol::DisconnectCode::kGoingAway, "server shutting down");
+    }
+  }
+
+  void on_text(transport::Transport& t, std::string_view data) override {
+    Session* s = find(t.id());
+    if (s == nullptr) {
       return;
     }
     decoded_.clear();
@@ -104,15 +137,15 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
       }
     }
     if (!out.empty()) {
-      ws.send(out);
+      t.send_text(out);
     }
     if (s->close_code != 0) {
-      ws.close(s->close_code, s->close_reason);
+      t.close(s->close_code, s->close_reason);
     }
   }
 
-  void on_close(WebSocket& ws, uint16_t /*code*/, std::string_view /*reason*/) override {
-    auto it = sessions_.find(ws.id());
+  void on_close(transport::Transport& t) override {
+    auto it = sessions_.find(t.id());
     if (it == sessions_.end()) {
       return;
     }
@@ -153,7 +186,7 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
   // Sends a reply later (after a broker round trip), if the connection is still there.
   void send_later(uint64_t conn_id, std::string line) {
     if (Session* s = find(conn_id)) {
-      s->conn().send(line, MessageType::kText);
+      s->transport().send_text(line);
     }
   }
 
@@ -291,7 +324,7 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
     }
     switch (cmd.method) {
       case Method::kPresence:
-        hub().presence(cmd.channel, [this, id = s.conn().id(),
+        hub().presence(cmd.channel, [this, id = s.transport().id(),
                                      cmd_id = cmd.id](Result<std::vector<hub::ClientInfo>> r) {
           std::string line;
           if (!r.ok()) {
@@ -310,7 +343,7 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
         return;
       case Method::kPresenceStats:
         hub().presence_stats(
-            cmd.channel, [this, id = s.conn().id(), cmd_id = cmd.id](Result<hub::PresenceStats> r) {
+            cmd.channel, [this, id = s.transport().id(), cmd_id = cmd.id](Result<hub::PresenceStats> r) {
               std::string line;
               if (!r.ok()) {
                 error(line, cmd_id, ErrorCode::kUnavailable);
@@ -358,7 +391,7 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
     // Join pushes thus reach the others before this client's subscribe reply; that is fine.
     s.reserving.insert(cmd.channel);
     hub().presence_add(cmd.channel, s.info(), ns->join_leave, ns->max_subscribers,
-                       [this, id = s.conn().id(), client = s.info().client, cmd_id = cmd.id,
+                       [this, id = s.transport().id(), client = s.info().client, cmd_id = cmd.id,
                         channel = cmd.channel, since, ns](bool added) {
                          Session* sp = find(id);
                          if (sp == nullptr) {
@@ -372,7 +405,7 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
                            std::string line;
                            error(line, cmd_id, ErrorCode::kLimitExceeded,
                                  "the channel has its maximum number of subscribers");
-                           sp->conn().send(line, MessageType::kText);
+                           sp->transport().send_text(line);
                            return;
                          }
                          join(*sp, cmd_id, channel, since, *ns);
@@ -390,7 +423,7 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
                       if (!r.ok()) {
                         forget_presence(*sp, channel);
                         error(line, cmd_id, protocol::ErrorCode::kUnavailable);
-                        sp->conn().send(line, MessageType::kText);
+                        sp->transport().send_text(line);
                         return;
                       }
                       const hub::SubscribeReply& reply = r.value();
@@ -406,7 +439,7 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
                       protocol::append_subscribe_result(result, reply.top.epoch, reply.top.offset,
                                                         recoverable, reply.recovered, pubs);
                       protocol::append_reply(line, cmd_id, result);
-                      sp->conn().send(line, MessageType::kText);
+                      sp->transport().send_text(line);
                     });
   }
 
@@ -423,7 +456,7 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
     }
     hub::PublishRequest req{std::move(cmd.data), s.info(), std::move(cmd.idempotency_key)};
     hub().publish(cmd.channel, std::move(req),
-                  [this, id = s.conn().id(), cmd_id = cmd.id](Result<hub::PublishResult> r) {
+                  [this, id = s.transport().id(), cmd_id = cmd.id](Result<hub::PublishResult> r) {
                     std::string line;
                     if (!r.ok()) {
                       error(line, cmd_id, protocol::ErrorCode::kUnavailable, r.error());
@@ -449,7 +482,7 @@ class ProtocolHandler final : public Handler, public ProtocolSessions {
     }
     hub().history(
         cmd.channel, after, limit,
-        [this, id = s.conn().id(), cmd_id = cmd.id, since = cmd.since,
+        [this, id = s.transport().id(), cmd_id = cmd.id, since = cmd.since,
          reverse = cmd.reverse](Result<hub::HistoryResult> r) {
           std::string line;
           if (!r.ok()) {

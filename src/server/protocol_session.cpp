@@ -2,7 +2,6 @@
 
 #include <cstdio>
 
-#include "server/connection.h"
 
 namespace herald::server {
 
@@ -26,12 +25,12 @@ void append_push(std::string& out, std::string_view channel, const std::string& 
 
 }  // namespace
 
-const Publication& PushEncoder::encoded(std::string_view channel, const std::string& epoch,
+const transport::Publication& PushEncoder::encoded(std::string_view channel, const std::string& epoch,
                                         const std::shared_ptr<const hub::PublicationRecord>& rec) {
   if (key_ != rec.get() || channel_ != channel) {
     std::string push;
     append_push(push, channel, epoch, *rec);
-    frame_ = Publication::make({}, push, MessageType::kText, 0);
+    frame_ = transport::Publication::make({}, push, MessageType::kText, 0);
     key_ = rec.get();
     ref_ = rec;
     channel_ = std::string(channel);
@@ -39,7 +38,7 @@ const Publication& PushEncoder::encoded(std::string_view channel, const std::str
   return *frame_;
 }
 
-const Publication& PushEncoder::encoded(std::string_view channel, const std::string& epoch,
+const transport::Publication& PushEncoder::encoded(std::string_view channel, const std::string& epoch,
                                         const std::shared_ptr<const hub::PublicationBatch>& batch) {
   if (key_ != batch.get() || channel_ != channel) {
     std::string pushes;
@@ -49,7 +48,7 @@ const Publication& PushEncoder::encoded(std::string_view channel, const std::str
       }
       append_push(pushes, channel, epoch, *rec);
     }
-    frame_ = Publication::make({}, pushes, MessageType::kText, 0);
+    frame_ = transport::Publication::make({}, pushes, MessageType::kText, 0);
     key_ = batch.get();
     ref_ = batch;
     channel_ = std::string(channel);
@@ -57,39 +56,40 @@ const Publication& PushEncoder::encoded(std::string_view channel, const std::str
   return *frame_;
 }
 
-Session::Session(PushEncoder& encoder, Connection& conn) : encoder_(encoder), conn_(conn) {
+Session::Session(PushEncoder& encoder, transport::Transport& transport)
+    : encoder_(encoder), transport_(transport) {
   char id[17];
-  std::snprintf(id, sizeof(id), "%016llx", static_cast<unsigned long long>(conn.id()));
+  std::snprintf(id, sizeof(id), "%016llx", static_cast<unsigned long long>(transport.id()));
   info_.client = id;
 }
 
 void Session::on_channel_publication(std::string_view channel, const std::string& epoch,
                                      const std::shared_ptr<const hub::PublicationRecord>& pub) {
-  conn_.deliver(encoder_.encoded(channel, epoch, pub));
+  transport_.send_shared(encoder_.encoded(channel, epoch, pub));
 }
 
 void Session::on_channel_publications(std::string_view channel, const std::string& epoch,
                                       const std::shared_ptr<const hub::PublicationBatch>& batch) {
-  conn_.deliver(encoder_.encoded(channel, epoch, batch));
+  transport_.send_shared(encoder_.encoded(channel, epoch, batch));
 }
 
 void Session::on_channel_join(std::string_view channel, const hub::ClientInfo& who) {
   std::string push;
   protocol::append_join_push(push, channel, view_of(who));
-  conn_.send(push, MessageType::kText);
+  transport_.send_text(push);
 }
 
 void Session::on_channel_leave(std::string_view channel, const hub::ClientInfo& who) {
   std::string push;
   protocol::append_leave_push(push, channel, view_of(who));
-  conn_.send(push, MessageType::kText);
+  transport_.send_text(push);
 }
 
 void Session::disconnect(protocol::DisconnectCode code, std::string_view reason) {
   std::string push;
   protocol::append_disconnect_push(push, code, reason);
-  conn_.send(push, MessageType::kText);
-  conn_.close(static_cast<uint16_t>(code), reason);
+  transport_.send_text(push);
+  transport_.close(static_cast<uint16_t>(code), reason);
 }
 
 void Session::on_timer() { disconnect(protocol::DisconnectCode::kTokenExpired, "token expired"); }

@@ -13,11 +13,10 @@
 #include "net/timer_wheel.h"
 #include "protocol/errors.h"
 #include "protocol/messages.h"
-#include "server/topics.h"
+#include "transport/topics.h"
+#include "transport/transport.h"
 
 namespace herald::server {
-
-class Connection;
 
 protocol::ClientInfoView view_of(const hub::ClientInfo& who);
 // info: the view of rec.publisher (ignored when the publication has no publisher).
@@ -28,24 +27,24 @@ protocol::PublicationView view_of(const hub::PublicationRecord& rec, std::string
 // the other on the loop, all get the same frame. Owned by the loop's protocol handler.
 class PushEncoder {
  public:
-  const Publication& encoded(std::string_view channel, const std::string& epoch,
+  const transport::Publication& encoded(std::string_view channel, const std::string& epoch,
                              const std::shared_ptr<const hub::PublicationRecord>& rec);
   // A batch of one channel's publications as one frame: their message pushes, '\n'-separated.
-  const Publication& encoded(std::string_view channel, const std::string& epoch,
+  const transport::Publication& encoded(std::string_view channel, const std::string& epoch,
                              const std::shared_ptr<const hub::PublicationBatch>& batch);
 
  private:
   const void* key_ = nullptr;       // the record or batch encoded last
   std::shared_ptr<const void> ref_;  // keeps that address from being reused while cached
   std::string channel_;
-  std::shared_ptr<Publication> frame_;
+  std::shared_ptr<transport::Publication> frame_;
 };
 
-// One connection's protocol state. Owned by the protocol handler's session map; the hub knows it
-// as a ChannelMember. Its timer is the connection token's expiry.
+// One client's protocol state, whichever transport it uses. Owned by the protocol handler's
+// session map; the hub knows it as a ChannelMember. Its timer is the connection token's expiry.
 class Session final : public hub::ChannelMember, public net::Timer {
  public:
-  Session(PushEncoder& encoder, Connection& conn);
+  Session(PushEncoder& encoder, transport::Transport& transport);
 
   void on_channel_publication(std::string_view channel, const std::string& epoch,
                               const std::shared_ptr<const hub::PublicationRecord>& pub) override;
@@ -57,7 +56,7 @@ class Session final : public hub::ChannelMember, public net::Timer {
   // Ends the connection now: a disconnect push, then the close with the same code.
   void disconnect(protocol::DisconnectCode code, std::string_view reason);
 
-  Connection& conn() { return conn_; }
+  transport::Transport& transport() { return transport_; }
   hub::ClientInfo& info() { return info_; }
   const hub::ClientInfo& info() const { return info_; }
 
@@ -73,7 +72,7 @@ class Session final : public hub::ChannelMember, public net::Timer {
   void on_timer() override;  // the token expired
 
   PushEncoder& encoder_;
-  Connection& conn_;
+  transport::Transport& transport_;
   hub::ClientInfo info_;
 };
 

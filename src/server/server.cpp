@@ -6,11 +6,14 @@
 #include <sys/resource.h>
 
 #include <chrono>
+#include <optional>
 #include <thread>
 
-#include "server/connection.h"
 #include "server/loop_context.h"
 #include "server/protocol_handler.h"
+#include "transport/connection.h"
+#include "transport/http_session.h"
+#include "transport/tcp_lines.h"
 #include "ws/frame.h"
 
 namespace herald {
@@ -21,7 +24,10 @@ struct Server::Impl {
   std::atomic<bool> stopping{false};
   bool started = false;
 
-  void accept(server::LoopContext& ctx, int fd, const sockaddr_storage& peer);
+  // A new socket from the HTTP listener (tcp: from the raw TCP listener).
+  void accept(server::LoopContext& ctx, int fd, const sockaddr_storage& peer, bool tcp);
+  // Opens one listener per loop on ep (SO_REUSEPORT); the first may pick the port (port 0).
+  Result<Ok> open_listeners(const net::Endpoint& ep, bool tcp);
 };
 
 namespace {
@@ -43,8 +49,8 @@ class DrainDeadline : public net::Timer {
 
  private:
   void on_timer() override {
-    for (server::Connection* c = ctx_.first_connection; c != nullptr;) {
-      server::Connection* next = c->next;
+    for (transport::Connection* c = ctx_.first_connection; c != nullptr;) {
+      transport::Connection* next = c->next;
       c->abort(net::CloseReason::kShutdown);
       c = next;
     }
@@ -55,12 +61,22 @@ class DrainDeadline : public net::Timer {
 
 }  // namespace
 
-void Server::Impl::accept(server::LoopContext& ctx, int fd, const sockaddr_storage& peer) {
-  ctx.metrics.connections_accepted.add();
+void Server::Impl::accept(server::LoopContext& ctx, int fd, const sockaddr_storage& peer,
+                          bool tcp) {
+  ctx.transport_metrics.connections_accepted.add();
   size_t open = core.open_connections.fetch_add(1, std::memory_order_relaxed);
   if (open >= core.options.max_connections || ctx.draining) {
     core.open_connections.fetch_sub(1, std::memory_order_relaxed);
-    ctx.metrics.connections_rejected.add();
+    ctx.transport_metrics.connections_rejected.add();
+    if (tcp) {
+      static constexpr char kBusyLine[] =
+          R"({"push":"disconnect","code":1013,"reason":"too many connections"})"
+          "\n";
+      ssize_t n = ::write(fd, kBusyLine, sizeof(kBusyLine) - 1);
+      (void)n;  // best effort, as below
+      ::close(fd);
+      return;
+    }
     static constexpr char kBusy[] =
         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
         "Content-Length: 45\r\nConnection: close\r\nRetry-After: 5\r\n\r\n"
@@ -71,11 +87,42 @@ void Server::Impl::accept(server::LoopContext& ctx, int fd, const sockaddr_stora
     return;
   }
   uint64_t id = core.next_connection_id.fetch_add(1, std::memory_order_relaxed);
-  auto* c = new server::Connection(ctx, fd, peer, id);  // owned by the loop; freed by Stream
+  auto* c = new transport::Connection(ctx, fd, peer, id);  // owned by the loop; freed by Stream
   ctx.add_connection(c);
+  if (tcp) {
+    auto lines = std::make_unique<transport::TcpLines>(*c);
+    transport::TcpLines* raw = lines.get();
+    c->become(std::move(lines));
+    if (!c->start()) {
+      c->abort(net::CloseReason::kLocal);
+      return;
+    }
+    raw->open();
+    return;
+  }
+  c->become(std::make_unique<transport::HttpSession>(*c));
   if (!c->start()) {
     c->abort(net::CloseReason::kLocal);
   }
+}
+
+Result<Ok> Server::Impl::open_listeners(const net::Endpoint& endpoint, bool tcp) {
+  for (auto& ctx : core.loops) {
+    server::LoopContext* raw = ctx.get();
+    auto listener = std::make_unique<net::Listener>(
+        raw->loop,
+        [this, raw, tcp](int fd, const sockaddr_storage& peer) { accept(*raw, fd, peer, tcp); });
+    net::Endpoint ep = endpoint;
+    if (ctx != core.loops.front()) {
+      auto& first = tcp ? core.loops.front()->tcp_listener : core.loops.front()->listener;
+      ep.port = first->bound_port();
+    }
+    if (auto r = listener->open(ep); !r) {
+      return Error{r.error()};
+    }
+    (tcp ? raw->tcp_listener : raw->listener) = std::move(listener);
+  }
+  return Ok{};
 }
 
 Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) {
@@ -108,9 +155,22 @@ Result<Ok> Server::start() {
   if (!endpoint) {
     return Error{endpoint.error()};
   }
+  std::optional<net::Endpoint> tcp_endpoint;
+  if (!core.options.tcp_listen.empty()) {
+    auto parsed = net::parse_endpoint(core.options.tcp_listen);
+    if (!parsed) {
+      return Error{"tcp_listen: " + parsed.error()};
+    }
+    tcp_endpoint = *parsed;
+  }
   // Before anything else starts: a second server must not quietly share the port.
   if (auto free = net::ensure_address_free(*endpoint); !free) {
     return Error{free.error()};
+  }
+  if (tcp_endpoint) {
+    if (auto free = net::ensure_address_free(*tcp_endpoint); !free) {
+      return Error{free.error()};
+    }
   }
   raise_fd_limit();
   int threads = core.options.threads > 0 ? core.options.threads
@@ -126,18 +186,18 @@ Result<Ok> Server::start() {
     for (const auto& route : core.routes) {
       ctx->handlers.push_back(route.loop_factory ? route.loop_factory(*ctx) : route.factory());
     }
-    server::LoopContext* raw = ctx.get();
-    ctx->listener = std::make_unique<net::Listener>(
-        ctx->loop, [this, raw](int fd, const sockaddr_storage& peer) { impl_->accept(*raw, fd, peer); });
-    // The first listener may pick the port (port 0); the others join it.
-    net::Endpoint ep = *endpoint;
-    if (i > 0) {
-      ep.port = core.loops.front()->listener->bound_port();
-    }
-    if (auto r = ctx->listener->open(ep); !r) {
-      return Error{r.error()};
-    }
     core.loops.push_back(std::move(ctx));
+  }
+  if (auto r = impl_->open_listeners(*endpoint, false); !r) {
+    return r;
+  }
+  if (tcp_endpoint) {
+    if (core.loops.front()->endpoint == nullptr) {
+      return Error{"tcp_listen needs the Herald protocol, and this server serves none"};
+    }
+    if (auto r = impl_->open_listeners(*tcp_endpoint, true); !r) {
+      return r;
+    }
   }
   // Channels: one broker over every loop, durable when a data directory is configured.
   if (!core.options.data_dir.empty()) {
@@ -181,6 +241,12 @@ uint16_t Server::port() const {
   return loops.empty() ? 0 : loops.front()->listener->bound_port();
 }
 
+uint16_t Server::tcp_port() const {
+  const auto& loops = impl_->core.loops;
+  return loops.empty() || !loops.front()->tcp_listener ? 0
+                                                       : loops.front()->tcp_listener->bound_port();
+}
+
 void Server::run() {
   for (std::thread& t : impl_->threads) {
     if (t.joinable()) {
@@ -207,7 +273,7 @@ void Server::stop() {
 }
 
 void Server::publish(std::string_view topic, std::string_view data, MessageType type) {
-  impl_->core.publish(server::Publication::make(topic, data, type, 0));
+  impl_->core.publish(transport::Publication::make(topic, data, type, 0));
 }
 
 std::string Server::metrics_text() const { return impl_->core.metrics_text(); }

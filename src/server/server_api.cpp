@@ -12,28 +12,32 @@
 
 #include "protocol/messages.h"
 #include "server/api_commands.h"
-#include "server/connection.h"
 #include "server/loop_context.h"
+#include "transport/connection.h"
+#include "transport/http_session.h"
 
 namespace herald::server {
 namespace {
 
+using transport::HttpSession;
+
 constexpr std::string_view kJson = "application/json";
 
-void respond_error(Connection& conn, bool keep, protocol::ErrorCode code,
+void respond_error(HttpSession& conn, LoopContext& ctx, bool keep, protocol::ErrorCode code,
                    std::string_view message = {}) {
-  conn.context().metrics.api_errors.add();
+  ctx.metrics.api_errors.add();
   std::string body;
   protocol::append_api_error(body, code, message);
   conn.respond(protocol::http_status(code), kJson, body, keep);
 }
 
-bool authorized(Connection& conn, const ServerOptions& opt, const http::Request& req, bool keep) {
+bool authorized(HttpSession& conn, LoopContext& ctx, const http::Request& req, bool keep) {
+  const ServerOptions& opt = ctx.core.options;
   if (opt.api_key.empty()) {
-    if (conn.peer_is_loopback()) {
+    if (conn.conn().peer_is_loopback()) {
       return true;
     }
-    respond_error(conn, keep, protocol::ErrorCode::kPermissionDenied,
+    respond_error(conn, ctx, keep, protocol::ErrorCode::kPermissionDenied,
                   "no API key is configured: the server API answers loopback peers only");
     return false;
   }
@@ -41,7 +45,7 @@ bool authorized(Connection& conn, const ServerOptions& opt, const http::Request&
   // Constant time, so the key cannot be guessed byte by byte from response times.
   if (given.size() != opt.api_key.size() ||
       CRYPTO_memcmp(given.data(), opt.api_key.data(), given.size()) != 0) {
-    respond_error(conn, keep, protocol::ErrorCode::kUnauthorized, "missing or wrong X-API-Key");
+    respond_error(conn, ctx, keep, protocol::ErrorCode::kUnauthorized, "missing or wrong X-API-Key");
     return false;
   }
   return true;
@@ -71,7 +75,7 @@ std::pair<int, std::string> render(LoopContext& ctx, Body body, ApiReply reply) 
 // Answers the request on conn with what `start` eventually produces: at once if it replies before
 // returning, otherwise later through a ticket of the connection (which keeps answers in request
 // order while it goes on reading pipelined requests), if the connection is still open then.
-void answer(Connection& conn, LoopContext& ctx, bool keep, Body body,
+void answer(HttpSession& conn, LoopContext& ctx, bool keep, Body body,
             const std::function<void(ApiReplyCallback)>& start) {
   struct State {
     bool returned = false;
@@ -79,7 +83,7 @@ void answer(Connection& conn, LoopContext& ctx, bool keep, Body body,
     std::optional<ApiReply> early;
   };
   auto state = std::make_shared<State>();
-  uint64_t id = conn.id();
+  uint64_t id = conn.conn().id();
   start([state, &ctx, id, keep, body](ApiReply reply) {
     if (!state->returned) {
       state->early = std::move(reply);
@@ -157,10 +161,10 @@ class Batch : public std::enable_shared_from_this<Batch> {
   bool in_step_ = false;
 };
 
-void run_batch(Connection& conn, LoopContext& ctx, std::string_view body, bool keep) {
+void run_batch(HttpSession& conn, LoopContext& ctx, std::string_view body, bool keep) {
   std::vector<protocol::ApiDecoded> items;
   if (auto err = ctx.api_decoder.decode_batch(body, items)) {
-    respond_error(conn, keep, err->code, err->message);
+    respond_error(conn, ctx, keep, err->code, err->message);
     return;
   }
   answer(conn, ctx, keep, Body::kWhole, [&ctx, &items](ApiReplyCallback done) {
@@ -170,7 +174,7 @@ void run_batch(Connection& conn, LoopContext& ctx, std::string_view body, bool k
 
 }  // namespace
 
-void handle_api(Connection& conn, LoopContext& ctx, const http::Request& req,
+void handle_api(HttpSession& conn, LoopContext& ctx, const http::Request& req,
                 std::string_view body) {
   bool keep = req.keep_alive;
   ctx.metrics.api_requests.add();
@@ -179,7 +183,7 @@ void handle_api(Connection& conn, LoopContext& ctx, const http::Request& req,
                  keep, "Allow: POST\r\n");
     return;
   }
-  if (!authorized(conn, ctx.core.options, req, keep)) {
+  if (!authorized(conn, ctx, req, keep)) {
     return;
   }
   std::string_view method = req.path.substr(5);  // after "/api/"
@@ -189,7 +193,7 @@ void handle_api(Connection& conn, LoopContext& ctx, const http::Request& req,
   }
   protocol::ApiDecoded decoded = ctx.api_decoder.decode(method, body);
   if (auto* err = std::get_if<protocol::ApiError>(&decoded)) {
-    respond_error(conn, keep, err->code, err->message);
+    respond_error(conn, ctx, keep, err->code, err->message);
     return;
   }
   auto& cmd = std::get<protocol::ApiCommand>(decoded);

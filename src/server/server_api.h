@@ -9,12 +9,15 @@
 
 #include "http/request.h"
 
+namespace herald::transport {
+class HttpSession;
+}
+
 namespace herald::server {
 
-class Connection;
 class LoopContext;
 
-void handle_api(Connection& conn, LoopContext& ctx, const http::Request& req,
+void handle_api(transport::HttpSession& conn, LoopContext& ctx, const http::Request& req,
                 std::string_view body);
 
 }  // namespace herald::server

@@ -36,7 +36,7 @@ std::vector<std::string> lines_of(std::string_view text) {
 TEST(PushEncoder, ABatchIsOneFrameOfItsPushesInOrderEncodedOnce) {
   PushEncoder encoder;
   auto batch = batch_of(1, 200);
-  const Publication& frame = encoder.encoded("burst:x", "E1", batch);
+  const transport::Publication& frame = encoder.encoded("burst:x", "E1", batch);
   std::vector<std::string> lines = lines_of(frame.payload());
   ASSERT_EQ(lines.size(), 200u);
   for (size_t i = 0; i < lines.size(); ++i) {

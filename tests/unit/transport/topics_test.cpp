@@ -1,4 +1,4 @@
-#include "server/topics.h"
+#include "transport/topics.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace herald::server {
+namespace herald::transport {
 namespace {
 
 class FakeSubscriber : public TopicSubscriber {
@@ -124,4 +124,4 @@ TEST(TopicIndex, RandomOperationsMatchAModel) {
 }
 
 }  // namespace
-}  // namespace herald::server
+}  // namespace herald::transport

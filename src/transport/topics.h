@@ -1,8 +1,9 @@
 #pragma once
 // Topics: the per-loop publish/subscribe index behind WebSocket::subscribe/publish, and the
-// Publication that carries one published message to every loop. A publication is framed once
-// (plain) and, on first need, once per deflate window size; every subscriber's output queue then
-// holds a reference to those bytes. Thread: TopicIndex belongs to one loop; a Publication is
+// Publication that carries one published message to every loop (and the Herald protocol's pushes
+// to every subscriber of a loop). A publication is framed once (plain) and, on first need, once
+// per deflate window size and once as a TCP line; every subscriber's output queue then holds a
+// reference to those bytes. Thread: TopicIndex belongs to one loop; a Publication is
 // immutable after creation except for its lazily built deflated frames (guarded by a mutex).
 
 #include <cstdint>
@@ -20,7 +21,7 @@ namespace herald::ws {
 class Deflater;
 }
 
-namespace herald::server {
+namespace herald::transport {
 
 struct Publication;
 struct Topic;
@@ -52,6 +53,8 @@ struct Publication {
   std::string_view payload() const { return std::string_view(*plain).substr(header_size); }
   // The frame compressed for a client whose window allows window_bits; built once per size.
   net::SharedBuffer deflated(int window_bits, ws::Deflater& deflater) const;
+  // The payload as newline-terminated text, for the raw TCP transport; built once.
+  net::SharedBuffer line() const;
 
   static std::shared_ptr<Publication> make(std::string_view topic, std::string_view data,
                                            MessageType type, uint64_t exclude_id);
@@ -59,6 +62,7 @@ struct Publication {
  private:
   mutable std::mutex mutex_;
   mutable net::SharedBuffer deflated_[16];  // by window bits
+  mutable net::SharedBuffer line_;
 };
 
 struct Topic {
@@ -95,4 +99,4 @@ class TopicIndex {
   std::unordered_map<std::string, std::unique_ptr<Topic>, Hash, std::equal_to<>> topics_;
 };
 
-}  // namespace herald::server
+}  // namespace herald::transport

@@ -1,11 +1,11 @@
-#include "server/topics.h"
+#include "transport/topics.h"
 
 #include <cassert>
 
 #include "ws/deflate.h"
 #include "ws/frame.h"
 
-namespace herald::server {
+namespace herald::transport {
 
 std::shared_ptr<Publication> Publication::make(std::string_view topic, std::string_view data,
                                                MessageType type, uint64_t exclude_id) {
@@ -33,6 +33,18 @@ net::SharedBuffer Publication::deflated(int window_bits, ws::Deflater& deflater)
     slot = net::make_shared_buffer(std::move(frame));
   }
   return slot;
+}
+
+net::SharedBuffer Publication::line() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!line_) {
+    std::string text;
+    text.reserve(payload().size() + 1);
+    text.append(payload());
+    text.push_back('\n');
+    line_ = net::make_shared_buffer(std::move(text));
+  }
+  return line_;
 }
 
 void TopicIndex::subscribe(TopicSubscriber* s, std::string_view topic) {
@@ -104,13 +116,13 @@ void TopicIndex::remove(TopicSubscriber* s, size_t index) {
   }
 }
 
-}  // namespace herald::server
+}  // namespace herald::transport
 
-namespace herald::server {
+namespace herald::transport {
 
 const Topic* TopicIndex::find(std::string_view topic) const {
   auto it = topics_.find(topic);
   return it == topics_.end() ? nullptr : it->second.get();
 }
 
-}  // namespace herald::server
+}  // namespace herald::transport

@@ -1,0 +1,60 @@
+#include "transport/connection.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+#include "net/listener.h"
+#include "transport/loop_services.h"
+
+namespace herald::transport {
+
+Connection::Connection(LoopServices& services, int fd, const sockaddr_storage& peer, uint64_t id)
+    : net::Stream(services.loop, fd, services.options.max_output_bytes),
+      services_(&services),
+      id_(id) {
+  std::memcpy(&peer_, &peer, sizeof(peer_));
+}
+
+Connection::~Connection() = default;
+
+void Connection::become(std::unique_ptr<Mode> mode) {
+  retired_ = std::move(mode_);
+  mode_ = std::move(mode);
+}
+
+size_t Connection::on_data(uint8_t* data, size_t size) {
+  size_t used = mode_->on_data(data, size);
+  retired_.reset();
+  return used;
+}
+
+void Connection::on_timeout() {
+  mode_->on_timeout();
+  retired_.reset();
+}
+
+void Connection::on_closed(net::CloseReason reason) {
+  mode_->on_closed(reason);
+  retired_.reset();
+  services_->remove_connection(this);
+}
+
+std::string_view Connection::remote_address() const {
+  thread_local std::string text;
+  sockaddr_storage ss{};
+  std::memcpy(&ss, &peer_, sizeof(peer_));
+  text = net::format_endpoint(ss);
+  return text;
+}
+
+bool Connection::peer_is_loopback() const {
+  if (peer_.sin6_family == AF_INET) {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&peer_);
+    return (ntohl(v4->sin_addr.s_addr) >> 24) == 127;
+  }
+  static const in6_addr kLoopback6 = IN6ADDR_LOOPBACK_INIT;
+  return std::memcmp(&peer_.sin6_addr, &kLoopback6, sizeof(kLoopback6)) == 0;
+}
+
+}  // namespace herald::transport

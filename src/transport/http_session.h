@@ -1,0 +1,69 @@
+#pragma once
+// HttpSession: the HTTP/1.1 side of a connection: request heads parsed with strict limits,
+// keep-alive, pipelined requests answered in order, and the hand-over to another mode (a
+// WebSocket upgrade). Every complete request goes to LoopServices::route(), which answers it
+// through this object. Owned by its Connection (as its Mode). Thread: owning loop only.
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "herald/websocket.h"
+#include "http/request_parser.h"
+#include "transport/connection.h"
+
+namespace herald::transport {
+
+class HttpSession final : public Mode {
+ public:
+  explicit HttpSession(Connection& conn);
+  ~HttpSession() override;
+
+  // Answers go out in request order. respond() answers the request being routed. An answer that
+  // needs a broker round trip takes a ticket (begin_async) and is given later (answer_async);
+  // meanwhile up to kMaxPipelined later requests are parsed and answered, their answers held
+  // until those before them are out, so a backend that pipelines publishes keeps many in flight.
+  static constexpr size_t kMaxPipelined = 128;
+  void respond(int status, std::string_view content_type, std::string_view body, bool keep_alive,
+               std::string_view extra_headers = {});
+  uint64_t begin_async();
+  void answer_async(uint64_t ticket, int status, std::string_view content_type,
+                    std::string_view body, bool keep_alive);
+
+  // Completes a WebSocket handshake for the request being routed and hands the connection to a
+  // WebSocketSession serving `handler` (which must outlive it: handlers live as long as the
+  // loop). A refused handshake is answered (400/426) and the connection closes.
+  void upgrade_websocket(const http::Request& req, Handler& handler, std::string_view path);
+
+  Connection& conn() { return conn_; }
+
+  size_t on_data(uint8_t* data, size_t size) override;
+  void on_timeout() override;
+  void on_closed(net::CloseReason reason) override;
+  void drain() override;
+
+ private:
+  // Writes the answers at the front of held_ that are ready, in order.
+  void flush_held();
+
+  Connection& conn_;
+  LoopServices& services_;
+  std::unique_ptr<http::RequestParser> parser_;
+  bool saw_request_bytes_ = false;
+  bool last_request_ = false;  // a request without keep-alive was read: parse no more
+  bool upgraded_ = false;      // the connection now has another mode: touch nothing more
+  // Answers not written yet, in request order, while at least one is being prepared elsewhere
+  // (null otherwise: idle connections pay 8 bytes for this).
+  struct HeldAnswer {
+    uint64_t ticket = 0;
+    bool ready = false;
+    bool keep_alive = true;
+    std::string bytes;
+  };
+  std::unique_ptr<std::deque<HeldAnswer>> held_;
+  uint64_t next_ticket_ = 0;
+};
+
+}  // namespace herald::transport

@@ -1,0 +1,97 @@
+#include "transport/loop_services.h"
+
+#include "transport/connection.h"
+
+namespace herald::transport {
+
+std::string_view to_string(Kind kind) {
+  switch (kind) {
+    case Kind::kWebSocket:
+      return "websocket";
+    case Kind::kTcp:
+      return "tcp";
+  }
+  return "unknown";
+}
+
+LoopServices::LoopServices(int index, const ServerOptions& server_options,
+                           const http::Limits& limits, const ws::DeflateConfig& deflate)
+    : loop(index), options(server_options), http_limits(limits), deflate_config(deflate) {}
+
+LoopServices::~LoopServices() = default;
+
+ws::Deflater& LoopServices::deflater(int window_bits) {
+  std::unique_ptr<ws::Deflater>& d = deflaters_[window_bits & 15];
+  if (!d) {
+    d = std::make_unique<ws::Deflater>(window_bits, deflate_config.level,
+                                       deflate_config.mem_level);
+  }
+  return *d;
+}
+
+ws::Inflater& LoopServices::shared_inflater(const ws::DeflateParams& params) {
+  std::unique_ptr<ws::Inflater>& i = inflaters_[params.client_max_window_bits & 15];
+  if (!i) {
+    i = std::make_unique<ws::Inflater>(params, options.max_message_size);
+  }
+  return *i;
+}
+
+std::unique_ptr<http::RequestParser> LoopServices::acquire_parser() {
+  if (parser_pool_.empty()) {
+    return std::make_unique<http::RequestParser>(http_limits);
+  }
+  std::unique_ptr<http::RequestParser> p = std::move(parser_pool_.back());
+  parser_pool_.pop_back();
+  p->reset();
+  return p;
+}
+
+void LoopServices::release_parser(std::unique_ptr<http::RequestParser> parser) {
+  constexpr size_t kMaxPooled = 16;  // bounds the pool (1.7 KiB each) after a connection storm
+  if (parser && parser_pool_.size() < kMaxPooled) {
+    parser_pool_.push_back(std::move(parser));
+  }
+}
+
+void LoopServices::add_connection(Connection* c) {
+  c->next = first_connection;
+  if (first_connection != nullptr) {
+    first_connection->prev = c;
+  }
+  first_connection = c;
+  ++connection_count;
+  transport_metrics.connections_open.add();
+}
+
+void LoopServices::remove_connection(Connection* c) {
+  if (c->prev != nullptr) {
+    c->prev->next = c->next;
+  } else {
+    first_connection = c->next;
+  }
+  if (c->next != nullptr) {
+    c->next->prev = c->prev;
+  }
+  c->prev = c->next = nullptr;
+  --connection_count;
+  transport_metrics.connections_open.sub();
+  on_connection_removed();
+  if (draining && connection_count == 0) {
+    loop.stop();
+  }
+}
+
+void LoopServices::drain_connections() {
+  draining = true;
+  for (Connection* c = first_connection; c != nullptr;) {
+    Connection* next = c->next;  // drain() may close c, which unlinks it
+    c->mode()->drain();
+    c = next;
+  }
+  if (connection_count == 0) {
+    loop.stop();
+  }
+}
+
+}  // namespace herald::transport

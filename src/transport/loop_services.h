@@ -1,0 +1,89 @@
+#pragma once
+// LoopServices: what the transports of one event loop share and need from the server above them:
+// the loop itself, the options, the transport counters, the per-loop pools (HTTP parsers,
+// deflaters), the topic index, the list of open connections, and three hooks the server
+// implements (route an HTTP request, publish a topic message to every loop, the protocol
+// endpoint). server::LoopContext is the one implementation. Thread: owning loop only, except
+// `transport_metrics` (read by any thread) and `loop.post()`.
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "herald/server.h"
+#include "http/request.h"
+#include "http/request_parser.h"
+#include "net/event_loop.h"
+#include "transport/metrics.h"
+#include "transport/topics.h"
+#include "transport/transport.h"
+#include "ws/deflate.h"
+
+namespace herald::transport {
+
+class Connection;
+class HttpSession;
+
+class LoopServices {
+ public:
+  LoopServices(int index, const ServerOptions& options, const http::Limits& http_limits,
+               const ws::DeflateConfig& deflate);
+  virtual ~LoopServices();
+  LoopServices(const LoopServices&) = delete;
+  LoopServices& operator=(const LoopServices&) = delete;
+
+  // Routes one complete HTTP request (head and body) that arrived on `http`; the server answers
+  // it through `http` (respond, begin_async, upgrade_websocket).
+  virtual void route(HttpSession& http, const http::Request& req, std::string_view body) = 0;
+  // Sends a topic publication to every loop (this one directly). Thread: this loop.
+  virtual void publish_topic(const std::shared_ptr<Publication>& pub) = 0;
+  // The Herald protocol of this loop (for transports without routes, such as raw TCP).
+  virtual ProtocolEndpoint& protocol_endpoint() = 0;
+
+  net::EventLoop loop;
+  const ServerOptions& options;
+  const http::Limits& http_limits;
+  const ws::DeflateConfig& deflate_config;
+  TransportMetrics transport_metrics;
+  TopicIndex topics;
+  http::Request request_scratch;  // the parsed head of the request being routed right now
+  // HTTP sessions waiting for an asynchronous answer, by connection id: a late answer finds out
+  // here whether its connection still exists.
+  std::unordered_map<uint64_t, HttpSession*> async_waiting;
+
+  // Intrusive list of open connections (for drain and max_connections).
+  Connection* first_connection = nullptr;
+  size_t connection_count = 0;
+  bool draining = false;
+  void add_connection(Connection* c);
+  void remove_connection(Connection* c);
+  // Starts the drain: stop accepting (the server closes its listeners), close every connection
+  // (WebSockets with 1001). The loop stops once none is left.
+  void drain_connections();
+
+  // Shared by every connection of this loop: each message is compressed on its own, so one
+  // compressor per window size serves all clients.
+  ws::Deflater& deflater(int window_bits);
+  // For clients that agreed to client_no_context_takeover (we always ask for it), one inflater
+  // per window size serves them all, since it keeps nothing between messages.
+  ws::Inflater& shared_inflater(const ws::DeflateParams& params);
+
+  // HTTP parsers are 1.7 KiB and needed only until an upgrade. Recycling them through a per-loop
+  // pool keeps them from leaving holes between long-lived connection objects in the heap (which
+  // showed as ~100 extra bytes of RSS per idle WebSocket).
+  std::unique_ptr<http::RequestParser> acquire_parser();
+  void release_parser(std::unique_ptr<http::RequestParser> parser);
+
+ protected:
+  // A connection left the list (after remove_connection's own bookkeeping).
+  virtual void on_connection_removed() {}
+
+ private:
+  std::vector<std::unique_ptr<http::RequestParser>> parser_pool_;
+  std::unique_ptr<ws::Deflater> deflaters_[16];
+  std::unique_ptr<ws::Inflater> inflaters_[16];
+};
+
+}  // namespace herald::transport

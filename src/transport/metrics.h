@@ -1,0 +1,48 @@
+#pragma once
+// TransportMetrics: the counters of one loop's connections and transports, summed over loops
+// when /metrics is scraped (server/metrics.cpp renders them). Each loop writes only its own
+// (single writer, relaxed atomics: a plain store on x86), and the scraper reads them from any
+// thread. Thread: the owning loop writes; any reads.
+
+#include <atomic>
+#include <cstdint>
+
+namespace herald::transport {
+
+class Counter {
+ public:
+  void add(uint64_t n = 1) {
+    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  void sub(uint64_t n = 1) {
+    v_.store(v_.load(std::memory_order_relaxed) - n, std::memory_order_relaxed);
+  }
+  uint64_t get() const { return v_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> v_{0};
+};
+
+struct TransportMetrics {
+  Counter connections_accepted;  // TCP connections accepted (every listener)
+  Counter connections_rejected;  // refused over max_connections
+  Counter connections_open;      // gauge: TCP connections now open
+  Counter websockets_open;       // gauge: upgraded connections now open
+  Counter tcp_open;              // gauge: raw TCP protocol connections now open
+  Counter http_requests;         // request heads parsed
+  Counter http_errors;           // requests answered 4xx/5xx by the parser or router
+  Counter head_timeouts;         // connections closed because a head did not arrive in time
+  Counter ws_messages_in;        // complete messages received
+  Counter ws_bytes_in;           // payload bytes received (after decompression)
+  Counter ws_messages_out;       // messages queued to a connection (each delivery counts)
+  Counter ws_protocol_errors;    // connections failed for breaking RFC 6455 (1002/1007/1009)
+  Counter slow_disconnects;      // connections dropped for not reading their output
+  Counter ws_ping_timeouts;      // connections dropped for not answering pings
+  Counter tcp_lines_in;          // raw TCP lines received
+  Counter tcp_lines_out;         // raw TCP sends queued (a batch of pushes counts once)
+  Counter tcp_line_errors;       // raw TCP connections closed for a bad line (size, UTF-8)
+  Counter tcp_ping_timeouts;     // raw TCP connections dropped for staying silent
+  Counter publications;          // topic publications started on this loop
+};
+
+}  // namespace herald::transport
