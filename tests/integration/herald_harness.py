@@ -32,6 +32,7 @@ from herald_checks import (MIB, Failure, check, check_same_payload, clear_steps,
 from herald_raw import RawWs
 
 LISTEN_LINE = re.compile(r"^herald listening on http://(?P<host>[0-9.]+):(?P<port>[0-9]+)$")
+TCP_LINE = re.compile(r"^herald tcp on tcp://(?P<host>[0-9.]+):(?P<port>[0-9]+)$")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -64,6 +65,7 @@ class Herald:
             self.argv += ["--data-dir", self.data_dir]
         self.proc = None
         self.port = None
+        self.tcp_port = None  # with --tcp-listen: from the second stdout line
         self.host = None
         self.stopped_by_test = False
         self._stderr = None
@@ -78,7 +80,8 @@ class Herald:
         fd = self.proc.stdout.fileno()
         data = b""
         deadline = time.monotonic() + timeout
-        while b"\n" not in data:
+        want_lines = 2 if "--tcp-listen" in self.argv else 1
+        while data.count(b"\n") < want_lines:
             left = deadline - time.monotonic()
             if left <= 0:
                 self.kill()
@@ -94,6 +97,14 @@ class Herald:
                                   f"{self.stderr_tail()}")
                 data += chunk
         line, _, rest = data.partition(b"\n")
+        if want_lines == 2:
+            tcp_line, _, rest = rest.partition(b"\n")
+            t = TCP_LINE.match(tcp_line.decode("utf-8", "replace"))
+            if not t:
+                self.kill()
+                raise Failure(current_step(), "second stdout line 'herald tcp on tcp://HOST:PORT'",
+                              repr(tcp_line))
+            self.tcp_port = int(t.group("port"))
         self._stdout_rest.append(rest)
         m = LISTEN_LINE.match(line.decode("utf-8", "replace"))
         if not m:
@@ -263,9 +274,10 @@ class CaseTimeout(Exception):
 class Suite:
     """Registers cases and runs them against shared or dedicated servers."""
 
-    def __init__(self, name):
+    def __init__(self, name, transports=("websocket",)):
         self.name = name
         self.cases = []
+        self.transports = transports  # what --transport may name (herald_links.TRANSPORT)
 
     def case(self, name, args=(), echo=True, own_server=False, timeout=30):
         """Registers a case. The function gets a started Herald. own_server: a fresh server that
@@ -280,7 +292,13 @@ class Suite:
         ap = argparse.ArgumentParser(description=f"Herald integration tests: {self.name}")
         ap.add_argument("--herald", required=True, help="path to the herald binary")
         ap.add_argument("-k", action="append", default=[], help="run only cases containing this")
+        ap.add_argument("--transport", choices=self.transports, default=self.transports[0],
+                        help="the transport the protocol clients use (herald_links)")
         opts = ap.parse_args()
+        import herald_links  # noqa: E402 - only the suites that take --transport need it
+        herald_links.TRANSPORT = opts.transport
+        if opts.transport != "websocket":
+            self.name += f" over {opts.transport}"
         if not os.access(opts.herald, os.X_OK):
             print(f"FAIL: --herald {opts.herald} is not an executable file", flush=True)
             sys.exit(1)
@@ -298,6 +316,7 @@ class Suite:
         print(f"== {self.name}: {len(cases)} cases against {opts.herald}", flush=True)
         try:
             for name, fn, args, echo, own, timeout in cases:
+                args = args + herald_links.server_args()
                 t0 = time.monotonic()
                 clear_steps()
                 server = None

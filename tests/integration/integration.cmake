@@ -9,11 +9,19 @@ endif()
 # Debian's python3 with python3-websockets, not a pyenv python that may lack the module.
 set(HERALD_IT_PYTHON /usr/bin/python3 CACHE FILEPATH "Python with the websockets module (10.4)")
 
-foreach(suite chat echo frames http drain protocol api namespaces tokens cli)
+foreach(suite chat echo frames http drain protocol api namespaces tokens cli tcp)
   add_test(NAME integration_${suite}
     COMMAND ${HERALD_IT_PYTHON} -B ${CMAKE_CURRENT_LIST_DIR}/test_${suite}.py
             --herald $<TARGET_FILE:herald>)
   set_tests_properties(integration_${suite} PROPERTIES LABELS integration TIMEOUT 120)
+endforeach()
+
+# The protocol suite again over every other transport (herald_links.py): same cases, same results.
+foreach(transport tcp)
+  add_test(NAME integration_protocol_${transport}
+    COMMAND ${HERALD_IT_PYTHON} -B ${CMAKE_CURRENT_LIST_DIR}/test_protocol.py
+            --herald $<TARGET_FILE:herald> --transport ${transport})
+  set_tests_properties(integration_protocol_${transport} PROPERTIES LABELS integration TIMEOUT 180)
 endforeach()
 
 # The examples are embedding applications on the public API; run them as a user would.

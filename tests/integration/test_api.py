@@ -40,7 +40,7 @@ def json_of(resp, what):
 
 @suite.case("a publish through the API reaches WebSocket subscribers; history has it")
 async def publish_reaches_subscribers(server):
-    sub = await Client.open(server.port, "subscriber")
+    sub = await Client.open(server, "subscriber")
     await sub.subscribe("news:api")
     resp = post(server.port, "publish", {"channel": "news:api", "data": {"text": "from PHP"}})
     check(resp.status == 200, "200 for the publish", resp.status)
@@ -56,8 +56,8 @@ async def publish_reaches_subscribers(server):
 
 @suite.case("broadcast publishes one message to many channels, one result each, in order")
 async def broadcast(server):
-    a = await Client.open(server.port, "subscriber of bc:a")
-    b = await Client.open(server.port, "subscriber of bc:b")
+    a = await Client.open(server, "subscriber of bc:a")
+    b = await Client.open(server, "subscriber of bc:b")
     await a.subscribe("bc:a")
     await b.subscribe("bc:b")
     post(server.port, "publish", {"channel": "bc:b", "data": 0})  # bc:b is one ahead
@@ -200,7 +200,7 @@ async def burst_once_in_order(server):
     # How many frames the burst takes depends on how the commit batches form, which is timing:
     # the sharing of one frame by a batch is a unit test (PushEncoder, and the broker's
     # ABurstOfOneTurnArrivesAsOneBatch); frame counts under load are in bench/RESULTS.md.
-    sub = await Client.open(server.port, "subscriber")
+    sub = await Client.open(server, "subscriber")
     await sub.subscribe("burst:x")
     raw = RawSocket(server.port)
     try:

@@ -70,7 +70,7 @@ async def error_of(client, method, params):
 
 @suite.case("a namespace that is not configured gets 118 from clients and the API", args=ARGS)
 async def unknown_namespace(server):
-    c = await Client.open(server.port)
+    c = await Client.open(server)
     for method, params in [("subscribe", {"channel": "nope:1"}),
                            ("publish", {"channel": "nope:1", "data": 1}),
                            ("history", {"channel": "nope:1"}),
@@ -102,7 +102,7 @@ async def history_per_namespace(server):
         post(server.port, "publish", {"channel": "short:a", "data": i})
     h = json_of(post(server.port, "history", {"channel": "short:a"}), "history")["result"]
     check([p["offset"] for p in h["publications"]] == [4, 5, 6, 7, 8], "short keeps 5", h)
-    c = await Client.open(server.port)
+    c = await Client.open(server)
     code = await error_of(c, "history", {"channel": "typing:a"})
     check(code == 119, "history in a namespace without history: 119", code)
     resp = post(server.port, "history", {"channel": "typing:a"})
@@ -119,8 +119,8 @@ async def history_per_namespace(server):
 
 @suite.case("presence off: presence answers 119 and no join/leave is pushed", args=ARGS)
 async def presence_off(server):
-    a = await Client.open(server.port, "a")
-    b = await Client.open(server.port, "b")
+    a = await Client.open(server, "a")
+    b = await Client.open(server, "b")
     await a.subscribe("quiet:room")
     await b.subscribe("quiet:room")
     for method in ("presence", "presence_stats"):
@@ -138,9 +138,9 @@ async def presence_off(server):
 
 @suite.case("join/leave pushes where the namespace turns them on", args=ARGS)
 async def join_leave_on(server):
-    a = await Client.open(server.port, "a")
+    a = await Client.open(server, "a")
     await a.subscribe("chat:jl")
-    b = await Client.open(server.port, "b", data={"name": "Bo"})
+    b = await Client.open(server, "b", data={"name": "Bo"})
     await b.subscribe("chat:jl")
     await b.close()
     step("a waits for b's join and leave")
@@ -152,7 +152,7 @@ async def join_leave_on(server):
     check(kinds == ["join", "leave"], "a join then a leave", a.pushes)
     step("the default namespace has them off")
     await a.subscribe("plain-jl")
-    c = await Client.open(server.port, "c")
+    c = await Client.open(server, "c")
     await c.subscribe("plain-jl")
     await c.close()
     await a.call("ping")  # a leave, if any, would come before this reply
@@ -163,7 +163,7 @@ async def join_leave_on(server):
 
 @suite.case("client publish off: 111 for clients, the API still publishes", args=ARGS)
 async def client_publish_off(server):
-    c = await Client.open(server.port)
+    c = await Client.open(server)
     await c.subscribe("news:today")
     code = await error_of(c, "publish", {"channel": "news:today", "data": 1})
     check(code == 111, "111 permission_denied", code)
@@ -175,7 +175,7 @@ async def client_publish_off(server):
 
 @suite.case("max subscribers holds over two loops, and frees a place on leave", args=ARGS)
 async def max_subscribers(server):
-    clients = [await Client.open(server.port, f"c{i}") for i in range(5)]
+    clients = [await Client.open(server, f"c{i}") for i in range(5)]
     ids = await asyncio.gather(*[c.send_many([("subscribe", {"channel": "chat:full"})])
                                  for c in clients])
     replies = await asyncio.gather(*[c.reply(i[0]) for c, i in zip(clients, ids)])
@@ -201,7 +201,7 @@ async def max_subscribers(server):
 
 @suite.case("API channels and info count over every loop; batch runs in order", args=ARGS)
 async def channels_info_batch(server):
-    clients = [await Client.open(server.port, f"c{i}") for i in range(6)]
+    clients = [await Client.open(server, f"c{i}") for i in range(6)]
     for i, c in enumerate(clients):
         await c.subscribe("chat:lobby" if i < 2 else f"room{i}")
     step("channels with a pattern, then all")

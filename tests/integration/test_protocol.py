@@ -1,11 +1,12 @@
 #!/usr/bin/python3
-"""The Herald protocol on /connection/websocket (docs/PROTOCOL.md), driven by python-websockets:
+"""The Herald protocol (docs/PROTOCOL.md) over WebSocket (python-websockets) or raw TCP (asyncio):
 publish and live pushes, recovery by position after a forced disconnect (exact, in order, no
 duplicate; 50 rounds with random timing), the same across a restart (SIGTERM and kill -9) with
 durable history, presence after clean and unclean disconnects, idempotency keys, and every kind
 of malformed command answered with its documented error while the connection keeps working.
 
-Usage: /usr/bin/python3 test_protocol.py --herald build/<dir>/apps/herald/herald [-k SUBSTRING]
+Usage: /usr/bin/python3 test_protocol.py --herald build/<dir>/apps/herald/herald
+       [--transport websocket|tcp] [-k SUBSTRING]
 """
 
 import asyncio
@@ -16,20 +17,18 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import websockets  # noqa: E402
-
+import herald_links  # noqa: E402
 from herald_checks import Failure, check, step  # noqa: E402
 from herald_harness import Herald, Suite  # noqa: E402
 
-suite = Suite("protocol (python-websockets)")
-PATH = "/connection/websocket"
+suite = Suite("protocol (python-websockets, asyncio TCP)", transports=("websocket", "tcp"))
 
 
 class Client:
     """A protocol client: numbered commands, replies matched by id, pushes collected."""
 
-    def __init__(self, ws):
-        self.ws = ws
+    def __init__(self, link):
+        self.link = link
         self.next_id = 1
         self.replies = {}
         self.pushes = []
@@ -37,11 +36,8 @@ class Client:
         self.positions = {}  # channel -> (offset, epoch) last seen
 
     @classmethod
-    async def open(cls, port, name="client", data=None):
-        step(f"{name} connects to {PATH}")
-        ws = await asyncio.wait_for(websockets.connect(f"ws://127.0.0.1:{port}{PATH}",
-                                                       max_size=None), 5)
-        c = cls(ws)
+    async def open(cls, server, name="client", data=None):
+        c = cls(await herald_links.connect(server, name))
         r = await c.call("connect", {"data": data} if data is not None else None)
         check("result" in r, "a connect result", r)
         c.client_id = r["result"]["client"]
@@ -58,12 +54,12 @@ class Client:
             self.pushes.append(msg)
 
     async def pump(self, timeout=5):
-        frame = await asyncio.wait_for(self.ws.recv(), timeout)
+        frame = await asyncio.wait_for(self.link.recv(), timeout)
         for line in frame.split("\n"):
             self._take(line)
 
     async def send_raw(self, text):
-        await self.ws.send(text)
+        await self.link.send(text)
 
     async def call(self, method, params=None, timeout=10):
         ids = await self.send_many([(method, params)])
@@ -79,7 +75,7 @@ class Client:
             ids.append(self.next_id)
             self.next_id += 1
             lines.append(json.dumps(cmd, separators=(",", ":")))
-        await self.ws.send("\n".join(lines))
+        await self.link.send("\n".join(lines))
         return ids
 
     async def reply(self, cmd_id, timeout=10):
@@ -117,7 +113,7 @@ class Client:
             await self.pump(left)
 
     async def close(self):
-        await self.ws.close()
+        await self.link.close()
 
 
 async def publish_n(pub, channel, n, batch=100):
@@ -141,8 +137,8 @@ def expect_consecutive(offsets, first, count, what):
 
 @suite.case("publish reaches every subscriber as a message push; history and presence answer")
 async def basics(server):
-    a = await Client.open(server.port, "A", {"name": "Ann"})
-    b = await Client.open(server.port, "B")
+    a = await Client.open(server, "A", {"name": "Ann"})
+    b = await Client.open(server, "B")
     res = await a.subscribe("chat:basics")
     check(res["offset"] == 0 and res["recovered"] is False, "a fresh channel at offset 0", res)
     r = await b.call("publish", {"channel": "chat:basics", "data": {"text": "hi"}})
@@ -165,20 +161,20 @@ async def basics(server):
             timeout=180)
 async def recovery_rounds(server):
     rng = random.Random(4242)
-    pub = await Client.open(server.port, "publisher")
+    pub = await Client.open(server, "publisher")
     for rnd in range(50):
         channel = f"rec:{rnd}"
-        sub = await Client.open(server.port, f"subscriber round {rnd}")
+        sub = await Client.open(server, f"subscriber round {rnd}")
         await sub.subscribe(channel)
         first = rng.randint(1, 30)
         await publish_n(pub, channel, first)
         await sub.wait_offsets(channel, first)
         position = sub.positions[channel]
         step(f"round {rnd}: forced disconnect at offset {position[0]}")
-        sub.ws.transport.abort()  # no close handshake: the server sees a dead TCP connection
+        sub.link.abort()  # no close handshake: the server sees a dead TCP connection
         missed = asyncio.create_task(publish_n(pub, channel, 1000, batch=rng.choice([10, 50, 128])))
         await asyncio.sleep(rng.random() * 0.05)
-        back = await Client.open(server.port, f"returning subscriber round {rnd}")
+        back = await Client.open(server, f"returning subscriber round {rnd}")
         res = await back.subscribe(channel, since=position)
         await missed
         await publish_n(pub, channel, 5)  # live ones after the return
@@ -197,8 +193,8 @@ async def recovery_rounds(server):
 async def restart_recovery(server, hard):
     binary = server.argv[0]
     data_dir = server.data_dir
-    pub = await Client.open(server.port, "publisher")
-    sub = await Client.open(server.port, "subscriber")
+    pub = await Client.open(server, "publisher")
+    sub = await Client.open(server, "subscriber")
     await sub.subscribe("durable:news")
     await publish_n(pub, "durable:news", 10)
     await sub.wait_offsets("durable:news", 10)
@@ -211,11 +207,11 @@ async def restart_recovery(server, hard):
         server.kill()
     else:
         check(server.stop() == 0, "exit status 0 after SIGTERM", "another status")
-    again = Herald(binary, ["--data-dir", data_dir]).start()
+    again = Herald(binary, ["--data-dir", data_dir, *herald_links.server_args()]).start()
     try:
-        pub2 = await Client.open(again.port, "publisher after the restart")
+        pub2 = await Client.open(again, "publisher after the restart")
         await publish_n(pub2, "durable:news", 500)  # missed after the restart
-        back = await Client.open(again.port, "returning subscriber")
+        back = await Client.open(again, "returning subscriber")
         res = await back.subscribe("durable:news", since=position)
         check(res["recovered"] is True and res["epoch"] == position[1],
               "recovered in the same epoch after the restart", res)
@@ -240,9 +236,9 @@ async def restart_kill9(server):
 
 @suite.case("presence is right after clean and unclean disconnects")
 async def presence_disconnects(server):
-    watcher = await Client.open(server.port, "watcher")
-    clean = await Client.open(server.port, "clean leaver")
-    rude = await Client.open(server.port, "unclean leaver")
+    watcher = await Client.open(server, "watcher")
+    clean = await Client.open(server, "clean leaver")
+    rude = await Client.open(server, "unclean leaver")
     await clean.subscribe("room:p")
     await rude.subscribe("room:p")
 
@@ -260,14 +256,14 @@ async def presence_disconnects(server):
     await wait_presence({clean.client_id, rude.client_id}, "both present")
     await clean.close()
     await wait_presence({rude.client_id}, "the clean leaver gone")
-    rude.ws.transport.abort()
+    rude.link.abort()
     await wait_presence(set(), "the unclean leaver gone too")
     await watcher.close()
 
 
 @suite.case("an idempotency key publishes once")
 async def idempotency(server):
-    c = await Client.open(server.port, "publisher")
+    c = await Client.open(server, "publisher")
     params = {"channel": "orders", "data": {"n": 1}, "idempotency_key": "order-17"}
     r1 = await c.call("publish", params)
     r2 = await c.call("publish", params)
@@ -296,7 +292,7 @@ MALFORMED = [
 
 @suite.case("every malformed command gets its documented error; the connection keeps working")
 async def malformed(server):
-    c = await Client.open(server.port, "client")
+    c = await Client.open(server, "client")
     for what, text, want_id, code in MALFORMED:
         step(f"send {what}")
         await c.send_raw(text)
@@ -310,7 +306,7 @@ async def malformed(server):
     r = await c.call("unsubscribe", {"channel": "never"})
     check(r.get("error", {}).get("code") == 107, "107 not_subscribed", r)
     await c.close()
-    fresh = await websockets.connect(f"ws://127.0.0.1:{server.port}{PATH}")
+    fresh = await herald_links.connect(server, "a client that skips connect")
     await fresh.send('{"id":1,"method":"subscribe","params":{"channel":"x"}}')
     r = json.loads(await asyncio.wait_for(fresh.recv(), 5))
     check(r.get("error", {}).get("code") == 108, "108 before connect", r)

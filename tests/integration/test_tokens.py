@@ -27,7 +27,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from herald_checks import check, step  # noqa: E402
 from herald_harness import Suite  # noqa: E402
 from test_api import json_of, post  # noqa: E402
-from test_protocol import PATH, Client  # noqa: E402
+from herald_links import WS_PATH as PATH  # noqa: E402
+from test_protocol import Client  # noqa: E402
 
 suite = Suite("connection tokens and API disconnect")
 
@@ -138,7 +139,7 @@ async def expires_while_connected(server):
 async def api_disconnect(server):
     token42 = make_token({"sub": "42"})
     mine = [await open_with(server.port, token42, f"42 #{i}") for i in range(4)]
-    other = await Client.open(server.port, "anonymous")
+    other = await Client.open(server, "anonymous")
     ws7, _ = await open_with(server.port, make_token({"sub": "7"}), "user 7")
     for i, (ws, _) in enumerate(mine):
         await ws.send(json.dumps({"id": 2, "method": "subscribe", "params": {"channel": "d"}}))
@@ -180,7 +181,7 @@ async def no_secret(server):
     ws, lines = await open_with(server.port, make_token({"sub": "1"}))
     check(lines[0].get("error", {}).get("code") == 120, "error 120", lines)
     await expect_close(ws, 4501, "no secret configured")
-    c = await Client.open(server.port, "anonymous")
+    c = await Client.open(server, "anonymous")
     await c.close()
 
 
