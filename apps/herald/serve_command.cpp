@@ -28,6 +28,8 @@ struct ServeFlags {
   double head_timeout = -1;
   double ping_interval = -1;
   double pong_timeout = -1;
+  double poll_timeout = -1;
+  double session_timeout = -1;
   double idle_timeout = -1;
   long long max_connections = 0;
   bool no_deflate = false;
@@ -71,6 +73,12 @@ Result<server::ServeConfig> build_config(const ServeFlags& f) {
   }
   if (f.pong_timeout >= 0) {
     cfg.server.pong_timeout_ms = static_cast<uint32_t>(f.pong_timeout * 1000);
+  }
+  if (f.poll_timeout >= 0) {
+    cfg.server.poll_timeout_ms = static_cast<uint32_t>(f.poll_timeout * 1000);
+  }
+  if (f.session_timeout >= 0) {
+    cfg.server.session_timeout_ms = static_cast<uint32_t>(f.session_timeout * 1000);
   }
   if (f.idle_timeout >= 0) {
     cfg.server.idle_timeout_ms = static_cast<uint32_t>(f.idle_timeout * 1000);
@@ -116,6 +124,9 @@ void add_serve_flags(CLI::App* cmd, ServeFlags& f) {
   cmd->add_option("--head-timeout", f.head_timeout, "seconds a request head may take");
   cmd->add_option("--ping-interval", f.ping_interval, "seconds of silence before a ping");
   cmd->add_option("--pong-timeout", f.pong_timeout, "seconds a pinged client has to answer");
+  cmd->add_option("--poll-timeout", f.poll_timeout, "seconds a long-poll is held (default 25)");
+  cmd->add_option("--session-timeout", f.session_timeout,
+                  "seconds before a long-poll session nobody polls is collected (default 30)");
   cmd->add_option("--idle-timeout", f.idle_timeout, "seconds an idle HTTP connection is kept");
   cmd->add_option("--max-connections", f.max_connections, "connections over all loops");
   cmd->add_flag("--no-deflate", f.no_deflate, "never negotiate permessage-deflate");

@@ -61,4 +61,23 @@ std::optional<std::string> query_param_decoded(std::string_view query, std::stri
   return out;
 }
 
+std::vector<std::string> query_values_decoded(std::string_view query, std::string_view name) {
+  std::vector<std::string> values;
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    size_t eq = pair.find('=');
+    if (pair.substr(0, eq) != name) {
+      continue;
+    }
+    std::string out;
+    if (percent_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1),
+                       out, true)) {
+      values.push_back(std::move(out));
+    }
+  }
+  return values;
+}
+
 }  // namespace herald::http

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace herald::http {
 
@@ -20,5 +21,9 @@ std::optional<std::string_view> query_param(std::string_view query, std::string_
 
 // query_param() then percent_decode() with '+' as space; nullopt when absent or badly encoded.
 std::optional<std::string> query_param_decoded(std::string_view query, std::string_view name);
+
+// Every value of the parameters whose raw name equals `name`, in order, decoded as above; a
+// value that is badly encoded is left out. ("channel=a&channel=b" gives a, b.)
+std::vector<std::string> query_values_decoded(std::string_view query, std::string_view name);
 
 }  // namespace herald::http

@@ -83,15 +83,19 @@ void append_error_object(std::string& out, ErrorCode code, std::string_view mess
 }
 
 void append_connect_result(std::string& out, std::string_view client_id,
-                           std::string_view server_version, uint32_t ping_seconds, bool pong) {
+                           std::string_view server_version, uint32_t ping_seconds, bool pong,
+                           std::string_view session) {
   JsonWriter w(out);
   w.begin_object()
       .str("client", client_id)
       .str("version", server_version)
       .uint("protocol", kProtocolVersion)
       .uint("ping", ping_seconds)
-      .boolean("pong", pong)
-      .end_object();
+      .boolean("pong", pong);
+  if (!session.empty()) {
+    w.str("session", session);
+  }
+  w.end_object();
 }
 
 void append_subscribe_result(std::string& out, std::string_view epoch, uint64_t offset,

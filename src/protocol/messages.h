@@ -45,9 +45,11 @@ void append_error(std::string& out, uint32_t id, ErrorCode code, std::string_vie
 void append_error_object(std::string& out, ErrorCode code, std::string_view message = {});
 
 // Results (the object that goes after "result"):
-// {"client":"..","version":"..","protocol":1,"ping":s,"pong":b}
+// {"client":"..","version":"..","protocol":1,"ping":s,"pong":b} and, for a client on SSE or
+// long-polling, "session":".." (what its later requests name).
 void append_connect_result(std::string& out, std::string_view client_id,
-                           std::string_view server_version, uint32_t ping_seconds, bool pong);
+                           std::string_view server_version, uint32_t ping_seconds, bool pong,
+                           std::string_view session = {});
 // {"epoch":"..","offset":N,"recoverable":b,"recovered":b,"publications":[..]}
 void append_subscribe_result(std::string& out, std::string_view epoch, uint64_t offset,
                              bool recoverable, bool recovered,

@@ -56,6 +56,10 @@ const std::map<std::string, Setter>& setters() {
        [](const YAML::Node& n, ServeConfig& c) { c.server.close_timeout_ms = seconds_to_ms(n); }},
       {"drain_timeout",
        [](const YAML::Node& n, ServeConfig& c) { c.server.drain_timeout_ms = seconds_to_ms(n); }},
+      {"poll_timeout",
+       [](const YAML::Node& n, ServeConfig& c) { c.server.poll_timeout_ms = seconds_to_ms(n); }},
+      {"session_timeout",
+       [](const YAML::Node& n, ServeConfig& c) { c.server.session_timeout_ms = seconds_to_ms(n); }},
       {"permessage_deflate",
        [](const YAML::Node& n, ServeConfig& c) { c.server.permessage_deflate = n.as<bool>(); }},
       {"api_key", [](const YAML::Node& n, ServeConfig& c) { c.server.api_key = n.as<std::string>(); }},
@@ -261,6 +265,8 @@ std::string describe(const ServeConfig& config) {
   line("pong_timeout", seconds(s.pong_timeout_ms));
   line("close_timeout", seconds(s.close_timeout_ms));
   line("drain_timeout", seconds(s.drain_timeout_ms));
+  line("poll_timeout", seconds(s.poll_timeout_ms));
+  line("session_timeout", seconds(s.session_timeout_ms));
   line("permessage_deflate", s.permessage_deflate ? "true" : "false");
   line("deflate_min_size", std::to_string(s.deflate_min_size));
   line("data_dir", quoted(s.data_dir));
@@ -293,8 +299,10 @@ Result<Ok> validate(const ServeConfig& config) {
   if (s.max_output_bytes < s.max_message_size) {
     return Error{"max_output_bytes must be at least max_message_size, or no message fits"};
   }
-  if (s.ping_interval_ms == 0 || s.pong_timeout_ms == 0 || s.head_timeout_ms == 0) {
-    return Error{"head_timeout, ping_interval and pong_timeout must be above 0"};
+  if (s.ping_interval_ms == 0 || s.pong_timeout_ms == 0 || s.head_timeout_ms == 0 ||
+      s.poll_timeout_ms == 0 || s.session_timeout_ms == 0) {
+    return Error{"head_timeout, ping_interval, pong_timeout, poll_timeout and session_timeout "
+                 "must be above 0"};
   }
   if (!s.token_hmac_secret.empty() && s.token_hmac_secret.size() < 32) {
     return Error{"token_hmac_secret must be at least 32 bytes (RFC 7518 3.2); `openssl rand -hex 32` "

@@ -3,6 +3,7 @@
 #include "server/server_api.h"
 #include "transport/connection.h"
 #include "transport/http_session.h"
+#include "transport/http_transports.h"
 #include "ws/handshake.h"
 
 namespace herald::server {
@@ -46,6 +47,14 @@ void LoopContext::route(transport::HttpSession& http, const http::Request& req,
     http.upgrade_websocket(req, *handlers[i], core.routes[i].path);
     return;
   }
+  if (endpoint != nullptr && (req.path == "/connection/sse" || req.path == "/connection/poll")) {
+    if (req.path == "/connection/sse") {
+      transport::serve_sse(http, req, body);
+    } else {
+      transport::serve_poll(http, req, body);
+    }
+    return;
+  }
   if (req.path.starts_with("/api/")) {
     handle_api(http, *this, req, body);
     return;
@@ -64,6 +73,12 @@ void LoopContext::route(transport::HttpSession& http, const http::Request& req,
     return;
   }
   http.respond(404, kJson, R"({"error":"not found","status":404})", keep);
+}
+
+int LoopContext::loop_count() const { return static_cast<int>(core.loops.size()); }
+
+transport::LoopServices& LoopContext::loop_at(int index) {
+  return *core.loops[static_cast<size_t>(index)];
 }
 
 void LoopContext::publish_topic(const std::shared_ptr<transport::Publication>& pub) {

@@ -57,6 +57,8 @@ class LoopContext final : public transport::LoopServices {
              std::string_view body) override;
   void publish_topic(const std::shared_ptr<transport::Publication>& pub) override;
   transport::ProtocolEndpoint& protocol_endpoint() override { return *endpoint; }
+  int loop_count() const override;
+  transport::LoopServices& loop_at(int index) override;
 
   // Delivers a topic publication to this loop's subscribers. Thread: owning loop only.
   void deliver(const transport::Publication& pub);

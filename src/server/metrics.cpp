@@ -56,6 +56,16 @@ constexpr Field<TransportMetrics> kTransportFields[] = {
      &TransportMetrics::tcp_line_errors},
     {"herald_tcp_ping_timeouts_total", "counter", "Raw TCP connections dropped for silence",
      &TransportMetrics::tcp_ping_timeouts},
+    {"herald_sse_open", "gauge", "Server-Sent Events streams open", &TransportMetrics::sse_open},
+    {"herald_sse_sends_total", "counter", "SSE sends queued (a batch counts once)",
+     &TransportMetrics::sse_events_out},
+    {"herald_poll_sessions", "gauge", "Long-polling sessions kept",
+     &TransportMetrics::poll_sessions},
+    {"herald_poll_requests_total", "counter", "Long-polling polls", &TransportMetrics::poll_requests},
+    {"herald_poll_expired_total", "counter", "Long-polling sessions collected (nobody polled)",
+     &TransportMetrics::poll_expired},
+    {"herald_session_posts_total", "counter", "Commands POSTed to SSE and long-polling sessions",
+     &TransportMetrics::session_posts},
 };
 
 constexpr Field<LoopMetrics> kFields[] = {

@@ -276,7 +276,8 @@ class ProtocolHandler final : public Handler,
       ctx_.metrics.protocol_clients.add();
       std::string result;
       protocol::append_connect_result(result, s.info().client, kServerVersion,
-                                      ctx_.core.options.ping_interval_ms / 1000, true);
+                                      ctx_.core.options.ping_interval_ms / 1000, true,
+                                      s.transport().session_id());
       protocol::append_reply(out, cmd.id, result);
       return;
     }
@@ -427,6 +428,11 @@ class ProtocolHandler final : public Handler,
                         return;
                       }
                       const hub::SubscribeReply& reply = r.value();
+                      transport::Transport& t = sp->transport();
+                      // A transport that labels pushes with positions (unidirectional SSE) gets
+                      // the recovered publications as pushes after the reply, each with its
+                      // position, and then the channel's position as of the reply.
+                      bool labelled = t.labels_positions();
                       std::vector<protocol::ClientInfoView> infos;
                       infos.reserve(reply.publications.size());
                       std::vector<protocol::PublicationView> pubs;
@@ -436,10 +442,24 @@ class ProtocolHandler final : public Handler,
                         pubs.push_back(view_of(rec, reply.top.epoch, &infos.back()));
                       }
                       std::string result;
-                      protocol::append_subscribe_result(result, reply.top.epoch, reply.top.offset,
-                                                        recoverable, reply.recovered, pubs);
+                      protocol::append_subscribe_result(
+                          result, reply.top.epoch, reply.top.offset, recoverable, reply.recovered,
+                          labelled ? std::vector<protocol::PublicationView>{} : pubs);
                       protocol::append_reply(line, cmd_id, result);
-                      sp->transport().send_text(line);
+                      t.send_text(line);
+                      if (labelled) {
+                        if (!pubs.empty()) {
+                          std::string pushes;
+                          for (const protocol::PublicationView& p : pubs) {
+                            add_line(pushes);
+                            protocol::append_message_push(pushes, channel, p);
+                          }
+                          t.send_positioned(pushes, transport::PushPositions{
+                                                        channel, reply.top.epoch, pubs[0].offset});
+                        }
+                        t.set_position(transport::PushPositions{channel, reply.top.epoch,
+                                                                reply.top.offset});
+                      }
                     });
   }
 

@@ -65,12 +65,14 @@ Session::Session(PushEncoder& encoder, transport::Transport& transport)
 
 void Session::on_channel_publication(std::string_view channel, const std::string& epoch,
                                      const std::shared_ptr<const hub::PublicationRecord>& pub) {
-  transport_.send_shared(encoder_.encoded(channel, epoch, pub));
+  transport_.send_shared(encoder_.encoded(channel, epoch, pub),
+                         transport::PushPositions{channel, epoch, pub->offset});
 }
 
 void Session::on_channel_publications(std::string_view channel, const std::string& epoch,
                                       const std::shared_ptr<const hub::PublicationBatch>& batch) {
-  transport_.send_shared(encoder_.encoded(channel, epoch, batch));
+  transport_.send_shared(encoder_.encoded(channel, epoch, batch),
+                         transport::PushPositions{channel, epoch, batch->front()->offset});
 }
 
 void Session::on_channel_join(std::string_view channel, const hub::ClientInfo& who) {

@@ -133,11 +133,24 @@ void HttpSession::upgrade_websocket(const http::Request& req, Handler& handler,
   ws->open();
 }
 
-uint64_t HttpSession::begin_async() {
+void HttpSession::start_sse(std::string session_id, std::vector<SseStream::Position> positions,
+                            std::string_view commands, std::string_view extra_headers) {
+  upgraded_ = true;
+  last_request_ = true;
+  auto stream = std::make_unique<SseStream>(conn_, std::move(session_id), std::move(positions));
+  SseStream* sse = stream.get();
+  conn_.become(std::move(stream));  // this object now lives until the callback returns
+  sse->open(commands, extra_headers);
+}
+
+uint64_t HttpSession::begin_async(uint32_t timeout_ms) {
   if (held_ == nullptr) {
     held_ = std::make_unique<std::deque<HeldAnswer>>();
     services_.async_waiting[conn_.id()] = this;
-    conn_.set_timeout(services_.options.head_timeout_ms);  // the broker answers well within this
+    // The broker answers well within head_timeout; a held poll says how long it may take.
+    conn_.set_timeout(timeout_ms != 0 ? timeout_ms : services_.options.head_timeout_ms);
+  } else if (timeout_ms != 0) {
+    conn_.set_timeout(timeout_ms);
   }
   uint64_t ticket = next_ticket_++;
   held_->push_back(HeldAnswer{ticket, false, true, {}});

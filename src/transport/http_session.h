@@ -9,10 +9,12 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "herald/websocket.h"
 #include "http/request_parser.h"
 #include "transport/connection.h"
+#include "transport/sse.h"
 
 namespace herald::transport {
 
@@ -28,7 +30,10 @@ class HttpSession final : public Mode {
   static constexpr size_t kMaxPipelined = 128;
   void respond(int status, std::string_view content_type, std::string_view body, bool keep_alive,
                std::string_view extra_headers = {});
-  uint64_t begin_async();
+  // timeout_ms: how long the connection waits for this answer (0: head_timeout; a held poll
+  // passes its own).
+  uint64_t begin_async(uint32_t timeout_ms = 0);
+  bool has_held_answers() const { return held_ != nullptr; }
   void answer_async(uint64_t ticket, int status, std::string_view content_type,
                     std::string_view body, bool keep_alive);
 
@@ -36,6 +41,11 @@ class HttpSession final : public Mode {
   // WebSocketSession serving `handler` (which must outlive it: handlers live as long as the
   // loop). A refused handshake is answered (400/426) and the connection closes.
   void upgrade_websocket(const http::Request& req, Handler& handler, std::string_view path);
+
+  // Answers the request being routed with an event stream and hands the connection to an
+  // SseStream (see sse.h), which then runs `commands`.
+  void start_sse(std::string session_id, std::vector<SseStream::Position> positions,
+                 std::string_view commands, std::string_view extra_headers);
 
   Connection& conn() { return conn_; }
 

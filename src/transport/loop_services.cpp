@@ -1,6 +1,7 @@
 #include "transport/loop_services.h"
 
 #include "transport/connection.h"
+#include "transport/poll.h"
 
 namespace herald::transport {
 
@@ -10,6 +11,10 @@ std::string_view to_string(Kind kind) {
       return "websocket";
     case Kind::kTcp:
       return "tcp";
+    case Kind::kSse:
+      return "sse";
+    case Kind::kPoll:
+      return "poll";
   }
   return "unknown";
 }
@@ -84,6 +89,9 @@ void LoopServices::remove_connection(Connection* c) {
 
 void LoopServices::drain_connections() {
   draining = true;
+  for (auto& [id, session] : polls) {
+    session->drain();
+  }
   for (Connection* c = first_connection; c != nullptr;) {
     Connection* next = c->next;  // drain() may close c, which unlinks it
     c->mode()->drain();

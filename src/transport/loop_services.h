@@ -16,7 +16,9 @@
 #include "http/request.h"
 #include "http/request_parser.h"
 #include "net/event_loop.h"
+#include "base/string_hash.h"
 #include "transport/metrics.h"
+#include "transport/sessions.h"
 #include "transport/topics.h"
 #include "transport/transport.h"
 #include "ws/deflate.h"
@@ -25,6 +27,7 @@ namespace herald::transport {
 
 class Connection;
 class HttpSession;
+class PollSession;
 
 class LoopServices {
  public:
@@ -41,6 +44,9 @@ class LoopServices {
   virtual void publish_topic(const std::shared_ptr<Publication>& pub) = 0;
   // The Herald protocol of this loop (for transports without routes, such as raw TCP).
   virtual ProtocolEndpoint& protocol_endpoint() = 0;
+  // Every loop of the server, for requests that name a session held by another loop.
+  virtual int loop_count() const = 0;
+  virtual LoopServices& loop_at(int index) = 0;
 
   net::EventLoop loop;
   const ServerOptions& options;
@@ -48,6 +54,10 @@ class LoopServices {
   const ws::DeflateConfig& deflate_config;
   TransportMetrics transport_metrics;
   TopicIndex topics;
+  SessionRegistry sessions;  // this loop's SSE streams and long-poll sessions, by session id
+  // The long-poll sessions of this loop (not tied to a connection, so owned here).
+  std::unordered_map<std::string, std::unique_ptr<PollSession>, StringHash, std::equal_to<>>
+      polls;
   http::Request request_scratch;  // the parsed head of the request being routed right now
   // HTTP sessions waiting for an asynchronous answer, by connection id: a late answer finds out
   // here whether its connection still exists.
@@ -60,7 +70,8 @@ class LoopServices {
   void add_connection(Connection* c);
   void remove_connection(Connection* c);
   // Starts the drain: stop accepting (the server closes its listeners), close every connection
-  // (WebSockets with 1001). The loop stops once none is left.
+  // (WebSockets with 1001) and tell every long-poll session. The loop stops once no connection
+  // is left.
   void drain_connections();
 
   // Shared by every connection of this loop: each message is compressed on its own, so one

@@ -43,6 +43,12 @@ struct TransportMetrics {
   Counter tcp_line_errors;       // raw TCP connections closed for a bad line (size, UTF-8)
   Counter tcp_ping_timeouts;     // raw TCP connections dropped for staying silent
   Counter publications;          // topic publications started on this loop
+  Counter sse_open;              // gauge: SSE streams now open
+  Counter sse_events_out;        // SSE sends queued (a batch of pushes counts once)
+  Counter poll_sessions;         // gauge: long-poll sessions now kept
+  Counter poll_requests;         // long-poll GETs answered or held
+  Counter poll_expired;          // long-poll sessions collected because nobody polled
+  Counter session_posts;         // commands POSTed to an SSE or long-poll session
 };
 
 }  // namespace herald::transport

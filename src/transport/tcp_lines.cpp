@@ -50,7 +50,7 @@ void TcpLines::send_text(std::string_view lines) {
   }
 }
 
-void TcpLines::send_shared(const Publication& pushes) {
+void TcpLines::send_shared(const Publication& pushes, const PushPositions& /*at*/) {
   if (open_ && conn_.write(pushes.line())) {
     services_.transport_metrics.tcp_lines_out.add();
   }

@@ -29,7 +29,7 @@ class TcpLines final : public Mode, public Transport {
   Kind kind() const override { return Kind::kTcp; }
   uint64_t id() const override { return conn_.id(); }
   void send_text(std::string_view lines) override;
-  void send_shared(const Publication& pushes) override;
+  void send_shared(const Publication& pushes, const PushPositions& at) override;
   void close(uint16_t code, std::string_view reason) override;
 
   // Mode

@@ -47,6 +47,54 @@ net::SharedBuffer Publication::line() const {
   return line_;
 }
 
+net::SharedBuffer Publication::sse() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!sse_) {
+    std::string text;
+    append_sse_data(text, payload());
+    sse_ = net::make_shared_buffer(std::move(text));
+  }
+  return sse_;
+}
+
+net::SharedBuffer Publication::sse_with_ids(std::string_view epoch, uint64_t first_offset) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!sse_ids_) {
+    std::string text;
+    std::string_view rest = payload();
+    uint64_t offset = first_offset;
+    while (true) {
+      size_t nl = rest.find('\n');
+      text += "id: ";
+      text += std::to_string(offset++);
+      text += ':';
+      text += epoch;
+      text += '\n';
+      append_sse_data(text, rest.substr(0, nl));
+      if (nl == std::string_view::npos) {
+        break;
+      }
+      rest.remove_prefix(nl + 1);
+    }
+    sse_ids_ = net::make_shared_buffer(std::move(text));
+  }
+  return sse_ids_;
+}
+
+void append_sse_data(std::string& out, std::string_view lines) {
+  while (true) {
+    size_t nl = lines.find('\n');
+    out += "data: ";
+    out += lines.substr(0, nl);
+    out += '\n';
+    if (nl == std::string_view::npos) {
+      break;
+    }
+    lines.remove_prefix(nl + 1);
+  }
+  out += '\n';
+}
+
 void TopicIndex::subscribe(TopicSubscriber* s, std::string_view topic) {
   std::vector<Membership>& memberships = s->memberships();
   for (const Membership& m : memberships) {

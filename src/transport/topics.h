@@ -2,7 +2,7 @@
 // Topics: the per-loop publish/subscribe index behind WebSocket::subscribe/publish, and the
 // Publication that carries one published message to every loop (and the Herald protocol's pushes
 // to every subscriber of a loop). A publication is framed once (plain) and, on first need, once
-// per deflate window size and once as a TCP line; every subscriber's output queue then holds a
+// per deflate window size, once as a TCP line and once per SSE framing; every subscriber's output queue then holds a
 // reference to those bytes. Thread: TopicIndex belongs to one loop; a Publication is
 // immutable after creation except for its lazily built deflated frames (guarded by a mutex).
 
@@ -55,6 +55,13 @@ struct Publication {
   net::SharedBuffer deflated(int window_bits, ws::Deflater& deflater) const;
   // The payload as newline-terminated text, for the raw TCP transport; built once.
   net::SharedBuffer line() const;
+  // The payload as one Server-Sent Event ("data: " before each line, then a blank line), for
+  // bidirectional SSE streams; built once.
+  net::SharedBuffer sse() const;
+  // One event per line, each with "id: <offset>:<epoch>" (offsets counting from first_offset):
+  // the framing of unidirectional one-channel SSE streams. Built once: a publication's lines
+  // have one position, so every call for it passes the same arguments.
+  net::SharedBuffer sse_with_ids(std::string_view epoch, uint64_t first_offset) const;
 
   static std::shared_ptr<Publication> make(std::string_view topic, std::string_view data,
                                            MessageType type, uint64_t exclude_id);
@@ -63,7 +70,13 @@ struct Publication {
   mutable std::mutex mutex_;
   mutable net::SharedBuffer deflated_[16];  // by window bits
   mutable net::SharedBuffer line_;
+  mutable net::SharedBuffer sse_;
+  mutable net::SharedBuffer sse_ids_;
 };
+
+// Appends one Server-Sent Event holding `lines` ('\n'-separated): "data: <line>\n" per line, then
+// the blank line that ends the event.
+void append_sse_data(std::string& out, std::string_view lines);
 
 struct Topic {
   struct Subscriber {

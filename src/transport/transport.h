@@ -11,8 +11,17 @@ namespace herald::transport {
 
 struct Publication;
 
-enum class Kind : uint8_t { kWebSocket, kTcp };
+enum class Kind : uint8_t { kWebSocket, kTcp, kSse, kPoll };
 std::string_view to_string(Kind kind);
+
+// Where a run of message pushes sits in its channel: one push per line, consecutive offsets from
+// first_offset, one epoch. Transports that label what they send with positions (SSE event ids)
+// use it; the others ignore it.
+struct PushPositions {
+  std::string_view channel;
+  std::string_view epoch;
+  uint64_t first_offset = 0;
+};
 
 class Transport {
  public:
@@ -22,9 +31,22 @@ class Transport {
   // Protocol lines for this client only (replies, join/leave, disconnect): one or more JSON
   // objects separated by '\n', without a trailing one. Dropped once the transport is closing.
   virtual void send_text(std::string_view lines) = 0;
-  // Pushes shared by every subscriber of the loop, encoded once (pushes.payload() is the lines);
-  // each transport kind frames them once too (Publication caches its framings).
-  virtual void send_shared(const Publication& pushes) = 0;
+  // Message pushes shared by every subscriber of the loop, encoded once (pushes.payload() is the
+  // lines); each transport kind frames them once too (Publication caches its framings).
+  virtual void send_shared(const Publication& pushes, const PushPositions& at) = 0;
+  // Message pushes for this client only (recovered publications), where the transport labels
+  // pushes with positions (unidirectional SSE); the others are asked for send_text instead.
+  virtual bool labels_positions() const { return false; }
+  virtual void send_positioned(std::string_view pushes, const PushPositions& at) {
+    (void)at;
+    send_text(pushes);
+  }
+  // The channel is at.first_offset now (its position when a subscription began), for
+  // transports that label positions.
+  virtual void set_position(const PushPositions& at) { (void)at; }
+  // For transports whose later requests name their session (SSE, long-polling): its id, told to
+  // the client in the connect result. Empty for the others.
+  virtual std::string_view session_id() const { return {}; }
   // Ends the connection: what was sent goes out first, then the close carries code (a WebSocket
   // close code; a transport without one just closes).
   virtual void close(uint16_t code, std::string_view reason) = 0;

@@ -47,7 +47,9 @@ class WebSocketSession final : public Mode,
 
   Kind kind() const override { return Kind::kWebSocket; }
   void send_text(std::string_view lines) override { send(lines, MessageType::kText); }
-  void send_shared(const Publication& pushes) override { deliver(pushes); }
+  void send_shared(const Publication& pushes, const PushPositions& /*at*/) override {
+    deliver(pushes);
+  }
 
   // TopicSubscriber: queues a topic publication (skipped for its publisher).
   void deliver(const Publication& pub) override;

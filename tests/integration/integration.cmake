@@ -17,7 +17,7 @@ foreach(suite chat echo frames http drain protocol api namespaces tokens cli tcp
 endforeach()
 
 # The protocol suite again over every other transport (herald_links.py): same cases, same results.
-foreach(transport tcp)
+foreach(transport tcp sse poll)
   add_test(NAME integration_protocol_${transport}
     COMMAND ${HERALD_IT_PYTHON} -B ${CMAKE_CURRENT_LIST_DIR}/test_protocol.py
             --herald $<TARGET_FILE:herald> --transport ${transport})

@@ -21,7 +21,7 @@ import herald_links  # noqa: E402
 from herald_checks import Failure, check, step  # noqa: E402
 from herald_harness import Herald, Suite  # noqa: E402
 
-suite = Suite("protocol (python-websockets, asyncio TCP)", transports=("websocket", "tcp"))
+suite = Suite("protocol (python-websockets, asyncio TCP)", transports=("websocket", "tcp", "sse", "poll"))
 
 
 class Client:

@@ -65,5 +65,14 @@ TEST(QueryParam, Decoded) {
   EXPECT_EQ(query_param_decoded(q, "none"), std::nullopt);
 }
 
+TEST(QueryParam, EveryValueOfARepeatedName) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(query_values_decoded("channel=a&x=1&channel=b%3A1&channel", "channel"),
+            (V{"a", "b:1", ""}));
+  EXPECT_EQ(query_values_decoded("channel=%zz&channel=ok", "channel"), (V{"ok"}));
+  EXPECT_EQ(query_values_decoded("", "channel"), V{});
+  EXPECT_EQ(query_values_decoded("channels=a", "channel"), V{});
+}
+
 }  // namespace
 }  // namespace herald::http

@@ -1,0 +1,301 @@
+#include "transport/http_transports.h"
+
+#include <charconv>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "http/url.h"
+#include "transport/connection.h"
+#include "transport/http_session.h"
+#include "transport/loop_services.h"
+#include "transport/poll.h"
+#include "transport/sse.h"
+
+namespace herald::transport {
+namespace {
+
+constexpr std::string_view kJson = "application/json";
+constexpr std::string_view kLines = "application/x-ndjson; charset=utf-8";
+
+// Replies to a request, once, with a status and a body (JSON, or poll lines for status 200 of
+// a poll). Called on the loop that runs the work.
+using Reply = std::function<void(int status, std::string body)>;
+
+std::string_view content_type(int status, bool lines) {
+  return status == 200 && lines ? kLines : kJson;
+}
+
+// Runs work(target loop, reply) on loop `target` and answers the request being routed on http
+// with what reply gets: at once when the target is this loop and it replies before returning,
+// otherwise through an asynchronous answer of the connection (in request order), if the
+// connection is still open then. hold_ms bounds the wait (0: the head timeout).
+void answer_from(HttpSession& http, int target, bool keep, bool lines, uint32_t hold_ms,
+                 std::function<void(LoopServices&, Reply)> work) {
+  LoopServices& home = http.conn().services();
+  uint64_t conn_id = http.conn().id();
+  int home_index = home.loop.index();
+  struct State {
+    bool returned = false;
+    uint64_t ticket = 0;
+    std::optional<std::pair<int, std::string>> early;
+  };
+  auto state = std::make_shared<State>();
+  auto deliver = [&home, conn_id, keep, lines, state](int status, std::string body) {
+    auto it = home.async_waiting.find(conn_id);
+    if (it != home.async_waiting.end()) {
+      it->second->answer_async(state->ticket, status, content_type(status, lines), body, keep);
+    }
+  };
+  if (target == home_index) {
+    work(home, [state, deliver](int status, std::string body) {
+      if (!state->returned) {
+        state->early.emplace(status, std::move(body));
+      } else {
+        deliver(status, std::move(body));
+      }
+    });
+    state->returned = true;
+    if (state->early) {
+      http.respond(state->early->first, content_type(state->early->first, lines),
+                   state->early->second, keep);
+    } else {
+      state->ticket = http.begin_async(hold_ms);
+    }
+    return;
+  }
+  state->returned = true;
+  state->ticket = http.begin_async(hold_ms);
+  LoopServices& there = home.loop_at(target);
+  there.loop.post([&there, &home, deliver, work = std::move(work)] {
+    work(there, [&home, deliver](int status, std::string body) {
+      home.loop.post([deliver, status, body = std::move(body)]() mutable {
+        deliver(status, std::move(body));
+      });
+    });
+  });
+}
+
+void respond_error(HttpSession& http, int status, std::string_view message, bool keep) {
+  std::string body = "{\"error\":\"";
+  body += message;
+  body += "\",\"status\":" + std::to_string(status) + "}";
+  http.respond(status, kJson, body, keep);
+}
+
+// Appends s as a JSON string (quotes and escapes), for the commands built from a URL.
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20) {
+      out += "\\u00";
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+// The value of cookie `name` in a Cookie header, or empty.
+std::string_view cookie(const http::Request& req, std::string_view name) {
+  std::string_view header = req.header("Cookie");
+  while (!header.empty()) {
+    size_t semi = header.find(';');
+    std::string_view pair = header.substr(0, semi);
+    header = semi == std::string_view::npos ? std::string_view{} : header.substr(semi + 1);
+    while (!pair.empty() && pair.front() == ' ') {
+      pair.remove_prefix(1);
+    }
+    if (pair.size() > name.size() && pair.starts_with(name) && pair[name.size()] == '=') {
+      return pair.substr(name.size() + 1);
+    }
+  }
+  return {};
+}
+
+// POST ...?session=S: the body's commands go to session S, on the loop that holds it; 204 once
+// they ran there (their replies travel on the stream or wait for the next poll), 404 when no
+// such session lives.
+void post_commands(HttpSession& http, const http::Request& req, std::string_view body,
+                   std::string_view session, Kind kind) {
+  LoopServices& home = http.conn().services();
+  home.transport_metrics.session_posts.add();
+  int loop = session_loop(session, home.loop_count());
+  if (loop < 0) {
+    respond_error(http, 404, "unknown session", req.keep_alive);
+    return;
+  }
+  answer_from(http, loop, req.keep_alive, false, 0,
+              [id = std::string(session), commands = std::string(body), kind](LoopServices& there,
+                                                                               Reply reply) {
+                EmulatedSession* s = there.sessions.find(id);
+                if (s == nullptr || s->kind() != kind) {
+                  reply(404, R"({"error":"unknown session","status":404})");
+                  return;
+                }
+                if (kind == Kind::kPoll) {
+                  if (!static_cast<PollSession*>(s)->commands(commands)) {
+                    reply(410, R"({"error":"session ended","status":410})");
+                    return;
+                  }
+                } else {
+                  there.protocol_endpoint().on_text(*s, commands);
+                }
+                reply(204, {});
+              });
+}
+
+}  // namespace
+
+void serve_sse(HttpSession& http, const http::Request& req, std::string_view body) {
+  bool keep = req.keep_alive;
+  std::optional<std::string> session = http::query_param_decoded(req.query, "session");
+  if (req.method == http::Method::kPost) {
+    if (!session) {
+      respond_error(http, 400, "POST /connection/sse needs ?session=", keep);
+      return;
+    }
+    post_commands(http, req, body, *session, Kind::kSse);
+    return;
+  }
+  if (req.method != http::Method::kGet) {
+    http.respond(405, kJson, R"({"error":"method not allowed","status":405})", false,
+                 "Allow: GET, POST\r\n");
+    return;
+  }
+  if (http.has_held_answers()) {
+    respond_error(http, 400, "an event stream must not follow requests still being answered",
+                  false);
+    return;
+  }
+  LoopServices& services = http.conn().services();
+  std::vector<std::string> channels = http::query_values_decoded(req.query, "channel");
+  std::string commands;
+  std::vector<SseStream::Position> positions;
+  if (channels.empty()) {
+    // Bidirectional: the client's connect command (with its token) comes in the URL, the one
+    // place an EventSource can put it; the rest comes in POSTs naming the session.
+    commands = http::query_param_decoded(req.query, "connect")
+                   .value_or(R"({"id":1,"method":"connect"})");
+  } else {
+    if (channels.size() > services.options.max_subscriptions) {
+      respond_error(http, 400, "too many channels for one stream", false);
+      return;
+    }
+    for (std::string& c : channels) {
+      positions.push_back(SseStream::Position{std::move(c), {}, 0});
+    }
+    // Where to resume: the browser's own Last-Event-ID on a reconnect, or ?last_event_id= for a
+    // first request that resumes. An id that does not fit these channels starts afresh.
+    std::string_view last = req.header("Last-Event-ID");
+    std::optional<std::string> from_query = http::query_param_decoded(req.query, "last_event_id");
+    if (last.empty() && from_query) {
+      last = *from_query;
+    }
+    bool resume = !last.empty() && SseStream::parse_event_id(last, positions);
+    std::optional<std::string> token = http::query_param_decoded(req.query, "token");
+    std::string_view cookie_token = cookie(req, "herald_token");
+    commands = R"({"id":1,"method":"connect")";
+    if (token || !cookie_token.empty()) {
+      commands += R"(,"params":{"token":)";
+      append_json_string(commands, token ? std::string_view(*token) : cookie_token);
+      commands += '}';
+    }
+    commands += '}';
+    uint32_t id = 2;
+    for (const SseStream::Position& p : positions) {
+      commands += "\n{\"id\":" + std::to_string(id++) + R"(,"method":"subscribe","params":{"channel":)";
+      append_json_string(commands, p.channel);
+      if (resume) {
+        commands += R"(,"since":{"offset":)" + std::to_string(p.offset) + R"(,"epoch":)";
+        append_json_string(commands, p.epoch);
+        commands += '}';
+      }
+      commands += "}}";
+    }
+  }
+  http.start_sse(new_session_id(services.loop.index()), std::move(positions), commands, {});
+}
+
+void serve_poll(HttpSession& http, const http::Request& req, std::string_view body) {
+  bool keep = req.keep_alive;
+  LoopServices& services = http.conn().services();
+  std::optional<std::string> session = http::query_param_decoded(req.query, "session");
+  if (req.method == http::Method::kPost) {
+    if (session) {
+      post_commands(http, req, body, *session, Kind::kPoll);
+      return;
+    }
+    if (body.empty()) {
+      respond_error(http, 400, "a new long-poll session starts with its connect command", keep);
+      return;
+    }
+    std::string id = new_session_id(services.loop.index());
+    auto created = std::make_unique<PollSession>(services, id, http.conn().id());
+    PollSession* poll = created.get();
+    services.polls.emplace(id, std::move(created));
+    poll->open(body);
+    http.respond(200, kLines, poll->answer_now(), keep, "Herald-Session: " + id + "\r\n");
+    return;
+  }
+  if (req.method == http::Method::kDelete) {
+    // The client leaves: its session ends now rather than at session_timeout.
+    int loop = session ? session_loop(*session, services.loop_count()) : -1;
+    if (loop < 0) {
+      respond_error(http, 404, "unknown session", keep);
+      return;
+    }
+    answer_from(http, loop, keep, false, 0,
+                [id = std::move(*session)](LoopServices& there, Reply reply) {
+                  EmulatedSession* s = there.sessions.find(id);
+                  if (s == nullptr || s->kind() != Kind::kPoll) {
+                    reply(404, R"({"error":"unknown session","status":404})");
+                    return;
+                  }
+                  static_cast<PollSession*>(s)->leave();
+                  reply(204, {});
+                });
+    return;
+  }
+  if (req.method != http::Method::kGet) {
+    http.respond(405, kJson, R"({"error":"method not allowed","status":405})", false,
+                 "Allow: GET, POST, DELETE\r\n");
+    return;
+  }
+  std::optional<std::string> cursor_text = http::query_param_decoded(req.query, "cursor");
+  uint64_t cursor = 0;
+  if (!session || !cursor_text ||
+      std::from_chars(cursor_text->data(), cursor_text->data() + cursor_text->size(), cursor)
+              .ptr != cursor_text->data() + cursor_text->size() ||
+      cursor_text->empty()) {
+    respond_error(http, 400, "a poll needs ?session= and a numeric cursor=", keep);
+    return;
+  }
+  int loop = session_loop(*session, services.loop_count());
+  if (loop < 0) {
+    respond_error(http, 404, "unknown session", keep);
+    return;
+  }
+  uint32_t hold = services.options.poll_timeout_ms + services.options.head_timeout_ms;
+  answer_from(http, loop, keep, true, hold,
+              [id = std::move(*session), cursor](LoopServices& there, Reply reply) {
+                EmulatedSession* s = there.sessions.find(id);
+                if (s == nullptr || s->kind() != Kind::kPoll) {
+                  reply(404, R"({"error":"unknown session","status":404})");
+                  return;
+                }
+                static_cast<PollSession*>(s)->poll(cursor, std::move(reply));
+              });
+}
+
+}  // namespace herald::transport

@@ -1,0 +1,26 @@
+#pragma once
+// The HTTP routes of the transports that are not a WebSocket (docs/PROTOCOL.md, "Server-Sent
+// Events" and "Long-polling"):
+//   GET  /connection/sse                      a bidirectional stream (connect=<command> optional)
+//   GET  /connection/sse?channel=a&channel=b  a unidirectional stream (token=, Last-Event-ID)
+//   POST /connection/sse?session=S            commands for stream S (replies come on the stream)
+//   POST /connection/poll                     a new long-poll session: the body's commands run,
+//                                             the answer holds their replies and the session id
+//   GET  /connection/poll?session=S&cursor=N  a poll
+//   POST /connection/poll?session=S           commands for session S (replies in the next poll)
+// A request naming a session held by another loop is handed to that loop and answered from
+// there (through HttpSession's asynchronous answers), so any connection may carry it.
+// Thread: the loop of the HttpSession.
+
+#include <string_view>
+
+#include "http/request.h"
+
+namespace herald::transport {
+
+class HttpSession;
+
+void serve_sse(HttpSession& http, const http::Request& req, std::string_view body);
+void serve_poll(HttpSession& http, const http::Request& req, std::string_view body);
+
+}  // namespace herald::transport

@@ -1,0 +1,203 @@
+#include "transport/sse.h"
+
+#include <charconv>
+
+#include "transport/loop_services.h"
+#include "transport/topics.h"
+
+namespace herald::transport {
+namespace {
+
+size_t count_lines(std::string_view text) {
+  size_t n = 1;
+  for (char c : text) {
+    n += c == '\n' ? 1 : 0;
+  }
+  return n;
+}
+
+}  // namespace
+
+SseStream::SseStream(Connection& conn, std::string session_id, std::vector<Position> positions)
+    : EmulatedSession(std::move(session_id)),
+      conn_(conn),
+      services_(conn.services()),
+      endpoint_(services_.protocol_endpoint()),
+      positions_(std::move(positions)) {}
+
+SseStream::~SseStream() = default;
+
+void SseStream::open(std::string_view commands, std::string_view extra_headers) {
+  std::string head =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\n"
+      "Cache-Control: no-cache, no-store\r\nX-Accel-Buffering: no\r\nConnection: close\r\n";
+  head += "Herald-Session: ";
+  head += session_id();
+  head += "\r\n";
+  head += extra_headers;
+  head += "\r\n";
+  if (unidirectional()) {
+    head += "retry: 1000\n\n";  // the browser's reconnect delay (its default is ~3 s)
+  }
+  conn_.write(head);
+  services_.sessions.add(this);
+  registered_ = true;
+  services_.transport_metrics.sse_open.add();
+  conn_.set_timeout(services_.options.ping_interval_ms);
+  endpoint_.on_open(*this);
+  if (open_) {
+    endpoint_.on_text(*this, commands);
+  }
+}
+
+std::string SseStream::format_event_id(const std::vector<Position>& positions) {
+  std::string id;
+  for (const Position& p : positions) {
+    if (!id.empty()) {
+      id += '/';
+    }
+    id += std::to_string(p.offset);
+    id += ':';
+    id += p.epoch;
+  }
+  return id;
+}
+
+bool SseStream::parse_event_id(std::string_view id, std::vector<Position>& positions) {
+  std::vector<Position> parsed = positions;
+  for (size_t i = 0; i < parsed.size(); ++i) {
+    size_t slash = id.find('/');
+    if ((slash == std::string_view::npos) != (i + 1 == parsed.size())) {
+      return false;  // not one part per channel
+    }
+    std::string_view part = id.substr(0, slash);
+    id = slash == std::string_view::npos ? std::string_view{} : id.substr(slash + 1);
+    size_t colon = part.find(':');
+    if (colon == std::string_view::npos || colon == 0) {
+      return false;
+    }
+    uint64_t offset = 0;
+    auto [end, ec] = std::from_chars(part.data(), part.data() + colon, offset);
+    if (ec != std::errc() || end != part.data() + colon) {
+      return false;
+    }
+    std::string_view epoch = part.substr(colon + 1);
+    if (epoch.size() > 64) {
+      return false;
+    }
+    parsed[i].offset = offset;
+    parsed[i].epoch = std::string(epoch);
+  }
+  positions = std::move(parsed);
+  return true;
+}
+
+bool SseStream::advance(const PushPositions& at, size_t lines) {
+  for (Position& p : positions_) {
+    if (p.channel == at.channel) {
+      p.epoch = std::string(at.epoch);
+      p.offset = at.first_offset + lines - 1;
+      return true;
+    }
+  }
+  return false;
+}
+
+void SseStream::send_text(std::string_view lines) {
+  if (!open_) {
+    return;
+  }
+  std::string event;
+  if (unidirectional()) {
+    event = "event: herald\n";
+  }
+  append_sse_data(event, lines);
+  conn_.write(event);
+  services_.transport_metrics.sse_events_out.add();
+}
+
+void SseStream::send_shared(const Publication& pushes, const PushPositions& at) {
+  if (!open_) {
+    return;
+  }
+  if (!unidirectional()) {
+    conn_.write(pushes.sse());
+  } else if (positions_.size() == 1) {
+    if (!advance(at, count_lines(pushes.payload()))) {
+      return;
+    }
+    conn_.write(pushes.sse_with_ids(at.epoch, at.first_offset));
+  } else {
+    send_positioned(pushes.payload(), at);
+    return;
+  }
+  services_.transport_metrics.sse_events_out.add();
+}
+
+void SseStream::send_positioned(std::string_view pushes, const PushPositions& at) {
+  if (!open_ || !unidirectional()) {
+    send_text(pushes);
+    return;
+  }
+  // Each push is its own event, whose id holds every channel's position after it.
+  std::string events;
+  PushPositions one = at;
+  while (true) {
+    size_t nl = pushes.find('\n');
+    if (!advance(one, 1)) {
+      return;
+    }
+    events += "id: ";
+    events += format_event_id(positions_);
+    events += '\n';
+    append_sse_data(events, pushes.substr(0, nl));
+    ++one.first_offset;
+    if (nl == std::string_view::npos) {
+      break;
+    }
+    pushes.remove_prefix(nl + 1);
+  }
+  conn_.write(events);
+  services_.transport_metrics.sse_events_out.add();
+}
+
+void SseStream::close(uint16_t /*code*/, std::string_view /*reason*/) {
+  if (!open_) {
+    return;
+  }
+  open_ = false;  // the code travelled in the disconnect push, the stream's last event
+  conn_.close_after_flush();
+}
+
+size_t SseStream::on_data(uint8_t* /*data*/, size_t size) {
+  return size;  // a stream's client has nothing more to say on this connection
+}
+
+void SseStream::on_timeout() {
+  if (!open_) {
+    return;
+  }
+  conn_.write(":\n");  // a comment: keeps proxies from closing an idle stream
+  conn_.set_timeout(services_.options.ping_interval_ms);
+}
+
+void SseStream::drain() {
+  if (open_) {
+    endpoint_.on_going_away(*this);
+    close(0, {});
+  }
+}
+
+void SseStream::on_closed(net::CloseReason reason) {
+  if (reason == net::CloseReason::kOutputLimit) {
+    services_.transport_metrics.slow_disconnects.add();
+  }
+  open_ = false;
+  if (registered_) {
+    services_.sessions.remove(session_id());
+    services_.transport_metrics.sse_open.sub();
+    endpoint_.on_close(*this);
+  }
+}
+
+}  // namespace herald::transport
