@@ -25,17 +25,20 @@ export function within(promise, ms, what) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-// Starts `herald serve --listen 127.0.0.1:0 [--echo] ...args`. The returned object's stop()
-// kills exactly this child (by its pid), never anything by name.
-export async function startHerald(args = [], { echo = true } = {}) {
+// Starts `herald serve --listen 127.0.0.1:0 [--echo] ...args` (listen: another HOST:PORT, e.g.
+// the port of a server this one replaces; dataDir: durable history there instead of --memory).
+// The returned object's stop() kills exactly this child (by its pid), never anything by name;
+// kill() sends SIGKILL.
+export async function startHerald(args = [], { echo = true, listen = '127.0.0.1:0',
+  dataDir = null } = {}) {
   const bin = process.env.HERALD_BIN;
   if (!bin) {
     throw new Error('HERALD_BIN is not set: it must be the path of the herald binary');
   }
   // --memory: these tests do not need durable history, and servers side by side must not share
   // a data directory.
-  const argv = ['serve', '--listen', '127.0.0.1:0', '--memory', ...(echo ? ['--echo'] : []),
-    ...args];
+  const argv = ['serve', '--listen', listen,
+    ...(dataDir ? ['--data-dir', dataDir] : ['--memory']), ...(echo ? ['--echo'] : []), ...args];
   const child = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   liveChildren.add(child);
   child.on('exit', () => liveChildren.delete(child));
@@ -83,6 +86,12 @@ export async function startHerald(args = [], { echo = true } = {}) {
     url: (path) => `ws://127.0.0.1:${port}${path}`,
     stderr: () => stderr,
     alive: () => exit === null,
+    async kill() {
+      if (exit === null) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    },
     // SIGTERM, then SIGKILL after `graceMs`. Resolves to {code, sig}.
     async stop(graceMs = 10000) {
       if (exit !== null) {
