@@ -115,13 +115,17 @@ void register_api_commands(CLI::App& app, int& exit_code) {
       long long since = -1;
       std::string epoch;
       long long limit = -1;
+      bool reverse = false;
     };
     auto h = std::make_shared<History>();
     CLI::App* cmd = app.add_subcommand("history", "print CHANNEL's history, one JSON per line");
     cmd->add_option("channel", h->channel, "channel name")->required();
-    cmd->add_option("--since", h->since, "only publications after this offset (needs --epoch)");
+    cmd->add_option("--since", h->since,
+                    "only publications after (--reverse: before) this offset (needs --epoch)");
     cmd->add_option("--epoch", h->epoch, "the epoch --since belongs to");
     cmd->add_option("--limit", h->limit, "at most this many");
+    cmd->add_flag("--reverse", h->reverse,
+                  "newest first: the newest N, or with --since the ones before that offset");
     add_common(cmd, h->c);
     cmd->callback([h, &exit_code] {
       std::string body = "{\"channel\":";
@@ -133,6 +137,9 @@ void register_api_commands(CLI::App& app, int& exit_code) {
       }
       if (h->limit >= 0) {
         body += ",\"limit\":" + std::to_string(h->limit);
+      }
+      if (h->reverse) {
+        body += ",\"reverse\":true";
       }
       body += "}";
       simdjson::dom::parser parser;

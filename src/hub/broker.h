@@ -10,14 +10,16 @@
 //     channel is delivered to this loop's Sink, in offset order, exactly once (in batches of
 //     consecutive publications).
 //  3. read_history() returns the channel's position (epoch, top offset, first offset still in
-//     history) and the publications after `after`, consistently with one instant; a publication
-//     is either in that result or delivered to the Sink afterwards (or both: the hub drops
-//     duplicates by offset).
+//     history) and the publications the HistoryQuery selects, consistently with one instant; a
+//     publication is either in that result (when the query selects it) or delivered to the Sink
+//     afterwards (or both: the hub drops duplicates by offset).
 // Callbacks run on the loop that made the call. Thread: per the implementation, each method is
 // called from an event loop thread and calls back on that loop.
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -48,9 +50,22 @@ struct StreamTop {
   uint64_t first_offset = 1;  // oldest offset still in history (top + 1 when history is empty)
 };
 
+// Which publications a history read returns. A forward read walks up from `after`, a reverse
+// read walks down from `before`; either stops after `limit` publications. The position
+// (HistoryResult::top) comes with every answer, whatever the query selects.
+struct HistoryQuery {
+  static constexpr uint64_t kNewest = std::numeric_limits<uint64_t>::max();
+  static constexpr size_t kNoLimit = std::numeric_limits<size_t>::max();
+
+  bool reverse = false;       // false: oldest first, from `after`; true: newest first, `before`
+  uint64_t after = 0;         // forward: only offsets above this (0: from the oldest kept)
+  uint64_t before = kNewest;  // reverse: only offsets below this (kNewest: from the newest kept)
+  size_t limit = kNoLimit;    // at most this many publications; 0: none, only the position
+};
+
 struct HistoryResult {
   StreamTop top;
-  std::vector<PublicationRecord> publications;  // oldest first
+  std::vector<PublicationRecord> publications;  // in the query's order
 };
 
 struct PublishResult {
@@ -115,9 +130,10 @@ class Broker {
   // This loop wants (no longer wants) the channel's publications.
   virtual void subscribe(int loop_index, std::string_view channel, DoneCallback done) = 0;
   virtual void unsubscribe(int loop_index, std::string_view channel) = 0;
-  // limit 0: everything after `after` that history holds.
-  virtual void read_history(int loop_index, std::string_view channel, uint64_t after,
-                            size_t limit, HistoryCallback done) = 0;
+  // The channel's position and the publications `query` selects, in the query's order. A read
+  // never returns an offset that has not been delivered to subscribers yet (contract 3).
+  virtual void read_history(int loop_index, std::string_view channel, const HistoryQuery& query,
+                            HistoryCallback done) = 0;
 
   using PresenceCallback = std::function<void(Result<std::vector<ClientInfo>>)>;
   using PresenceStatsCallback = std::function<void(Result<PresenceStats>)>;

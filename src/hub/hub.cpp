@@ -1,7 +1,6 @@
 #include "hub/hub.h"
 
 #include <algorithm>
-#include <limits>
 
 namespace herald::hub {
 
@@ -61,9 +60,15 @@ void Hub::start_recovery(const std::string& channel, uint64_t ticket) {
   if (it == lc.recovering.end()) {
     return;
   }
-  // Without a position only the channel's top is needed: ask for nothing after "infinity".
-  uint64_t after = it->since ? it->since->offset : std::numeric_limits<uint64_t>::max();
-  broker_.read_history(loop_, channel, after, 0, [this, channel, ticket](Result<HistoryResult> r) {
+  // Recovery replays what was missed in order: a forward read of everything after the client's
+  // offset. Without a position only the channel's top is needed (limit 0).
+  HistoryQuery query;
+  if (it->since) {
+    query.after = it->since->offset;
+  } else {
+    query.limit = 0;
+  }
+  broker_.read_history(loop_, channel, query, [this, channel, ticket](Result<HistoryResult> r) {
     finish_recovery(channel, ticket, std::move(r));
   });
 }
@@ -191,9 +196,9 @@ void Hub::publish(std::string_view channel, PublishRequest request, Broker::Publ
   broker_.publish(loop_, channel, std::move(request), std::move(done));
 }
 
-void Hub::history(std::string_view channel, uint64_t after, size_t limit,
+void Hub::history(std::string_view channel, const HistoryQuery& query,
                   Broker::HistoryCallback done) {
-  broker_.read_history(loop_, channel, after, limit, std::move(done));
+  broker_.read_history(loop_, channel, query, std::move(done));
 }
 
 void Hub::on_publications(std::string_view channel, const std::string& epoch,

@@ -81,8 +81,8 @@ class Hub final : public BrokerSink {
   bool is_subscribed(ChannelMember* m, std::string_view channel) const;
 
   void publish(std::string_view channel, PublishRequest request, Broker::PublishCallback done);
-  void history(std::string_view channel, uint64_t after, size_t limit,
-               Broker::HistoryCallback done);
+  // The channel's position and the publications `query` selects (see HistoryQuery).
+  void history(std::string_view channel, const HistoryQuery& query, Broker::HistoryCallback done);
 
   // Presence of a connection in channel (announce: send join/leave pushes; limit: at most this
   // many clients, 0 = no limit; done(false): the channel is full).

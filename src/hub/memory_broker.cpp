@@ -1,5 +1,6 @@
 #include "hub/memory_broker.h"
 
+#include <algorithm>
 #include <chrono>
 #include <limits>
 
@@ -353,7 +354,7 @@ void MemoryBroker::on_committed(int owner, int loop_index, const std::string& na
 }
 
 Result<HistoryResult> MemoryBroker::read_durable(Channel& c, const std::string& name,
-                                                 uint64_t after, size_t limit) {
+                                                 const HistoryQuery& query) {
   HistoryResult result;
   auto first = store_->first_offset(name);
   if (!first.ok()) {
@@ -362,21 +363,50 @@ Result<HistoryResult> MemoryBroker::read_durable(Channel& c, const std::string& 
   // Only what is committed *and fanned out* counts: a publication committed but not yet fanned
   // out will reach subscribers live, so returning it here too would make it a duplicate.
   result.top = StreamTop{c.top.epoch, c.committed, std::min(first.value(), c.committed + 1)};
-  if (after >= c.committed) {
+  // A reverse read starts below c.committed + 1, so the newest rows (committed but not fanned
+  // out yet) are never what it returns; a forward read stops at c.committed below.
+  uint64_t before = std::min(query.before, c.committed + 1);
+  bool none = query.reverse ? before <= result.top.first_offset : query.after >= c.committed;
+  if (query.limit == 0 || none) {
     return result;
   }
-  auto rows = store_->read(name, after, limit);
+  // HistoryQuery::kNoLimit is above what SQLite takes, which the store reads as "no limit".
+  Result<std::vector<store::Publication>> rows =
+      query.reverse ? store_->read_reverse(name, before, query.limit)
+                    : store_->read(name, query.after, query.limit);
   if (!rows.ok()) {
     return Error{rows.error()};
   }
   for (auto& row : rows.value()) {
     if (row.offset > c.committed) {
-      break;
+      break;  // (forward reads only) not fanned out yet, and so is every row after it
     }
     result.publications.push_back(PublicationRecord{row.offset, row.time_ms, std::move(row.data),
                                                     unpack_publisher(row.publisher)});
   }
   return result;
+}
+
+std::vector<PublicationRecord> MemoryBroker::read_memory(const Channel& c,
+                                                         const HistoryQuery& query) {
+  std::vector<PublicationRecord> out;
+  // History is in offset order: find where the query starts by bisection, then walk from there.
+  const auto& h = c.history;
+  if (query.reverse) {
+    auto end = std::partition_point(h.begin(), h.end(),
+                                    [&](const auto& rec) { return rec->offset < query.before; });
+    for (auto it = end; it != h.begin() && out.size() < query.limit;) {
+      --it;
+      out.push_back(**it);
+    }
+  } else {
+    auto it = std::partition_point(h.begin(), h.end(),
+                                   [&](const auto& rec) { return rec->offset <= query.after; });
+    for (; it != h.end() && out.size() < query.limit; ++it) {
+      out.push_back(**it);
+    }
+  }
+  return out;
 }
 
 void MemoryBroker::subscribe(int loop_index, std::string_view channel_name, DoneCallback done) {
@@ -406,11 +436,11 @@ void MemoryBroker::unsubscribe(int loop_index, std::string_view channel_name) {
       });
 }
 
-void MemoryBroker::read_history(int loop_index, std::string_view channel_name, uint64_t after,
-                                size_t limit, HistoryCallback done) {
+void MemoryBroker::read_history(int loop_index, std::string_view channel_name,
+                                const HistoryQuery& query, HistoryCallback done) {
   int owner = owner_of(channel_name);
   loops_[static_cast<size_t>(owner)]->run_soon(
-      [this, owner, loop_index, after, limit, name = std::string(channel_name),
+      [this, owner, loop_index, query, name = std::string(channel_name),
        done = std::move(done)]() mutable {
         Channel* found = find(owner, name);
         if (found == nullptr && store_ != nullptr && (!policy_ || policy_(name).durable)) {
@@ -420,7 +450,7 @@ void MemoryBroker::read_history(int loop_index, std::string_view channel_name, u
           flush_outbox(*found, name);  // all this read returns is sent before its answer
         }
         if (found != nullptr && found->durable) {
-          Result<HistoryResult> r = read_durable(*found, name, after, limit);
+          Result<HistoryResult> r = read_durable(*found, name, query);
           release_if_unused(owner, name);
           reply<Result<HistoryResult>>(loop_index, std::move(done), std::move(r));
           return;
@@ -437,15 +467,7 @@ void MemoryBroker::read_history(int loop_index, std::string_view channel_name, u
         Channel& c = *found;
         trim(c, now_ms());  // the TTL may have passed since the last publish
         result.top = c.top;
-        for (const auto& rec : c.history) {
-          if (rec->offset <= after) {
-            continue;
-          }
-          if (limit != 0 && result.publications.size() >= limit) {
-            break;
-          }
-          result.publications.push_back(*rec);
-        }
+        result.publications = read_memory(c, query);
         loops_[static_cast<size_t>(loop_index)]->run_soon(
             [done = std::move(done), result = std::move(result)]() mutable {
               done(std::move(result));

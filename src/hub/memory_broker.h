@@ -49,7 +49,7 @@ class MemoryBroker final : public Broker {
                PublishCallback done) override;
   void subscribe(int loop_index, std::string_view channel, DoneCallback done) override;
   void unsubscribe(int loop_index, std::string_view channel) override;
-  void read_history(int loop_index, std::string_view channel, uint64_t after, size_t limit,
+  void read_history(int loop_index, std::string_view channel, const HistoryQuery& query,
                     HistoryCallback done) override;
 
   void presence_add(int loop_index, std::string_view channel, ClientInfo who, bool announce,
@@ -130,8 +130,11 @@ class MemoryBroker final : public Broker {
   void on_committed(int owner, int loop_index, const std::string& name, uint64_t generation,
                     std::shared_ptr<const PublicationRecord> rec, Result<Ok> r,
                     PublishCallback done);
-  Result<HistoryResult> read_durable(Channel& c, const std::string& name, uint64_t after,
-                                     size_t limit);
+  // History of a durable channel from the store, up to what was fanned out (c.committed).
+  Result<HistoryResult> read_durable(Channel& c, const std::string& name,
+                                     const HistoryQuery& query);
+  // History of an in-memory channel from its deque (already trimmed).
+  static std::vector<PublicationRecord> read_memory(const Channel& c, const HistoryQuery& query);
   template <typename T>
   void reply(int loop_index, std::function<void(T)> done, T value);
 

@@ -1,6 +1,5 @@
 #include "server/api_commands.h"
 
-#include <algorithm>
 #include <map>
 #include <memory>
 #include <unordered_set>
@@ -11,6 +10,7 @@
 #include "protocol/json_writer.h"
 #include "protocol/messages.h"
 #include "server/every_loop.h"
+#include "server/history_query.h"
 #include "server/loop_context.h"
 #include "server/version.h"
 
@@ -131,31 +131,17 @@ void history(LoopContext& ctx, protocol::ApiCommand& cmd, ApiReplyCallback done)
     done(ApiReply::failure(ErrorCode::kNotAvailable, "the namespace keeps no history"));
     return;
   }
-  uint64_t after = cmd.since ? cmd.since->offset : 0;
-  size_t limit = cmd.limit ? *cmd.limit : 0;
-  if (cmd.limit && *cmd.limit == 0) {
-    after = UINT64_MAX;  // only the position
-  }
   ctx.hub->history(
-      cmd.channel, after, limit,
-      [since = cmd.since, reverse = cmd.reverse,
-       done = std::move(done)](Result<hub::HistoryResult> r) {
-        if (!r.ok()) {
-          done(ApiReply::failure(ErrorCode::kUnavailable, r.error()));
+      cmd.channel, history_query(cmd.since, cmd.limit, cmd.reverse),
+      [since = cmd.since, done = std::move(done)](Result<hub::HistoryResult> r) {
+        if (auto code = history_error(since, r)) {
+          done(ApiReply::failure(*code, r.ok() ? std::string() : r.error()));
           return;
-        }
-        hub::HistoryResult& h = r.value();
-        if (since && (since->epoch != h.top.epoch || since->offset + 1 < h.top.first_offset)) {
-          done(ApiReply::failure(ErrorCode::kUnrecoverablePosition));
-          return;
-        }
-        if (reverse) {
-          std::reverse(h.publications.begin(), h.publications.end());
         }
         std::vector<protocol::ClientInfoView> infos;
-        auto pubs = views(h, infos);
+        auto pubs = views(r.value(), infos);
         std::string result;
-        protocol::append_history_result(result, pubs, h.top.offset, h.top.epoch);
+        protocol::append_history_result(result, pubs, r.value().top.offset, r.value().top.epoch);
         done(ApiReply::result(std::move(result)));
       });
 }

@@ -10,6 +10,7 @@
 #include "hub/hub.h"
 #include "protocol/command_decoder.h"
 #include "protocol/messages.h"
+#include "server/history_query.h"
 #include "server/loop_context.h"
 #include "server/protocol_session.h"
 #include "server/sessions.h"
@@ -494,31 +495,17 @@ class ProtocolHandler final : public Handler,
   }
 
   void history(Session& s, protocol::Command& cmd) {
-    uint64_t after = cmd.since ? cmd.since->offset : 0;
-    size_t limit = cmd.limit ? *cmd.limit : 0;
-    bool only_position = cmd.limit && *cmd.limit == 0;
-    if (only_position) {
-      after = UINT64_MAX;  // the position, no publications
-    }
     hub().history(
-        cmd.channel, after, limit,
-        [this, id = s.transport().id(), cmd_id = cmd.id, since = cmd.since,
-         reverse = cmd.reverse](Result<hub::HistoryResult> r) {
+        cmd.channel, history_query(cmd.since, cmd.limit, cmd.reverse),
+        [this, id = s.transport().id(), cmd_id = cmd.id, since = cmd.since](
+            Result<hub::HistoryResult> r) {
           std::string line;
-          if (!r.ok()) {
-            error(line, cmd_id, protocol::ErrorCode::kUnavailable);
+          if (auto code = history_error(since, r)) {
+            error(line, cmd_id, *code);
             send_later(id, std::move(line));
             return;
           }
-          hub::HistoryResult& h = r.value();
-          if (since && (since->epoch != h.top.epoch || since->offset + 1 < h.top.first_offset)) {
-            error(line, cmd_id, protocol::ErrorCode::kUnrecoverablePosition);
-            send_later(id, std::move(line));
-            return;
-          }
-          if (reverse) {
-            std::reverse(h.publications.begin(), h.publications.end());
-          }
+          const hub::HistoryResult& h = r.value();
           std::vector<protocol::ClientInfoView> infos;
           infos.reserve(h.publications.size());
           std::vector<protocol::PublicationView> pubs;

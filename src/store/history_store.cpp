@@ -24,12 +24,40 @@ int64_t wall_ms() {
       .count();
 }
 
+// Offsets are stored as SQLite's signed 64-bit integers; larger bounds mean "no bound".
+int64_t sql_offset(uint64_t offset) {
+  return static_cast<int64_t>(
+      std::min<uint64_t>(offset, static_cast<uint64_t>(std::numeric_limits<int64_t>::max())));
+}
+
 int64_t sql_limit(size_t limit) {
   // 0 = no limit; SQLite reads a negative LIMIT as "no limit".
   if (limit == 0 || limit > static_cast<size_t>(std::numeric_limits<int64_t>::max())) {
     return -1;
   }
   return static_cast<int64_t>(limit);
+}
+
+// Runs one of the two history reads (bound: `after` or `before`) and collects its rows.
+Result<std::vector<Publication>> read_rows(Statement& s, std::string_view channel, uint64_t bound,
+                                           size_t limit) {
+  Statement::Scope scope(s);
+  s.bind(1, channel);
+  s.bind(2, sql_offset(bound));
+  s.bind(3, sql_limit(limit));
+  std::vector<Publication> out;
+  for (;;) {
+    Result<bool> row = s.step();
+    if (!row.ok()) {
+      return Error{row.error()};
+    }
+    if (!*row) {
+      break;
+    }
+    out.push_back(Publication{static_cast<uint64_t>(s.column_int(0)), s.column_int(1),
+                              std::string(s.column_blob(2)), std::string(s.column_blob(3))});
+  }
+  return out;
 }
 
 }  // namespace
@@ -47,7 +75,7 @@ class ReadPool {
  public:
   struct Conn {
     Database db;
-    Statement channel, read, list_all, list_range;
+    Statement channel, read, read_reverse, list_all, list_range;
   };
 
   explicit ReadPool(std::string path) : path_(std::move(path)) {}
@@ -107,6 +135,12 @@ class ReadPool {
          "SELECT p.seq, p.time_ms, p.data, p.publisher FROM channels c JOIN publications p "
          "ON p.channel_id = c.id WHERE c.name = ?1 AND p.seq > ?2 ORDER BY p.seq LIMIT ?3",
          "read history"},
+        // The same primary key (channel_id, seq), walked backwards: a newest-first page costs
+        // `limit` rows however long the history is.
+        {&conn->read_reverse,
+         "SELECT p.seq, p.time_ms, p.data, p.publisher FROM channels c JOIN publications p "
+         "ON p.channel_id = c.id WHERE c.name = ?1 AND p.seq < ?2 ORDER BY p.seq DESC LIMIT ?3",
+         "read history backwards"},
         {&conn->list_all,
          "SELECT name FROM channels WHERE name > ?1 AND name >= ?2 ORDER BY name LIMIT ?3",
          "list channels"},
@@ -383,27 +417,14 @@ Result<uint64_t> HistoryStore::first_offset(std::string_view channel) {
 
 Result<std::vector<Publication>> HistoryStore::read(std::string_view channel, uint64_t after,
                                                     size_t limit) {
-  return readers_->with([&](ReadPool::Conn& c) -> Result<std::vector<Publication>> {
-    Statement::Scope scope(c.read);
-    c.read.bind(1, channel);
-    c.read.bind(2, static_cast<int64_t>(std::min<uint64_t>(
-                       after, static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))));
-    c.read.bind(3, sql_limit(limit));
-    std::vector<Publication> out;
-    for (;;) {
-      Result<bool> row = c.read.step();
-      if (!row.ok()) {
-        return Error{row.error()};
-      }
-      if (!*row) {
-        break;
-      }
-      out.push_back(Publication{static_cast<uint64_t>(c.read.column_int(0)), c.read.column_int(1),
-                                std::string(c.read.column_blob(2)),
-                                std::string(c.read.column_blob(3))});
-    }
-    return out;
-  });
+  return readers_->with(
+      [&](ReadPool::Conn& c) { return read_rows(c.read, channel, after, limit); });
+}
+
+Result<std::vector<Publication>> HistoryStore::read_reverse(std::string_view channel,
+                                                            uint64_t before, size_t limit) {
+  return readers_->with(
+      [&](ReadPool::Conn& c) { return read_rows(c.read_reverse, channel, before, limit); });
 }
 
 Result<std::vector<std::string>> HistoryStore::channels(std::string_view prefix, size_t limit,

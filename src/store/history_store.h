@@ -2,8 +2,9 @@
 // HistoryStore: the durable history of every channel on one node, in one SQLite database in WAL
 // mode. Writes (append, reset_channel) go through a single writer thread that commits them in
 // batches, one transaction per batch, so the event loops that publish never wait on the disk or
-// on each other; reads (load_channel, read, first_offset, channels) run on the calling thread with
-// a read connection of their own, concurrently with the writer (WAL readers never block it).
+// on each other; reads (load_channel, read, read_reverse, first_offset, channels) run on the
+// calling thread with a read connection of their own, concurrently with the writer (WAL readers
+// never block it).
 //
 // What must stay true: a publication is acknowledged (its `done` runs with Ok) only once the
 // transaction holding it has committed; a channel's epoch and top offset survive a restart,
@@ -128,6 +129,10 @@ class HistoryStore {
   // Publications with offset > after, oldest first, at most limit (0 = no limit). Synchronous.
   // Offsets are contiguous, so `front().offset > after + 1` means the window was lost.
   Result<std::vector<Publication>> read(std::string_view channel, uint64_t after, size_t limit);
+  // Publications with offset < before, newest first, at most limit (0 = no limit): the newest
+  // page of history (before = UINT64_MAX) or the page below one the caller has. Synchronous.
+  Result<std::vector<Publication>> read_reverse(std::string_view channel, uint64_t before,
+                                                size_t limit);
   // The oldest offset still kept (top + 1 when none is, 1 for an unknown channel). A client that
   // has offset N of the current epoch can recover iff N + 1 >= first_offset. Synchronous.
   Result<uint64_t> first_offset(std::string_view channel);

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """The server API for backends (POST /api/<method>, docs/PROTOCOL.md "Server API"), driven with
 raw HTTP as curl or PHP would: a publish reaches WebSocket subscribers; the idempotency key
-publishes once; history and presence answer; every malformed request gets a 4xx with a JSON
-error body; the API key is enforced when configured; pipelined requests are answered in order.
+publishes once; history (forward and reverse, durable and --memory) and presence answer; every
+malformed request gets a 4xx with a JSON error body; the API key is enforced when configured;
+pipelined requests are answered in order.
 
 Usage: /usr/bin/python3 test_api.py --herald build/<dir>/apps/herald/herald [-k SUBSTRING]
 """
@@ -18,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from herald_checks import check, step  # noqa: E402
 from herald_harness import Suite  # noqa: E402
 from herald_raw import RawSocket, http_exchange, read_response  # noqa: E402
-from test_protocol import Client  # noqa: E402
+from test_protocol import Client, check_history, history_cases  # noqa: E402
 
 suite = Suite("server API (raw HTTP)")
 
@@ -82,6 +83,30 @@ def idempotency(server):
     check(a == b, "the same result twice", (a, b))
     h = json_of(post(server.port, "history", {"channel": "orders:api"}), "history")["result"]
     check(len(h["publications"]) == 1, "one publication", h)
+
+
+def api_history_both_ends(server):
+    epoch = None
+    for i in range(1, 6):
+        r = json_of(post(server.port, "publish", {"channel": "chat:r", "data": i}), "publish")
+        check(r.get("result", {}).get("offset") == i, f"offset {i}", r)
+        epoch = r["result"]["epoch"]
+    for params, want in history_cases(epoch):
+        resp = post(server.port, "history", {"channel": "chat:r", **params},
+                    what=f"POST /api/history {params}")
+        check(resp.status == (409 if want == 112 else 200), f"HTTP status for {params}",
+              resp.status)
+        check_history(params, want, json_of(resp, "history"))
+
+
+@suite.case("history reads from either end: forward and reverse, since, every limit")
+def history_durable(server):
+    api_history_both_ends(server)
+
+
+@suite.case("history reads from either end, with --memory", args=("--memory",))
+def history_memory(server):
+    api_history_both_ends(server)
 
 
 MALFORMED = [

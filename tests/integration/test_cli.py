@@ -43,6 +43,25 @@ def pub_and_history(server):
     check([x["offset"] for x in lines] == [2], "--since 1 gives offset 2 only", lines)
 
 
+@suite.case("history --reverse prints newest first: the newest N, or the ones before --since")
+def history_reverse(server):
+    for i in range(1, 6):
+        rc, out, err = herald(server, "pub", "cli:rev", str(i))
+        check(rc == 0 and out[0]["offset"] == i, f"offset {i}", (rc, out, err))
+    epoch = out[0]["epoch"]
+    cases = [
+        (["--reverse"], [5, 4, 3, 2, 1]),
+        (["--reverse", "--limit", "2"], [5, 4]),
+        (["--limit", "2"], [1, 2]),
+        (["--reverse", "--since", "4", "--epoch", epoch], [3, 2, 1]),
+        (["--reverse", "--since", "4", "--epoch", epoch, "--limit", "2"], [3, 2]),
+    ]
+    for args, want in cases:
+        rc, lines, err = herald(server, "history", "cli:rev", *args)
+        check(rc == 0 and [(x["offset"], x["data"]) for x in lines] == [(o, o) for o in want],
+              f"{' '.join(args)}: offsets {want}", (rc, lines, err))
+
+
 @suite.case("errors exit 1 with the server's message on stderr")
 def errors(server):
     rc, out, err = herald(server, "pub", "cli:bad", "{not json")

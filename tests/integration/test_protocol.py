@@ -2,8 +2,9 @@
 """The Herald protocol (docs/PROTOCOL.md) over WebSocket (python-websockets) or raw TCP (asyncio):
 publish and live pushes, recovery by position after a forced disconnect (exact, in order, no
 duplicate; 50 rounds with random timing), the same across a restart (SIGTERM and kill -9) with
-durable history, presence after clean and unclean disconnects, idempotency keys, and every kind
-of malformed command answered with its documented error while the connection keeps working.
+durable history, history read forward and backward (durable and --memory), presence after clean
+and unclean disconnects, idempotency keys, and every kind of malformed command answered with its
+documented error while the connection keeps working.
 
 Usage: /usr/bin/python3 test_protocol.py --herald build/<dir>/apps/herald/herald
        [--transport websocket|tcp] [-k SUBSTRING]
@@ -133,6 +134,64 @@ def expect_consecutive(offsets, first, count, what):
     check(offsets == list(range(first, first + count)),
           f"{what}: offsets {first}..{first + count - 1} exactly once, in order",
           f"{len(offsets)} offsets: {offsets[:5]}...{offsets[-5:]}" if offsets else "none")
+
+
+def history_cases(epoch):
+    """The history params to try on a channel holding offsets 1..5 (data = offset), and what each
+    must answer: the offsets in order, or an error code. Shared with test_api.py."""
+    def since(offset):
+        return {"since": {"offset": offset, "epoch": epoch}}
+    return [
+        ({}, [1, 2, 3, 4, 5]),
+        ({"reverse": True}, [5, 4, 3, 2, 1]),
+        ({"limit": 2}, [1, 2]),
+        ({"limit": 2, "reverse": True}, [5, 4]),
+        ({"limit": 0}, []),
+        ({"limit": 0, "reverse": True}, []),
+        ({"limit": 10, "reverse": True}, [5, 4, 3, 2, 1]),
+        (since(2), [3, 4, 5]),
+        ({**since(2), "limit": 2}, [3, 4]),
+        ({**since(4), "reverse": True}, [3, 2, 1]),
+        ({**since(4), "reverse": True, "limit": 2}, [3, 2]),
+        ({**since(4), "reverse": True, "limit": 0}, []),
+        ({**since(1), "reverse": True}, []),
+        ({"since": {"offset": 4, "epoch": "gone42"}, "reverse": True}, 112),
+    ]
+
+
+def check_history(params, want, answer):
+    """answer: a reply or API body, {"result": ...} or {"error": ...}."""
+    if isinstance(want, int):
+        check(answer.get("error", {}).get("code") == want, f"history {params}: error {want}",
+              answer)
+        return
+    res = answer.get("result", {})
+    got = [(p["offset"], p["data"]) for p in res.get("publications", [])]
+    check(got == [(o, o) for o in want] and res.get("offset") == 5,
+          f"history {params}: offsets {want} with their data, position 5", answer)
+
+
+async def history_both_ends(server):
+    c = await Client.open(server, "client")
+    epoch = None
+    for i in range(1, 6):
+        r = await c.call("publish", {"channel": "chat:r", "data": i})
+        check(r.get("result", {}).get("offset") == i, f"offset {i}", r)
+        epoch = r["result"]["epoch"]
+    for params, want in history_cases(epoch):
+        step(f"history {params}")
+        check_history(params, want, await c.call("history", {"channel": "chat:r", **params}))
+    await c.close()
+
+
+@suite.case("history reads from either end: forward and reverse, since, every limit")
+async def history_durable(server):
+    await history_both_ends(server)
+
+
+@suite.case("history reads from either end, with --memory", args=("--memory",))
+async def history_memory(server):
+    await history_both_ends(server)
 
 
 @suite.case("publish reaches every subscriber as a message push; history and presence answer")

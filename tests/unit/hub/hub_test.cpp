@@ -81,9 +81,9 @@ class SlowHistoryBroker : public Broker {
   void presence_stats(int loop, std::string_view channel, PresenceStatsCallback done) override {
     inner_.presence_stats(loop, channel, std::move(done));
   }
-  void read_history(int loop, std::string_view channel, uint64_t after, size_t limit,
+  void read_history(int loop, std::string_view channel, const HistoryQuery& query,
                     HistoryCallback done) override {
-    inner_.read_history(loop, channel, after, limit,
+    inner_.read_history(loop, channel, query,
                         [this, loop, done = std::move(done)](Result<HistoryResult> r) mutable {
                           net::EventLoop* other = loops_[(loop + 1) % loops_.size()];
                           other->post([this, loop, done = std::move(done),
@@ -264,7 +264,7 @@ TEST_P(HubTest, LostWindowOrOtherEpochIsNotRecovered) {
   {
     std::promise<std::string> p;
     on_loop(0, [&] {
-      hubs_[0]->history("w", 0, 0,
+      hubs_[0]->history("w", HistoryQuery{.limit = 0},
                         [&](Result<HistoryResult> r) { p.set_value(r.value().top.epoch); });
     });
     epoch = p.get_future().get();
@@ -378,7 +378,7 @@ struct Node {
   HistoryResult history(const std::string& channel, uint64_t after) {
     std::promise<Result<HistoryResult>> p;
     loop->post([&] {
-      broker->read_history(0, channel, after, 0,
+      broker->read_history(0, channel, HistoryQuery{.after = after},
                            [&](Result<HistoryResult> r) { p.set_value(std::move(r)); });
     });
     auto r = p.get_future().get();

@@ -3,15 +3,20 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <future>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include "../store/test_util.h"
 #include "loop_threads.h"
+#include "store/history_store.h"
 
 namespace herald::hub {
 namespace {
@@ -44,14 +49,21 @@ class RecordingSink : public BrokerSink {
   std::set<std::string> epochs;
 };
 
-// N real event loops on their own threads, and a broker over them.
+// N real event loops on their own threads, and a broker over them (with a store in a temporary
+// directory when durable() says so).
 class BrokerTest : public ::testing::Test {
  protected:
   static constexpr int kLoops = 3;
 
+  virtual bool durable() const { return false; }
+
   void SetUp() override {
     ASSERT_TRUE(loops_.ok());
-    broker_ = std::make_unique<MemoryBroker>(loops_.pointers(), nullptr,
+    if (durable()) {
+      store_ = store::testing::open_or_fail(store::testing::options_in(dir_));
+      ASSERT_TRUE(store_);
+    }
+    broker_ = std::make_unique<MemoryBroker>(loops_.pointers(), store_.get(),
                                              [this](std::string_view channel) {
       auto it = policies_.find(channel);
       return it == policies_.end() ? HistoryOptions{} : it->second;
@@ -63,7 +75,14 @@ class BrokerTest : public ::testing::Test {
     loops_.start();
   }
 
-  void TearDown() override { loops_.stop(); }
+  void TearDown() override {
+    if (store_) {
+      // Every commit answered before the loops stop, so none reaches a stopped loop.
+      ASSERT_TRUE(store_->flush().ok());
+      settle();
+    }
+    loops_.stop();
+  }
 
   template <typename Fn>
   void on_loop(int i, Fn fn) {
@@ -86,10 +105,10 @@ class BrokerTest : public ::testing::Test {
     return r.value();
   }
 
-  HistoryResult history(int from, const std::string& channel, uint64_t after, size_t limit = 0) {
+  HistoryResult history(int from, const std::string& channel, const HistoryQuery& query = {}) {
     std::promise<Result<HistoryResult>> p;
     on_loop(from, [&] {
-      broker_->read_history(from, channel, after, limit,
+      broker_->read_history(from, channel, query,
                             [&](Result<HistoryResult> r) { p.set_value(std::move(r)); });
     });
     auto r = p.get_future().get();
@@ -115,6 +134,8 @@ class BrokerTest : public ::testing::Test {
 
   testing::LoopThreads loops_{kLoops};
   std::map<std::string, HistoryOptions, std::less<>> policies_;  // set before first use
+  store::testing::TempDir dir_;
+  std::unique_ptr<store::HistoryStore> store_;  // declared before the broker, which uses it
   std::unique_ptr<MemoryBroker> broker_;
   std::vector<std::unique_ptr<RecordingSink>> sinks_;
 };
@@ -163,19 +184,19 @@ TEST_F(BrokerTest, HistoryAfterAnOffsetWithLimitAndRetention) {
   for (int i = 1; i <= 8; ++i) {
     publish_and_wait(0, "h", std::to_string(i));
   }
-  HistoryResult all = history(1, "h", 0);
+  HistoryResult all = history(1, "h");
   EXPECT_EQ(all.top.offset, 8u);
   EXPECT_EQ(all.top.first_offset, 4u) << "only the newest 5 are kept";
   ASSERT_EQ(all.publications.size(), 5u);
   EXPECT_EQ(all.publications.front().offset, 4u);
   EXPECT_EQ(all.publications.front().data, "4");
-  HistoryResult after6 = history(2, "h", 6);
+  HistoryResult after6 = history(2, "h", {.after = 6});
   ASSERT_EQ(after6.publications.size(), 2u);
   EXPECT_EQ(after6.publications[0].offset, 7u);
-  HistoryResult limited = history(0, "h", 0, 2);
+  HistoryResult limited = history(0, "h", {.limit = 2});
   ASSERT_EQ(limited.publications.size(), 2u);
   EXPECT_EQ(limited.publications[1].offset, 5u);
-  HistoryResult empty = history(0, "never-published", 0);
+  HistoryResult empty = history(0, "never-published");
   EXPECT_EQ(empty.top.offset, 0u);
   EXPECT_EQ(empty.top.first_offset, 1u);
   EXPECT_TRUE(empty.publications.empty());
@@ -189,7 +210,7 @@ TEST_F(BrokerTest, IdempotencyKeyPublishesOnce) {
   EXPECT_TRUE(again.duplicate);
   EXPECT_EQ(again.top.offset, first.top.offset) << "the first publish's offset comes back";
   EXPECT_EQ(other.top.offset, first.top.offset + 1);
-  EXPECT_EQ(history(0, "i", 0).publications.size(), 2u) << "published once";
+  EXPECT_EQ(history(0, "i").publications.size(), 2u) << "published once";
   PublishResult elsewhere = publish_and_wait(0, "j", "1", "order-17");
   EXPECT_FALSE(elsewhere.duplicate) << "keys are per channel";
 }
@@ -268,13 +289,13 @@ TEST_F(BrokerTest, QueriesDoNotCreateChannelsAndUnusedChannelsAreForgotten) {
     broker_->presence_stats(0, "ghost", [&](Result<PresenceStats> r) { stats.set_value(r.value()); });
   });
   EXPECT_EQ(stats.get_future().get().clients, 0u);
-  HistoryResult h = history(1, "ghost", 0);
+  HistoryResult h = history(1, "ghost");
   EXPECT_EQ(h.top.offset, 0u);
   EXPECT_TRUE(h.top.epoch.empty()) << "an unknown channel has no epoch yet";
   subscribe_and_wait(2, "brief");
   on_loop(2, [&] { broker_->unsubscribe(2, "brief"); });
   settle();
-  HistoryResult after = history(1, "brief", 0);
+  HistoryResult after = history(1, "brief");
   EXPECT_TRUE(after.top.epoch.empty()) << "forgotten once unused";
 }
 
@@ -282,23 +303,23 @@ TEST_F(BrokerTest, QueriesDoNotCreateChannelsAndUnusedChannelsAreForgotten) {
 // published to again; a channel forgotten after publications comes back in another epoch.
 TEST_F(BrokerTest, EpochOfAForgottenChannel) {
   subscribe_and_wait(1, "e");
-  std::string seen_empty = history(1, "e", 0).top.epoch;
+  std::string seen_empty = history(1, "e").top.epoch;
   ASSERT_FALSE(seen_empty.empty());
   on_loop(1, [&] { broker_->unsubscribe(1, "e"); });
   settle();
-  EXPECT_TRUE(history(0, "e", 0).top.epoch.empty()) << "forgotten";
+  EXPECT_TRUE(history(0, "e").top.epoch.empty()) << "forgotten";
   PublishResult first = publish_and_wait(0, "e", "1");
   EXPECT_EQ(first.top.epoch, seen_empty) << "nothing was published: the same epoch";
   EXPECT_EQ(first.top.offset, 1u);
 
   policies_["z"] = HistoryOptions{0, 0};  // no history: forgotten as soon as unused
   subscribe_and_wait(2, "z");
-  std::string before = history(2, "z", 0).top.epoch;
+  std::string before = history(2, "z").top.epoch;
   publish_and_wait(2, "z", "1");
   on_loop(2, [&] { broker_->unsubscribe(2, "z"); });
   settle();
   subscribe_and_wait(2, "z");
-  HistoryResult again = history(2, "z", 0);
+  HistoryResult again = history(2, "z");
   EXPECT_EQ(again.top.offset, 0u);
   EXPECT_NE(again.top.epoch, before) << "offsets restart at 1: the epoch must change";
 }
@@ -338,7 +359,7 @@ TEST_F(BrokerTest, ABurstOfOneTurnArrivesAsOneBatch) {
       broker_->publish(0, channel, PublishRequest{std::to_string(i), {}, ""},
                        [](Result<PublishResult>) {});
       if (i == 55) {
-        broker_->read_history(0, channel, 0, 1, [](Result<HistoryResult>) {});
+        broker_->read_history(0, channel, {.limit = 1}, [](Result<HistoryResult>) {});
       }
     }
   });
@@ -352,7 +373,7 @@ TEST_F(BrokerTest, TtlDropsOldPublications) {
   policies_["t"] = HistoryOptions{100, 1};  // 1 ms
   publish_and_wait(0, "t", "1");
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  HistoryResult h = history(0, "t", 0);
+  HistoryResult h = history(0, "t");
   EXPECT_TRUE(h.publications.empty());
   EXPECT_EQ(h.top.first_offset, 2u) << "a client at offset 0 can tell its window is gone";
 }
@@ -373,7 +394,7 @@ TEST_F(BrokerTest, SubscribeThenReadHistoryLeavesNoGapUnderConcurrentPublishing)
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(2));
   subscribe_and_wait(2, "race");
-  HistoryResult h = history(2, "race", 0);
+  HistoryResult h = history(2, "race");
   publisher.join();
   while (published.load() < kTotal) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -397,6 +418,136 @@ TEST_F(BrokerTest, SubscribeThenReadHistoryLeavesNoGapUnderConcurrentPublishing)
   if (!live.empty()) {
     EXPECT_LE(live.front(), h.top.offset + 1) << "no gap between history and live";
   }
+}
+
+
+// One case of a history read: the query's bound (`after` or `before`, by direction), its limit,
+// and the offsets expected, in the order expected.
+struct ReadCase {
+  bool reverse;
+  std::optional<uint64_t> bound;  // absent: from the oldest (forward) or newest (reverse) kept
+  std::optional<size_t> limit;    // absent: no limit
+  std::vector<uint64_t> offsets;
+};
+
+std::string describe(const ReadCase& c) {
+  return std::string(c.reverse ? "reverse" : "forward") +
+         (c.bound ? (c.reverse ? " before " : " after ") + std::to_string(*c.bound) : "") +
+         (c.limit ? " limit " + std::to_string(*c.limit) : " no limit");
+}
+
+// Offsets 1..12 published, the newest 10 kept (3..12): every combination of a bound or none,
+// limit none / 0 / smaller / larger than what the bound leaves, forward and reverse.
+const ReadCase kReadCases[] = {
+    {false, {}, {}, {3, 4, 5, 6, 7, 8, 9, 10, 11, 12}},
+    {true, {}, {}, {12, 11, 10, 9, 8, 7, 6, 5, 4, 3}},
+    {false, {}, 0, {}},
+    {true, {}, 0, {}},
+    {false, {}, 2, {3, 4}},
+    {true, {}, 2, {12, 11}},
+    {false, {}, 20, {3, 4, 5, 6, 7, 8, 9, 10, 11, 12}},
+    {true, {}, 20, {12, 11, 10, 9, 8, 7, 6, 5, 4, 3}},
+    {false, 8, {}, {9, 10, 11, 12}},
+    {true, 8, {}, {7, 6, 5, 4, 3}},
+    {false, 8, 0, {}},
+    {true, 8, 0, {}},
+    {false, 8, 2, {9, 10}},
+    {true, 8, 2, {7, 6}},
+    {false, 8, 20, {9, 10, 11, 12}},
+    {true, 8, 20, {7, 6, 5, 4, 3}},
+    // Bounds at and past the ends: nothing beyond the top or below the oldest kept.
+    {false, 12, {}, {}},
+    {true, 3, {}, {}},
+    {true, 1000, 2, {12, 11}},
+    {false, 0, 1, {3}},
+};
+
+class HistoryReadTest : public BrokerTest, public ::testing::WithParamInterface<bool> {
+ protected:
+  bool durable() const override { return GetParam(); }
+};
+
+TEST_P(HistoryReadTest, EveryBoundLimitAndDirection) {
+  policies_["r"] = HistoryOptions{10, 0};
+  for (int i = 1; i <= 12; ++i) {
+    publish_and_wait(i % kLoops, "r", std::to_string(i));
+  }
+  for (const ReadCase& c : kReadCases) {
+    SCOPED_TRACE(describe(c));
+    HistoryQuery q;
+    q.reverse = c.reverse;
+    if (c.bound && c.reverse) {
+      q.before = *c.bound;
+    } else if (c.bound) {
+      q.after = *c.bound;
+    }
+    if (c.limit) {
+      q.limit = *c.limit;
+    }
+    HistoryResult h = history(1, "r", q);
+    EXPECT_EQ(h.top.offset, 12u) << "the position comes with every answer";
+    EXPECT_EQ(h.top.first_offset, 3u);
+    std::vector<uint64_t> got;
+    for (const PublicationRecord& p : h.publications) {
+      got.push_back(p.offset);
+      EXPECT_EQ(p.data, std::to_string(p.offset)) << "each offset with its own data";
+    }
+    EXPECT_EQ(got, c.offsets);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(MemoryAndDurable, HistoryReadTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& param) {
+                           return param.param ? "Durable" : "Memory";
+                         });
+
+class DurableBrokerTest : public BrokerTest {
+ protected:
+  bool durable() const override { return true; }
+};
+
+// A durable publication is in the database before its commit answer reaches the owner, which
+// fans it out; until then a read must not return it (subscribers would get it twice): not as
+// the newest of a reverse read, not at the end of a forward one.
+TEST_F(DurableBrokerTest, ReadsStopAtWhatWasFannedOut) {
+  for (int i = 1; i <= 3; ++i) {
+    publish_and_wait(0, "c", std::to_string(i));
+  }
+  const int owner = broker_->owner_of("c");
+  std::promise<Result<HistoryResult>> newest, oldest;
+  on_loop(owner, [&] {
+    broker_->publish(owner, "c", PublishRequest{"4", {}, ""}, [](Result<PublishResult>) {});
+    // Runs after the publish's own task (which queues the append) in this same turn, and holds
+    // the owner while offset 4 commits: the commit's answer is posted, so it waits for the next
+    // turn. The reads, queued from here, still run in this one.
+    loops_[static_cast<size_t>(owner)]->run_soon([&] {
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+      while (store_->stats().appended < 4 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      EXPECT_EQ(store_->stats().appended, 4u);
+      broker_->read_history(owner, "c", {.reverse = true, .limit = 2},
+                            [&](Result<HistoryResult> r) { newest.set_value(std::move(r)); });
+      broker_->read_history(owner, "c", {.after = 1},
+                            [&](Result<HistoryResult> r) { oldest.set_value(std::move(r)); });
+    });
+  });
+  Result<HistoryResult> rev = newest.get_future().get();
+  Result<HistoryResult> fwd = oldest.get_future().get();
+  ASSERT_TRUE(rev.ok() && fwd.ok());
+  std::vector<uint64_t> rev_offsets, fwd_offsets;
+  for (const auto& p : rev->publications) {
+    rev_offsets.push_back(p.offset);
+  }
+  for (const auto& p : fwd->publications) {
+    fwd_offsets.push_back(p.offset);
+  }
+  EXPECT_EQ(rev->top.offset, 3u);
+  EXPECT_EQ(rev_offsets, (std::vector<uint64_t>{3, 2}));
+  EXPECT_EQ(fwd_offsets, (std::vector<uint64_t>{2, 3}));
+  settle();
+  EXPECT_EQ(history(0, "c", {.reverse = true, .limit = 1}).publications.at(0).offset, 4u)
+      << "fanned out now, so read";
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 //  * "← X" with "push": exactly what the push encoder writes for its fields;
 //  * "POST /api/M BODY" then "← STATUS X": decoded by ApiDecoder, status and body checked;
 //  * the error, disconnect and unsubscribe code tables equal the enums, both ways.
+// This checks encodings only; what the history examples select (which end, how many) is checked
+// against a broker in tests/unit/server/history_query_test.cpp.
 
 #include <gtest/gtest.h>
 #include <simdjson.h>

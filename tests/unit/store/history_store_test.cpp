@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <string>
 #include <thread>
 
 #include "test_util.h"
@@ -78,6 +79,55 @@ TEST(HistoryStore, AppendThenReadInOrder) {
   EXPECT_EQ(st.top_offset, 100u);
   EXPECT_EQ(st.first_offset, 1u);
   EXPECT_EQ(*s->channels(), std::vector<std::string>{"chat:1"});
+}
+
+// Both reads, every combination: no bound or one, limit 0 (= none) / smaller / larger than
+// what the bound leaves, forward (read) and reverse (read_reverse), on a channel whose kept
+// history (3..12) is longer than the limit, beside channels whose rows must not leak in.
+TEST(HistoryStore, ReadsForwardAndReverseWithEveryBoundAndLimit) {
+  TempDir dir;
+  auto s = open_or_fail(options_in(dir));
+  ASSERT_TRUE(s);
+  ASSERT_EQ(append_range(*s, "a", "E", 1, 5), 5u);  // stored before "c", smaller ids
+  ASSERT_EQ(append_range(*s, "c", "E", 1, 12, RetentionPolicy{10, 0}), 12u);
+  ASSERT_EQ(append_range(*s, "d", "E", 1, 30), 30u);  // stored after "c", larger ids
+  constexpr uint64_t kNone = UINT64_MAX;  // read_reverse: from the newest
+  struct Case {
+    bool reverse;
+    uint64_t bound;
+    size_t limit;
+    std::vector<uint64_t> offsets;
+  };
+  const Case cases[] = {
+      {false, 0, 0, iota(3, 12)},
+      {true, kNone, 0, {12, 11, 10, 9, 8, 7, 6, 5, 4, 3}},
+      {false, 0, 2, {3, 4}},
+      {true, kNone, 2, {12, 11}},
+      {false, 0, 20, iota(3, 12)},
+      {true, kNone, 20, {12, 11, 10, 9, 8, 7, 6, 5, 4, 3}},
+      {false, 8, 0, {9, 10, 11, 12}},
+      {true, 8, 0, {7, 6, 5, 4, 3}},
+      {false, 8, 2, {9, 10}},
+      {true, 8, 2, {7, 6}},
+      {false, 8, 20, {9, 10, 11, 12}},
+      {true, 8, 20, {7, 6, 5, 4, 3}},
+      {false, 12, 0, {}},
+      {true, 3, 0, {}},
+      {true, 13, 1, {12}},
+      {true, 100, 1, {12}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::string(c.reverse ? "read_reverse " : "read ") + std::to_string(c.bound) +
+                 " limit " + std::to_string(c.limit));
+    Result<std::vector<Publication>> r =
+        c.reverse ? s->read_reverse("c", c.bound, c.limit) : s->read("c", c.bound, c.limit);
+    ASSERT_TRUE(r.ok()) << r.error();
+    EXPECT_EQ(offsets_of(*r), c.offsets);
+    for (const Publication& p : *r) {
+      EXPECT_EQ(p.data, payload(p.offset));
+    }
+  }
+  EXPECT_TRUE(s->read_reverse("never", UINT64_MAX, 0)->empty());
 }
 
 TEST(HistoryStore, DataIsKeptByteForByte) {
