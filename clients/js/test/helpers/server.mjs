@@ -1,0 +1,216 @@
+// Integration test helpers: start the real `herald` binary (on 127.0.0.1:0, or on a given port to
+// restart it in place), read its port from the first stdout line, stop it by its pid, call the
+// server API, mint HS256 tokens, and wait on conditions (an event, a count) with a timeout that
+// names the step. No bare sleeps: every wait ends on its condition or fails.
+//
+// The binary is $HERALD_BIN, else the first of build/{release,ci,debug}/apps/herald/herald. When
+// neither exists, integrationOptions() skips the integration tests (run.sh always sets
+// HERALD_BIN, so ctest never skips).
+import { spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const LISTEN_LINE = /^herald listening on http:\/\/127\.0\.0\.1:([0-9]+)$/;
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
+
+function executable(path) {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function heraldBin() {
+  if (process.env.HERALD_BIN) {
+    if (!executable(process.env.HERALD_BIN)) {
+      throw new Error(`HERALD_BIN=${process.env.HERALD_BIN} is not an executable file`);
+    }
+    return process.env.HERALD_BIN;
+  }
+  for (const preset of ['release', 'ci', 'debug']) {
+    const path = join(repo, 'build', preset, 'apps/herald/herald');
+    if (executable(path)) {
+      return path;
+    }
+  }
+  return null;
+}
+
+// Options for node:test's test(): skipped, with the reason, when there is no binary.
+export function integrationOptions(extra = {}) {
+  const bin = heraldBin();
+  return bin ? { timeout: 30000, ...extra }
+    : { skip: 'no herald binary: set HERALD_BIN or build it (cmake --build --preset release)' };
+}
+
+// Children still running when this test process exits are killed by their pid.
+const live = new Set();
+process.on('exit', () => {
+  for (const child of live) {
+    child.kill('SIGKILL');
+  }
+});
+
+// Rejects with "step '<what>': timed out after <ms> ms" unless `promise` settles first.
+export function within(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`step '${what}': timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+// The next `event` of `emitter` whose payload satisfies `pred`.
+export function nextEvent(emitter, event, pred = () => true, ms = 5000, what = event) {
+  let off;
+  const p = new Promise((resolvePromise) => {
+    off = emitter.on(event, (e) => {
+      if (pred(e)) {
+        off();
+        resolvePromise(e);
+      }
+    });
+  });
+  return within(p, ms, what).finally(() => off());
+}
+
+// Collects a subscription's publications; until(n) waits for the n-th.
+export class Inbox {
+  constructor(sub) {
+    this.pubs = [];
+    this._waiters = [];
+    sub.on('publication', (p) => {
+      this.pubs.push(p);
+      this._waiters = this._waiters.filter((w) => !w());
+    });
+  }
+
+  until(n, ms, what) {
+    if (this.pubs.length >= n) {
+      return Promise.resolve(this.pubs);
+    }
+    const p = new Promise((resolvePromise) => {
+      this._waiters.push(() => this.pubs.length >= n && (resolvePromise(this.pubs), true));
+    });
+    return within(p, ms, `${what} (have ${this.pubs.length} of ${n})`);
+  }
+}
+
+export function tempDir(prefix = 'herald-js-') {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return {
+    path: dir,
+    file: (name, text) => {
+      writeFileSync(join(dir, name), text);
+      return join(dir, name);
+    },
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+// Starts `herald serve`. port 0: the kernel picks one. dataDir: durable history there, else
+// --memory. Resolves once the first stdout line gave the port.
+export async function startHerald({ args = [], port = 0, dataDir = null } = {}) {
+  const bin = heraldBin();
+  const argv = ['serve', '--listen', `127.0.0.1:${port}`, '--threads', '2',
+    ...(dataDir ? ['--data-dir', dataDir] : ['--memory']), ...args];
+  const child = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(child);
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-8192); });
+  const exited = new Promise((res) => child.on('exit', (code, signal) => {
+    live.delete(child);
+    res({ code, signal });
+  }));
+  const firstLine = new Promise((res, rej) => {
+    let out = '';
+    const onData = (d) => {
+      out += d;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) {
+        child.stdout.off('data', onData);
+        child.stdout.resume();
+        res(out.slice(0, nl));
+      }
+    };
+    child.stdout.on('data', onData);
+    exited.then(({ code, signal }) => rej(new Error(`herald exited (${code}, ${signal}) before ` +
+      `its first line; stderr: ${stderr}`)));
+  });
+  let line;
+  try {
+    line = await within(firstLine, 15000, `start herald ${argv.join(' ')}`);
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  }
+  const m = LISTEN_LINE.exec(line);
+  if (!m) {
+    child.kill('SIGKILL');
+    throw new Error("expected 'herald listening on http://127.0.0.1:PORT', got " +
+      JSON.stringify(line));
+  }
+  let exit = null;
+  exited.then((e) => { exit = e; });
+  const boundPort = Number(m[1]);
+  return {
+    port: boundPort,
+    pid: child.pid,
+    dataDir,
+    wsUrl: `ws://127.0.0.1:${boundPort}/connection/websocket`,
+    stderr: () => stderr,
+    alive: () => exit === null,
+    signal: (sig) => child.kill(sig),
+    exited,
+    // SIGKILL: the process dies at once, with whatever it had not written.
+    async kill() {
+      if (exit === null) {
+        child.kill('SIGKILL');
+      }
+      return within(exited, 10000, `herald pid ${child.pid} dies on SIGKILL`);
+    },
+    // SIGTERM (drain), SIGKILL after graceMs.
+    async stop(graceMs = 10000) {
+      if (exit !== null) {
+        return exit;
+      }
+      child.kill('SIGCONT'); // in case a test left it stopped
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const e = await exited;
+      clearTimeout(timer);
+      return e;
+    },
+  };
+}
+
+// POST /api/<method> on the server (loopback: no key needed). Resolves to the `result`.
+export async function api(port, method, params) {
+  const res = await fetch(`http://127.0.0.1:${port}/api/${method}`, {
+    method: 'POST', body: JSON.stringify(params), headers: { 'Content-Type': 'application/json' },
+  });
+  const body = await res.json();
+  if (!res.ok || body.error) {
+    throw new Error(`api ${method}: HTTP ${res.status} ${JSON.stringify(body)}`);
+  }
+  return body.result;
+}
+
+// A compact HS256 JWT, as a backend would sign it (docs/PROTOCOL.md, "Connection token").
+export function mintToken(secret, claims) {
+  const b64 = (obj) => Buffer.from(JSON.stringify(obj)).toString('base64url');
+  const input = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(claims)}`;
+  return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
+}
+
+// A client the test `t` disconnects when it ends, pass or fail (a client left reconnecting would
+// keep the test process alive).
+export function disconnectAfter(t, client) {
+  t.after(() => client.disconnect());
+  return client;
+}
