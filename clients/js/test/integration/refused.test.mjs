@@ -79,7 +79,7 @@ test('a server that stops answering (SIGSTOP): ping timeout, reconnect after SIG
   opts, async () => {
     // The connect result announces ping: 1, so the SDK pings after 1 s of silence.
     const server = await startHerald({ args: ['--ping-interval', '1'] });
-    const c = new Herald(server.wsUrl, { websocket: WebSocket, timeout: 1000,
+    const c = new Herald(server.wsUrl, { websocket: WebSocket, timeout: 2000,
       minReconnectDelay: 100, maxReconnectDelay: 300 });
     try {
       const sub = c.newSubscription('live');
