@@ -116,7 +116,8 @@ class Reencoder {
     if (method == "connect") {
       EXPECT_EQ(num(r, "protocol"), kProtocolVersion);
       append_connect_result(out, str(r, "client"), str(r, "version"),
-                            static_cast<uint32_t>(num(r, "ping")), boolean(r, "pong"));
+                            static_cast<uint32_t>(num(r, "ping")), boolean(r, "pong"),
+                            has(r, "session") ? str(r, "session") : std::string_view());
     } else if (method == "subscribe") {
       auto pubs = publications(r);
       append_subscribe_result(out, str(r, "epoch"), num(r, "offset"), boolean(r, "recoverable"),
