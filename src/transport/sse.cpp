@@ -36,18 +36,44 @@ void SseStream::open(std::string_view commands, std::string_view extra_headers) 
   head += "\r\n";
   head += extra_headers;
   head += "\r\n";
-  if (unidirectional()) {
-    head += "retry: 1000\n\n";  // the browser's reconnect delay (its default is ~3 s)
-  }
-  conn_.write(head);
   services_.sessions.add(this);
   registered_ = true;
   services_.transport_metrics.sse_open.add();
   conn_.set_timeout(services_.options.ping_interval_ms);
+  if (!unidirectional()) {
+    conn_.write(head);
+    endpoint_.on_open(*this);
+    if (open_) {
+      endpoint_.on_text(*this, commands);
+    }
+    return;
+  }
+  head += "retry: 1000\n\n";  // the browser's reconnect delay (its default is ~3 s)
+  head_pending_ = true;
   endpoint_.on_open(*this);
   if (open_) {
-    endpoint_.on_text(*this, commands);
+    endpoint_.on_text(*this, commands);  // the connect runs now; subscribes answer later
   }
+  head_pending_ = false;
+  std::vector<std::string> pending = std::move(pending_);
+  pending_ = {};
+  if (open_) {
+    conn_.write(head);
+    for (const std::string& lines : pending) {
+      send_text(lines);
+    }
+    return;
+  }
+  // Refused (close() ran during the connect): an error status, the lines as the body.
+  std::string body;
+  for (const std::string& lines : pending) {
+    body += lines;
+    body += '\n';
+  }
+  conn_.write("HTTP/1.1 403 Forbidden\r\nContent-Type: application/x-ndjson; charset=utf-8\r\n"
+              "Connection: close\r\nContent-Length: " +
+              std::to_string(body.size()) + "\r\n\r\n" + body);
+  conn_.close_after_flush();
 }
 
 std::string SseStream::format_event_id(const std::vector<Position>& positions) {
@@ -104,6 +130,10 @@ bool SseStream::advance(const PushPositions& at, size_t lines) {
 }
 
 void SseStream::send_text(std::string_view lines) {
+  if (head_pending_) {
+    pending_.emplace_back(lines);
+    return;
+  }
   if (!open_) {
     return;
   }
@@ -117,7 +147,7 @@ void SseStream::send_text(std::string_view lines) {
 }
 
 void SseStream::send_shared(const Publication& pushes, const PushPositions& at) {
-  if (!open_) {
+  if (!open_ || head_pending_) {
     return;
   }
   if (!unidirectional()) {
@@ -166,7 +196,9 @@ void SseStream::close(uint16_t /*code*/, std::string_view /*reason*/) {
     return;
   }
   open_ = false;  // the code travelled in the disconnect push, the stream's last event
-  conn_.close_after_flush();
+  if (!head_pending_) {
+    conn_.close_after_flush();  // (a refused connect is answered by open())
+  }
 }
 
 size_t SseStream::on_data(uint8_t* /*data*/, size_t size) {

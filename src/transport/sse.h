@@ -8,7 +8,8 @@
 //  * unidirectional (a plain EventSource): the channels are in the URL; each publication is its
 //    own event whose `id:` holds the position of every channel of the stream, so the browser's
 //    own reconnect (Last-Event-ID) resumes exactly where it stopped. Other lines (the connect and
-//    subscribe replies, a disconnect) are events named `herald`.
+//    subscribe replies, a disconnect) are events named `herald`. A refused connect (a bad token)
+//    is answered 403 with the error lines as the body, so that the browser stops retrying.
 // Keepalive: a comment line after ping_interval of silence (proxies close idle streams).
 // Owned by its Connection (as its Mode). Thread: owning loop only.
 
@@ -73,6 +74,11 @@ class SseStream final : public Mode, public EmulatedSession {
   std::vector<Position> positions_;
   bool open_ = true;
   bool registered_ = false;
+  // Unidirectional streams hold their first lines until the connect has run: a refused connect
+  // is then answered 403 instead of 200, because a browser's EventSource retries a stream that
+  // ends but gives up on an error status.
+  bool head_pending_ = false;
+  std::vector<std::string> pending_;  // what send_text got meanwhile
 };
 
 }  // namespace herald::transport

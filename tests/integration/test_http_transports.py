@@ -28,6 +28,7 @@ from herald_checks import check, step  # noqa: E402
 from herald_harness import Herald, Suite  # noqa: E402
 from herald_links import http_request  # noqa: E402
 from test_protocol import Client, expect_consecutive  # noqa: E402
+from test_tokens import SECRET as TOKEN_SECRET, make_token  # noqa: E402
 
 suite = Suite("SSE and long-polling")
 FAST = ("--memory", "--poll-timeout", "1", "--session-timeout", "1", "--ping-interval", "1")
@@ -80,6 +81,36 @@ async def sse_stream(server):
     line = await asyncio.wait_for(reader.readline(), 5)
     check(line == b":\n", "a comment line", line)
     writer.close()
+
+
+@suite.case("a unidirectional stream with a refused token gets 403 (EventSource stops retrying); "
+            "a good token in the query or the herald_token cookie connects as its user",
+            args=("--memory", "--token-secret", TOKEN_SECRET))
+async def sse_tokens(server):
+    status, hdrs, body = await http_request(server.port, "GET",
+                                            "/connection/sse?channel=t&token=not.a.token")
+    lines = [json.loads(x) for x in body.decode().split("\n") if x]
+    check(status == 403 and lines[0]["error"]["code"] == 120 and lines[1]["code"] == 4501,
+          "403 with error 120 and disconnect 4501 as the body", (status, body))
+    token = make_token({"sub": "u7"})
+    for what, query, headers in [("query", f"&token={token}", {}),
+                                 ("cookie", "", {"Cookie": f"a=1; herald_token={token}"})]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        writer.write(f"GET /connection/sse?channel=t{query} HTTP/1.1\r\nHost: x\r\n{extra}\r\n"
+                     .encode())
+        status, _ = await herald_links._read_head(reader, 5)
+        check(status == 200, f"200 with the token in the {what}", status)
+        await asyncio.wait_for(reader.readuntil(b"\n\n"), 5)  # retry:
+        event = (await asyncio.wait_for(reader.readuntil(b"\n\n"), 5)).decode()
+        check('"result":{"client"' in event, f"connected with the token in the {what}", event)
+        await asyncio.wait_for(reader.readuntil(b"\n\n"), 5)  # subscribed: presence is there
+        api = json.loads(urllib.request.urlopen(urllib.request.Request(
+            f"http://127.0.0.1:{server.port}/api/presence", data=b'{"channel":"t"}'),
+            timeout=10).read())
+        users = [c["user"] for c in api["result"]["clients"].values()]
+        check("u7" in users, "presence shows the token's user", api)
+        writer.close()
 
 
 @suite.case("bad session requests get 400/404/410 and disturb nobody", args=FAST)
