@@ -277,7 +277,9 @@ class ProtocolHandler final : public Handler,
       ctx_.metrics.protocol_clients.add();
       std::string result;
       protocol::append_connect_result(result, s.info().client, kServerVersion,
-                                      ctx_.core.options.ping_interval_ms / 1000, true,
+                                      // Whole seconds, rounded up: 0 would read as "no
+                                      // keepalive" to a client with a sub-second interval.
+                                      (ctx_.core.options.ping_interval_ms + 999) / 1000, true,
                                       s.transport().session_id());
       protocol::append_reply(out, cmd.id, result);
       return;

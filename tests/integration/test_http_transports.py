@@ -113,6 +113,13 @@ async def sse_tokens(server):
         writer.close()
 
 
+@suite.case("a sub-second ping interval is announced as 1 s, not 0 (no keepalive)",
+            args=("--memory", "--ping-interval", "0.5"))
+async def ping_rounded_up(server):
+    sid, lines = await new_poll_session(server)
+    check(json.loads(lines[1])["result"]["ping"] == 1, "ping: 1", lines[1])
+
+
 @suite.case("bad session requests get 400/404/410 and disturb nobody", args=FAST)
 async def bad_sessions(server):
     live = await Client.open(server, "a client that keeps working")
