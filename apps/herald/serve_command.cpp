@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include "herald/server.h"
 #include "server/builtin_handlers.h"
@@ -22,6 +23,7 @@ struct ServeFlags {
   std::string config_path;
   std::string listen;
   std::string tcp_listen;
+  std::vector<std::string> allow_origins;
   int threads = -1;
   bool echo = false;
   long long max_message_size = 0;
@@ -52,6 +54,9 @@ Result<server::ServeConfig> build_config(const ServeFlags& f) {
   }
   if (!f.tcp_listen.empty()) {
     cfg.server.tcp_listen = f.tcp_listen;
+  }
+  if (!f.allow_origins.empty()) {
+    cfg.server.allowed_origins = f.allow_origins;
   }
   if (f.threads >= 0) {
     cfg.server.threads = f.threads;
@@ -118,6 +123,9 @@ void add_serve_flags(CLI::App* cmd, ServeFlags& f) {
   cmd->add_option("--listen", f.listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
   cmd->add_option("--tcp-listen", f.tcp_listen,
                   "HOST:PORT for the protocol over raw TCP, one JSON per line (default: off)");
+  cmd->add_option("--allow-origin", f.allow_origins,
+                  "a page origin allowed to connect from a browser (repeatable; wildcards as "
+                  "https://*.example.com, http://localhost:*); default: any");
   cmd->add_option("--threads", f.threads, "event loops, 0 = one per core (default)");
   cmd->add_flag("--echo", f.echo, "also serve /echo (conformance tests, benchmarks)");
   cmd->add_option("--max-message-size", f.max_message_size, "bytes; larger messages get 1009");
@@ -184,6 +192,11 @@ int run_serve(const ServeFlags& flags) {
                cfg->server.data_dir.empty() ? std::string("in memory")
                                             : "durable in " + cfg->server.data_dir);
 
+  if (cfg->server.allowed_origins.empty() && !host.starts_with("127.") && host != "localhost" &&
+      host != "[::1]") {
+    spdlog::warn("no allowed_origins configured: any web page may open a connection here "
+                 "(set allowed_origins for a public server)");
+  }
   if (cfg->server.api_key.empty()) {
     spdlog::warn("no API key configured: the server API (/api/...) answers loopback peers only");
   }

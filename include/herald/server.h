@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "herald/namespace_options.h"
 #include "herald/result.h"
@@ -47,6 +48,11 @@ struct ServerOptions {
   // Named namespaces. Empty: every namespace gets default_namespace's options (the embedded
   // default serves any channel). Not empty: a channel of a namespace not listed gets error 118.
   std::map<std::string, NamespaceOptions, std::less<>> namespaces;
+
+  // Pages allowed to open a browser transport (WebSocket, SSE, long-poll), e.g.
+  // "https://app.example.com", "https://*.example.com", "http://localhost:*"; others get 403.
+  // Empty: any origin. The server's own pages are always allowed (see auth/origin.h).
+  std::vector<std::string> allowed_origins;
 
   // Server API (POST /api/<method>) for backends. With no key, only loopback peers may call it.
   std::string api_key;

@@ -1,5 +1,7 @@
 #include "server/config.h"
 
+#include "auth/origin.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
@@ -8,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 namespace herald::server {
 namespace {
@@ -63,6 +66,10 @@ const std::map<std::string, Setter>& setters() {
       {"permessage_deflate",
        [](const YAML::Node& n, ServeConfig& c) { c.server.permessage_deflate = n.as<bool>(); }},
       {"api_key", [](const YAML::Node& n, ServeConfig& c) { c.server.api_key = n.as<std::string>(); }},
+      {"allowed_origins",
+       [](const YAML::Node& n, ServeConfig& c) {
+         c.server.allowed_origins = n.as<std::vector<std::string>>();
+       }},
       {"token_hmac_secret",
        [](const YAML::Node& n, ServeConfig& c) { c.server.token_hmac_secret = n.as<std::string>(); }},
       {"allow_anonymous",
@@ -272,6 +279,13 @@ std::string describe(const ServeConfig& config) {
   line("data_dir", quoted(s.data_dir));
   line("max_subscriptions", std::to_string(s.max_subscriptions));
   line("allow_anonymous", s.allow_anonymous ? "true" : "false");
+  {
+    std::string origins = "[";
+    for (const std::string& o : s.allowed_origins) {
+      origins += (origins.size() > 1 ? ", " : "") + quoted(o);
+    }
+    line("allowed_origins", origins + "]");
+  }
   out += std::string("# api_key: ") + (s.api_key.empty() ? "(none: loopback only)" : "(set)") +
          "\n";
   out += std::string("# token_hmac_secret: ") + (s.token_hmac_secret.empty() ? "(none)" : "(set)") +
@@ -290,6 +304,12 @@ std::string describe(const ServeConfig& config) {
 
 Result<Ok> validate(const ServeConfig& config) {
   const ServerOptions& s = config.server;
+  for (const std::string& o : s.allowed_origins) {
+    std::string why;
+    if (!auth::OriginPolicy::valid_pattern(o, &why)) {
+      return Error{"allowed_origins: " + why};
+    }
+  }
   if (s.threads < 0 || s.threads > 1024) {
     return Error{"threads must be between 0 (one per core) and 1024"};
   }

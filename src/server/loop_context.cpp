@@ -25,6 +25,32 @@ LoopContext::LoopContext(int index, ServerCore& server_core)
 
 LoopContext::~LoopContext() = default;
 
+namespace {
+
+// The CORS headers of an answer to a browser transport request from `origin` (already allowed).
+std::string cors_headers(std::string_view origin) {
+  if (origin.empty()) {
+    return {};
+  }
+  std::string h = "Access-Control-Allow-Origin: ";
+  h += origin;
+  h +=
+      "\r\nVary: Origin\r\nAccess-Control-Allow-Credentials: true\r\n"
+      "Access-Control-Expose-Headers: Herald-Session\r\n";
+  return h;
+}
+
+}  // namespace
+
+bool LoopContext::origin_allowed(transport::HttpSession& http, const http::Request& req) {
+  if (core.origins.allows(req.header("Origin"), req.header("Host"))) {
+    return true;
+  }
+  metrics.origin_refusals.add();
+  http.respond(403, kJson, R"({"error":"origin not allowed","status":403})", false);
+  return false;
+}
+
 void LoopContext::route(transport::HttpSession& http, const http::Request& req,
                         std::string_view body) {
   bool keep = req.keep_alive;
@@ -32,6 +58,9 @@ void LoopContext::route(transport::HttpSession& http, const http::Request& req,
   for (size_t i = 0; i < core.routes.size(); ++i) {
     if (core.routes[i].path != req.path) {
       continue;
+    }
+    if (!origin_allowed(http, req)) {
+      return;  // before the upgrade: a page of another site never gets a WebSocket here
     }
     if (req.method != http::Method::kGet) {
       http.respond(405, kJson, R"({"error":"method not allowed","status":405})", false,
@@ -48,10 +77,14 @@ void LoopContext::route(transport::HttpSession& http, const http::Request& req,
     return;
   }
   if (endpoint != nullptr && (req.path == "/connection/sse" || req.path == "/connection/poll")) {
+    if (!origin_allowed(http, req)) {
+      return;
+    }
+    std::string cors = cors_headers(req.header("Origin"));
     if (req.path == "/connection/sse") {
-      transport::serve_sse(http, req, body);
+      transport::serve_sse(http, req, body, cors);
     } else {
-      transport::serve_poll(http, req, body);
+      transport::serve_poll(http, req, body, cors);
     }
     return;
   }

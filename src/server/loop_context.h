@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "auth/jwt.h"
+#include "auth/origin.h"
 #include "herald/server.h"
 #include "http/request_parser.h"
 #include "hub/hub.h"
@@ -67,6 +68,8 @@ class LoopContext final : public transport::LoopServices {
 
  private:
   void on_connection_removed() override;
+  // The Origin allow-list for browser transports: false after answering 403.
+  bool origin_allowed(transport::HttpSession& http, const http::Request& req);
 };
 
 // What every loop shares, read-only once the loops run.
@@ -83,6 +86,7 @@ struct ServerCore {
   std::vector<Route> routes;
   hub::Namespaces namespaces;  // from options, set by Server::start
   std::unique_ptr<auth::TokenVerifier> tokens;  // null: no token_hmac_secret
+  auth::OriginPolicy origins;                    // from options.allowed_origins
   std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
   // Declaration order is destruction order reversed: the store goes first (its last commit
   // callbacks post to loops that still exist), then the loops (with their hubs), then the broker.

@@ -82,6 +82,8 @@ constexpr Field<LoopMetrics> kFields[] = {
      &LoopMetrics::token_rejections},
     {"herald_forced_disconnects_total", "counter", "Connections ended through the server API",
      &LoopMetrics::forced_disconnects},
+    {"herald_origin_refusals_total", "counter",
+     "Browser transport requests refused for their Origin (403)", &LoopMetrics::origin_refusals},
 };
 
 template <class Metrics, size_t N>

@@ -24,6 +24,7 @@ struct LoopMetrics {
   Counter api_errors;            // server API error answers (and error entries of a batch)
   Counter token_rejections;      // connects refused for their token (or for lacking one)
   Counter forced_disconnects;    // connections ended by POST /api/disconnect
+  Counter origin_refusals;       // browser transport requests refused for their Origin (403)
   // Error replies to clients, by code (index: position in protocol::kAllErrorCodes).
   Counter protocol_errors[std::size(protocol::kAllErrorCodes)];
 

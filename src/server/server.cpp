@@ -214,6 +214,7 @@ Result<Ok> Server::start() {
     loop_ptrs.push_back(&ctx->loop);
   }
   core.namespaces = hub::Namespaces(core.options.default_namespace, core.options.namespaces);
+  core.origins = auth::OriginPolicy(core.options.allowed_origins);
   if (!core.options.token_hmac_secret.empty()) {
     core.tokens = std::make_unique<auth::TokenVerifier>(core.options.token_hmac_secret);
   }

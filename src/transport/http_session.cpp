@@ -158,7 +158,8 @@ uint64_t HttpSession::begin_async(uint32_t timeout_ms) {
 }
 
 void HttpSession::answer_async(uint64_t ticket, int status, std::string_view content_type,
-                               std::string_view body, bool keep_alive) {
+                               std::string_view body, bool keep_alive,
+                               std::string_view extra_headers) {
   if (held_ == nullptr) {
     return;
   }
@@ -171,7 +172,7 @@ void HttpSession::answer_async(uint64_t ticket, int status, std::string_view con
   if (status >= 400) {
     services_.transport_metrics.http_errors.add();
   }
-  http::append_response(a.bytes, status, content_type, body, keep_alive, {});
+  http::append_response(a.bytes, status, content_type, body, keep_alive, extra_headers);
   a.keep_alive = keep_alive;
   a.ready = true;
   flush_held();

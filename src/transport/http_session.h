@@ -35,7 +35,7 @@ class HttpSession final : public Mode {
   uint64_t begin_async(uint32_t timeout_ms = 0);
   bool has_held_answers() const { return held_ != nullptr; }
   void answer_async(uint64_t ticket, int status, std::string_view content_type,
-                    std::string_view body, bool keep_alive);
+                    std::string_view body, bool keep_alive, std::string_view extra_headers = {});
 
   // Completes a WebSocket handshake for the request being routed and hands the connection to a
   // WebSocketSession serving `handler` (which must outlive it: handlers live as long as the

@@ -34,7 +34,7 @@ std::string_view content_type(int status, bool lines) {
 // otherwise through an asynchronous answer of the connection (in request order), if the
 // connection is still open then. hold_ms bounds the wait (0: the head timeout).
 void answer_from(HttpSession& http, int target, bool keep, bool lines, uint32_t hold_ms,
-                 std::function<void(LoopServices&, Reply)> work) {
+                 std::string_view cors, std::function<void(LoopServices&, Reply)> work) {
   LoopServices& home = http.conn().services();
   uint64_t conn_id = http.conn().id();
   int home_index = home.loop.index();
@@ -44,10 +44,12 @@ void answer_from(HttpSession& http, int target, bool keep, bool lines, uint32_t 
     std::optional<std::pair<int, std::string>> early;
   };
   auto state = std::make_shared<State>();
-  auto deliver = [&home, conn_id, keep, lines, state](int status, std::string body) {
+  auto deliver = [&home, conn_id, keep, lines, state, cors = std::string(cors)](
+                     int status, std::string body) {
     auto it = home.async_waiting.find(conn_id);
     if (it != home.async_waiting.end()) {
-      it->second->answer_async(state->ticket, status, content_type(status, lines), body, keep);
+      it->second->answer_async(state->ticket, status, content_type(status, lines), body, keep,
+                               cors);
     }
   };
   if (target == home_index) {
@@ -61,7 +63,7 @@ void answer_from(HttpSession& http, int target, bool keep, bool lines, uint32_t 
     state->returned = true;
     if (state->early) {
       http.respond(state->early->first, content_type(state->early->first, lines),
-                   state->early->second, keep);
+                   state->early->second, keep, cors);
     } else {
       state->ticket = http.begin_async(hold_ms);
     }
@@ -79,11 +81,22 @@ void answer_from(HttpSession& http, int target, bool keep, bool lines, uint32_t 
   });
 }
 
-void respond_error(HttpSession& http, int status, std::string_view message, bool keep) {
+void respond_error(HttpSession& http, int status, std::string_view message, bool keep,
+                   std::string_view cors) {
   std::string body = "{\"error\":\"";
   body += message;
   body += "\",\"status\":" + std::to_string(status) + "}";
-  http.respond(status, kJson, body, keep);
+  http.respond(status, kJson, body, keep, cors);
+}
+
+// A CORS preflight for the HTTP transports (the Origin was allowed by the server already).
+void preflight(HttpSession& http, const http::Request& req, std::string_view cors) {
+  std::string headers(cors);
+  headers +=
+      "Access-Control-Allow-Methods: GET, POST, DELETE\r\n"
+      "Access-Control-Allow-Headers: Content-Type, Last-Event-ID\r\n"
+      "Access-Control-Max-Age: 600\r\n";
+  http.respond(204, kJson, {}, req.keep_alive, headers);
 }
 
 // Appends s as a JSON string (quotes and escapes), for the commands built from a URL.
@@ -127,15 +140,15 @@ std::string_view cookie(const http::Request& req, std::string_view name) {
 // they ran there (their replies travel on the stream or wait for the next poll), 404 when no
 // such session lives.
 void post_commands(HttpSession& http, const http::Request& req, std::string_view body,
-                   std::string_view session, Kind kind) {
+                   std::string_view session, Kind kind, std::string_view cors) {
   LoopServices& home = http.conn().services();
   home.transport_metrics.session_posts.add();
   int loop = session_loop(session, home.loop_count());
   if (loop < 0) {
-    respond_error(http, 404, "unknown session", req.keep_alive);
+    respond_error(http, 404, "unknown session", req.keep_alive, cors);
     return;
   }
-  answer_from(http, loop, req.keep_alive, false, 0,
+  answer_from(http, loop, req.keep_alive, false, 0, cors,
               [id = std::string(session), commands = std::string(body), kind](LoopServices& there,
                                                                                Reply reply) {
                 EmulatedSession* s = there.sessions.find(id);
@@ -157,25 +170,30 @@ void post_commands(HttpSession& http, const http::Request& req, std::string_view
 
 }  // namespace
 
-void serve_sse(HttpSession& http, const http::Request& req, std::string_view body) {
+void serve_sse(HttpSession& http, const http::Request& req, std::string_view body,
+               std::string_view cors) {
   bool keep = req.keep_alive;
+  if (req.method == http::Method::kOptions) {
+    preflight(http, req, cors);
+    return;
+  }
   std::optional<std::string> session = http::query_param_decoded(req.query, "session");
   if (req.method == http::Method::kPost) {
     if (!session) {
-      respond_error(http, 400, "POST /connection/sse needs ?session=", keep);
+      respond_error(http, 400, "POST /connection/sse needs ?session=", keep, cors);
       return;
     }
-    post_commands(http, req, body, *session, Kind::kSse);
+    post_commands(http, req, body, *session, Kind::kSse, cors);
     return;
   }
   if (req.method != http::Method::kGet) {
     http.respond(405, kJson, R"({"error":"method not allowed","status":405})", false,
-                 "Allow: GET, POST\r\n");
+                 "Allow: GET, POST, OPTIONS\r\n");
     return;
   }
   if (http.has_held_answers()) {
     respond_error(http, 400, "an event stream must not follow requests still being answered",
-                  false);
+                  false, cors);
     return;
   }
   LoopServices& services = http.conn().services();
@@ -189,7 +207,7 @@ void serve_sse(HttpSession& http, const http::Request& req, std::string_view bod
                    .value_or(R"({"id":1,"method":"connect"})");
   } else {
     if (channels.size() > services.options.max_subscriptions) {
-      respond_error(http, 400, "too many channels for one stream", false);
+      respond_error(http, 400, "too many channels for one stream", false, cors);
       return;
     }
     for (std::string& c : channels) {
@@ -224,20 +242,25 @@ void serve_sse(HttpSession& http, const http::Request& req, std::string_view bod
       commands += "}}";
     }
   }
-  http.start_sse(new_session_id(services.loop.index()), std::move(positions), commands, {});
+  http.start_sse(new_session_id(services.loop.index()), std::move(positions), commands, cors);
 }
 
-void serve_poll(HttpSession& http, const http::Request& req, std::string_view body) {
+void serve_poll(HttpSession& http, const http::Request& req, std::string_view body,
+                std::string_view cors) {
   bool keep = req.keep_alive;
+  if (req.method == http::Method::kOptions) {
+    preflight(http, req, cors);
+    return;
+  }
   LoopServices& services = http.conn().services();
   std::optional<std::string> session = http::query_param_decoded(req.query, "session");
   if (req.method == http::Method::kPost) {
     if (session) {
-      post_commands(http, req, body, *session, Kind::kPoll);
+      post_commands(http, req, body, *session, Kind::kPoll, cors);
       return;
     }
     if (body.empty()) {
-      respond_error(http, 400, "a new long-poll session starts with its connect command", keep);
+      respond_error(http, 400, "a new long-poll session starts with its connect command", keep, cors);
       return;
     }
     std::string id = new_session_id(services.loop.index());
@@ -245,17 +268,18 @@ void serve_poll(HttpSession& http, const http::Request& req, std::string_view bo
     PollSession* poll = created.get();
     services.polls.emplace(id, std::move(created));
     poll->open(body);
-    http.respond(200, kLines, poll->answer_now(), keep, "Herald-Session: " + id + "\r\n");
+    http.respond(200, kLines, poll->answer_now(), keep,
+                 std::string(cors) + "Herald-Session: " + id + "\r\n");
     return;
   }
   if (req.method == http::Method::kDelete) {
     // The client leaves: its session ends now rather than at session_timeout.
     int loop = session ? session_loop(*session, services.loop_count()) : -1;
     if (loop < 0) {
-      respond_error(http, 404, "unknown session", keep);
+      respond_error(http, 404, "unknown session", keep, cors);
       return;
     }
-    answer_from(http, loop, keep, false, 0,
+    answer_from(http, loop, keep, false, 0, cors,
                 [id = std::move(*session)](LoopServices& there, Reply reply) {
                   EmulatedSession* s = there.sessions.find(id);
                   if (s == nullptr || s->kind() != Kind::kPoll) {
@@ -269,7 +293,7 @@ void serve_poll(HttpSession& http, const http::Request& req, std::string_view bo
   }
   if (req.method != http::Method::kGet) {
     http.respond(405, kJson, R"({"error":"method not allowed","status":405})", false,
-                 "Allow: GET, POST, DELETE\r\n");
+                 "Allow: GET, POST, DELETE, OPTIONS\r\n");
     return;
   }
   std::optional<std::string> cursor_text = http::query_param_decoded(req.query, "cursor");
@@ -278,16 +302,16 @@ void serve_poll(HttpSession& http, const http::Request& req, std::string_view bo
       std::from_chars(cursor_text->data(), cursor_text->data() + cursor_text->size(), cursor)
               .ptr != cursor_text->data() + cursor_text->size() ||
       cursor_text->empty()) {
-    respond_error(http, 400, "a poll needs ?session= and a numeric cursor=", keep);
+    respond_error(http, 400, "a poll needs ?session= and a numeric cursor=", keep, cors);
     return;
   }
   int loop = session_loop(*session, services.loop_count());
   if (loop < 0) {
-    respond_error(http, 404, "unknown session", keep);
+    respond_error(http, 404, "unknown session", keep, cors);
     return;
   }
   uint32_t hold = services.options.poll_timeout_ms + services.options.head_timeout_ms;
-  answer_from(http, loop, keep, true, hold,
+  answer_from(http, loop, keep, true, hold, cors,
               [id = std::move(*session), cursor](LoopServices& there, Reply reply) {
                 EmulatedSession* s = there.sessions.find(id);
                 if (s == nullptr || s->kind() != Kind::kPoll) {

@@ -20,7 +20,11 @@ namespace herald::transport {
 
 class HttpSession;
 
-void serve_sse(HttpSession& http, const http::Request& req, std::string_view body);
-void serve_poll(HttpSession& http, const http::Request& req, std::string_view body);
+// cors: the CORS headers every answer carries (the server decides them from the Origin allow-list;
+// empty for a request without Origin), each ending in "\r\n".
+void serve_sse(HttpSession& http, const http::Request& req, std::string_view body,
+               std::string_view cors);
+void serve_poll(HttpSession& http, const http::Request& req, std::string_view body,
+                std::string_view cors);
 
 }  // namespace herald::transport
