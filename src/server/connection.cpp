@@ -440,10 +440,15 @@ void Connection::drain() {
   // drain deadline bounds it anyway.
 }
 
+void Connection::on_tls_handshake() { ctx_->metrics.tls_handshakes.add(); }
+
 void Connection::on_timeout() {
   const ServerOptions& opt = ctx_->core.options;
   if (phase_ == Phase::kHttp) {
-    if (saw_request_bytes_) {
+    // The head timeout, armed at accept, bounds the TLS handshake and the first head together.
+    if (tls_handshake_pending()) {
+      ctx_->metrics.tls_handshake_errors.add();
+    } else if (saw_request_bytes_) {
       ctx_->metrics.head_timeouts.add();
     }
     abort(net::CloseReason::kTimeout);
@@ -479,6 +484,13 @@ void Connection::on_timeout() {
 }
 
 void Connection::on_closed(net::CloseReason reason) {
+  if (reason == net::CloseReason::kTlsError) {
+    if (tls_handshake_pending()) {
+      ctx_->metrics.tls_handshake_errors.add();
+    } else {
+      ctx_->metrics.tls_errors.add();
+    }
+  }
   if (reason == net::CloseReason::kOutputLimit) {
     ctx_->metrics.ws_slow_disconnects.add();
     if (handler_ != nullptr) {

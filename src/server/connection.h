@@ -77,6 +77,7 @@ class Connection final : public net::Stream,
   size_t on_data(uint8_t* data, size_t size) override;
   void on_closed(net::CloseReason reason) override;
   void on_timeout() override;
+  void on_tls_handshake() override;
 
   size_t on_http(uint8_t* data, size_t size);
   // Answers one parsed request; returns false if the connection stops reading requests.

@@ -42,6 +42,9 @@ struct LoopMetrics {
   Counter ws_slow_disconnects;   // connections dropped for not reading their output
   Counter ws_ping_timeouts;      // connections dropped for not answering pings
   Counter publications;          // topic publications started on this loop
+  Counter tls_handshakes;        // TLS handshakes completed
+  Counter tls_handshake_errors;  // TLS handshakes failed (bad ClientHello, version, timeout...)
+  Counter tls_errors;            // TLS connections dropped for a bad record after the handshake
 
   // The Herald protocol and the server API.
   Counter protocol_clients;      // gauge: connected protocol sessions

@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 
 #include <chrono>
+#include <mutex>
 #include <thread>
 
 #include "server/connection.h"
@@ -20,6 +21,8 @@ struct Server::Impl {
   std::vector<std::thread> threads;
   std::atomic<bool> stopping{false};
   bool started = false;
+  mutable std::mutex reload_mutex;  // one reload_tls() at a time; guards tls_description
+  std::string tls_description;
 
   void accept(server::LoopContext& ctx, int fd, const sockaddr_storage& peer);
 };
@@ -65,15 +68,17 @@ void Server::Impl::accept(server::LoopContext& ctx, int fd, const sockaddr_stora
         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
         "Content-Length: 45\r\nConnection: close\r\nRetry-After: 5\r\n\r\n"
         R"({"error":"too many connections","status":503})";
-    ssize_t n = ::write(fd, kBusy, sizeof(kBusy) - 1);
-    (void)n;  // best effort: the socket is fresh, its buffer is empty
+    if (ctx.tls == nullptr) {  // a TLS client could not read a plaintext answer: just close
+      ssize_t n = ::write(fd, kBusy, sizeof(kBusy) - 1);
+      (void)n;  // best effort: the socket is fresh, its buffer is empty
+    }
     ::close(fd);
     return;
   }
   uint64_t id = core.next_connection_id.fetch_add(1, std::memory_order_relaxed);
   auto* c = new server::Connection(ctx, fd, peer, id);  // owned by the loop; freed by Stream
   ctx.add_connection(c);
-  if (!c->start()) {
+  if (!c->start(ctx.tls.get())) {
     c->abort(net::CloseReason::kLocal);
   }
 }
@@ -108,6 +113,20 @@ Result<Ok> Server::start() {
   if (!endpoint) {
     return Error{endpoint.error()};
   }
+  // The certificate and key are checked before anything listens: a bad path stops the start.
+  std::shared_ptr<const net::TlsContext> tls;
+  if (!core.options.tls_cert.empty() || !core.options.tls_key.empty()) {
+    if (core.options.tls_cert.empty() || core.options.tls_key.empty()) {
+      return Error{"tls_cert and tls_key go together: set both, or neither for plain TCP"};
+    }
+    auto loaded = net::TlsContext::load(core.options.tls_cert, core.options.tls_key);
+    if (!loaded) {
+      return Error{loaded.error()};
+    }
+    tls = std::move(*loaded);
+    std::lock_guard<std::mutex> lock(impl_->reload_mutex);
+    impl_->tls_description = tls->description();
+  }
   // Before anything else starts: a second server must not quietly share the port.
   if (auto free = net::ensure_address_free(*endpoint); !free) {
     return Error{free.error()};
@@ -123,6 +142,7 @@ Result<Ok> Server::start() {
     if (auto r = ctx->loop.init(); !r) {
       return Error{r.error()};
     }
+    ctx->tls = tls;
     for (const auto& route : core.routes) {
       ctx->handlers.push_back(route.loop_factory ? route.loop_factory(*ctx) : route.factory());
     }
@@ -211,5 +231,32 @@ void Server::publish(std::string_view topic, std::string_view data, MessageType 
 }
 
 std::string Server::metrics_text() const { return impl_->core.metrics_text(); }
+
+Result<std::string> Server::reload_tls() {
+  std::lock_guard<std::mutex> lock(impl_->reload_mutex);
+  const ServerOptions& options = impl_->core.options;
+  if (options.tls_cert.empty()) {
+    return Error{"TLS is not configured (no tls_cert)"};
+  }
+  auto loaded = net::TlsContext::load(options.tls_cert, options.tls_key);
+  if (!loaded) {
+    return Error{loaded.error()};
+  }
+  std::shared_ptr<const net::TlsContext> tls = std::move(*loaded);
+  // Each loop swaps its pointer on its own thread: no lock on the accept path. The old context
+  // is freed when the last loop lets go of it; connections made from it hold their own reference
+  // to its SSL_CTX.
+  for (auto& ctx : impl_->core.loops) {
+    server::LoopContext* raw = ctx.get();
+    raw->loop.post([raw, tls] { raw->tls = tls; });
+  }
+  impl_->tls_description = tls->description();
+  return tls->description();
+}
+
+std::string Server::tls_certificate() const {
+  std::lock_guard<std::mutex> lock(impl_->reload_mutex);
+  return impl_->tls_description;
+}
 
 }  // namespace herald
