@@ -151,7 +151,11 @@ Result<X509Ptr> use_chain(SSL_CTX* ctx, const std::string& path, const std::stri
   ERR_clear_error();
   X509Ptr leaf(PEM_read_bio_X509_AUX(bio.get(), nullptr, no_passphrase, nullptr));
   if (!leaf) {
-    return Error{what + "no PEM certificate in it (" + openssl_reason("unreadable") + ")"};
+    if (pem.find("CERTIFICATE-----") == std::string::npos) {
+      ERR_clear_error();
+      return Error{what + "no PEM certificate in it"};
+    }
+    return Error{what + "unreadable certificate (" + openssl_reason("bad PEM") + ")"};
   }
   if (SSL_CTX_use_certificate(ctx, leaf.get()) != 1) {
     return Error{what + "certificate refused: " + openssl_reason("unusable")};
@@ -185,7 +189,11 @@ Result<Ok> use_key(SSL_CTX* ctx, X509* leaf, const std::string& cert_path,
   ERR_clear_error();
   PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr));
   if (!key) {
-    return Error{what + ": no PEM private key in it (" + openssl_reason("unreadable") + ")"};
+    if (pem.find("PRIVATE KEY-----") == std::string::npos) {
+      ERR_clear_error();
+      return Error{what + ": no PEM private key in it"};
+    }
+    return Error{what + ": unreadable private key (" + openssl_reason("bad PEM") + ")"};
   }
   if (X509_check_private_key(leaf, key.get()) != 1) {
     ERR_clear_error();

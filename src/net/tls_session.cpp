@@ -117,6 +117,9 @@ TlsSession::ReadResult TlsSession::read(uint8_t* out, size_t cap) {
   if (failed_) {
     return {0, Status::kError};
   }
+  // SSL_get_error() reads the thread's error queue: an entry left by any other OpenSSL call on
+  // this loop would turn a WANT_READ into a failure. Once per read(), i.e. per recv().
+  ERR_clear_error();
   if (!handshake_done_) {
     int rc = SSL_do_handshake(ssl_);
     if (rc != 1) {

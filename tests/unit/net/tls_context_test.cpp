@@ -85,7 +85,23 @@ TEST_F(TlsContextTest, DirectoryInsteadOfAFile) {
 TEST_F(TlsContextTest, GarbageCertificate) {
   std::string bad = dir_.write("bad.pem", "this is not a certificate\n");
   std::string e = load_error(bad, key_);
-  EXPECT_EQ(e.rfind("tls_cert " + bad + ": no PEM certificate in it", 0), 0u) << e;
+  EXPECT_EQ(e, "tls_cert " + bad + ": no PEM certificate in it");
+}
+
+TEST_F(TlsContextTest, CorruptCertificateBlock) {
+  std::string bad = dir_.write("corrupt.pem",
+                               "-----BEGIN CERTIFICATE-----\nnot base64 at all\n"
+                               "-----END CERTIFICATE-----\n");
+  std::string e = load_error(bad, key_);
+  EXPECT_EQ(e.rfind("tls_cert " + bad + ": unreadable certificate (", 0), 0u) << e;
+}
+
+TEST_F(TlsContextTest, CorruptKeyBlock) {
+  std::string bad = dir_.write("corrupt.key",
+                               "-----BEGIN PRIVATE KEY-----\nMIIEvAIBADANBgkqhkiG9w0BAQEFAASC\n"
+                               "-----END PRIVATE KEY-----\n");
+  std::string e = load_error(cert_, bad);
+  EXPECT_EQ(e.rfind("tls_key " + bad + ": unreadable private key (", 0), 0u) << e;
 }
 
 TEST_F(TlsContextTest, EmptyCertificateFile) {
@@ -96,7 +112,7 @@ TEST_F(TlsContextTest, EmptyCertificateFile) {
 
 TEST_F(TlsContextTest, CertificateGivenAsTheKey) {
   std::string e = load_error(cert_, cert_);
-  EXPECT_EQ(e.rfind("tls_key " + cert_ + ": no PEM private key in it", 0), 0u) << e;
+  EXPECT_EQ(e, "tls_key " + cert_ + ": no PEM private key in it");
 }
 
 TEST_F(TlsContextTest, KeyOfAnotherCertificate) {
