@@ -288,6 +288,23 @@ def versions_and_alpn(server):
           metric(server, "herald_tls_handshake_errors_total") - errors)
 
 
+@suite.case("session tickets: a second connection resumes the first one's session (1.2, 1.3)",
+            args=TLS_ARGS)
+def resumption(server):
+    request = "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    for version, name in (("-tls1_2", "TLSv1.2"), ("-tls1_3", "TLSv1.3")):
+        session = os.path.join(CERT_DIR, f"session{version}")
+        for what, flag, expect in (("first", "-sess_out", "New"), ("second", "-sess_in", "Reused")):
+            # -ign_eof: read until the server closes after its answer, so that the TLS 1.3
+            # tickets (sent after the handshake) have arrived.
+            argv = ["openssl", "s_client", "-connect", f"127.0.0.1:{server.port}", "-CAfile",
+                    CERT, version, "-ign_eof", flag, session]
+            step(f"{name}: {what} connection ({' '.join(argv[1:])})")
+            r = subprocess.run(argv, input=request, capture_output=True, text=True, timeout=10)
+            check(f"{expect}, {name}" in r.stdout, f"'{expect}, {name}'", r.stdout[-600:])
+            check("HTTP/1.1 200" in r.stdout, "the /health answer", r.stdout[-300:])
+
+
 @suite.case("the server closes with close_notify (Connection: close over https)", args=TLS_ARGS)
 def close_notify(server):
     step("GET /health with Connection: close; read to the end with ragged EOFs reported")
