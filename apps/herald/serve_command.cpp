@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "herald/server.h"
+#include "net/tls_context.h"
 #include "server/builtin_handlers.h"
 #include "server/config.h"
 
@@ -39,6 +40,8 @@ struct ServeFlags {
   bool memory = false;
   std::string api_key;
   std::string token_secret;
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 // Defaults, then the file, then flags: the last word wins.
@@ -112,6 +115,12 @@ Result<server::ServeConfig> build_config(const ServeFlags& f) {
   if (!f.token_secret.empty()) {
     cfg.server.token_hmac_secret = f.token_secret;
   }
+  if (!f.tls_cert.empty()) {
+    cfg.server.tls_cert = f.tls_cert;
+  }
+  if (!f.tls_key.empty()) {
+    cfg.server.tls_key = f.tls_key;
+  }
   if (auto r = server::validate(cfg); !r) {
     return Error{r.error()};
   }
@@ -144,6 +153,40 @@ void add_serve_flags(CLI::App* cmd, ServeFlags& f) {
                   "HS256 secret of connection tokens (default: $HERALD_TOKEN_SECRET)");
   cmd->add_option("--api-key", f.api_key,
                   "key for POST /api/... (X-API-Key; also HERALD_API_KEY); none: loopback only");
+  cmd->add_option("--tls-cert", f.tls_cert,
+                  "PEM certificate chain: serve https/wss (with --tls-key); SIGHUP reloads it");
+  cmd->add_option("--tls-key", f.tls_key, "PEM private key of --tls-cert (unencrypted)");
+}
+
+// SIGINT and SIGTERM drain and stop (a second one exits at once); SIGHUP reloads the TLS
+// certificate and key. Runs on its own thread, which calls nothing on the server once stop()
+// was called (run_serve may then return and destroy it).
+void handle_signals(Server& server, const sigset_t& signals, bool tls) {
+  int sig = 0;
+  for (;;) {
+    sigwait(&signals, &sig);
+    if (sig != SIGHUP) {
+      break;
+    }
+    if (!tls) {
+      spdlog::warn("SIGHUP: no TLS certificate configured, nothing to reload");
+      continue;
+    }
+    auto reloaded = server.reload_tls();
+    if (reloaded) {
+      spdlog::info("SIGHUP: TLS certificate reloaded for new connections: {}", *reloaded);
+    } else {
+      spdlog::error("SIGHUP: TLS reload failed, still serving the previous certificate: {}",
+                    reloaded.error());
+    }
+  }
+  spdlog::info("signal {}: draining connections", sig);
+  server.stop();
+  do {
+    sigwait(&signals, &sig);  // a second SIGINT/SIGTERM does not wait for the drain
+  } while (sig == SIGHUP);
+  spdlog::warn("second signal: exiting now");
+  std::_Exit(130);
 }
 
 int run_serve(const ServeFlags& flags) {
@@ -162,6 +205,7 @@ int run_serve(const ServeFlags& flags) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -175,13 +219,14 @@ int run_serve(const ServeFlags& flags) {
     std::fprintf(stderr, "herald: cannot start: %s\n", r.error().c_str());
     return 1;
   }
+  bool tls = !cfg->server.tls_cert.empty();
   std::string host = cfg->server.listen.substr(0, cfg->server.listen.rfind(':'));
-  std::printf("herald listening on http://%s:%u\n", host.empty() ? "0.0.0.0" : host.c_str(),
-              server.port());
+  std::printf("herald listening on %s://%s:%u\n", tls ? "https" : "http",
+              host.empty() ? "0.0.0.0" : host.c_str(), server.port());
   if (server.tcp_port() != 0) {
     std::string tcp_host = cfg->server.tcp_listen.substr(0, cfg->server.tcp_listen.rfind(':'));
-    std::printf("herald tcp on tcp://%s:%u\n", tcp_host.empty() ? "0.0.0.0" : tcp_host.c_str(),
-                server.tcp_port());
+    std::printf("herald tcp on %s://%s:%u\n", tls ? "tls" : "tcp",
+                tcp_host.empty() ? "0.0.0.0" : tcp_host.c_str(), server.tcp_port());
   }
   std::fflush(stdout);
   spdlog::info("serving /connection/websocket, /chat{} with {} event loop(s); history {}; "
@@ -197,19 +242,14 @@ int run_serve(const ServeFlags& flags) {
     spdlog::warn("no allowed_origins configured: any web page may open a connection here "
                  "(set allowed_origins for a public server)");
   }
+  if (tls) {
+    spdlog::info("TLS (https, wss) with {}", server.tls_certificate());
+  }
   if (cfg->server.api_key.empty()) {
     spdlog::warn("no API key configured: the server API (/api/...) answers loopback peers only");
   }
 
-  std::thread signal_thread([&server, signals] {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    spdlog::info("signal {}: draining connections", sig);
-    server.stop();
-    sigwait(&signals, &sig);  // a second signal does not wait for the drain
-    spdlog::warn("second signal: exiting now");
-    std::_Exit(130);
-  });
+  std::thread signal_thread([&server, signals, tls] { handle_signals(server, signals, tls); });
   signal_thread.detach();
   server.run();
   spdlog::info("stopped");
@@ -235,6 +275,14 @@ void register_check_config(CLI::App& app) {
       std::fprintf(stderr, "herald: %s\n", cfg.error().c_str());
       g_exit_code = 2;
       return;
+    }
+    if (!cfg->server.tls_cert.empty()) {
+      auto tls = net::TlsContext::load(cfg->server.tls_cert, cfg->server.tls_key);
+      if (!tls) {
+        std::fprintf(stderr, "herald: %s\n", tls.error().c_str());
+        g_exit_code = 2;
+        return;
+      }
     }
     std::fputs(server::describe(*cfg).c_str(), stdout);
     g_exit_code = 0;

@@ -38,6 +38,12 @@ struct ServerOptions {
   bool permessage_deflate = true;         // negotiate RFC 7692 when a client offers it
   size_t deflate_min_size = 64;           // smaller messages are sent uncompressed
 
+  // TLS on the listener (https, wss), both PEM files or neither. tls_cert: the certificate
+  // chain, leaf first; tls_key: its private key, unencrypted. Checked by start(), which fails
+  // with one line when a file is missing, unreadable or the key does not match.
+  std::string tls_cert;
+  std::string tls_key;
+
   // Channels of the Herald protocol (docs/PROTOCOL.md).
   // The protocol over raw TCP, one JSON object per line, on this HOST:PORT ("" = off). Needs a
   // protocol() route (whose handler serves it too). Same limits and keepalive as WebSocket.
@@ -88,6 +94,14 @@ class Server {
   // Graceful drain: stop accepting, close every WebSocket with 1001, wait up to
   // drain_timeout_ms, then end the loops. Thread: any (not a signal handler).
   void stop();
+  // Loads tls_cert and tls_key again (after a certificate renewal): new connections use the new
+  // pair, open connections keep theirs. On failure the old pair stays in use. Returns a one-line
+  // description of the new certificate. Blocking file I/O. Thread: any but a loop's (not a
+  // signal handler).
+  Result<std::string> reload_tls();
+  // The certificate new connections get, in one line (subject, serial, expiry); empty without
+  // TLS. Thread: any.
+  std::string tls_certificate() const;
 
   // Publishes to every subscriber of topic on every loop. Thread: any.
   void publish(std::string_view topic, std::string_view data, MessageType type = MessageType::kText);

@@ -82,6 +82,14 @@ class EventLoop {
   void run_soon(Task task);
   // The loop's scratch read buffer: reused by every connection of this loop for each read.
   std::vector<uint8_t>& read_buffer() { return read_buffer_; }
+  // Where TLS connections receive ciphertext before it is decrypted into read_buffer(); allocated
+  // on first use, so a loop that serves no TLS does not pay for it.
+  std::vector<uint8_t>& tls_read_buffer() {
+    if (tls_read_buffer_.empty()) {
+      tls_read_buffer_.resize(read_buffer_.size());
+    }
+    return tls_read_buffer_;
+  }
 
  private:
   void drain_posted();
@@ -100,6 +108,7 @@ class EventLoop {
   uint64_t now_ms_ = 0;
   TimerWheel timers_;
   std::vector<uint8_t> read_buffer_;
+  std::vector<uint8_t> tls_read_buffer_;
   std::vector<FlushEntry> flush_list_;
   std::vector<Task> deferred_tasks_;
   FreeList<std::string> bytes_pool_{4096};

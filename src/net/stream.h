@@ -4,13 +4,17 @@
 // kept per connection, so an idle connection holds no buffer. Writes queue references to shared
 // immutable buffers and are flushed once per loop iteration with one sendmsg. The output queue
 // has a hard cap: a reader too slow to keep under it is disconnected instead of growing the
-// server.
+// server. A Stream started with a TlsContext speaks TLS (server side) through a TlsSession: the
+// handshake runs in the loop on the bytes as they come, on_data() gets plaintext, and the flush
+// encrypts the same queued shared buffers (only the encryption is per connection) before its
+// send. A plain Stream never touches the TLS code: one pointer test per read and per flush.
 // A closed Stream is deleted at the end of the loop iteration, never inside its own callback.
 // Thread: owning loop only.
 
 #include <sys/uio.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,8 +33,12 @@ enum class CloseReason : uint8_t {
   kOutputLimit,   // the peer did not read fast enough: output queue over its cap
   kTimeout,       // a timer of the owner expired (head, idle, ping, linger)
   kShutdown,      // the server is stopping
+  kTlsError,      // TLS handshake failed, or a bad record from the peer
 };
 const char* describe(CloseReason reason);
+
+class TlsContext;
+class TlsSession;
 
 class Stream : public IoHandler, private Timer {
  public:
@@ -39,8 +47,10 @@ class Stream : public IoHandler, private Timer {
   Stream(const Stream&) = delete;
   Stream& operator=(const Stream&) = delete;
 
-  // Must be called once after construction: registers the descriptor with the loop.
-  bool start();
+  // Must be called once after construction: registers the descriptor with the loop. With tls the
+  // connection speaks TLS, as a server, with a session made from that context. False: the
+  // descriptor could not be registered (or no TLS session could be allocated).
+  bool start(const TlsContext* tls = nullptr);
 
   // Queues bytes for the end-of-iteration flush. Returns false if the stream is closing, or if
   // the queue would pass its cap, in which case the stream closes with kOutputLimit at the end
@@ -64,6 +74,9 @@ class Stream : public IoHandler, private Timer {
   bool closing() const { return state_ != State::kOpen; }
   EventLoop& loop() const { return *loop_; }
   int fd() const { return fd_; }
+  bool is_tls() const { return tls_ != nullptr; }
+  // True from start() until the TLS handshake completes (never for a plain stream).
+  bool tls_handshake_pending() const;
 
   // Presents the kept, unconsumed input to on_data() again (at the end of this iteration): for an
   // owner that paused parsing, e.g. while an asynchronous answer to a pipelined request was
@@ -87,6 +100,8 @@ class Stream : public IoHandler, private Timer {
   virtual void on_timeout() {}
   // The output queue drained below the low-water mark after being over the high one.
   virtual void on_drain() {}
+  // The TLS handshake completed; the first on_data() comes after this.
+  virtual void on_tls_handshake() {}
 
  private:
   enum class State : uint8_t { kOpen, kFlushThenClose, kLingering, kClosed };
@@ -98,8 +113,15 @@ class Stream : public IoHandler, private Timer {
   size_t cork_pending() const { return cork_ == nullptr ? 0 : cork_->size() - cork_sent_; }
   size_t queued_chunks() const { return out_ == nullptr ? 0 : out_->chunks.size() - out_->head; }
   void handle_readable();
+  void handle_tls_readable();
+  void deliver_input(uint8_t* data, size_t size);
   void process_pending(const uint8_t* fresh, size_t fresh_size);
   void flush();
+  int gather(iovec* iov) const;
+  void consume_plain(size_t n);
+  bool send_plain();
+  bool send_tls();
+  void fail_tls();
   void update_interest();
   void finish_close(CloseReason reason);
 
@@ -119,6 +141,9 @@ class Stream : public IoHandler, private Timer {
   OutQueue* out_ = nullptr;
   std::string* cork_ = nullptr;
   std::string* pending_in_ = nullptr;  // input a parser could not consume yet
+  // TLS connections only. queued_bytes_ then counts plaintext not encrypted yet plus ciphertext
+  // not sent yet, so the cap and the backpressure marks mean the same as without TLS.
+  std::unique_ptr<TlsSession> tls_;
 };
 
 }  // namespace herald::net

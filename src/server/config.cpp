@@ -80,6 +80,10 @@ const std::map<std::string, Setter>& setters() {
        [](const YAML::Node& n, ServeConfig& c) { c.server.max_subscriptions = positive_size(n); }},
       {"deflate_min_size",
        [](const YAML::Node& n, ServeConfig& c) { c.server.deflate_min_size = n.as<size_t>(); }},
+      {"tls_cert",
+       [](const YAML::Node& n, ServeConfig& c) { c.server.tls_cert = n.as<std::string>(); }},
+      {"tls_key",
+       [](const YAML::Node& n, ServeConfig& c) { c.server.tls_key = n.as<std::string>(); }},
   };
   return kSetters;
 }
@@ -286,6 +290,8 @@ std::string describe(const ServeConfig& config) {
     }
     line("allowed_origins", origins + "]");
   }
+  line("tls_cert", quoted(s.tls_cert));
+  line("tls_key", quoted(s.tls_key));
   out += std::string("# api_key: ") + (s.api_key.empty() ? "(none: loopback only)" : "(set)") +
          "\n";
   out += std::string("# token_hmac_secret: ") + (s.token_hmac_secret.empty() ? "(none)" : "(set)") +
@@ -327,6 +333,9 @@ Result<Ok> validate(const ServeConfig& config) {
   if (!s.token_hmac_secret.empty() && s.token_hmac_secret.size() < 32) {
     return Error{"token_hmac_secret must be at least 32 bytes (RFC 7518 3.2); `openssl rand -hex 32` "
                  "makes one"};
+  }
+  if (s.tls_cert.empty() != s.tls_key.empty()) {
+    return Error{"tls_cert and tls_key go together: set both, or neither for plain TCP"};
   }
   if (!s.allow_anonymous && s.token_hmac_secret.empty()) {
     return Error{"allow_anonymous is false but no token_hmac_secret is set: nobody could connect"};

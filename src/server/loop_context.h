@@ -22,6 +22,7 @@
 #include "hub/namespaces.h"
 #include "net/event_loop.h"
 #include "net/listener.h"
+#include "net/tls_context.h"
 #include "protocol/api_decoder.h"
 #include "server/metrics.h"
 #include "server/sessions.h"
@@ -42,6 +43,9 @@ class LoopContext final : public transport::LoopServices {
   ServerCore& core;
   std::unique_ptr<net::Listener> listener;
   std::unique_ptr<net::Listener> tcp_listener;  // raw TCP protocol lines (--tcp-listen), if any
+  // New connections speak TLS with this context (null: plain TCP). Replaced on a reload by a
+  // task posted to this loop, so it is read and written by this loop's thread only.
+  std::shared_ptr<const net::TlsContext> tls;
   // The protocol handlers of this loop (one per protocol route), for the server API. Declared
   // before `handlers`, which unregister themselves from it when destroyed.
   std::vector<ProtocolSessions*> protocol_sessions;

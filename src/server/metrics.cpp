@@ -66,6 +66,13 @@ constexpr Field<TransportMetrics> kTransportFields[] = {
      &TransportMetrics::poll_expired},
     {"herald_session_posts_total", "counter", "Commands POSTed to SSE and long-polling sessions",
      &TransportMetrics::session_posts},
+    {"herald_tls_handshakes_total", "counter", "TLS handshakes completed",
+     &TransportMetrics::tls_handshakes},
+    {"herald_tls_handshake_errors_total", "counter",
+     "TLS handshakes that failed or did not finish within head_timeout",
+     &TransportMetrics::tls_handshake_errors},
+    {"herald_tls_errors_total", "counter",
+     "TLS connections dropped for a bad record after the handshake", &TransportMetrics::tls_errors},
 };
 
 constexpr Field<LoopMetrics> kFields[] = {

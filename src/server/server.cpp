@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <optional>
+#include <mutex>
 #include <thread>
 
 #include "server/loop_context.h"
@@ -23,6 +24,8 @@ struct Server::Impl {
   std::vector<std::thread> threads;
   std::atomic<bool> stopping{false};
   bool started = false;
+  mutable std::mutex reload_mutex;  // one reload_tls() at a time; guards tls_description
+  std::string tls_description;
 
   // A new socket from the HTTP listener (tcp: from the raw TCP listener).
   void accept(server::LoopContext& ctx, int fd, const sockaddr_storage& peer, bool tcp);
@@ -81,8 +84,10 @@ void Server::Impl::accept(server::LoopContext& ctx, int fd, const sockaddr_stora
         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
         "Content-Length: 45\r\nConnection: close\r\nRetry-After: 5\r\n\r\n"
         R"({"error":"too many connections","status":503})";
-    ssize_t n = ::write(fd, kBusy, sizeof(kBusy) - 1);
-    (void)n;  // best effort: the socket is fresh, its buffer is empty
+    if (ctx.tls == nullptr) {  // a TLS client could not read a plaintext answer: just close
+      ssize_t n = ::write(fd, kBusy, sizeof(kBusy) - 1);
+      (void)n;  // best effort: the socket is fresh, its buffer is empty
+    }
     ::close(fd);
     return;
   }
@@ -93,7 +98,7 @@ void Server::Impl::accept(server::LoopContext& ctx, int fd, const sockaddr_stora
     auto lines = std::make_unique<transport::TcpLines>(*c);
     transport::TcpLines* raw = lines.get();
     c->become(std::move(lines));
-    if (!c->start()) {
+    if (!c->start(ctx.tls.get())) {
       c->abort(net::CloseReason::kLocal);
       return;
     }
@@ -101,7 +106,7 @@ void Server::Impl::accept(server::LoopContext& ctx, int fd, const sockaddr_stora
     return;
   }
   c->become(std::make_unique<transport::HttpSession>(*c));
-  if (!c->start()) {
+  if (!c->start(ctx.tls.get())) {
     c->abort(net::CloseReason::kLocal);
   }
 }
@@ -155,6 +160,20 @@ Result<Ok> Server::start() {
   if (!endpoint) {
     return Error{endpoint.error()};
   }
+  // The certificate and key are checked before anything listens: a bad path stops the start.
+  std::shared_ptr<const net::TlsContext> tls;
+  if (!core.options.tls_cert.empty() || !core.options.tls_key.empty()) {
+    if (core.options.tls_cert.empty() || core.options.tls_key.empty()) {
+      return Error{"tls_cert and tls_key go together: set both, or neither for plain TCP"};
+    }
+    auto loaded = net::TlsContext::load(core.options.tls_cert, core.options.tls_key);
+    if (!loaded) {
+      return Error{loaded.error()};
+    }
+    tls = std::move(*loaded);
+    std::lock_guard<std::mutex> lock(impl_->reload_mutex);
+    impl_->tls_description = tls->description();
+  }
   std::optional<net::Endpoint> tcp_endpoint;
   if (!core.options.tcp_listen.empty()) {
     auto parsed = net::parse_endpoint(core.options.tcp_listen);
@@ -183,6 +202,7 @@ Result<Ok> Server::start() {
     if (auto r = ctx->loop.init(); !r) {
       return Error{r.error()};
     }
+    ctx->tls = tls;
     for (const auto& route : core.routes) {
       ctx->handlers.push_back(route.loop_factory ? route.loop_factory(*ctx) : route.factory());
     }
@@ -278,5 +298,32 @@ void Server::publish(std::string_view topic, std::string_view data, MessageType 
 }
 
 std::string Server::metrics_text() const { return impl_->core.metrics_text(); }
+
+Result<std::string> Server::reload_tls() {
+  std::lock_guard<std::mutex> lock(impl_->reload_mutex);
+  const ServerOptions& options = impl_->core.options;
+  if (options.tls_cert.empty()) {
+    return Error{"TLS is not configured (no tls_cert)"};
+  }
+  auto loaded = net::TlsContext::load(options.tls_cert, options.tls_key);
+  if (!loaded) {
+    return Error{loaded.error()};
+  }
+  std::shared_ptr<const net::TlsContext> tls = std::move(*loaded);
+  // Each loop swaps its pointer on its own thread: no lock on the accept path. The old context
+  // is freed when the last loop lets go of it; connections made from it hold their own reference
+  // to its SSL_CTX.
+  for (auto& ctx : impl_->core.loops) {
+    server::LoopContext* raw = ctx.get();
+    raw->loop.post([raw, tls] { raw->tls = tls; });
+  }
+  impl_->tls_description = tls->description();
+  return tls->description();
+}
+
+std::string Server::tls_certificate() const {
+  std::lock_guard<std::mutex> lock(impl_->reload_mutex);
+  return impl_->tls_description;
+}
 
 }  // namespace herald

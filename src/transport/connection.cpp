@@ -34,7 +34,16 @@ void Connection::on_timeout() {
   retired_.reset();
 }
 
+void Connection::on_tls_handshake() { services_->transport_metrics.tls_handshakes.add(); }
+
 void Connection::on_closed(net::CloseReason reason) {
+  if (reason == net::CloseReason::kTlsError) {
+    if (tls_handshake_pending()) {
+      services_->transport_metrics.tls_handshake_errors.add();
+    } else {
+      services_->transport_metrics.tls_errors.add();
+    }
+  }
   mode_->on_closed(reason);
   retired_.reset();
   services_->remove_connection(this);

@@ -55,6 +55,7 @@ class Connection final : public net::Stream {
   size_t on_data(uint8_t* data, size_t size) override;
   void on_closed(net::CloseReason reason) override;
   void on_timeout() override;
+  void on_tls_handshake() override;
 
   LoopServices* services_;
   uint64_t id_;

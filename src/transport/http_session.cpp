@@ -212,7 +212,10 @@ void HttpSession::drain() {
 }
 
 void HttpSession::on_timeout() {
-  if (saw_request_bytes_) {
+  // The head timeout, armed at accept, bounds the TLS handshake and the first head together.
+  if (conn_.tls_handshake_pending()) {
+    services_.transport_metrics.tls_handshake_errors.add();
+  } else if (saw_request_bytes_) {
     services_.transport_metrics.head_timeouts.add();
   }
   conn_.abort(net::CloseReason::kTimeout);

@@ -31,8 +31,9 @@ from herald_checks import (MIB, Failure, check, check_same_payload, clear_steps,
                            recent_steps, step)
 from herald_raw import RawWs
 
-LISTEN_LINE = re.compile(r"^herald listening on http://(?P<host>[0-9.]+):(?P<port>[0-9]+)$")
-TCP_LINE = re.compile(r"^herald tcp on tcp://(?P<host>[0-9.]+):(?P<port>[0-9]+)$")
+LISTEN_LINE = re.compile(
+    r"^herald listening on (?P<scheme>https?)://(?P<host>[0-9.]+):(?P<port>[0-9]+)$")
+TCP_LINE = re.compile(r"^herald tcp on (?P<scheme>tcp|tls)://(?P<host>[0-9.]+):(?P<port>[0-9]+)$")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -67,6 +68,7 @@ class Herald:
         self.port = None
         self.tcp_port = None  # with --tcp-listen: from the second stdout line
         self.host = None
+        self.scheme = None
         self.stopped_by_test = False
         self._stderr = None
         self._stdout_rest = []
@@ -110,8 +112,10 @@ class Herald:
         if not m:
             self.kill()
             raise Failure(current_step(),
-                          "first stdout line 'herald listening on http://HOST:PORT'", repr(line))
+                          "first stdout line 'herald listening on http(s)://HOST:PORT'",
+                          repr(line))
         self.host, self.port = m.group("host"), int(m.group("port"))
+        self.scheme = m.group("scheme")  # https with --tls-cert
         check(self.host == "127.0.0.1", "host 127.0.0.1 in the listening line", self.host)
         check(self.port != 0, "the real port (not 0) in the listening line", self.port)
         # Keep draining stdout so that a chatty server never blocks on a full pipe.
@@ -129,7 +133,7 @@ class Herald:
             self._stdout_rest.append(chunk)
 
     def url(self, path):
-        return f"ws://127.0.0.1:{self.port}{path}"
+        return f"{'wss' if self.scheme == 'https' else 'ws'}://127.0.0.1:{self.port}{path}"
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -161,6 +165,13 @@ class Herald:
             self.kill()
         _live_servers.discard(self)
         return rc
+
+    def stderr_text(self):
+        """Everything the server wrote to stderr so far."""
+        if self._stderr is None:
+            return ""
+        self._stderr.seek(0)
+        return self._stderr.read().decode("utf-8", "replace")
 
     def stderr_tail(self, lines=25):
         if self._stderr is None:

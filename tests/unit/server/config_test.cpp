@@ -39,6 +39,8 @@ TEST(Config, ExampleFileIsValidAndMatchesTheDefaults) {
   EXPECT_EQ(cfg.server.head_timeout_ms, defaults.head_timeout_ms);
   EXPECT_EQ(cfg.server.drain_timeout_ms, defaults.drain_timeout_ms);
   EXPECT_EQ(cfg.server.deflate_min_size, defaults.deflate_min_size);
+  EXPECT_EQ(cfg.server.tls_cert, defaults.tls_cert);
+  EXPECT_EQ(cfg.server.tls_key, defaults.tls_key);
   const NamespaceOptions& ns = cfg.server.default_namespace;
   const NamespaceOptions& d = defaults.default_namespace;
   EXPECT_EQ(ns.history_size, d.history_size);
@@ -88,7 +90,8 @@ TEST(Config, DescribeReadsBackToTheSameOptions) {
       "listen: \"[::1]:9000\"\nthreads: 3\nhead_timeout: 2.5\ndata_dir: \"/var/lib/he\\\"rald\"\n"
       "default_namespace: {history_size: 7, join_leave: false}\n"
       "namespaces:\n  chat: {max_subscribers: 9, history_ttl: 30}\n  news: {client_publish: false}\n"
-      "token_hmac_secret: \"0123456789abcdef0123456789abcdef\"\n");
+      "token_hmac_secret: \"0123456789abcdef0123456789abcdef\"\n"
+      "tls_cert: /etc/herald/chain.pem\ntls_key: /etc/herald/key.pem\n");
   ServeConfig first;
   ASSERT_TRUE(load_config_file(f.path(), first).ok());
   std::string text = describe(first);
@@ -106,6 +109,8 @@ TEST(Config, DescribeReadsBackToTheSameOptions) {
   EXPECT_EQ(second.server.namespaces.at("chat").max_subscribers, 9u);
   EXPECT_EQ(second.server.namespaces.at("chat").history_size, 7u) << "inherited, then printed";
   EXPECT_FALSE(second.server.namespaces.at("news").client_publish);
+  EXPECT_EQ(second.server.tls_cert, "/etc/herald/chain.pem");
+  EXPECT_EQ(second.server.tls_key, "/etc/herald/key.pem");
 }
 
 TEST(Config, BadNamespacesAreRefusedWithTheirLine) {
@@ -189,6 +194,14 @@ TEST(Config, ValidateRejectsImpossibleCombinations) {
   ServeConfig threads;
   threads.server.threads = -2;
   EXPECT_FALSE(validate(threads).ok());
+  ServeConfig cert_only;
+  cert_only.server.tls_cert = "/etc/herald/chain.pem";
+  auto r = validate(cert_only);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("tls_cert and tls_key go together"), std::string::npos) << r.error();
+  ServeConfig key_only;
+  key_only.server.tls_key = "/etc/herald/key.pem";
+  EXPECT_FALSE(validate(key_only).ok());
 }
 
 }  // namespace
