@@ -35,6 +35,13 @@ struct ServerOptions {
   uint32_t poll_timeout_ms = 25'000;      // a long-poll is held this long, then answered empty
   uint32_t session_timeout_ms = 30'000;   // a long-poll session nobody polls is collected after
   size_t max_connections = 100'000;       // per server; more are refused with 503
+  // Abuse limits (0 = off; docs/herald.example.yaml says what each protects against).
+  size_t max_connections_per_ip = 0;       // more from one address get 429 (TCP: 1013)
+  double connection_rate_per_ip = 0;       // new connections a second from one address
+  size_t max_connections_per_user = 0;     // a connect beyond it: error 110, disconnect 4504
+  double command_rate = 0;                 // commands a second per connection (burst: 2x): 113
+  double publish_rate_per_user = 0;        // client publishes a second per user (burst: 2x): 113
+  double api_rate = 0;                     // server API requests a second (burst: 2x): 429/113
   bool permessage_deflate = true;         // negotiate RFC 7692 when a client offers it
   size_t deflate_min_size = 64;           // smaller messages are sent uncompressed
 

@@ -25,6 +25,22 @@ uint32_t seconds_to_ms(const YAML::Node& n) {
   return static_cast<uint32_t>(std::llround(s * 1000));
 }
 
+size_t count_or_off(const YAML::Node& n) {
+  auto v = n.as<long long>();
+  if (v < 0) {
+    throw YAML::Exception(n.Mark(), "must be 0 (off) or a positive number");
+  }
+  return static_cast<size_t>(v);
+}
+
+double rate_or_off(const YAML::Node& n) {
+  double v = n.as<double>();
+  if (!(v >= 0) || v > 1e9) {
+    throw YAML::Exception(n.Mark(), "must be 0 (off) or a positive rate a second");
+  }
+  return v;
+}
+
 size_t positive_size(const YAML::Node& n) {
   auto v = n.as<long long>();
   if (v <= 0) {
@@ -47,6 +63,23 @@ const std::map<std::string, Setter>& setters() {
        [](const YAML::Node& n, ServeConfig& c) { c.server.max_output_bytes = positive_size(n); }},
       {"max_connections",
        [](const YAML::Node& n, ServeConfig& c) { c.server.max_connections = positive_size(n); }},
+      {"max_connections_per_ip",
+       [](const YAML::Node& n, ServeConfig& c) {
+         c.server.max_connections_per_ip = count_or_off(n);
+       }},
+      {"connection_rate_per_ip",
+       [](const YAML::Node& n, ServeConfig& c) {
+         c.server.connection_rate_per_ip = rate_or_off(n);
+       }},
+      {"max_connections_per_user",
+       [](const YAML::Node& n, ServeConfig& c) {
+         c.server.max_connections_per_user = count_or_off(n);
+       }},
+      {"command_rate",
+       [](const YAML::Node& n, ServeConfig& c) { c.server.command_rate = rate_or_off(n); }},
+      {"publish_rate_per_user",
+       [](const YAML::Node& n, ServeConfig& c) { c.server.publish_rate_per_user = rate_or_off(n); }},
+      {"api_rate", [](const YAML::Node& n, ServeConfig& c) { c.server.api_rate = rate_or_off(n); }},
       {"head_timeout",
        [](const YAML::Node& n, ServeConfig& c) { c.server.head_timeout_ms = seconds_to_ms(n); }},
       {"idle_timeout",
@@ -242,6 +275,13 @@ std::string seconds(uint32_t ms) {
   return buf;
 }
 
+// A rate as YAML reads it back ("0", "2.5").
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%g", v);
+  return buf;
+}
+
 // A YAML double-quoted scalar.
 std::string quoted(const std::string& s) {
   std::string out = "\"";
@@ -270,6 +310,12 @@ std::string describe(const ServeConfig& config) {
   line("max_message_size", std::to_string(s.max_message_size));
   line("max_output_bytes", std::to_string(s.max_output_bytes));
   line("max_connections", std::to_string(s.max_connections));
+  line("max_connections_per_ip", std::to_string(s.max_connections_per_ip));
+  line("connection_rate_per_ip", number(s.connection_rate_per_ip));
+  line("max_connections_per_user", std::to_string(s.max_connections_per_user));
+  line("command_rate", number(s.command_rate));
+  line("publish_rate_per_user", number(s.publish_rate_per_user));
+  line("api_rate", number(s.api_rate));
   line("head_timeout", seconds(s.head_timeout_ms));
   line("idle_timeout", seconds(s.idle_timeout_ms));
   line("ping_interval", seconds(s.ping_interval_ms));

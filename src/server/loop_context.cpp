@@ -124,8 +124,11 @@ void LoopContext::deliver(const transport::Publication& pub) {
   topics.deliver(pub);
 }
 
-void LoopContext::on_connection_removed() {
+void LoopContext::on_connection_removed(transport::Connection& c) {
   core.open_connections.fetch_sub(1, std::memory_order_relaxed);
+  if (core.limits->checks_ips()) {
+    core.limits->release_ip(c.peer_ip());
+  }
 }
 
 void LoopContext::begin_drain() {

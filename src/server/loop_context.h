@@ -24,6 +24,7 @@
 #include "net/listener.h"
 #include "net/tls_context.h"
 #include "protocol/api_decoder.h"
+#include "server/limits.h"
 #include "server/metrics.h"
 #include "server/sessions.h"
 #include "store/history_store.h"
@@ -71,7 +72,7 @@ class LoopContext final : public transport::LoopServices {
   void begin_drain();
 
  private:
-  void on_connection_removed() override;
+  void on_connection_removed(transport::Connection& c) override;
   // The Origin allow-list for browser transports: false after answering 403.
   bool origin_allowed(transport::HttpSession& http, const http::Request& req);
 };
@@ -91,6 +92,7 @@ struct ServerCore {
   hub::Namespaces namespaces;  // from options, set by Server::start
   std::unique_ptr<auth::TokenVerifier> tokens;  // null: no token_hmac_secret
   auth::OriginPolicy origins;                    // from options.allowed_origins
+  std::unique_ptr<SharedLimits> limits;          // per IP, per user, rates (Server::start)
   std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
   // Declaration order is destruction order reversed: the store goes first (its last commit
   // callbacks post to loops that still exist), then the loops (with their hubs), then the broker.

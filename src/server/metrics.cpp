@@ -127,6 +127,26 @@ std::string render_prometheus(const std::vector<const TransportMetrics*>& transp
   render_fields(out, kTransportFields, transports);
   render_fields(out, kFields, loops);
   out +=
+      "# HELP herald_limit_refusals_total Requests and connections refused by a configured limit\n"
+      "# TYPE herald_limit_refusals_total counter\n";
+  static constexpr std::pair<const char*, Counter LoopMetrics::*> kLimits[] = {
+      {"connections_per_ip", &LoopMetrics::ip_connection_refusals},
+      {"connection_rate_per_ip", &LoopMetrics::ip_rate_refusals},
+      {"connections_per_user", &LoopMetrics::user_connection_refusals},
+      {"command_rate", &LoopMetrics::command_rate_refusals},
+      {"publish_rate_per_user", &LoopMetrics::publish_rate_refusals},
+      {"api_rate", &LoopMetrics::api_rate_refusals},
+  };
+  for (const auto& [name, member] : kLimits) {
+    uint64_t sum = 0;
+    for (const LoopMetrics* m : loops) {
+      sum += (m->*member).get();
+    }
+    std::snprintf(line, sizeof(line), "herald_limit_refusals_total{limit=\"%s\"} %llu\n", name,
+                  static_cast<unsigned long long>(sum));
+    out += line;
+  }
+  out +=
       "# HELP herald_protocol_errors_total Error replies to Herald protocol clients, by code\n"
       "# TYPE herald_protocol_errors_total counter\n";
   for (size_t i = 0; i < std::size(protocol::kAllErrorCodes); ++i) {

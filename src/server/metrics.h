@@ -25,6 +25,13 @@ struct LoopMetrics {
   Counter token_rejections;      // connects refused for their token (or for lacking one)
   Counter forced_disconnects;    // connections ended by POST /api/disconnect
   Counter origin_refusals;       // browser transport requests refused for their Origin (403)
+  // Refusals by limit (rendered as herald_limit_refusals_total{limit="..."}).
+  Counter ip_connection_refusals;    // over max_connections_per_ip
+  Counter ip_rate_refusals;          // over connection_rate_per_ip
+  Counter user_connection_refusals;  // over max_connections_per_user
+  Counter command_rate_refusals;     // over command_rate
+  Counter publish_rate_refusals;     // over publish_rate_per_user
+  Counter api_rate_refusals;         // over api_rate
   // Error replies to clients, by code (index: position in protocol::kAllErrorCodes).
   Counter protocol_errors[std::size(protocol::kAllErrorCodes)];
 

@@ -99,7 +99,10 @@ class ProtocolHandler final : public Handler,
 
   // transport::ProtocolEndpoint
   void on_open(transport::Transport& t) override {
-    sessions_[t.id()] = std::make_unique<Session>(encoder_, t);
+    auto s = std::make_unique<Session>(encoder_, t);
+    double rate = ctx_.core.options.command_rate;
+    s->commands = TokenBucket(rate, rate * 2 < 1 ? 1 : rate * 2);
+    sessions_[t.id()] = std::move(s);
   }
 
   void on_bad_input(transport::Transport& t, std::string_view why) override {
@@ -123,7 +126,21 @@ class ProtocolHandler final : public Handler,
     decoder_.decode(data, decoded_);
     ctx_.metrics.protocol_commands.add(decoded_.size());
     std::string out;
+    uint64_t now_ms = ctx_.loop.now_ms();
     for (auto& item : decoded_) {
+      if (!s->commands.take(now_ms)) {
+        // Over command_rate: answered, not run (the client backs off on 113, temporary).
+        ctx_.metrics.command_rate_refusals.add();
+        add_line(out);
+        uint32_t id = 0;
+        if (auto* cmd = std::get_if<protocol::Command>(&item)) {
+          id = cmd->id;
+        } else {
+          id = std::get<protocol::DecodeError>(item).id;
+        }
+        error(out, id, protocol::ErrorCode::kTooManyRequests, "command rate over the limit");
+        continue;
+      }
       if (auto* err = std::get_if<protocol::DecodeError>(&item)) {
         add_line(out);
         error(out, err->id, err->code, err->message);
@@ -153,6 +170,9 @@ class ProtocolHandler final : public Handler,
     Session* s = it->second.get();
     if (s->connected) {
       ctx_.metrics.protocol_clients.sub();
+    }
+    if (s->user_counted) {
+      ctx_.core.limits->release_user(s->info().user);
     }
     // Presence is cleaned up on every kind of disconnect: this runs for all of them. (A channel
     // still reserving is cleaned up by its presence answer, which finds the session gone.)
@@ -233,6 +253,17 @@ class ProtocolHandler final : public Handler,
                     "token: " + std::string(auth::to_string(*err)));
     }
     auto& claims = std::get<auth::ConnectClaims>(v);
+    if (!claims.user.empty()) {
+      if (!core.limits->admit_user(claims.user)) {
+        ctx_.metrics.user_connection_refusals.add();
+        error(out, cmd.id, protocol::ErrorCode::kLimitExceeded,
+              "too many connections for this user");
+        end_after_replies(s, out, protocol::DisconnectCode::kConnectionLimit,
+                          "too many connections for this user");
+        return false;
+      }
+      s.user_counted = true;
+    }
     s.info().user = std::move(claims.user);
     s.info().info = claims.info.empty() ? cmd.data : std::move(claims.info);
     if (claims.expires_at_s > 0) {
@@ -475,6 +506,15 @@ class ProtocolHandler final : public Handler,
       add_line(out);
       error(out, cmd.id, protocol::ErrorCode::kPermissionDenied,
             "clients may not publish in this namespace");
+      return;
+    }
+    // Per user over all their connections; an anonymous client is its own user here.
+    std::string_view who = s.info().user.empty() ? std::string_view(s.info().client)
+                                                 : std::string_view(s.info().user);
+    if (!ctx_.core.limits->charge_publish(who, ctx_.loop.now_ms())) {
+      ctx_.metrics.publish_rate_refusals.add();
+      add_line(out);
+      error(out, cmd.id, protocol::ErrorCode::kTooManyRequests, "publish rate over the limit");
       return;
     }
     hub::PublishRequest req{std::move(cmd.data), s.info(), std::move(cmd.idempotency_key)};

@@ -13,6 +13,7 @@
 #include "net/timer_wheel.h"
 #include "protocol/errors.h"
 #include "protocol/messages.h"
+#include "server/limits.h"
 #include "transport/topics.h"
 #include "transport/transport.h"
 
@@ -61,6 +62,8 @@ class Session final : public hub::ChannelMember, public net::Timer {
   const hub::ClientInfo& info() const { return info_; }
 
   bool connected = false;
+  bool user_counted = false;  // counted against max_connections_per_user until it ends
+  TokenBucket commands;       // command_rate (off: always takes)
   // Channels whose subscribe waits for the broker's presence answer (not yet in the hub).
   std::unordered_set<std::string> reserving;
   // Set when the commands of this frame must end the connection: the replies so far are sent,

@@ -91,6 +91,30 @@ void Server::Impl::accept(server::LoopContext& ctx, int fd, const sockaddr_stora
     ::close(fd);
     return;
   }
+  if (core.limits->checks_ips()) {
+    using Admit = server::SharedLimits::Admit;
+    Admit admit = core.limits->admit_ip(transport::ip_bytes(peer), ctx.loop.now_ms());
+    if (admit != Admit::kOk) {
+      core.open_connections.fetch_sub(1, std::memory_order_relaxed);
+      (admit == Admit::kTooMany ? ctx.metrics.ip_connection_refusals
+                                : ctx.metrics.ip_rate_refusals)
+          .add();
+      static constexpr char kTooManyLine[] =
+          R"({"push":"disconnect","code":1013,"reason":"too many connections from this address"})"
+          "\n";
+      static constexpr char kTooMany[] =
+          "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\n"
+          "Content-Length: 63\r\nConnection: close\r\nRetry-After: 5\r\n\r\n"
+          R"({"error":"too many connections from this address","status":429})";
+      if (ctx.tls == nullptr) {  // best effort; a TLS client could not read it: just close
+        ssize_t n = tcp ? ::write(fd, kTooManyLine, sizeof(kTooManyLine) - 1)
+                        : ::write(fd, kTooMany, sizeof(kTooMany) - 1);
+        (void)n;
+      }
+      ::close(fd);
+      return;
+    }
+  }
   uint64_t id = core.next_connection_id.fetch_add(1, std::memory_order_relaxed);
   auto* c = new transport::Connection(ctx, fd, peer, id);  // owned by the loop; freed by Stream
   ctx.add_connection(c);
@@ -132,6 +156,10 @@ Result<Ok> Server::Impl::open_listeners(const net::Endpoint& endpoint, bool tcp)
 
 Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->core.options = std::move(options);
+  const ServerOptions& o = impl_->core.options;
+  impl_->core.limits = std::make_unique<server::SharedLimits>(server::LimitOptions{
+      o.max_connections_per_ip, o.connection_rate_per_ip, o.max_connections_per_user,
+      o.publish_rate_per_user, o.api_rate});
   impl_->core.http_limits.max_body = 1 << 20;
   impl_->core.deflate.enabled = impl_->core.options.permessage_deflate;
   impl_->core.deflate.max_inflated_message = impl_->core.options.max_message_size;

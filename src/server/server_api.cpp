@@ -186,6 +186,15 @@ void handle_api(HttpSession& conn, LoopContext& ctx, const http::Request& req,
   if (!authorized(conn, ctx, req, keep)) {
     return;
   }
+  if (!ctx.core.limits->charge_api(ctx.loop.now_ms())) {
+    ctx.metrics.api_rate_refusals.add();
+    ctx.metrics.api_errors.add();
+    std::string out;
+    protocol::append_api_error(out, protocol::ErrorCode::kTooManyRequests,
+                               "server API rate over the limit");
+    conn.respond(429, kJson, out, keep, "Retry-After: 1\r\n");
+    return;
+  }
   std::string_view method = req.path.substr(5);  // after "/api/"
   if (method == "batch") {
     run_batch(conn, ctx, body, keep);

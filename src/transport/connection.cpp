@@ -57,6 +57,26 @@ std::string_view Connection::remote_address() const {
   return text;
 }
 
+std::array<uint8_t, 16> Connection::peer_ip() const {
+  sockaddr_storage ss{};
+  std::memcpy(&ss, &peer_, sizeof(peer_));
+  return ip_bytes(ss);
+}
+
+std::array<uint8_t, 16> ip_bytes(const sockaddr_storage& peer) {
+  std::array<uint8_t, 16> ip{};
+  if (peer.ss_family == AF_INET) {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&peer);
+    ip[10] = 0xff;
+    ip[11] = 0xff;
+    std::memcpy(ip.data() + 12, &v4->sin_addr, 4);
+  } else if (peer.ss_family == AF_INET6) {
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&peer);
+    std::memcpy(ip.data(), &v6->sin6_addr, 16);
+  }
+  return ip;
+}
+
 bool Connection::peer_is_loopback() const {
   if (peer_.sin6_family == AF_INET) {
     const auto* v4 = reinterpret_cast<const sockaddr_in*>(&peer_);

@@ -7,6 +7,7 @@
 
 #include <netinet/in.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -16,6 +17,9 @@
 namespace herald::transport {
 
 class LoopServices;
+
+// The address of peer as 16 bytes (IPv4 as an IPv4-mapped IPv6 address).
+std::array<uint8_t, 16> ip_bytes(const sockaddr_storage& peer);
 
 // What a connection does with its bytes now. Owned by its Connection. Thread: the connection's.
 class Mode {
@@ -43,6 +47,8 @@ class Connection final : public net::Stream {
   uint64_t id() const { return id_; }
   LoopServices& services() { return *services_; }
   bool peer_is_loopback() const;
+  // The peer's address as 16 bytes (IPv4 as an IPv4-mapped IPv6 address), for per-IP limits.
+  std::array<uint8_t, 16> peer_ip() const;
   // Formatted on demand into a per-thread buffer: valid until the next call on this thread.
   // (Keeping the text per connection would cost 32 bytes on every idle connection.)
   std::string_view remote_address() const;

@@ -81,7 +81,7 @@ void LoopServices::remove_connection(Connection* c) {
   c->prev = c->next = nullptr;
   --connection_count;
   transport_metrics.connections_open.sub();
-  on_connection_removed();
+  on_connection_removed(*c);
   if (draining && connection_count == 0) {
     loop.stop();
   }

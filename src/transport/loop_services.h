@@ -89,7 +89,7 @@ class LoopServices {
 
  protected:
   // A connection left the list (after remove_connection's own bookkeeping).
-  virtual void on_connection_removed() {}
+  virtual void on_connection_removed(Connection& c) { (void)c; }
 
  private:
   std::vector<std::unique_ptr<http::RequestParser>> parser_pool_;
