@@ -73,7 +73,7 @@ void LoopContext::route(transport::HttpSession& http, const http::Request& req,
                    "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n");
       return;
     }
-    http.upgrade_websocket(req, *handlers[i], core.routes[i].path);
+    http.upgrade_websocket(req, *handlers[i], core.routes[i].path, core.routes[i].subprotocols);
     return;
   }
   if (endpoint != nullptr && (req.path == "/connection/sse" || req.path == "/connection/poll")) {

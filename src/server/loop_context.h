@@ -87,6 +87,8 @@ struct ServerCore {
     Server::HandlerFactory factory;
     // Built-in handlers that need their loop (the Herald protocol) use this one instead.
     std::function<std::unique_ptr<Handler>(LoopContext&)> loop_factory;
+    // Sec-WebSocket-Protocol values the route speaks, in order of preference.
+    std::vector<std::string_view> subprotocols;
   };
   std::vector<Route> routes;
   hub::Namespaces namespaces;  // from options, set by Server::start

@@ -310,7 +310,10 @@ class ProtocolHandler final : public Handler,
       protocol::append_connect_result(result, s.info().client, kServerVersion,
                                       // Whole seconds, rounded up: 0 would read as "no
                                       // keepalive" to a client with a sub-second interval.
-                                      (ctx_.core.options.ping_interval_ms + 999) / 1000, true,
+                                      (ctx_.core.options.ping_interval_ms + 999) / 1000,
+                                      // pong: only where the client can answer a keepalive
+                                      // (not on an SSE stream or a poll session).
+                                      s.transport().session_id().empty(),
                                       s.transport().session_id());
       protocol::append_reply(out, cmd.id, result);
       return;

@@ -173,13 +173,17 @@ Server::~Server() {
 }
 
 void Server::websocket(std::string path, HandlerFactory factory) {
-  impl_->core.routes.push_back({std::move(path), std::move(factory), {}});
+  impl_->core.routes.push_back({std::move(path), std::move(factory), {}, {}});
 }
 
 void Server::protocol(std::string path) {
-  impl_->core.routes.push_back({std::move(path), {}, [](server::LoopContext& ctx) {
+  // "herald.v1" may be offered by clients that must state a subprotocol; none is required.
+  impl_->core.routes.push_back({std::move(path),
+                                {},
+                                [](server::LoopContext& ctx) {
                                   return server::make_protocol_handler(ctx);
-                                }});
+                                },
+                                {"herald.v1"}});
 }
 
 Result<Ok> Server::start() {

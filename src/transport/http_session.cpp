@@ -115,9 +115,11 @@ void HttpSession::respond(int status, std::string_view content_type, std::string
 }
 
 void HttpSession::upgrade_websocket(const http::Request& req, Handler& handler,
-                                    std::string_view path) {
+                                    std::string_view path,
+                                    const std::vector<std::string_view>& subprotocols) {
   ws::HandshakeConfig config;
   config.deflate = services_.deflate_config;
+  config.subprotocols = subprotocols;
   ws::Handshake hs = ws::accept_upgrade(req, config);
   conn_.write(std::move(hs.response));
   if (hs.error != ws::HandshakeError::kNone) {

@@ -40,7 +40,9 @@ class HttpSession final : public Mode {
   // Completes a WebSocket handshake for the request being routed and hands the connection to a
   // WebSocketSession serving `handler` (which must outlive it: handlers live as long as the
   // loop). A refused handshake is answered (400/426) and the connection closes.
-  void upgrade_websocket(const http::Request& req, Handler& handler, std::string_view path);
+  // subprotocols: what the route speaks, in order of preference (see ws::HandshakeConfig).
+  void upgrade_websocket(const http::Request& req, Handler& handler, std::string_view path,
+                         const std::vector<std::string_view>& subprotocols = {});
 
   // Answers the request being routed with an event stream and hands the connection to an
   // SseStream (see sse.h), which then runs `commands`.

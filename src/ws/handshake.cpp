@@ -41,6 +41,19 @@ size_t count_headers(const http::Request& r, std::string_view name) {
 }
 
 // A list header may arrive on several lines; its value is their comma-joined values.
+// True if the comma-separated list holds token (subprotocol names are case-sensitive tokens).
+bool request_lists_token(std::string_view list, std::string_view token) {
+  while (!list.empty()) {
+    size_t comma = list.find(',');
+    std::string_view item = trim_ows(list.substr(0, comma));
+    if (item == token) {
+      return true;
+    }
+    list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+  }
+  return false;
+}
+
 std::string joined_header(const http::Request& r, std::string_view name) {
   std::string out;
   for (size_t i = 0; i < r.header_count; ++i) {
@@ -168,6 +181,13 @@ Handshake accept_upgrade(const http::Request& request, const HandshakeConfig& co
       h.deflate = negotiate_permessage_deflate(offers, config.deflate, extension);
     }
   }
+  std::string offered = joined_header(request, "Sec-WebSocket-Protocol");
+  for (std::string_view mine : config.subprotocols) {
+    if (!offered.empty() && request_lists_token(offered, mine)) {
+      h.subprotocol = mine;
+      break;
+    }
+  }
   h.response.reserve(160 + extension.size());
   h.response +=
       "HTTP/1.1 101 Switching Protocols\r\n"
@@ -176,6 +196,11 @@ Handshake accept_upgrade(const http::Request& request, const HandshakeConfig& co
       "Sec-WebSocket-Accept: ";
   h.response += compute_accept_key(key);
   h.response += "\r\n";
+  if (!h.subprotocol.empty()) {
+    h.response += "Sec-WebSocket-Protocol: ";
+    h.response += h.subprotocol;
+    h.response += "\r\n";
+  }
   if (h.deflate) {
     h.response += "Sec-WebSocket-Extensions: ";
     h.response += extension;

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "http/request.h"
 #include "ws/deflate.h"
@@ -15,6 +16,11 @@ namespace herald::ws {
 
 struct HandshakeConfig {
   DeflateConfig deflate;
+  // Subprotocols this route speaks, in the server's order of preference (RFC 6455 4.2.2): the
+  // first one the client offers in Sec-WebSocket-Protocol is selected and echoed. None offered,
+  // or none in common: no Sec-WebSocket-Protocol in the answer (a client that insisted on one
+  // then fails the connection itself, as browsers do).
+  std::vector<std::string_view> subprotocols;
 };
 
 enum class HandshakeError : uint8_t {
@@ -34,6 +40,7 @@ struct Handshake {
   HandshakeError error = HandshakeError::kNone;
   int status = 101;
   std::optional<DeflateParams> deflate;  // set when permessage-deflate was agreed
+  std::string_view subprotocol;  // the one selected (a view into HandshakeConfig), or empty
   std::string response;  // full HTTP response bytes: the 101 head, or a complete error response
 };
 

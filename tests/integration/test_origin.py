@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The Origin allow-list of the browser transports (--allow-origin / allowed_origins): a page
+"""The Origin allow-list of the browser transports (and the WebSocket subprotocol) (--allow-origin / allowed_origins): a page
 of another site is refused with 403 before any WebSocket upgrade, SSE stream or long-poll
 session; allowed pages (exact, wildcard subdomain, any port), the server's own pages and
 non-browser clients (no Origin) get through; the HTTP transports answer CORS (preflight,
@@ -98,6 +98,20 @@ async def http_transports(server):
             headers={"Origin": origin})
         check(status == 200 and hdrs.get("access-control-allow-origin") == origin,
               "the poll answer has CORS too", (status, hdrs))
+
+
+@suite.case("Sec-WebSocket-Protocol: herald.v1 is selected on the protocol path, none on /chat",
+            args=ARGS)
+async def subprotocol(server):
+    url = f"ws://127.0.0.1:{server.port}"
+    async with websockets.connect(url + "/connection/websocket",
+                                  subprotocols=["herald.v2", "herald.v1"]) as ws:
+        check(ws.subprotocol == "herald.v1", "herald.v1 selected", ws.subprotocol)
+    async with websockets.connect(url + "/connection/websocket") as ws:
+        check(ws.subprotocol is None, "none offered, none answered", ws.subprotocol)
+    step("/chat speaks no subprotocol: none is answered (a browser that insisted would fail)")
+    async with websockets.connect(url + "/chat", subprotocols=["herald.v1"]) as ws:
+        check(ws.subprotocol is None, "no subprotocol on /chat", ws.subprotocol)
 
 
 @suite.case("the server API is not a browser transport: no Origin check there", args=ARGS)

@@ -65,6 +65,30 @@ TEST(Handshake, Accepts) {
   EXPECT_TRUE(is_websocket_upgrade(b.build()));
 }
 
+TEST(Handshake, SelectsTheFirstSubprotocolOfTheServersThatTheClientOffers) {
+  HandshakeConfig config;
+  config.subprotocols = {"herald.v1", "herald.v0"};
+  RequestBuilder b;
+  b.set("Sec-WebSocket-Protocol", "chat, herald.v0").add("Sec-WebSocket-Protocol", "herald.v1");
+  Handshake h = accept_upgrade(b.build(), config);
+  EXPECT_EQ(h.subprotocol, "herald.v1");  // the server's preference, across repeated headers
+  EXPECT_NE(h.response.find("\r\nSec-WebSocket-Protocol: herald.v1\r\n"), std::string::npos);
+  b.set("Sec-WebSocket-Protocol", "chat");
+  b.remove("Sec-WebSocket-Protocol").add("Sec-WebSocket-Protocol", "chat,superchat");
+  h = accept_upgrade(b.build(), config);
+  EXPECT_EQ(h.status, 101);  // nothing in common: accepted without one (the client decides)
+  EXPECT_TRUE(h.subprotocol.empty());
+  EXPECT_EQ(h.response.find("Sec-WebSocket-Protocol"), std::string::npos);
+  b.set("Sec-WebSocket-Protocol", "HERALD.V1");  // names are case-sensitive
+  EXPECT_TRUE(accept_upgrade(b.build(), config).subprotocol.empty());
+  b.remove("Sec-WebSocket-Protocol");
+  h = accept_upgrade(b.build(), config);
+  EXPECT_TRUE(h.subprotocol.empty());
+  EXPECT_EQ(h.response.find("Sec-WebSocket-Protocol"), std::string::npos);
+  b.set("Sec-WebSocket-Protocol", "herald.v1");
+  EXPECT_TRUE(accept_upgrade(b.build(), HandshakeConfig{}).subprotocol.empty());  // route: none
+}
+
 TEST(Handshake, TokensAreCaseInsensitiveAndListed) {
   RequestBuilder b;
   b.set("Upgrade", "WebSocket").set("Connection", "keep-alive, Upgrade");
