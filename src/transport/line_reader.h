@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 #include <string_view>
 
@@ -42,19 +43,24 @@ class LineReader {
 
 template <class OnLine>
 size_t LineReader::consume(const uint8_t* data, size_t size, OnLine&& on_line) {
+  // The error is the same however the input is cut: bytes that could belong to a legal line
+  // (max_line, plus a '\r' before the '\n') are checked for UTF-8 as they arrive, and a line
+  // is too long as soon as its length rules it out. An invalid byte within that reach is thus
+  // kInvalidUtf8, anything beyond it kTooLong, in whole input and byte by byte alike.
   const char* base = reinterpret_cast<const char*>(data);
   size_t start = 0;
   while (error_ == Error::kNone) {
     size_t from = start + scanned_;
     const void* nl = from < size ? std::memchr(base + from, '\n', size - from) : nullptr;
     size_t end = nl == nullptr ? size : static_cast<size_t>(static_cast<const char*>(nl) - base);
-    // Validate only the bytes not seen yet, so a long partial line costs O(n) over its arrivals.
-    if (!utf8_.feed(data + from, end - from)) {
+    size_t reach = std::min(end, start + max_line_ + 1);
+    if (reach > from && !utf8_.feed(data + from, reach - from)) {
       error_ = Error::kInvalidUtf8;
       break;
     }
     size_t length = end - start;
-    if (length > max_line_ + (length > 0 && base[end - 1] == '\r' ? 1 : 0)) {  // '\r' is dropped
+    bool cr = length > 0 && base[end - 1] == '\r';
+    if (length > max_line_ + 1 || (length == max_line_ + 1 && !cr)) {
       error_ = Error::kTooLong;
       break;
     }
@@ -70,7 +76,7 @@ size_t LineReader::consume(const uint8_t* data, size_t size, OnLine&& on_line) {
       break;
     }
     std::string_view line(base + start, length);
-    if (!line.empty() && line.back() == '\r') {
+    if (cr) {
       line.remove_suffix(1);
     }
     start = end + 1;
