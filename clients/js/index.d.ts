@@ -79,13 +79,16 @@ export interface StateReason {
   reason: string;
 }
 
+/** The transports the SDK has, in the default fallback order. */
+export type TransportName = 'websocket' | 'sse' | 'poll';
+
 export interface ConnectedEvent {
   /** This connection's id. */
   client: string;
   /** The server's version. */
   version: string;
-  /** Name of the transport in use, e.g. 'websocket'. */
-  transport: string;
+  /** Name of the transport in use: a TransportName, or the name of your own factory. */
+  transport: TransportName | (string & {});
   /** The server's keepalive interval in seconds. */
   ping: number;
   pong: boolean;
@@ -108,17 +111,35 @@ export interface ClientEvents {
 /** One connection attempt. See src/transports.js for the contract. */
 export interface Transport {
   readonly name: string;
-  open(): void;
+  /**
+   * true: the connect command travels in the request that opens the transport (it is given to
+   * open()), and onopen means the server answered it. Otherwise connect is sent after onopen.
+   */
+  readonly opensWithFrame?: boolean;
+  /** first: the connect command's line, for a transport that opensWithFrame. */
+  open(first?: string): void;
   send(text: string): void;
   close(): void;
   onopen: () => void;
+  /** One frame: one or more '\n'-separated protocol lines ('' is a sign of life). */
   onmessage: (text: string) => void;
   onclose: (event: { code: number; reason: string }) => void;
 }
 
+/** What a factory's create() gets: the client's timers, for a transport that waits. */
+export interface TransportContext {
+  clock: Clock;
+}
+
 export interface TransportFactory {
   name: string;
-  create(): Transport;
+  create(context?: TransportContext): Transport;
+}
+
+/** A transport of the SDK at an endpoint of its own (default: derived from the client's URL). */
+export interface TransportSpec {
+  transport: TransportName;
+  url?: string;
 }
 
 /**
@@ -126,6 +147,12 @@ export interface TransportFactory {
  * or `WebSocket` from npm `ws`. Typed loosely so that each of them fits as it is.
  */
 export type WebSocketConstructor = new (url: string) => unknown;
+
+/** An EventSource constructor: the browser's own, or `EventSource` from npm `eventsource`. */
+export type EventSourceConstructor = new (url: string) => unknown;
+
+/** A fetch function: the browser's or Node's own (typed loosely, as the SDK needs little). */
+export type FetchFunction = (url: string, init?: any) => Promise<any>;
 
 export interface Clock {
   now(): number;
@@ -145,8 +172,16 @@ export interface HeraldOptions {
   version?: string;
   /** WebSocket constructor; default globalThis.WebSocket (browsers, Node 22+). */
   websocket?: WebSocketConstructor;
-  /** Transports in fallback order; default ['websocket']. */
-  transports?: Array<'websocket' | TransportFactory>;
+  /** EventSource constructor; default globalThis.EventSource (browsers; npm eventsource). */
+  eventsource?: EventSourceConstructor;
+  /** fetch of the SSE and long-polling transports; default globalThis.fetch. */
+  fetch?: FetchFunction;
+  /**
+   * Transports in fallback order; default ['websocket', 'sse', 'poll'] minus those this
+   * environment cannot run. Tried in order while none has ever opened; then the client stays on
+   * the one that opened.
+   */
+  transports?: Array<TransportName | TransportSpec | TransportFactory>;
   /** Backoff window of the first retry, ms (default 500). */
   minReconnectDelay?: number;
   /** Largest backoff window, ms (default 20000). */
@@ -188,13 +223,17 @@ export interface PresenceStats {
 export declare const VERSION: string;
 
 export declare class Herald extends Emitter<ClientEvents> {
-  /** url: the WebSocket endpoint, e.g. 'wss://example.com/connection/websocket'. */
+  /**
+   * url: the server, e.g. 'https://example.com' (a path prefix is kept), or any transport's
+   * endpoint, e.g. 'wss://example.com/connection/websocket'; relative in a page. Each transport's
+   * endpoint is derived from it (endpointUrl()). null when every transport has its own URL.
+   */
   constructor(url: string | null, options?: HeraldOptions);
   readonly state: ClientState;
   /** This connection's id while connected, else null. */
   readonly clientId: string | null;
-  /** The transport in use while connected, else null. */
-  readonly transport: string | null;
+  /** The transport in use while connected ('websocket', 'sse', 'poll'), else null. */
+  readonly transport: TransportName | (string & {}) | null;
   connect(): void;
   disconnect(): void;
   /** Resolves once connected; rejects if the client ends up disconnected first. */
@@ -302,13 +341,68 @@ export declare class TransportChain {
   failed(): boolean;
 }
 
+/** The default fallback order. */
+export declare const DEFAULT_TRANSPORTS: readonly TransportName[];
+
+/** The endpoint of transport `name` on the server `url` names (see the Herald constructor). */
+export declare function endpointUrl(url: string, name: TransportName): string;
+
+/** The client's factory list from its URL and options (what the constructor does). */
+export declare function buildTransports(url: string | null,
+  options: Pick<HeraldOptions, 'transports' | 'websocket' | 'eventsource' | 'fetch'>):
+  TransportFactory[];
+
 export declare function webSocketTransport(url: string,
   WebSocketImpl?: WebSocketConstructor): TransportFactory;
+
+/** SSE (bidirectional): url is the /connection/sse endpoint. */
+export declare function sseTransport(url: string,
+  options?: { EventSource?: EventSourceConstructor; fetch?: FetchFunction }): TransportFactory;
+
+/** Long-polling: url is the /connection/poll endpoint. */
+export declare function pollTransport(url: string,
+  options?: { fetch?: FetchFunction }): TransportFactory;
+
+/** Delays before the two retries of a failed poll, ms. */
+export declare const POLL_RETRY_DELAYS_MS: readonly number[];
+
+/** A poll answer: `{"cursor":M}` then protocol lines; null when the first line is no cursor. */
+export declare function parsePollAnswer(body: string): { cursor: number; lines: string } | null;
 
 export declare class WebSocketTransport implements Transport {
   constructor(url: string, WebSocketImpl: WebSocketConstructor);
   readonly name: string;
   open(): void;
+  send(text: string): void;
+  close(): void;
+  onopen: () => void;
+  onmessage: (text: string) => void;
+  onclose: (event: { code: number; reason: string }) => void;
+}
+
+export declare class SseTransport implements Transport {
+  constructor(url: string, EventSourceImpl: EventSourceConstructor, fetch: FetchFunction);
+  readonly name: string;
+  readonly opensWithFrame: true;
+  /** The session id, from the connect result. */
+  readonly session: string | null;
+  open(first: string): void;
+  send(text: string): void;
+  close(): void;
+  onopen: () => void;
+  onmessage: (text: string) => void;
+  onclose: (event: { code: number; reason: string }) => void;
+}
+
+export declare class PollTransport implements Transport {
+  constructor(url: string, fetch: FetchFunction,
+    clock?: Pick<Clock, 'setTimeout' | 'clearTimeout'>);
+  readonly name: string;
+  readonly opensWithFrame: true;
+  readonly session: string | null;
+  /** The cursor of the next poll. */
+  readonly cursor: number;
+  open(first: string): void;
   send(text: string): void;
   close(): void;
   onopen: () => void;

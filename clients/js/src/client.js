@@ -13,7 +13,7 @@ import { Backoff, Retry, retryClass } from './backoff.js';
 import { Connection } from './connection.js';
 import { ClientCode, Emitter, HeraldError } from './events.js';
 import { Subscription, SubscriptionState } from './subscription.js';
-import { TransportChain, webSocketTransport } from './transports.js';
+import { TransportChain, buildTransports } from './transports.js';
 
 export const VERSION = '0.1.0';
 
@@ -30,7 +30,9 @@ const DEFAULTS = Object.freeze({
   name: 'herald-js', // client name and version the server logs
   version: VERSION,
   websocket: undefined, // WebSocket constructor; default the global one (browsers, Node 22)
-  transports: undefined, // transport list, default ['websocket'] (see transports.js)
+  eventsource: undefined, // EventSource constructor; default the global one (browsers)
+  fetch: undefined, // fetch function (SSE's POSTs, long-polling); default the global one
+  transports: undefined, // fallback list; default ['websocket', 'sse', 'poll'] (transports.js)
   minReconnectDelay: 500, // backoff window of the first retry, ms
   maxReconnectDelay: 20000, // largest backoff window, ms
   timeout: 10000, // ms for the transport to open and for each command's reply
@@ -44,29 +46,22 @@ const realClock = Object.freeze({
   clearTimeout: (handle) => globalThis.clearTimeout(handle),
 });
 
-function buildTransports(url, options) {
-  const ctor = options.websocket ?? globalThis.WebSocket;
-  const list = options.transports ?? ['websocket'];
-  return list.map((t) => {
-    if (t === 'websocket') {
-      return webSocketTransport(url, ctor);
-    }
-    if (typeof t === 'string') {
-      throw new TypeError(`unknown transport '${t}' (available: 'websocket', or a factory ` +
-        '{name, create()})');
-    }
-    return t;
-  });
-}
-
 export class Herald extends Emitter {
-  // url: the WebSocket endpoint, e.g. 'wss://example.com/connection/websocket' (may be null when
-  // options.transports holds only factories). options: see DEFAULTS.
+  // url: the server, e.g. 'https://example.com' or 'wss://example.com/connection/websocket'; each
+  // transport's endpoint is derived from it (transports.js endpointUrl()). May be null when every
+  // entry of options.transports has its own URL or is a factory. options: see DEFAULTS.
   constructor(url, options = {}) {
     super();
     const o = { ...DEFAULTS, ...options };
     if (!(Number.isFinite(o.timeout) && o.timeout > 0)) {
       throw new RangeError(`timeout must be a positive number of ms, got ${o.timeout}`);
+    }
+    if (o.data !== undefined) {
+      try {
+        JSON.stringify(o.data);
+      } catch (err) {
+        throw new TypeError(`data must be a JSON value: ${err.message}`);
+      }
     }
     if (o.getToken !== null && typeof o.getToken !== 'function') {
       throw new TypeError('getToken must be a function returning a token (or a promise of one)');
@@ -85,10 +80,15 @@ export class Herald extends Emitter {
     this._waiting = new Set(); // commands called while connecting, sent once connected
     // What a Connection reports (connection.js); `conn` says which one.
     this._connectionEvents = {
-      onOpen: (conn) => this._onOpen(conn),
+      onOpen: () => this._onOpen(),
       onPush: (conn, msg) => this._onPush(msg),
       onFrameEnd: (conn) => {
-        if (conn.connectError) {
+        if (conn.disconnect) {
+          // The server's last word: act on it now rather than when the transport notices the
+          // end (a long-poll session would only learn it from its next poll).
+          const { code, reason, reconnect } = conn.disconnect;
+          this._lose(conn, code, reason, reconnect);
+        } else if (conn.connectError) {
           const err = conn.connectError;
           this._lose(conn, ClientCode.CONNECT_REFUSED, err.message,
             err.temporary ? undefined : false);
@@ -245,15 +245,6 @@ export class Herald extends Emitter {
     const conn = new Connection(this._chain.current,
       { clock: this._clock, timeout: this._options.timeout }, this._connectionEvents);
     this._conn = conn;
-    try {
-      conn.start();
-    } catch (err) {
-      this._lose(conn, 1006, String(err?.message ?? err)); // reported as a failed transport
-    }
-  }
-
-  _onOpen(conn) {
-    this._chain.opened();
     const o = this._options;
     const params = { name: o.name, version: o.version, protocol: 1 };
     if (this._token) {
@@ -262,14 +253,23 @@ export class Herald extends Emitter {
     if (o.data !== undefined) {
       params.data = o.data;
     }
-    conn.send('connect', params, (err, result) => {
+    const cb = (err, result) => {
       if (!err) {
         this._onConnected(conn, result);
       } else if (err.code !== ClientCode.CONNECTION_CLOSED) { // (the close itself is the news)
         this.emit('error', { type: 'connect', error: err });
         conn.connectError = err; // acted on once the rest of the frame (a disconnect push) is read
       }
-    });
+    };
+    try {
+      conn.start({ params, cb });
+    } catch (err) {
+      this._lose(conn, 1006, String(err?.message ?? err)); // reported as a failed transport
+    }
+  }
+
+  _onOpen() {
+    this._chain.opened();
   }
 
   _onConnected(conn, result) {

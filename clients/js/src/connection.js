@@ -46,17 +46,30 @@ export class Connection {
     this._lastRx = 0; // clock time of the last frame received
   }
 
-  // Creates the transport and starts opening it. Throws what the factory throws.
-  start() {
-    const t = this._factory.create();
+  // Creates the transport and starts opening it, with the connect command {params, cb}: sent as
+  // soon as the transport opens, or, for a transport that `opensWithFrame` (transports.js), in the
+  // request that opens it; cb as for send(). Throws what the factory throws.
+  start(connect) {
+    const t = this._factory.create({ clock: this._clock });
     this.transport = t;
+    const withFrame = t.opensWithFrame === true;
+    let connectId = 0;
     t.onopen = () => {
-      if (!this.closed) {
-        this.opened = true;
-        this._clock.clearTimeout(this._openTimer);
-        this._openTimer = null;
-        this._lastRx = this._clock.now();
-        this._owner.onOpen(this);
+      if (this.closed) {
+        return;
+      }
+      this.opened = true;
+      this._clock.clearTimeout(this._openTimer);
+      this._openTimer = null;
+      this._lastRx = this._clock.now();
+      this._owner.onOpen(this);
+      if (this.closed) {
+        return;
+      }
+      if (withFrame) {
+        this._arm(connectId); // the server has it; its reply is on the way
+      } else {
+        this.send('connect', connect.params, connect.cb);
       }
     };
     t.onmessage = (text) => this.receive(text);
@@ -65,7 +78,18 @@ export class Connection {
       this._openTimer = null;
       this._lost(ClientCode.TIMEOUT, `${this.transportName} did not open in ${this._timeout} ms`);
     }, this._timeout);
-    t.open();
+    if (!withFrame) {
+      t.open();
+      return;
+    }
+    const cmd = this._register('connect', connect.params, connect.cb);
+    if (cmd === null) {
+      // connect.cb has the error; nothing can be opened without the command.
+      queueMicrotask(() => this._lost(1006, 'the connect command could not be encoded'));
+      return;
+    }
+    connectId = cmd.id;
+    t.open(cmd.line);
   }
 
   // Queues one command. cb(err, result) runs synchronously when its reply is read, so that a
@@ -73,18 +97,12 @@ export class Connection {
   // HeraldError on timeout (then the connection is reported lost: no reply in time means dead)
   // or when the connection closes first.
   send(method, params, cb) {
-    const id = this._nextId;
-    this._nextId = id >= 0xffffffff ? 1 : id + 1; // ids are uint32 > 0
-    let line;
-    try {
-      line = JSON.stringify(params === undefined ? { id, method } : { id, method, params });
-    } catch (err) {
-      cb(new HeraldError(103, `${method}: params are not JSON: ${err.message}`), null);
+    const cmd = this._register(method, params, cb);
+    if (cmd === null) {
       return;
     }
-    const timer = this._clock.setTimeout(() => this._timedOut(id), this._timeout);
-    this._pending.set(id, { method, cb, timer });
-    this._outbox.push(line);
+    this._arm(cmd.id);
+    this._outbox.push(cmd.line);
     if (!this._flushQueued) {
       this._flushQueued = true;
       queueMicrotask(() => this._flush());
@@ -127,9 +145,10 @@ export class Connection {
   }
 
   // Keepalive: after pingMs without hearing anything, send a `ping` command; its timeout, like
-  // any command's, reports the connection lost. The server pings silent connections with
-  // WebSocket ping frames, which browsers answer but never show to scripts, so silence can only
-  // be told from death by asking. pingMs 0: no keepalive.
+  // any command's, reports the connection lost. Whatever the server does for keepalive never
+  // reaches here: WebSocket ping frames are answered by the WebSocket itself and never shown to
+  // scripts, SSE comment lines are skipped by EventSource, and long-polling has none. So on every
+  // transport silence can only be told from death by asking. pingMs 0: no keepalive.
   keepalive(pingMs) {
     this._pingMs = pingMs;
     this._armPing(pingMs);
@@ -161,6 +180,30 @@ export class Connection {
   }
 
   // --- internal ---
+
+  // Gives the command an id and a place among those waiting for a reply (its timer not yet
+  // armed). Returns {id, line}, or null (cb already called) when params are not JSON.
+  _register(method, params, cb) {
+    const id = this._nextId;
+    let line;
+    try {
+      line = JSON.stringify(params === undefined ? { id, method } : { id, method, params });
+    } catch (err) {
+      cb(new HeraldError(103, `${method}: params are not JSON: ${err.message}`), null);
+      return null;
+    }
+    this._nextId = id >= 0xffffffff ? 1 : id + 1; // ids are uint32 > 0
+    this._pending.set(id, { method, cb, timer: null });
+    return { id, line };
+  }
+
+  // Starts the reply timeout of a registered command.
+  _arm(id) {
+    const p = this._pending.get(id);
+    if (p && p.timer === null) {
+      p.timer = this._clock.setTimeout(() => this._timedOut(id), this._timeout);
+    }
+  }
 
   _lost(code, reason) {
     if (!this.closed) {

@@ -4,4 +4,7 @@ export { Herald, State, VERSION } from './client.js';
 export { Subscription, SubscriptionState } from './subscription.js';
 export { ClientCode, Emitter, HeraldError } from './events.js';
 export { Backoff, Retry, backoffCap, fullJitter, retryClass, resubscribeAfter } from './backoff.js';
-export { TransportChain, WebSocketTransport, webSocketTransport } from './transports.js';
+export { DEFAULT_TRANSPORTS, TransportChain, buildTransports, endpointUrl } from './transports.js';
+export { WebSocketTransport, webSocketTransport } from './websocket.js';
+export { SseTransport, sseTransport } from './sse.js';
+export { POLL_RETRY_DELAYS_MS, PollTransport, parsePollAnswer, pollTransport } from './poll.js';

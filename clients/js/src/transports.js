@@ -1,19 +1,27 @@
-// Transports: how the client's frames reach the server, and the rule for falling back from one
-// transport to the next.
+// Transports: how the client's frames reach the server, which transports a client tries and where,
+// and the rule for falling back from one to the next. The transports themselves are websocket.js,
+// sse.js (Server-Sent Events, bidirectional mode) and poll.js (long-polling).
 //
-// A transport factory is `{name, create()}`; create() returns a transport for ONE connection
-// attempt, an object with:
-//   open()            start connecting; afterwards the transport calls exactly one of
-//                     onopen (then, later, onclose once) or onclose;
+// A transport factory is `{name, create(context)}`; create() returns a transport for ONE
+// connection attempt (context: {clock}, the client's timers, for a transport that waits), an
+// object with:
+//   open(first)       start connecting; afterwards the transport calls exactly one of
+//                     onopen (then, later, onclose once) or onclose. `first` is the connect
+//                     command's line when the transport has `opensWithFrame` (below), else absent;
+//   opensWithFrame    optional, true: the connect command travels in the request that opens the
+//                     transport (an HTTP transport has nothing to send it on before), and onopen
+//                     means the server answered it. Otherwise the client sends connect after
+//                     onopen;
 //   send(text)        send one frame: one or more JSON lines separated by '\n';
 //   close()           close from our side; the client ignores the transport's callbacks after;
 //   onopen()          set by the client: the transport can carry frames;
-//   onmessage(text)   set by the client: one received frame (maybe several '\n'-separated lines);
+//   onmessage(text)   set by the client: one received frame (maybe several '\n'-separated lines;
+//                     '' is a sign of life with nothing in it);
 //   onclose({code, reason})  set by the client: the transport is gone (or never opened).
-//
-// WebSocket is the only transport today. The server's SSE (/connection/sse) and long-polling
-// (/connection/poll) endpoints do not exist yet and their wire format is not specified, so there
-// is no transport for them here; once they exist they are factories like webSocketTransport().
+
+import { pollTransport } from './poll.js';
+import { sseTransport } from './sse.js';
+import { webSocketTransport } from './websocket.js';
 
 // The fallback rule over a list of factories: while no transport has ever opened, an attempt that
 // fails before opening moves on to the next factory (immediately, without a backoff delay);
@@ -62,92 +70,119 @@ export class TransportChain {
   }
 }
 
-// The factory of WebSocket transports to `url` (ws:// or wss://, usually ending in
-// /connection/websocket). WebSocketImpl: a constructor with the browser WebSocket interface:
-// the browser's own, Node 22's global one, or `WebSocket` from the npm package `ws` in Node 20.
-export function webSocketTransport(url, WebSocketImpl = globalThis.WebSocket) {
-  if (typeof url !== 'string' || url === '') {
-    throw new TypeError('the WebSocket transport needs a ws:// or wss:// URL');
+// The transports the client knows by name, in the default fallback order, with their endpoints.
+export const DEFAULT_TRANSPORTS = Object.freeze(['websocket', 'sse', 'poll']);
+const PATHS = Object.freeze({
+  websocket: '/connection/websocket',
+  sse: '/connection/sse',
+  poll: '/connection/poll',
+});
+const ENDPOINT_PATH = /\/connection\/(websocket|sse|poll)\/?$/;
+
+// The endpoint of transport `name` ('websocket' | 'sse' | 'poll') on the server that `url` names.
+// `url` is the server's base URL (http(s)://host[:port][/prefix], a proxy's path prefix kept), or
+// the endpoint of any transport (ws://host/connection/websocket, https://host/connection/sse, ...);
+// in a browser it may be relative to the page. The endpoint is the same host and prefix with the
+// transport's path, ws(s) for WebSocket and http(s) for the others. A WebSocket URL with a path of
+// its own is used as it is for WebSocket, and the others are then at the host's root: give them
+// their own URLs (`transports: [{transport: 'sse', url}]`) when they are elsewhere.
+export function endpointUrl(url, name) {
+  if (!Object.hasOwn(PATHS, name)) {
+    throw new TypeError(`unknown transport '${name}' (known: ${DEFAULT_TRANSPORTS.join(', ')})`);
   }
-  if (typeof WebSocketImpl !== 'function') {
-    throw new TypeError('no WebSocket constructor: this environment has no global WebSocket ' +
-      "(Node 20); pass one, e.g. new Herald(url, {websocket: WebSocket}) with WebSocket from 'ws'");
+  let u;
+  try {
+    u = new URL(url, globalThis.location?.href);
+  } catch {
+    throw new TypeError(`the server URL is not a URL: ${url}`);
   }
-  return { name: 'websocket', create: () => new WebSocketTransport(url, WebSocketImpl) };
+  const ws = u.protocol === 'ws:' || u.protocol === 'wss:';
+  if (!ws && u.protocol !== 'http:' && u.protocol !== 'https:') {
+    throw new TypeError(`the server URL must be ws(s):// or http(s)://, got ${url}`);
+  }
+  const secure = u.protocol === 'wss:' || u.protocol === 'https:';
+  const m = ENDPOINT_PATH.exec(u.pathname);
+  if ((ws === (name === 'websocket')) && (m ? m[1] === name : ws)) {
+    return u.href; // already this transport's endpoint
+  }
+  let prefix = '';
+  if (m) {
+    prefix = u.pathname.slice(0, m.index);
+  } else if (!ws) {
+    prefix = u.pathname.replace(/\/+$/, '');
+  }
+  const scheme = name === 'websocket' ? (secure ? 'wss:' : 'ws:') : (secure ? 'https:' : 'http:');
+  return `${scheme}//${u.host}${prefix}${PATHS[name]}`;
 }
 
-const OPEN = 1; // WebSocket.OPEN
-const ABNORMAL_CLOSURE = 1006; // RFC 6455: closed without a close frame
-
-// One WebSocket connection attempt. Thread: the page's or the process's event loop.
-export class WebSocketTransport {
-  constructor(url, WebSocketImpl) {
-    this.name = 'websocket';
-    this._url = url;
-    this._Impl = WebSocketImpl;
-    this._ws = null;
-    this._closed = false;
-    this.onopen = () => {};
-    this.onmessage = () => {};
-    this.onclose = () => {};
+// Whether this environment (or the options) can run transport `name`.
+function available(name, impl) {
+  switch (name) {
+    case 'websocket':
+      return typeof impl.websocket === 'function';
+    case 'sse':
+      return typeof impl.eventsource === 'function' && typeof impl.fetch === 'function';
+    default:
+      return typeof impl.fetch === 'function';
   }
+}
 
-  open() {
-    let ws;
-    try {
-      ws = new this._Impl(this._url);
-    } catch (err) {
-      // A malformed URL throws synchronously; report it like any refused connection, but not
-      // from inside open(): callers expect callbacks to come later.
-      queueMicrotask(() => this._finish(ABNORMAL_CLOSURE, String(err?.message ?? err)));
-      return;
+function factoryOf(name, at, impl) {
+  switch (name) {
+    case 'websocket':
+      return webSocketTransport(at, impl.websocket);
+    case 'sse':
+      return sseTransport(at, { EventSource: impl.eventsource, fetch: impl.fetch });
+    default:
+      return pollTransport(at, { fetch: impl.fetch });
+  }
+}
+
+// The client's list of transport factories, from its `url` and options (client.js DEFAULTS):
+// `transports` holds names ('websocket', 'sse', 'poll'), objects {transport: name, url?} (an
+// endpoint of its own) and factories {name, create()}, in fallback order. Without `transports`
+// the list is DEFAULT_TRANSPORTS minus those this environment cannot run (Node 20 has no
+// WebSocket and no EventSource unless the options pass them); a transport named explicitly must
+// be able to run, or this throws a TypeError that says what to pass.
+export function buildTransports(url, options) {
+  const impl = {
+    websocket: options.websocket ?? globalThis.WebSocket,
+    eventsource: options.eventsource ?? globalThis.EventSource,
+    fetch: options.fetch ?? globalThis.fetch,
+  };
+  const explicit = options.transports !== undefined && options.transports !== null;
+  const list = explicit ? options.transports : DEFAULT_TRANSPORTS;
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new TypeError('transports must be a non-empty array');
+  }
+  const out = [];
+  for (const entry of list) {
+    if (entry && typeof entry === 'object' && typeof entry.create === 'function') {
+      out.push(entry);
+      continue;
     }
-    this._ws = ws;
-    ws.onopen = () => {
-      if (!this._closed) {
-        this.onopen();
+    const spec = typeof entry === 'string' ? { transport: entry } : entry;
+    const name = spec?.transport;
+    if (typeof name !== 'string' || !Object.hasOwn(PATHS, name)) {
+      throw new TypeError(`unknown transport ${JSON.stringify(entry)}: use 'websocket', 'sse', ` +
+        "'poll', {transport, url} or a factory {name, create()}");
+    }
+    if (!explicit && !available(name, impl)) {
+      continue;
+    }
+    let at = spec.url;
+    if (at === undefined || at === null) {
+      if (url === null || url === undefined) {
+        throw new TypeError(`the ${name} transport needs a URL: new Herald(url, ...) or ` +
+          `{transport: '${name}', url}`);
       }
-    };
-    ws.onmessage = (event) => {
-      if (this._closed) {
-        return;
-      }
-      // Protocol v1 is text frames only; a binary frame is dropped (the server never sends one).
-      if (typeof event.data === 'string') {
-        this.onmessage(event.data);
-      }
-    };
-    ws.onerror = () => {}; // the close event that follows says what happened
-    ws.onclose = (event) => this._finish(event.code || ABNORMAL_CLOSURE, event.reason || '');
-  }
-
-  send(text) {
-    if (!this._closed && this._ws && this._ws.readyState === OPEN) {
-      this._ws.send(text);
+      at = endpointUrl(url, name);
     }
+    out.push(factoryOf(name, at, impl));
   }
-
-  close() {
-    if (this._closed) {
-      return;
-    }
-    this._closed = true;
-    const ws = this._ws;
-    if (ws) {
-      ws.onopen = ws.onmessage = ws.onclose = null;
-      try {
-        ws.close(1000); // browsers accept only 1000 and 3000-4999 from scripts
-      } catch {
-        // already closing or closed
-      }
-    }
+  if (out.length === 0) {
+    throw new TypeError('no transport can run here: no WebSocket, EventSource or fetch; pass ' +
+      "them, e.g. new Herald(url, {websocket: WebSocket}) with WebSocket from 'ws'");
   }
-
-  _finish(code, reason) {
-    if (this._closed) {
-      return;
-    }
-    this._closed = true;
-    this.onclose({ code, reason });
-  }
+  return out;
 }

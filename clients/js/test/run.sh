@@ -3,7 +3,8 @@
 #   run.sh unit              unit tests: fake clock, fake transports; needs no server and no npm
 #                            package
 #   run.sh integration BIN   integration tests against the herald binary BIN (npm `ws` as the
-#                            WebSocket); installs the locked devDependencies first if
+#                            WebSocket, npm `eventsource` as the EventSource, Node's fetch),
+#                            over each transport; installs the locked devDependencies first if
 #                            node_modules is missing (CI has the npm registry)
 # ctest runs both (tests/integration/js_sdk.cmake, label `js`).
 set -eu
@@ -23,7 +24,8 @@ case "$1" in
     if [ "$#" -ne 2 ] || [ ! -x "$2" ]; then
       usage "$@"
     fi
-    if [ ! -f "$pkg/node_modules/ws/package.json" ]; then
+    if [ ! -f "$pkg/node_modules/ws/package.json" ] ||
+       [ ! -f "$pkg/node_modules/eventsource/package.json" ]; then
       echo "node_modules missing: npm ci --prefix $pkg" >&2
       npm ci --prefix "$pkg" --no-audit --no-fund >&2
     fi

@@ -1,7 +1,8 @@
 // Integration test helpers: start the real `herald` binary (on 127.0.0.1:0, or on a given port to
 // restart it in place), read its port from the first stdout line, stop it by its pid, call the
-// server API, mint HS256 tokens, and wait on conditions (an event, a count) with a timeout that
-// names the step. No bare sleeps: every wait ends on its condition or fails.
+// server API, mint HS256 tokens, wait on conditions (an event, a count) with a timeout that names
+// the step, and the SDK options that pin a client to one transport. No bare sleeps: every wait
+// ends on its condition or fails.
 //
 // The binary is $HERALD_BIN, else the first of build/{release,ci,debug}/apps/herald/herald. When
 // neither exists, integrationOptions() skips the integration tests (run.sh always sets
@@ -12,6 +13,8 @@ import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EventSource } from 'eventsource';
+import WebSocket from 'ws';
 
 const LISTEN_LINE = /^herald listening on http:\/\/127\.0\.0\.1:([0-9]+)$/;
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
@@ -39,6 +42,16 @@ export function heraldBin() {
     }
   }
   return null;
+}
+
+// The transports every scenario runs over.
+export const TRANSPORTS = Object.freeze(['websocket', 'sse', 'poll']);
+
+// Herald options for Node (npm `ws` and `eventsource`; fetch is Node's own) that make the client
+// use `transport` only, or, without one, the default fallback list.
+export function over(transport = null) {
+  return { websocket: WebSocket, eventsource: EventSource,
+    ...(transport ? { transports: [transport] } : {}) };
 }
 
 // Options for node:test's test(): skipped, with the reason, when there is no binary.
@@ -162,6 +175,7 @@ export async function startHerald({ args = [], port = 0, dataDir = null } = {}) 
     port: boundPort,
     pid: child.pid,
     dataDir,
+    url: `http://127.0.0.1:${boundPort}`, // the SDK derives every transport's endpoint from it
     wsUrl: `ws://127.0.0.1:${boundPort}/connection/websocket`,
     stderr: () => stderr,
     alive: () => exit === null,

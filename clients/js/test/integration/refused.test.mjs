@@ -1,14 +1,15 @@
 // Against the real server, connections that do not work: a refused port (reported, retried with
 // the backoff, connected once the server is there), a refused WebSocket path (the fallback rule
-// moves to the next transport at once), and a server that stops answering (SIGSTOP: the
-// keepalive ping times out, the SDK reconnects once the server runs again, and recovers).
+// moves to the next transport at once; fallback.test.mjs has the SDK's own transports), and a
+// server that stops answering (SIGSTOP: over each transport the keepalive ping times out, the SDK
+// reconnects once the server runs again, and recovers).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import WebSocket from 'ws';
 
 import { Herald, backoffCap, webSocketTransport } from '../../src/index.js';
 import {
-  Inbox, api, disconnectAfter, integrationOptions, nextEvent, startHerald, within,
+  Inbox, TRANSPORTS, api, disconnectAfter, integrationOptions, nextEvent, over, startHerald, within,
 } from '../helpers/server.mjs';
 
 const opts = integrationOptions();
@@ -21,7 +22,8 @@ test('connection refused: each failure reported, retries spaced by the backoff, 
     await first.stop();
     const MIN = 100;
     const MAX = 400;
-    const c = disconnectAfter(t, new Herald(wsUrl, { websocket: WebSocket, minReconnectDelay: MIN,
+    // WebSocket only: with the whole list, each round would try every transport.
+    const c = disconnectAfter(t, new Herald(wsUrl, { ...over('websocket'), minReconnectDelay: MIN,
       maxReconnectDelay: MAX, random: () => 0.999, timeout: 3000 }));
     const failures = [];
     const sixth = new Promise((resolve) => c.on('error', (e) => {
@@ -75,40 +77,47 @@ test('WebSocket path refused (HTTP 404): the next transport is tried at once and
     }
   });
 
-test('a server that stops answering (SIGSTOP): ping timeout, reconnect after SIGCONT, recovered',
-  opts, async () => {
-    // The connect result announces ping: 1, so the SDK pings after 1 s of silence.
-    const server = await startHerald({ args: ['--ping-interval', '1'] });
-    const c = new Herald(server.wsUrl, { websocket: WebSocket, timeout: 2000,
-      minReconnectDelay: 100, maxReconnectDelay: 300 });
-    try {
-      const sub = c.newSubscription('live');
-      const inbox = new Inbox(sub);
-      sub.subscribe();
-      c.connect();
-      await nextEvent(sub, 'subscribed');
-      await api(server.port, 'publish', { channel: 'live', data: 'before' });
-      await inbox.until(1, 3000, 'the first publication');
+for (const transport of TRANSPORTS) {
+  test(`${transport}: a server that stops answering (SIGSTOP): ping timeout, reconnect after ` +
+    'SIGCONT, recovered', opts, () => stoppedServer(transport));
+}
 
-      const dead = nextEvent(c, 'connecting', () => true, 5000, 'the silence is noticed');
-      server.signal('SIGSTOP');
-      const e = await dead;
-      assert.equal(e.code, 2, 'ClientCode.TIMEOUT');
-      assert.match(e.reason, /no reply to ping/);
-      // The kernel still accepts TCP connections for the frozen process, but nothing answers the
-      // WebSocket handshake: the next attempt times out opening.
-      const openTimeout = await nextEvent(c, 'error', (x) => x.type === 'transport', 5000,
-        'an attempt times out while the server is stopped');
-      assert.equal(openTimeout.error.code, 2);
-      server.signal('SIGCONT');
-      const back = await nextEvent(sub, 'subscribed', () => true, 8000, 'subscribed again');
-      assert.equal(back.recovered, true);
-      await api(server.port, 'publish', { channel: 'live', data: 'after' });
-      await inbox.until(2, 3000, 'the publication after');
-      assert.deepEqual(inbox.pubs.map((p) => [p.offset, p.data]), [[1, 'before'], [2, 'after']]);
-    } finally {
-      c.disconnect();
-      server.signal('SIGCONT');
-      await server.stop();
-    }
-  });
+// The server's own keepalive never reaches the SDK (WebSocket ping frames, SSE comment lines,
+// nothing over long-polling): on every transport it is the SDK's ping command that finds out.
+async function stoppedServer(transport) {
+  // The connect result announces ping: 1, so the SDK pings after 1 s of silence.
+  const server = await startHerald({ args: ['--ping-interval', '1'] });
+  const c = new Herald(server.url, { ...over(transport), timeout: 2000,
+    minReconnectDelay: 100, maxReconnectDelay: 300 });
+  try {
+    const sub = c.newSubscription('live');
+    const inbox = new Inbox(sub);
+    sub.subscribe();
+    c.connect();
+    await nextEvent(sub, 'subscribed');
+    await api(server.port, 'publish', { channel: 'live', data: 'before' });
+    await inbox.until(1, 3000, 'the first publication');
+
+    const dead = nextEvent(c, 'connecting', () => true, 5000, 'the silence is noticed');
+    server.signal('SIGSTOP');
+    const e = await dead;
+    assert.equal(e.code, 2, 'ClientCode.TIMEOUT');
+    assert.match(e.reason, /no reply to ping/);
+    // The kernel still accepts TCP connections for the frozen process, but nothing answers the
+    // handshake, the stream or the connect POST: the next attempt times out opening.
+    const openTimeout = await nextEvent(c, 'error', (x) => x.type === 'transport', 5000,
+      'an attempt times out while the server is stopped');
+    assert.equal(openTimeout.error.code, 2);
+    server.signal('SIGCONT');
+    const back = await nextEvent(sub, 'subscribed', () => true, 8000, 'subscribed again');
+    assert.equal(back.recovered, true);
+    assert.equal(c.transport, transport);
+    await api(server.port, 'publish', { channel: 'live', data: 'after' });
+    await inbox.until(2, 3000, 'the publication after');
+    assert.deepEqual(inbox.pubs.map((p) => [p.offset, p.data]), [[1, 'before'], [2, 'after']]);
+  } finally {
+    c.disconnect();
+    server.signal('SIGCONT');
+    await server.stop();
+  }
+}

@@ -1,22 +1,21 @@
-// Against the real server with durable history (--data-dir in a temp dir): the server goes away
-// and comes back on the same port and data directory; the SDK reconnects, resubscribes from its
-// last position and delivers every publication once, in order.
+// Against the real server with durable history (--data-dir in a temp dir), over each transport:
+// the server goes away and comes back on the same port and data directory; the SDK reconnects,
+// resubscribes from its last position and delivers every publication once, in order.
 //  * SIGTERM (the server drains with 1001 "going away"), publications made while it was down;
 //  * SIGKILL in the middle of a publisher's stream of 500 publications (server API), which
 //    retries an unanswered publish with the same idempotency key once the server is back.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import WebSocket from 'ws';
 
 import { Herald } from '../../src/index.js';
 import {
-  Inbox, api, integrationOptions, nextEvent, startHerald, tempDir, within,
+  Inbox, TRANSPORTS, api, integrationOptions, nextEvent, over, startHerald, tempDir, within,
 } from '../helpers/server.mjs';
 
 const opts = integrationOptions({ timeout: 45000 });
 
-function sdk(url, options = {}) {
-  return new Herald(url, { websocket: WebSocket, timeout: 3000, minReconnectDelay: 100,
+function sdk(transport, url, options = {}) {
+  return new Herald(url, { ...over(transport), timeout: 3000, minReconnectDelay: 100,
     maxReconnectDelay: 1000, ...options });
 }
 
@@ -28,57 +27,64 @@ function assertStream(pubs, epoch, what) {
   assert.ok(pubs.every((p) => p.epoch === epoch), `${what}: one epoch (${epoch})`);
 }
 
-test('SIGTERM restart: 1001, reconnect, resubscribe, the publications of the gap recovered', opts,
-  async () => {
-    const dir = tempDir();
-    let server = await startHerald({ dataDir: dir.path });
-    // random 0.99: the first retry waits ~1 s, enough to restart and publish in the meantime.
-    const c = sdk(server.wsUrl,
-      { random: () => 0.99, minReconnectDelay: 1000, maxReconnectDelay: 2000 });
-    try {
-      const sub = c.newSubscription('news');
-      const inbox = new Inbox(sub);
-      sub.subscribe();
-      c.connect();
-      await nextEvent(sub, 'subscribed');
-      for (let i = 1; i <= 5; i++) {
-        await api(server.port, 'publish', { channel: 'news', data: i });
-      }
-      await inbox.until(5, 5000, 'five live publications');
-      const epoch = inbox.pubs[0].epoch;
+for (const transport of TRANSPORTS) {
+  test(`${transport}: SIGTERM restart: 1001, reconnect, resubscribe, the publications of the gap ` +
+    'recovered', opts, () => sigtermRestart(transport));
+  test(`${transport}: SIGKILL mid-stream: 500 publications, none lost, none delivered twice`, opts,
+    (t) => sigkillMidStream(t, transport));
+}
 
-      const lost = nextEvent(c, 'connecting', () => true, 10000, 'the client sees the drain');
-      const stopped = await server.stop();
-      assert.equal(stopped.code, 0);
-      assert.equal((await lost).code, 1001);
-      assert.equal(sub.state, 'subscribing');
-
-      const back = nextEvent(sub, 'subscribed', () => true, 10000, 'resubscribed after restart');
-      server = await startHerald({ dataDir: dir.path, port: server.port });
-      for (let i = 6; i <= 10; i++) {
-        await api(server.port, 'publish', { channel: 'news', data: i });
-      }
-      const ev = await back;
-      assert.equal(ev.wasRecovering, true);
-      assert.equal(ev.recovered, true, 'durable history: same epoch, nothing lost');
-      await api(server.port, 'publish', { channel: 'news', data: 11 });
-      await inbox.until(11, 5000, 'all eleven');
-      assertStream(inbox.pubs, epoch, 'across a SIGTERM restart');
-      assert.deepEqual(inbox.pubs.map((p) => p.data), Array.from({ length: 11 }, (_, i) => i + 1));
-    } finally {
-      c.disconnect();
-      await server.stop();
-      dir.remove();
+async function sigtermRestart(transport) {
+  const dir = tempDir();
+  let server = await startHerald({ dataDir: dir.path });
+  // random 0.99: the first retry waits ~1 s, enough to restart and publish in the meantime.
+  const c = sdk(transport, server.url,
+    { random: () => 0.99, minReconnectDelay: 1000, maxReconnectDelay: 2000 });
+  try {
+    const sub = c.newSubscription('news');
+    const inbox = new Inbox(sub);
+    sub.subscribe();
+    c.connect();
+    await nextEvent(sub, 'subscribed');
+    for (let i = 1; i <= 5; i++) {
+      await api(server.port, 'publish', { channel: 'news', data: i });
     }
-  });
+    await inbox.until(5, 5000, 'five live publications');
+    const epoch = inbox.pubs[0].epoch;
 
-test('SIGKILL mid-stream: 500 publications, none lost, none delivered twice', opts, async (t) => {
+    const lost = nextEvent(c, 'connecting', () => true, 10000, 'the client sees the drain');
+    const stopped = await server.stop();
+    assert.equal(stopped.code, 0);
+    assert.equal((await lost).code, 1001);
+    assert.equal(sub.state, 'subscribing');
+
+    const back = nextEvent(sub, 'subscribed', () => true, 10000, 'resubscribed after restart');
+    server = await startHerald({ dataDir: dir.path, port: server.port });
+    for (let i = 6; i <= 10; i++) {
+      await api(server.port, 'publish', { channel: 'news', data: i });
+    }
+    const ev = await back;
+    assert.equal(ev.wasRecovering, true);
+    assert.equal(ev.recovered, true, 'durable history: same epoch, nothing lost');
+    await api(server.port, 'publish', { channel: 'news', data: 11 });
+    await inbox.until(11, 5000, 'all eleven');
+    assertStream(inbox.pubs, epoch, 'across a SIGTERM restart');
+    assert.deepEqual(inbox.pubs.map((p) => p.data), Array.from({ length: 11 }, (_, i) => i + 1));
+    assert.equal(c.transport, transport);
+  } finally {
+    c.disconnect();
+    await server.stop();
+    dir.remove();
+  }
+}
+
+async function sigkillMidStream(t, transport) {
   const TOTAL = 500;
   const KILL_AFTER = 150; // acknowledged publications before the SIGKILL
   const dir = tempDir();
   let server = await startHerald({ dataDir: dir.path });
   const port = server.port;
-  const c = sdk(server.wsUrl, { minReconnectDelay: 50, maxReconnectDelay: 500 });
+  const c = sdk(transport, server.url, { minReconnectDelay: 50, maxReconnectDelay: 500 });
   const states = [];
   c.on('state', (e) => states.push(e.state === 'connected' ? 'connected' : `${e.state} ${e.code}`));
   // The publisher waits on this condition when the server does not answer: the restart below
@@ -153,6 +159,7 @@ test('SIGKILL mid-stream: 500 publications, none lost, none delivered twice', op
     assert.equal(again.wasRecovering, true);
     assert.equal(again.recovered, true);
     assert.ok(states.includes('connecting 1006'), `the kill was seen: ${states.join(', ')}`);
+    assert.equal(c.transport, transport);
     t.diagnostic(`${inbox.pubs.length} delivered, ${retried} publish retries, ` +
       `${dataDuplicates} stored twice; client states: ${states.join(', ')}`);
   } finally {
@@ -162,4 +169,4 @@ test('SIGKILL mid-stream: 500 publications, none lost, none delivered twice', op
     await server.stop();
     dir.remove();
   }
-});
+}

@@ -219,3 +219,8 @@ test('Emitter: on/once/off, and a throwing listener does not stop the others', a
   assert.deepEqual(got, [['a', 1], ['once', 1], ['b', 1], ['b', 2]]);
   assert.equal(e.emit('nothing'), false);
 });
+
+test('connect data that is not JSON is refused by the constructor, not at every attempt', () => {
+  assert.throws(() => new Herald(null, { transports: [{ name: 'x', create() {} }], data: 1n }),
+    /data must be a JSON value/);
+});
