@@ -92,6 +92,23 @@ void LoopContext::route(transport::HttpSession& http, const http::Request& req,
     handle_api(http, *this, req, body);
     return;
   }
+  if (req.path == "/ready") {
+    if (!get_like) {
+      http.respond(405, kJson, R"({"error":"method not allowed","status":405})", false,
+                   "Allow: GET, HEAD\r\n");
+      return;
+    }
+    // Not ready while draining (a load balancer stops sending clients here) or while the
+    // history store cannot write (publications would fail).
+    bool store_ok = core.store == nullptr || core.store->stats().writing;
+    if (draining || !store_ok) {
+      http.respond(503, kJson,
+                   draining ? R"({"status":"draining"})" : R"({"status":"store failing"})", keep);
+    } else {
+      http.respond(200, kJson, R"({"status":"ready"})", keep);
+    }
+    return;
+  }
   if (req.path == "/health" || req.path == "/metrics") {
     if (!get_like) {
       http.respond(405, kJson, R"({"error":"method not allowed","status":405})", false,

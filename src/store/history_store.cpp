@@ -304,6 +304,9 @@ void commit_items(StoreWriter& writer, std::vector<AppendItem>& batch) {
     any = any || item.error.empty();
   }
   Result<Ok> r = any ? writer.write_batch(batch) : Result<Ok>(Ok{});
+  if (any) {
+    writer.last_batch_ok.store(r.ok(), std::memory_order_relaxed);
+  }
   // Counted before the callbacks run, so whoever a callback wakes sees the counters up to date.
   uint64_t failed = 0;
   for (const AppendItem& item : batch) {
@@ -468,6 +471,7 @@ StoreStats HistoryStore::stats() const {
   StoreStats s;
   s.appended = writer_->appended.load(std::memory_order_relaxed);
   s.append_failed = writer_->append_failed.load(std::memory_order_relaxed);
+  s.writing = writer_->last_batch_ok.load(std::memory_order_relaxed);
   s.batches = writer_->batches.load(std::memory_order_relaxed);
   s.retention_removed = writer_->retention_removed.load(std::memory_order_relaxed);
   {

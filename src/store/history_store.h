@@ -86,6 +86,7 @@ struct StoreStats {
   uint64_t batches = 0;            // transactions committed
   uint64_t retention_removed = 0;  // publications dropped by retention (count and TTL)
   uint64_t queued = 0;             // appends waiting for the writer now
+  bool writing = true;             // false while the last batch written failed as a whole
 };
 
 class StoreWriter;

@@ -59,6 +59,8 @@ class StoreWriter {
 
   std::atomic<uint64_t> appended{0};
   std::atomic<uint64_t> append_failed{0};
+  // False while the last batch written failed as a whole (disk full, I/O error): /ready.
+  std::atomic<bool> last_batch_ok{true};
   std::atomic<uint64_t> batches{0};
   std::atomic<uint64_t> retention_removed{0};
 
