@@ -55,6 +55,18 @@ def health(server):
           describe(resp.body))
 
 
+@suite.case("GET /ready -> 200 {\"status\":\"ready\"} on a serving server; POST -> 405")
+def ready(server):
+    resp = http_get(server.port, "/ready", "GET /ready")
+    expect_status(resp, {200}, "GET /ready")
+    body = json_body(resp, "GET /ready body")
+    check(body == {"status": "ready"}, '{"status":"ready"}', body)
+    resp = http_exchange(server.port,
+                         b"POST /ready HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+                         "POST /ready")
+    expect_status(resp, {405}, "POST /ready")
+
+
 @suite.case("GET /metrics -> 200 Prometheus text with herald_ metrics")
 def metrics(server):
     resp = http_get(server.port, "/metrics", "GET /metrics")
