@@ -35,6 +35,7 @@ class Client:
         self.pushes = []
         self.offsets = {}  # channel -> offsets received (subscribe recovery + message pushes)
         self.positions = {}  # channel -> (offset, epoch) last seen
+        self.subscribing = {}  # command id -> channel, for subscribes not answered yet
 
     @classmethod
     async def open(cls, server, name="client", data=None):
@@ -47,6 +48,17 @@ class Client:
     def _take(self, line):
         msg = json.loads(line)
         if "id" in msg:
+            channel = self.subscribing.pop(msg["id"], None)
+            if channel is not None and "result" in msg:
+                # The recovered publications come before the pushes that follow this reply,
+                # possibly in the same frame (a poll answer holds many): count them here, in
+                # stream order, not after the frame.
+                res = msg["result"]
+                got = self.offsets.setdefault(channel, [])
+                for p in res["publications"]:
+                    got.append(p["offset"])
+                self.positions[channel] = (res["offset"] if not res["publications"]
+                                           else res["publications"][-1]["offset"], res["epoch"])
             self.replies[msg["id"]] = msg
         elif msg.get("push") == "message":
             self.offsets.setdefault(msg["channel"], []).append(msg["offset"])
@@ -93,15 +105,10 @@ class Client:
         params = {"channel": channel}
         if since is not None:
             params["since"] = {"offset": since[0], "epoch": since[1]}
+        self.subscribing[self.next_id] = channel  # the id call() is about to use
         r = await self.call("subscribe", params)
         check("result" in r, f"a subscribe result for {channel}", r)
-        res = r["result"]
-        got = self.offsets.setdefault(channel, [])
-        for p in res["publications"]:
-            got.append(p["offset"])
-        self.positions[channel] = (res["offset"] if not res["publications"]
-                                   else res["publications"][-1]["offset"], res["epoch"])
-        return res
+        return r["result"]
 
     async def wait_offsets(self, channel, count, timeout=20):
         loop = asyncio.get_running_loop()
