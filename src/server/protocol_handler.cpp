@@ -99,7 +99,9 @@ class ProtocolHandler final : public Handler,
 
   // transport::ProtocolEndpoint
   void on_open(transport::Transport& t) override {
-    sessions_[t.id()] = std::make_unique<Session>(encoder_, t);
+    auto session = std::make_unique<Session>(encoder_, t);
+    session->lost = [this](Session& s, std::string_view channel) { lost(s, channel); };
+    sessions_[t.id()] = std::move(session);
   }
 
   void on_bad_input(transport::Transport& t, std::string_view why) override {
@@ -261,6 +263,24 @@ class ProtocolHandler final : public Handler,
     }
   }
 
+  // The broker lost the channel's live stream (Redis restarted, or the node's connection to it
+  // dropped): the client may have missed publications. It is unsubscribed with 2000, which tells
+  // it to subscribe again from its last position (recovered exactly, or recovered: false with
+  // the new epoch). A unidirectional SSE stream cannot subscribe again by itself: it is
+  // disconnected with 4003 and its EventSource reconnects with Last-Event-ID.
+  void lost(Session& s, std::string_view channel_view) {
+    std::string channel(channel_view);
+    if (s.transport().labels_positions()) {
+      s.disconnect(protocol::DisconnectCode::kInsufficientState, "channel stream lost");
+      return;
+    }
+    hub().unsubscribe(&s, channel);
+    forget_presence(s, channel);
+    std::string push;
+    protocol::append_unsubscribe_push(push, channel, protocol::UnsubscribeCode::kResubscribe);
+    s.transport().send_text(push);
+  }
+
   void handle(Session& s, protocol::Command& cmd, std::string& out) {
     using protocol::ErrorCode;
     using protocol::Method;
@@ -327,7 +347,7 @@ class ProtocolHandler final : public Handler,
     switch (cmd.method) {
       case Method::kPresence:
         hub().presence(cmd.channel, [this, id = s.transport().id(),
-                                     cmd_id = cmd.id](Result<std::vector<hub::ClientInfo>> r) {
+                                     cmd_id = cmd.id](Result<std::vector<broker::ClientInfo>> r) {
           std::string line;
           if (!r.ok()) {
             error(line, cmd_id, ErrorCode::kUnavailable);
@@ -345,7 +365,7 @@ class ProtocolHandler final : public Handler,
         return;
       case Method::kPresenceStats:
         hub().presence_stats(
-            cmd.channel, [this, id = s.transport().id(), cmd_id = cmd.id](Result<hub::PresenceStats> r) {
+            cmd.channel, [this, id = s.transport().id(), cmd_id = cmd.id](Result<broker::PresenceStats> r) {
               std::string line;
               if (!r.ok()) {
                 error(line, cmd_id, ErrorCode::kUnavailable);
@@ -394,16 +414,22 @@ class ProtocolHandler final : public Handler,
     s.reserving.insert(cmd.channel);
     hub().presence_add(cmd.channel, s.info(), ns->join_leave, ns->max_subscribers,
                        [this, id = s.transport().id(), client = s.info().client, cmd_id = cmd.id,
-                        channel = cmd.channel, since, ns](bool added) {
+                        channel = cmd.channel, since, ns](Result<bool> added) {
                          Session* sp = find(id);
                          if (sp == nullptr) {
-                           if (added) {
+                           if (added.ok() && added.value()) {
                              hub().presence_remove(channel, client, ns->join_leave);
                            }
                            return;
                          }
                          sp->reserving.erase(channel);
-                         if (!added) {
+                         if (!added.ok()) {
+                           std::string line;
+                           error(line, cmd_id, ErrorCode::kUnavailable, added.error());
+                           sp->transport().send_text(line);
+                           return;
+                         }
+                         if (!added.value()) {
                            std::string line;
                            error(line, cmd_id, ErrorCode::kLimitExceeded,
                                  "the channel has its maximum number of subscribers");
@@ -475,9 +501,9 @@ class ProtocolHandler final : public Handler,
             "clients may not publish in this namespace");
       return;
     }
-    hub::PublishRequest req{std::move(cmd.data), s.info(), std::move(cmd.idempotency_key)};
+    broker::PublishRequest req{std::move(cmd.data), s.info(), std::move(cmd.idempotency_key)};
     hub().publish(cmd.channel, std::move(req),
-                  [this, id = s.transport().id(), cmd_id = cmd.id](Result<hub::PublishResult> r) {
+                  [this, id = s.transport().id(), cmd_id = cmd.id](Result<broker::PublishResult> r) {
                     std::string line;
                     if (!r.ok()) {
                       error(line, cmd_id, protocol::ErrorCode::kUnavailable, r.error());
@@ -498,14 +524,14 @@ class ProtocolHandler final : public Handler,
     hub().history(
         cmd.channel, history_query(cmd.since, cmd.limit, cmd.reverse),
         [this, id = s.transport().id(), cmd_id = cmd.id, since = cmd.since](
-            Result<hub::HistoryResult> r) {
+            Result<broker::HistoryResult> r) {
           std::string line;
           if (auto code = history_error(since, r)) {
             error(line, cmd_id, *code);
             send_later(id, std::move(line));
             return;
           }
-          const hub::HistoryResult& h = r.value();
+          const broker::HistoryResult& h = r.value();
           std::vector<protocol::ClientInfoView> infos;
           infos.reserve(h.publications.size());
           std::vector<protocol::PublicationView> pubs;

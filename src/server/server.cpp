@@ -9,6 +9,7 @@
 #include <optional>
 #include <thread>
 
+#include "broker/memory_broker.h"
 #include "server/loop_context.h"
 #include "server/protocol_handler.h"
 #include "transport/connection.h"
@@ -218,7 +219,7 @@ Result<Ok> Server::start() {
     core.tokens = std::make_unique<auth::TokenVerifier>(core.options.token_hmac_secret);
   }
   const hub::Namespaces* namespaces = &core.namespaces;
-  core.broker = std::make_unique<hub::MemoryBroker>(
+  core.broker = std::make_unique<broker::MemoryBroker>(
       loop_ptrs, core.store.get(),
       [namespaces](std::string_view channel) { return namespaces->history(channel); });
   for (auto& ctx : core.loops) {

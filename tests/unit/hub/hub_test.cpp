@@ -9,13 +9,18 @@
 #include <thread>
 #include <vector>
 
-#include "hub/memory_broker.h"
+#include "broker/memory_broker.h"
 #include "store/history_store.h"
 #include "../store/test_util.h"
-#include "loop_threads.h"
+#include "../broker/loop_threads.h"
 
 namespace herald::hub {
 namespace {
+
+using broker::HistoryOptions;
+using broker::MemoryBroker;
+using broker::PresenceStats;
+using broker::PublishResult;
 
 // A connection stand-in: records the offsets it was sent, from the subscribe reply and live.
 class FakeMember : public ChannelMember {
@@ -61,7 +66,7 @@ class SlowHistoryBroker : public Broker {
                PublishCallback done) override {
     inner_.publish(loop, channel, std::move(request), std::move(done));
   }
-  void subscribe(int loop, std::string_view channel, DoneCallback done) override {
+  void subscribe(int loop, std::string_view channel, SubscribeCallback done) override {
     inner_.subscribe(loop, channel, std::move(done));
   }
   void unsubscribe(int loop, std::string_view channel) override {
@@ -182,7 +187,7 @@ class HubTest : public ::testing::TestWithParam<BrokerKind> {
     }
   }
 
-  testing::LoopThreads loops_{kLoops};
+  broker::testing::LoopThreads loops_{kLoops};
   store::testing::TempDir dir_;
   std::unique_ptr<store::HistoryStore> store_;
   std::unique_ptr<MemoryBroker> memory_;
@@ -348,6 +353,9 @@ TEST_P(HubTest, LeavingBeforeTheReplyDropsTheCallback) {
 
 namespace herald::hub {
 namespace {
+
+using broker::MemoryBroker;
+using broker::PublicationRecord;
 
 // A whole "process": loops, store and broker, opened on a data directory and closed again.
 struct Node {
