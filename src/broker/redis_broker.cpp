@@ -227,6 +227,18 @@ void RedisBroker::eval(RedisConnection& conn, const redis_scripts::Script& scrip
   });
 }
 
+std::string RedisBroker::new_epoch() {
+  char epoch[17];
+  std::snprintf(epoch, sizeof(epoch), "%016llx", static_cast<unsigned long long>(rng_()));
+  return epoch;
+}
+
+// The meta outlives the history by a day: a client idle past the history TTL whose channel saw
+// nothing new still recovers, instead of meeting a new epoch.
+int64_t RedisBroker::meta_ttl(const HistoryOptions& h) {
+  return h.ttl_ms > 0 ? h.ttl_ms + 86'400'000 : 0;
+}
+
 void RedisBroker::update_ready() {
   ready_.store(cmd_->ready() && sub_->ready(), std::memory_order_relaxed);
 }
@@ -245,11 +257,6 @@ void RedisBroker::publish(int loop_index, std::string_view channel, PublishReque
       return;
     }
     HistoryOptions h = policy_ ? policy_(name) : HistoryOptions{};
-    // The meta outlives the history by a day: a client idle past the history TTL whose channel
-    // saw nothing new still recovers, instead of meeting a new epoch.
-    int64_t meta_ttl = h.ttl_ms > 0 ? h.ttl_ms + 86'400'000 : 0;
-    char epoch[17];
-    std::snprintf(epoch, sizeof(epoch), "%016llx", static_cast<unsigned long long>(rng_()));
     std::vector<std::string> args{key(name, 's'),
                                   key(name, 'm'),
                                   key(name, 'i'),
@@ -260,8 +267,8 @@ void RedisBroker::publish(int loop_index, std::string_view channel, PublishReque
                                   std::move(request.idempotency_key),
                                   std::to_string(h.max_publications),
                                   std::to_string(h.ttl_ms),
-                                  std::to_string(meta_ttl),
-                                  epoch,
+                                  std::to_string(meta_ttl(h)),
+                                  new_epoch(),
                                   std::to_string(kIdempotencyWindowMs),
                                   std::to_string(kIdempotencyKeysPerChannel)};
     eval(conn, redis_scripts::publish(), std::move(args), 4,
@@ -301,7 +308,8 @@ void RedisBroker::read_history(int loop_index, std::string_view channel,
     std::vector<std::string> args{key(name, 's'),         key(name, 'm'),
                                   query.reverse ? "1" : "0", std::to_string(query.after),
                                   std::to_string(query.before), limit,
-                                  std::to_string(h.ttl_ms)};
+                                  std::to_string(h.ttl_ms),  "",
+                                  "0"};
     eval(conn, redis_scripts::read(), std::move(args), 2,
          [this, loop_index, name, done = std::move(done)](Result<Reply> r) mutable {
            Result<HistoryResult> out =
@@ -425,8 +433,12 @@ void RedisBroker::on_confirmed(const std::string& name) {
 void RedisBroker::read_position(const std::string& name) {
   NodeChannel& c = channels_.at(name);
   uint64_t generation = ++c.generation;
-  std::vector<std::string> args{key(name, 's'), key(name, 'm'), "0", "0", "0", "0", "0"};
-  eval(shard_for(name), redis_scripts::read(), std::move(args), 2,
+  HistoryOptions h = policy_ ? policy_(name) : HistoryOptions{};
+  std::vector<std::string> args{key(name, 's'),          key(name, 'm'), key(name, 'i'),
+                                key(name, 'k'),           "0",            "0",
+                                "0",                      "0",            std::to_string(h.ttl_ms),
+                                new_epoch(),              std::to_string(meta_ttl(h))};
+  eval(shard_for(name), redis_scripts::read(), std::move(args), 4,
        [this, name, generation](Result<Reply> r) {
          on_position(name, generation,
                      r.ok() ? parse_history(r.value()) : Result<HistoryResult>(Error{r.error()}));

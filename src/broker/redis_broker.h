@@ -161,6 +161,8 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
   void announce(std::string_view name, const ClientInfo& who, bool join);
   void refresh_presence();
   void update_ready();
+  std::string new_epoch();  // random, 16 hex digits
+  static int64_t meta_ttl(const HistoryOptions& h);
 
   // RedisConnection::Listener
   void on_ready(RedisConnection& c) override;

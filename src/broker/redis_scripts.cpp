@@ -114,7 +114,15 @@ constexpr std::string_view kRead =
     "local reverse, after, before = ARGV[1] == '1', tonumber(ARGV[2]), tonumber(ARGV[3])\n"
     "local limit, ttl = tonumber(ARGV[4]), tonumber(ARGV[5])\n"
     "local epoch = redis.call('HGET', meta, 'e')\n"
-    "if not epoch then return {'', 0, 1, {}} end\n"
+    "if not epoch then\n"
+    "  if ARGV[6] == '' then return {'', 0, 1, {}} end\n"
+    // A node subscribing fixes the epoch now, so that a client that saw the channel empty holds
+    // a position ({0, epoch}) that a later loss of the channel invalidates.
+    "  epoch = ARGV[6]\n"
+    "  redis.call('DEL', stream, KEYS[3], KEYS[4])\n"
+    "  redis.call('HSET', meta, 'e', epoch, 'o', '0')\n"
+    "  if tonumber(ARGV[7]) > 0 then redis.call('PEXPIRE', meta, tonumber(ARGV[7])) end\n"
+    "end\n"
     "local top = tonumber(redis.call('HGET', meta, 'o') or '0')\n"
     "if ttl > 0 then trim_expired(stream, now_ms(), ttl) end\n"
     "local first = top - redis.call('XLEN', stream) + 1\n"

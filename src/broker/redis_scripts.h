@@ -22,7 +22,9 @@ struct Script {
 //       ttl ms (0 none), meta ttl ms (0 none), epoch for a new channel, key window ms, keys max.
 // Returns {epoch, offset, first offset, duplicate (0/1)}.
 const Script& publish();
-// KEYS: stream, meta. ARGV: reverse (0/1), after, before, limit (-1: none), history ttl ms.
+// KEYS: stream, meta (and, to give an unknown channel an epoch, the idempotency hash and zset).
+// ARGV: reverse (0/1), after, before, limit (-1: none), history ttl ms, epoch to give an unknown
+// channel ("": leave it unknown), meta ttl ms.
 // Returns {epoch ("" for an unknown channel), top offset, first offset, entries}: entries as
 // XRANGE gives them ({id, {field, value, ...}}), in the query's order.
 const Script& read();

@@ -18,6 +18,7 @@
 #include "http/request_parser.h"
 #include "hub/hub.h"
 #include "broker/broker.h"
+#include "broker/redis_broker.h"
 #include "hub/namespaces.h"
 #include "net/event_loop.h"
 #include "net/listener.h"
@@ -87,6 +88,7 @@ struct ServerCore {
   // Declaration order is destruction order reversed: the store goes first (its last commit
   // callbacks post to loops that still exist), then the loops (with their hubs), then the broker.
   std::unique_ptr<broker::Broker> broker;
+  broker::RedisBroker* redis = nullptr;  // the broker, when it is the Redis one
   std::vector<std::unique_ptr<LoopContext>> loops;
   std::unique_ptr<store::HistoryStore> store;
   std::atomic<uint64_t> next_connection_id{1};
