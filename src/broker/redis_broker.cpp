@@ -741,6 +741,9 @@ void RedisBroker::presence_add(int loop_index, std::string_view channel, ClientI
       return;
     }
     std::string packed = pack_client(who);
+    // Renewed from now on, unless Redis refuses it; recorded before the answer so that a remove
+    // posted meanwhile (it runs before the answer comes) is not undone by it.
+    members_[name][who.client] = packed;
     std::vector<std::string> args{key(name, 'p'),
                                   key(name, 'q'),
                                   who.client,
@@ -750,8 +753,12 @@ void RedisBroker::presence_add(int loop_index, std::string_view channel, ClientI
                                   fanout_channel(name),
                                   announce_it ? "1" : "0"};
     eval(conn, redis_scripts::presence_add(), std::move(args), 2,
-         [this, loop_index, name, client = who.client, packed = std::move(packed),
-          done = std::move(done)](Result<Reply> r) mutable {
+         [this, loop_index, name, client = who.client, done = std::move(done)](
+             Result<Reply> r) mutable {
+           bool added = r.ok() && r->type == Type::kInteger && r->integer == 1;
+           if (!added) {
+             forget_member(name, client);
+           }
            if (!r.ok()) {
              reply<Result<bool>>(loop_index, std::move(done), Error{r.error()});
              return;
@@ -759,10 +766,6 @@ void RedisBroker::presence_add(int loop_index, std::string_view channel, ClientI
            if (r->type != Type::kInteger) {
              reply<Result<bool>>(loop_index, std::move(done), bad_reply("presence add", *r));
              return;
-           }
-           bool added = r->integer == 1;
-           if (added) {
-             members_[name][client] = std::move(packed);
            }
            reply<Result<bool>>(loop_index, std::move(done), Result<bool>(added));
          });
@@ -772,12 +775,7 @@ void RedisBroker::presence_add(int loop_index, std::string_view channel, ClientI
 void RedisBroker::presence_remove(int /*loop_index*/, std::string_view channel,
                                   std::string_view client, bool announce_it) {
   io_loop_->post([this, announce_it, name = std::string(channel), client = std::string(client)] {
-    if (auto m = members_.find(name); m != members_.end()) {
-      m->second.erase(client);
-      if (m->second.empty()) {
-        members_.erase(m);
-      }
-    }
+    forget_member(name, client);
     // While Redis is away the member stays there until its lease ends.
     std::vector<std::string> args{key(name, 'p'), key(name, 'q'), client, fanout_channel(name),
                                   announce_it ? "1" : "0"};
@@ -824,6 +822,15 @@ void RedisBroker::presence_stats(int loop_index, std::string_view channel,
            reply<Result<PresenceStats>>(loop_index, std::move(done), stats);
          });
   });
+}
+
+void RedisBroker::forget_member(const std::string& name, const std::string& client) {
+  if (auto m = members_.find(name); m != members_.end()) {
+    m->second.erase(client);
+    if (m->second.empty()) {
+      members_.erase(m);
+    }
+  }
 }
 
 void RedisBroker::refresh_presence() {

@@ -160,6 +160,7 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
                     Result<HistoryResult> r);
   void announce(std::string_view name, const ClientInfo& who, bool join);
   void refresh_presence();
+  void forget_member(const std::string& name, const std::string& client);
   void update_ready();
   std::string new_epoch();  // random, 16 hex digits
   static int64_t meta_ttl(const HistoryOptions& h);

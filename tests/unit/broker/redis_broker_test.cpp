@@ -101,6 +101,51 @@ TEST_F(RedisBrokerTest, RespClientReadsEveryReplyTypeFromARealRedis) {
   EXPECT_EQ(got[7], "+PONG");
 }
 
+// A node subscribing gives a never-published channel its epoch: a client that saw it empty holds
+// {0, epoch}, which recovers everything published since, and which a loss of the channel
+// (another epoch) invalidates.
+TEST_F(RedisBrokerTest, ASubscribedChannelHasAnEpochBeforeItsFirstPublication) {
+  EXPECT_TRUE(history(0, "fresh").top.epoch.empty()) << "a query alone creates nothing";
+  subscribe_and_wait(1, "fresh");
+  HistoryResult seen = history(1, "fresh");
+  EXPECT_FALSE(seen.top.epoch.empty());
+  EXPECT_EQ(seen.top.offset, 0u);
+  PublishResult first = publish_and_wait(0, "fresh", "1");
+  EXPECT_EQ(first.top.epoch, seen.top.epoch);
+  EXPECT_EQ(first.top.offset, 1u);
+  ASSERT_TRUE(wait_until([&] { return received(1, "fresh") == std::vector<uint64_t>{1}; }));
+}
+
+// Presence lives in Redis for every node; a member removed is no longer renewed.
+TEST_F(RedisBrokerTest, PresenceIsSharedByTheNodes) {
+  auto other = second_node(shared_redis().url());
+  on_loop(0, [&] {
+    broker_->presence_add(0, "room", ClientInfo{"a1", "u1", ""}, false, 0, nullptr);
+  });
+  std::promise<Result<bool>> added;
+  other->loops.on_loop(0, [&] {
+    other->broker->presence_add(0, "room", ClientInfo{"b1", "u2", "{}"}, false, 0,
+                                [&](Result<bool> r) { added.set_value(std::move(r)); });
+  });
+  ASSERT_TRUE(added.get_future().get().value());
+  std::promise<PresenceStats> stats;
+  on_loop(2, [&] {
+    broker_->presence_stats(2, "room", [&](Result<PresenceStats> r) { stats.set_value(*r); });
+  });
+  PresenceStats st = stats.get_future().get();
+  EXPECT_EQ(st.clients, 2u) << "members added through both nodes";
+  EXPECT_EQ(st.users, 2u);
+  other->loops.on_loop(0, [&] { other->broker->presence_remove(0, "room", "b1", false); });
+  ASSERT_TRUE(wait_until([&] {
+    std::promise<std::vector<ClientInfo>> who;
+    on_loop(1, [&] {
+      broker_->presence(1, "room", [&](Result<std::vector<ClientInfo>> r) { who.set_value(*r); });
+    });
+    auto clients = who.get_future().get();
+    return clients.size() == 1 && clients[0].client == "a1" && clients[0].user == "u1";
+  }));
+}
+
 // Two nodes publish into one channel in turn: both nodes' subscribed loops get every offset once,
 // in the same order, and an idempotency key used on one node is known on the other.
 TEST_F(RedisBrokerTest, TwoNodesShareOneOrderAndOneIdempotencyWindow) {
