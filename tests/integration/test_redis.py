@@ -7,6 +7,7 @@ starts on a free loopback port and stops by its pid:
 - an idempotency key used on one node publishes once across nodes;
 - Redis restarted without persistence: every subscriber is told to resubscribe (unsubscribe push
   2000) and gets recovered: false with a new epoch; nothing is skipped silently;
+- Redis restarted with persistence (appendonly): 2000, then exact recovery in the same epoch;
 - Redis paused (SIGSTOP) for 3 s: publishes fail fast with the temporary error 501 (HTTP 503),
   clients stay connected, and everything resumes by itself after SIGCONT, each subscriber's
   stream exact (live, or recovered after a 2000).
@@ -91,6 +92,34 @@ async def idempotency_across_nodes(binary, redis):
     check(len(h["result"]["publications"]) == 1, "one publication in history", h)
 
 
+async def wait_unsubscribed(client, channel):
+    step(f"{channel}: the subscriber is told to resubscribe (unsubscribe push 2000)")
+    deadline = time.monotonic() + 15
+    while not any(p.get("push") == "unsubscribe" and p.get("channel") == channel
+                  for p in client.pushes):
+        if time.monotonic() > deadline:
+            raise Failure(current_step(), f"an unsubscribe push for {channel}", client.pushes)
+        try:
+            await client.pump(0.5)
+        except asyncio.TimeoutError:
+            pass
+    push = [p for p in client.pushes if p.get("push") == "unsubscribe"][0]
+    check(push["code"] == 2000, "code 2000: resubscribe with since", push)
+
+
+async def resubscribe(client, channel, position):
+    """Subscribes again from position, retrying while the node is still reconnecting (501)."""
+    deadline = time.monotonic() + 15
+    while True:
+        r = await client.call("subscribe", {"channel": channel,
+                                            "since": {"offset": position[0],
+                                                      "epoch": position[1]}})
+        if "result" in r or time.monotonic() > deadline:
+            return r
+        check(r["error"]["temporary"], "a temporary error while Redis comes back", r)
+        await asyncio.sleep(0.1)
+
+
 async def restart_without_persistence(binary, redis):
     a, b = nodes(binary, redis, prefix="restart")
     subs = [await Client.open(n, f"subscriber on node {i}") for i, n in enumerate((a, b))]
@@ -103,28 +132,9 @@ async def restart_without_persistence(binary, redis):
     old = subs[0].positions["news"]
     redis.restart()
     for s in subs:
-        step("the subscriber is told to resubscribe (unsubscribe push 2000)")
-        deadline = time.monotonic() + 15
-        while not any(p.get("push") == "unsubscribe" and p.get("channel") == "news"
-                      for p in s.pushes):
-            if time.monotonic() > deadline:
-                raise Failure(current_step(), "an unsubscribe push for news", s.pushes)
-            try:
-                await s.pump(0.5)
-            except asyncio.TimeoutError:
-                pass
-        push = [p for p in s.pushes if p.get("push") == "unsubscribe"][0]
-        check(push["code"] == 2000, "code 2000: resubscribe with since", push)
+        await wait_unsubscribed(s, "news")
     for s in subs:
-        step("resubscribe with the old position")
-        deadline = time.monotonic() + 15
-        while True:  # the node may still be reconnecting: 501 is temporary, retry
-            r = await s.call("subscribe", {"channel": "news",
-                                           "since": {"offset": old[0], "epoch": old[1]}})
-            if "result" in r or time.monotonic() > deadline:
-                break
-            check(r["error"]["temporary"], "a temporary error while Redis comes back", r)
-            await asyncio.sleep(0.1)
+        r = await resubscribe(s, "news", old)
         res = r.get("result")
         check(res is not None and res["recovered"] is False and res["epoch"] != old[1],
               "recovered: false with a new epoch (the history was lost with Redis)", r)
@@ -134,6 +144,39 @@ async def restart_without_persistence(binary, redis):
     for s in subs:
         await s.wait_offsets("news", 1)
         check(s.offsets["news"] == [1], "the new epoch's first publication, live", s.offsets)
+        await s.close()
+
+
+async def restart_with_persistence(binary, redis):
+    a, b = nodes(binary, redis, prefix="aof")
+    subs = [await Client.open(n, f"subscriber on node {i}") for i, n in enumerate((a, b))]
+    for s in subs:
+        await s.subscribe("news")
+    for i in range(5):
+        api(a, "publish", {"channel": "news", "data": i})
+    for s in subs:
+        await s.wait_offsets("news", 5)
+    redis.restart()
+    step("publish 5 more once Redis is back")
+    deadline = time.monotonic() + 15
+    published = 0
+    while published < 5:
+        status, body, _ = api(b, "publish", {"channel": "news", "data": 5 + published})
+        if status == 200:
+            published += 1
+        else:
+            check(time.monotonic() < deadline, "publishes succeed after the restart", body)
+            await asyncio.sleep(0.1)
+    for s in subs:
+        await wait_unsubscribed(s, "news")
+        r = await resubscribe(s, "news", s.positions["news"])
+        res = r.get("result", {})
+        check(res.get("recovered") is True and res.get("epoch") == s.positions["news"][1],
+              "recovered in the same epoch: the history survived in the AOF", r)
+        for p in res["publications"]:
+            s.offsets["news"].append(p["offset"])
+        await drain(s, 0.2)
+        expect_consecutive(s.offsets["news"], 1, 10, "no gap, no duplicate across the restart")
         await s.close()
 
 
@@ -195,6 +238,8 @@ CASES = [
     ("an idempotency key publishes once across nodes", idempotency_across_nodes, False),
     ("Redis restarted without persistence: resubscribe, recovered false, new epoch",
      restart_without_persistence, False),
+    ("Redis restarted with persistence (AOF): resubscribe, recovered exactly in the same epoch",
+     restart_with_persistence, True),
     ("Redis paused 3 s: publishes fail fast (501), clients stay, all resumes by itself",
      pause_and_resume, False),
 ]
