@@ -167,12 +167,12 @@ RespError Parser::on_line(std::vector<Reply>& out) {
         return RespError::kTooLarge;
       }
       r.type = Type::kArray;
+      if (stack_.size() >= limits_.max_depth) {
+        return RespError::kTooDeep;  // an empty array counts too: the limit is on what comes out
+      }
       if (size == 0) {
         complete(std::move(r), out);
         return RespError::kNone;
-      }
-      if (stack_.size() >= limits_.max_depth) {
-        return RespError::kTooDeep;
       }
       // Elements arrive one by one: reserve a bounded amount, not what the length claims.
       r.elements.reserve(static_cast<size_t>(std::min<uint64_t>(size, 1024)));

@@ -162,6 +162,11 @@ TEST(RespParser, LimitsAreConfigurable) {
     EXPECT_EQ(p.feed("*1\r\n*1\r\n", out), RespError::kNone);
     EXPECT_EQ(p.feed("*1\r\n", out), RespError::kTooDeep);
   }
+  {
+    Parser p(small);  // found by fuzz_broker_resp: an empty array was let past the depth
+    std::vector<Reply> out;
+    EXPECT_EQ(p.feed("*1\r\n*1\r\n*0\r\n", out), RespError::kTooDeep);
+  }
 }
 
 TEST(RespParser, ALongLineIsRefusedAtTheLimitNotAfterTheWholeLine) {
