@@ -33,6 +33,12 @@ if(HERALD_IT_REDIS)
     COMMAND ${HERALD_IT_PYTHON} -B ${CMAKE_CURRENT_LIST_DIR}/test_protocol.py
             --herald $<TARGET_FILE:herald> --broker redis)
   set_tests_properties(integration_protocol_redis PROPERTIES LABELS "integration;redis" TIMEOUT 180)
+  # Long-polling is the transport furthest from a socket: its sessions over Redis too.
+  add_test(NAME integration_protocol_poll_redis
+    COMMAND ${HERALD_IT_PYTHON} -B ${CMAKE_CURRENT_LIST_DIR}/test_protocol.py
+            --herald $<TARGET_FILE:herald> --broker redis --transport poll)
+  set_tests_properties(integration_protocol_poll_redis PROPERTIES LABELS "integration;redis"
+                       TIMEOUT 180)
   add_test(NAME integration_redis
     COMMAND ${HERALD_IT_PYTHON} -B ${CMAKE_CURRENT_LIST_DIR}/test_redis.py --herald $<TARGET_FILE:herald>)
   set_tests_properties(integration_redis PROPERTIES LABELS "integration;redis" TIMEOUT 180)
