@@ -41,6 +41,8 @@
 // members of a node that died expire after at most the lease. Their leave pushes are not sent
 // yet (a later step).
 //
+// Files: redis_broker.cpp (start, scripts, publish, history, connections),
+// redis_broker_stream.cpp (subscriptions and the fan-out stream), redis_broker_presence.cpp.
 // Thread: Broker methods from any hub loop (they post to the Redis loop); start()/stop() from
 // the thread that owns the broker.
 
@@ -140,8 +142,15 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
   void eval(RedisConnection& conn, const redis_scripts::Script& script,
             std::vector<std::string> keys_and_args, size_t num_keys,
             RedisConnection::Callback done);
+  // Posts done(value) to loop loop_index (nothing when done is empty).
   template <typename T>
-  void reply(int loop_index, std::function<void(T)> done, T value);
+  void reply(int loop_index, std::function<void(T)> done, T value) {
+    if (!done) {
+      return;
+    }
+    loops_[static_cast<size_t>(loop_index)]->post(
+        [done = std::move(done), value = std::move(value)]() mutable { done(std::move(value)); });
+  }
 
   void do_subscribe(int loop, std::string name, SubscribeCallback done);
   void do_unsubscribe(int loop, const std::string& name);
