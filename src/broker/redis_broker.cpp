@@ -16,7 +16,6 @@ using redis_replies::reply_u64;
 using resp::Reply;
 using resp::Type;
 
-
 // Renews this node's presence leases every lease/3. Thread: the Redis loop.
 class RedisBroker::RefreshTimer final : public net::Timer {
  public:
@@ -52,7 +51,9 @@ RedisBroker::RedisBroker(std::vector<net::EventLoop*> loops, RedisBrokerOptions 
   refresh_timer_ = std::make_unique<RefreshTimer>(*this);
 }
 
-RedisBroker::~RedisBroker() { stop(); }
+RedisBroker::~RedisBroker() {
+  stop();
+}
 
 Result<Ok> RedisBroker::start() {
   if (auto r = io_loop_->init(); !r) {
@@ -111,8 +112,7 @@ void RedisBroker::eval(RedisConnection& conn, const redis_scripts::Script& scrip
   std::string nkeys = std::to_string(num_keys);
   std::vector<std::string_view> cmd{"EVALSHA", script.sha1, nkeys};
   cmd.insert(cmd.end(), args->begin(), args->end());
-  conn.command(cmd, [&conn, &script, args, nkeys, done = std::move(done)](
-                        Result<Reply> r) mutable {
+  conn.command(cmd, [&conn, &script, args, nkeys, done = std::move(done)](Result<Reply> r) mutable {
     if (r.ok() && r->is_error() && r->str.rfind("NOSCRIPT", 0) == 0) {
       // Redis restarted or its scripts were flushed since we loaded them: send the text.
       std::vector<std::string_view> again{"EVAL", script.text, nkeys};
@@ -191,8 +191,8 @@ void RedisBroker::publish(int loop_index, std::string_view channel, PublishReque
   });
 }
 
-void RedisBroker::read_history(int loop_index, std::string_view channel,
-                               const HistoryQuery& query, HistoryCallback done) {
+void RedisBroker::read_history(int loop_index, std::string_view channel, const HistoryQuery& query,
+                               HistoryCallback done) {
   io_loop_->post([this, loop_index, query, name = std::string(channel),
                   done = std::move(done)]() mutable {
     RedisConnection& conn = shard_for(name);
@@ -202,12 +202,15 @@ void RedisBroker::read_history(int loop_index, std::string_view channel,
       return;
     }
     HistoryOptions h = policy_ ? policy_(name) : HistoryOptions{};
-    std::string limit =
-        query.limit == HistoryQuery::kNoLimit ? "-1" : std::to_string(query.limit);
-    std::vector<std::string> args{key(name, 's'),         key(name, 'm'),
-                                  query.reverse ? "1" : "0", std::to_string(query.after),
-                                  std::to_string(query.before), limit,
-                                  std::to_string(h.ttl_ms),  "",
+    std::string limit = query.limit == HistoryQuery::kNoLimit ? "-1" : std::to_string(query.limit);
+    std::vector<std::string> args{key(name, 's'),
+                                  key(name, 'm'),
+                                  query.reverse ? "1" : "0",
+                                  std::to_string(query.after),
+                                  std::to_string(query.before),
+                                  limit,
+                                  std::to_string(h.ttl_ms),
+                                  "",
                                   "0"};
     eval(conn, redis_scripts::read(), std::move(args), 2,
          [this, loop_index, name, done = std::move(done)](Result<Reply> r) mutable {
@@ -260,10 +263,10 @@ void RedisBroker::on_ready(RedisConnection& conn) {
     spdlog::info("redis broker: connected to {}", options_.url.address());
     // Loaded first, so that EVALSHA rarely meets NOSCRIPT (whose EVAL retry could let a later
     // publish of this node overtake an earlier one).
-    for (const auto* script : {&redis_scripts::publish(), &redis_scripts::read(),
-                               &redis_scripts::presence_add(), &redis_scripts::presence_remove(),
-                               &redis_scripts::presence_read(),
-                               &redis_scripts::presence_refresh()}) {
+    for (const auto* script :
+         {&redis_scripts::publish(), &redis_scripts::read(), &redis_scripts::presence_add(),
+          &redis_scripts::presence_remove(), &redis_scripts::presence_read(),
+          &redis_scripts::presence_refresh()}) {
       conn.command({"SCRIPT", "LOAD", script->text}, nullptr);
     }
     for (auto& [name, c] : channels_) {
@@ -331,6 +334,5 @@ void RedisBroker::on_down(RedisConnection& conn, const std::string& why) {
     channels_.erase(name);
   }
 }
-
 
 }  // namespace herald::broker

@@ -112,8 +112,8 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
     State state = State::kUnsubscribed;
     std::vector<uint32_t> subscribed;  // per loop: subscribe() calls in force (or waiting)
     std::vector<std::pair<int, SubscribeCallback>> waiting;  // answered once live
-    std::string epoch;   // of the last delivered publication (or the position read)
-    uint64_t last = 0;   // last offset delivered to the loops
+    std::string epoch;        // of the last delivered publication (or the position read)
+    uint64_t last = 0;        // last offset delivered to the loops
     uint64_t generation = 0;  // bumped when a position read is superseded
     // Publications that came while positioning, checked once the position is known.
     std::vector<std::shared_ptr<const PublicationRecord>> early;
@@ -159,8 +159,8 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
   void read_position(const std::string& name);
   void on_position(const std::string& name, uint64_t generation, Result<HistoryResult> r);
   void on_message(std::string_view name, std::string_view payload);
-  void accept(const std::string& name, NodeChannel& c,
-              std::shared_ptr<const PublicationRecord> rec, const std::string& epoch);
+  void accept(const std::string& name, NodeChannel& c, std::shared_ptr<const PublicationRecord> rec,
+              const std::string& epoch);
   void lose(const std::string& name, NodeChannel& c);
   void flush_outbox(const std::string& name, NodeChannel& c);
   void flush_outboxes();

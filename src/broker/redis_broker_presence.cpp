@@ -1,10 +1,9 @@
 // RedisBroker, part 3: presence, a hash and a lease zset per channel shared by every node; each
 // node renews the leases of the members it added. Thread: the Redis loop.
-#include "broker/redis_broker.h"
-
 #include <spdlog/spdlog.h>
 
 #include "broker/publisher_codec.h"
+#include "broker/redis_broker.h"
 #include "broker/redis_replies.h"
 
 namespace herald::broker {
@@ -39,8 +38,8 @@ void RedisBroker::presence_add(int loop_index, std::string_view channel, ClientI
                                   fanout_channel(name),
                                   announce_it ? "1" : "0"};
     eval(conn, redis_scripts::presence_add(), std::move(args), 2,
-         [this, loop_index, name, client = who.client, done = std::move(done)](
-             Result<Reply> r) mutable {
+         [this, loop_index, name, client = who.client,
+          done = std::move(done)](Result<Reply> r) mutable {
            bool added = r.ok() && r->type == Type::kInteger && r->integer == 1;
            if (!added) {
              forget_member(name, client);
@@ -99,9 +98,9 @@ void RedisBroker::presence_stats(int loop_index, std::string_view channel,
     eval(shard_for(name), redis_scripts::presence_read(), std::move(args), 2,
          [this, loop_index, done = std::move(done)](Result<Reply> r) mutable {
            if (!r.ok() || !r->is_array() || r->elements.size() != 2) {
-             reply<Result<PresenceStats>>(loop_index, std::move(done),
-                                          r.ok() ? bad_reply("presence_stats", *r)
-                                                 : Error{r.error()});
+             reply<Result<PresenceStats>>(
+                 loop_index, std::move(done),
+                 r.ok() ? bad_reply("presence_stats", *r) : Error{r.error()});
              return;
            }
            PresenceStats stats{reply_u64(r->elements[0]), reply_u64(r->elements[1])};

@@ -1,10 +1,9 @@
 // RedisBroker, part 2: the node's subscriptions and the fan-out stream of each channel (see the
 // contract's argument in redis_broker.h). Thread: the Redis loop.
-#include "broker/redis_broker.h"
-
 #include <spdlog/spdlog.h>
 
 #include "broker/publisher_codec.h"
+#include "broker/redis_broker.h"
 #include "broker/redis_replies.h"
 
 namespace herald::broker {
@@ -46,9 +45,8 @@ void RedisBroker::do_subscribe(int loop, std::string name, SubscribeCallback don
 }
 
 void RedisBroker::unsubscribe(int loop_index, std::string_view channel) {
-  io_loop_->post([this, loop_index, name = std::string(channel)] {
-    do_unsubscribe(loop_index, name);
-  });
+  io_loop_->post(
+      [this, loop_index, name = std::string(channel)] { do_unsubscribe(loop_index, name); });
 }
 
 void RedisBroker::do_unsubscribe(int loop, const std::string& name) {
@@ -95,10 +93,17 @@ void RedisBroker::read_position(const std::string& name) {
   NodeChannel& c = channels_.at(name);
   uint64_t generation = ++c.generation;
   HistoryOptions h = policy_ ? policy_(name) : HistoryOptions{};
-  std::vector<std::string> args{key(name, 's'),          key(name, 'm'), key(name, 'i'),
-                                key(name, 'k'),           "0",            "0",
-                                "0",                      "0",            std::to_string(h.ttl_ms),
-                                new_epoch(),              std::to_string(meta_ttl(h))};
+  std::vector<std::string> args{key(name, 's'),
+                                key(name, 'm'),
+                                key(name, 'i'),
+                                key(name, 'k'),
+                                "0",
+                                "0",
+                                "0",
+                                "0",
+                                std::to_string(h.ttl_ms),
+                                new_epoch(),
+                                std::to_string(meta_ttl(h))};
   eval(shard_for(name), redis_scripts::read(), std::move(args), 4,
        [this, name, generation](Result<Reply> r) {
          on_position(name, generation,

@@ -42,7 +42,9 @@ void RedisConnection::stop() {
   Timer::cancel();
 }
 
-void RedisConnection::arm_tick() { loop_.timers().arm(*this, loop_.now_ms(), kTickMs); }
+void RedisConnection::arm_tick() {
+  loop_.timers().arm(*this, loop_.now_ms(), kTickMs);
+}
 
 void RedisConnection::close_socket() {
   if (fd_ >= 0) {
@@ -329,8 +331,7 @@ void RedisConnection::dispatch(std::vector<resp::Reply>& replies) {
     }
     if (options_.subscriber) {
       bool pong = (reply.type == resp::Type::kSimpleString && reply.str == "PONG") ||
-                  (reply.is_array() && !reply.elements.empty() &&
-                   reply.elements[0].str == "pong");
+                  (reply.is_array() && !reply.elements.empty() && reply.elements[0].str == "pong");
       if (pong) {
         ping_sent_ms_ = 0;
         continue;

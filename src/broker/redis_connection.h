@@ -41,7 +41,7 @@ class RedisConnection final : public net::IoHandler, private net::Timer {
     uint32_t backoff_min_ms = 50;         // first retry after a failure (with full jitter)...
     uint32_t backoff_max_ms = 2'000;      // ...doubling up to this
     bool subscriber = false;
-    uint32_t ping_interval_ms = 1'000;    // subscriber mode only
+    uint32_t ping_interval_ms = 1'000;  // subscriber mode only
   };
 
   // Told when the connection becomes usable and when it stops being so. Thread: the loop's.
@@ -109,14 +109,14 @@ class RedisConnection final : public net::IoHandler, private net::Timer {
   int fd_ = -1;
   bool want_write_ = false;
   bool flush_scheduled_ = false;
-  std::string out_;           // bytes not yet written
+  std::string out_;  // bytes not yet written
   resp::Parser parser_;
   std::deque<Pending> pending_;  // commands sent (or queued), oldest first
   size_t handshake_left_ = 0;    // replies of AUTH/SELECT/PING still expected
   uint64_t deadline_ms_ = 0;     // kConnecting/kHandshake: give up then; kWaiting: retry then
   uint32_t backoff_ms_ = 0;
   uint64_t last_ping_ms_ = 0;
-  uint64_t ping_sent_ms_ = 0;    // 0: no PING outstanding
+  uint64_t ping_sent_ms_ = 0;  // 0: no PING outstanding
   uint64_t connects_ = 0;
   bool was_ready_ = false;
   std::mt19937 rng_{std::random_device{}()};

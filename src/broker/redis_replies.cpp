@@ -36,10 +36,7 @@ bool parse_entry(Reply& entry, PublicationRecord& out) {
   return true;
 }
 
-
 }  // namespace
-
-
 
 bool to_u64(std::string_view s, uint64_t& v) {
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);

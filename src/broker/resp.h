@@ -41,20 +41,20 @@ struct Reply {
 
 enum class RespError : uint8_t {
   kNone = 0,
-  kBadType,      // the first byte of a reply is not one of + - : $ *
-  kBadLine,      // CR not followed by LF, or LF without CR, or a bulk string not ended by CRLF
-  kBadInteger,   // not an optional '-' and 1-19 digits, or outside int64
-  kBadLength,    // a bulk or array length below -1
-  kTooLarge,     // a line, bulk string or array past its limit
-  kTooDeep,      // arrays nested past the limit
+  kBadType,     // the first byte of a reply is not one of + - : $ *
+  kBadLine,     // CR not followed by LF, or LF without CR, or a bulk string not ended by CRLF
+  kBadInteger,  // not an optional '-' and 1-19 digits, or outside int64
+  kBadLength,   // a bulk or array length below -1
+  kTooLarge,    // a line, bulk string or array past its limit
+  kTooDeep,     // arrays nested past the limit
 };
 const char* describe(RespError error);
 
 struct Limits {
-  size_t max_line = 64 << 10;         // a simple string, error or length line
-  size_t max_bulk = 64 << 20;         // one bulk string (our largest: a 64 KiB publication)
-  size_t max_array = 1 << 20;         // elements of one array
-  size_t max_depth = 16;              // nesting (our deepest reply is 4 levels)
+  size_t max_line = 64 << 10;  // a simple string, error or length line
+  size_t max_bulk = 64 << 20;  // one bulk string (our largest: a 64 KiB publication)
+  size_t max_array = 1 << 20;  // elements of one array
+  size_t max_depth = 16;       // nesting (our deepest reply is 4 levels)
 };
 
 class Parser {
@@ -81,11 +81,11 @@ class Parser {
   Limits limits_;
   State state_ = State::kLine;
   RespError error_ = RespError::kNone;
-  std::string line_;        // the current header line, without CRLF
-  bool saw_cr_ = false;     // the last byte of line_'s input was CR
-  Reply bulk_;              // the bulk string being read
-  size_t bulk_left_ = 0;    // its bytes still to come
-  size_t bulk_end_ = 0;     // CRLF bytes after it already seen (0..2)
+  std::string line_;         // the current header line, without CRLF
+  bool saw_cr_ = false;      // the last byte of line_'s input was CR
+  Reply bulk_;               // the bulk string being read
+  size_t bulk_left_ = 0;     // its bytes still to come
+  size_t bulk_end_ = 0;      // CRLF bytes after it already seen (0..2)
   std::vector<Open> stack_;  // arrays being filled, outermost first
 };
 

@@ -31,7 +31,8 @@ TEST_P(ContractTest, SubscribedLoopsGetEveryPublicationInOrderOthersNone) {
   for (int i = 0; i < 200; ++i) {
     publish_and_wait(i % kLoops, "room", "\"x\"");
   }
-  wait_until([&] { return received(0, "room").size() >= 200 && received(2, "room").size() >= 200; });
+  wait_until(
+      [&] { return received(0, "room").size() >= 200 && received(2, "room").size() >= 200; });
   settle();
   std::vector<uint64_t> expected;
   for (uint64_t i = 1; i <= 200; ++i) {
@@ -130,10 +131,11 @@ TEST_P(ContractTest, PresenceLimitHoldsUnderConcurrentAdds) {
     loops_[static_cast<size_t>(l)]->post([&, l] {
       for (int i = 0; i < kPerLoop; ++i) {
         std::string id = std::to_string(l) + "-" + std::to_string(i);
-        broker_->presence_add(l, "full", ClientInfo{id, "", ""}, false, kLimit, [&](Result<bool> ok) {
-          added += ok.value() ? 1 : 0;
-          ++answered;
-        });
+        broker_->presence_add(l, "full", ClientInfo{id, "", ""}, false, kLimit,
+                              [&](Result<bool> ok) {
+                                added += ok.value() ? 1 : 0;
+                                ++answered;
+                              });
       }
     });
   }

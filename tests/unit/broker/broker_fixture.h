@@ -191,8 +191,7 @@ class BrokerTest : public ::testing::Test {
                                  const std::string& key = "") {
     std::promise<Result<PublishResult>> p;
     on_loop(from, [&] {
-      broker_->publish(from, channel, PublishRequest{data, {}, key},
-                       [&](Result<PublishResult> r) {
+      broker_->publish(from, channel, PublishRequest{data, {}, key}, [&](Result<PublishResult> r) {
         EXPECT_EQ(net::EventLoop::current(), loops_[static_cast<size_t>(from)])
             << "callbacks run on the calling loop";
         p.set_value(std::move(r));
@@ -246,6 +245,5 @@ class BrokerTest : public ::testing::Test {
   std::unique_ptr<Broker> broker_;
   std::vector<std::unique_ptr<RecordingSink>> sinks_;
 };
-
 
 }  // namespace herald::broker

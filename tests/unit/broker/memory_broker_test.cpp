@@ -2,8 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "broker_fixture.h"
-
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -17,6 +15,7 @@
 #include <vector>
 
 #include "../store/test_util.h"
+#include "broker_fixture.h"
 #include "loop_threads.h"
 #include "store/history_store.h"
 
@@ -26,7 +25,8 @@ namespace {
 TEST_F(BrokerTest, QueriesDoNotCreateChannelsAndUnusedChannelsAreForgotten) {
   std::promise<PresenceStats> stats;
   on_loop(0, [&] {
-    broker_->presence_stats(0, "ghost", [&](Result<PresenceStats> r) { stats.set_value(r.value()); });
+    broker_->presence_stats(0, "ghost",
+                            [&](Result<PresenceStats> r) { stats.set_value(r.value()); });
   });
   EXPECT_EQ(stats.get_future().get().clients, 0u);
   HistoryResult h = history(1, "ghost");

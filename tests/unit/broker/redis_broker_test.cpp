@@ -175,9 +175,8 @@ TEST_F(RedisBrokerTest, TwoNodesShareOneOrderAndOneIdempotencyWindow) {
     std::lock_guard<std::mutex> lock(other->sinks[1]->mutex);
     return other->sinks[1]->received["room"];
   };
-  ASSERT_TRUE(wait_until([&] {
-    return received(0, "room").size() >= 100 && other_received().size() >= 100;
-  }));
+  ASSERT_TRUE(wait_until(
+      [&] { return received(0, "room").size() >= 100 && other_received().size() >= 100; }));
   std::vector<uint64_t> expected;
   for (uint64_t i = 1; i <= 100; ++i) {
     expected.push_back(i);

@@ -35,8 +35,9 @@ TEST(RedisUrl, HostPortDbUserAndPassword) {
 }
 
 TEST(RedisUrl, RefusesWhatItCannotUse) {
-  for (const char* bad : {"http://x:1", "rediss://x:1", "redis://", "redis://h:0", "redis://h:70000",
-                          "redis://h:12ab", "redis://h/x", "redis://u:%zz@h", "redis://[::1"}) {
+  for (const char* bad :
+       {"http://x:1", "rediss://x:1", "redis://", "redis://h:0", "redis://h:70000",
+        "redis://h:12ab", "redis://h/x", "redis://u:%zz@h", "redis://[::1"}) {
     EXPECT_FALSE(parse_redis_url(bad).ok()) << bad;
   }
 }
