@@ -298,6 +298,7 @@ void RedisBroker::on_down(RedisConnection& conn, const std::string& why) {
   }
   // Whatever Redis sent while we were away is gone: every stream is broken.
   unconfirmed_.clear();
+  sent_order_.clear();
   std::vector<std::string> unused;
   for (auto& [name, c] : channels_) {
     if (c.state == NodeChannel::State::kUnsubscribed) {

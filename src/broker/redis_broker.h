@@ -48,6 +48,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <random>
 #include <string>
@@ -156,6 +157,9 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
   void do_unsubscribe(int loop, const std::string& name);
   void send_subscribe(const std::string& name, bool subscribe);
   void on_confirmed(const std::string& name);
+  // One confirmation (or refusal) of the channel's (UN)SUBSCRIBE came: true when it was the last.
+  bool count_confirmation(const std::string& name);
+  void refuse(const std::string& name, const std::string& why);
   void read_position(const std::string& name);
   void on_position(const std::string& name, uint64_t generation, Result<HistoryResult> r);
   void on_message(std::string_view name, std::string_view payload);
@@ -193,6 +197,7 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
   // SUBSCRIBE/UNSUBSCRIBE sent and not yet confirmed, per channel: a confirmation counts only
   // when it is the last one outstanding (a quick unsubscribe-subscribe must not look live early).
   std::unordered_map<std::string, int, StringHash, std::equal_to<>> unconfirmed_;
+  std::deque<std::string> sent_order_;  // channels of those commands, in the order sent
   std::vector<std::string> to_flush_;
   bool flush_scheduled_ = false;
   // Presence members added through this node, renewed every lease/3: channel -> client -> info.

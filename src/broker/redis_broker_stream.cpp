@@ -76,6 +76,7 @@ void RedisBroker::send_subscribe(const std::string& name, bool subscribe) {
   std::string fanout = fanout_channel(name);
   if (sub_->send({subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE", fanout})) {
     ++unconfirmed_[name];
+    sent_order_.push_back(name);
   }
 }
 
@@ -157,6 +158,18 @@ void RedisBroker::on_position(const std::string& name, uint64_t generation,
 }
 
 void RedisBroker::on_push(RedisConnection& /*conn*/, resp::Reply& r) {
+  if (r.is_error()) {
+    // Redis refused a SUBSCRIBE or UNSUBSCRIBE (an ACL without the channel, say): replies come
+    // in the order of the commands, so it is the oldest one still unanswered.
+    if (!sent_order_.empty()) {
+      std::string name = std::move(sent_order_.front());
+      sent_order_.pop_front();
+      spdlog::error("redis broker: (un)subscribe of {} refused: {}", name, r.str);
+      count_confirmation(name);
+      refuse(name, r.str);
+    }
+    return;
+  }
   if (!r.is_array() || r.elements.size() != 3) {
     return;
   }
@@ -170,17 +183,48 @@ void RedisBroker::on_push(RedisConnection& /*conn*/, resp::Reply& r) {
     return;
   }
   if (kind == "subscribe" || kind == "unsubscribe") {
-    auto u = unconfirmed_.find(name);
-    if (u == unconfirmed_.end()) {
-      return;
-    }
-    if (--u->second > 0) {
-      return;
+    if (!sent_order_.empty()) {
+      sent_order_.pop_front();
     }
     std::string channel(name);
-    unconfirmed_.erase(u);
-    on_confirmed(channel);
+    if (count_confirmation(channel)) {
+      on_confirmed(channel);
+    }
   }
+}
+
+bool RedisBroker::count_confirmation(const std::string& name) {
+  auto u = unconfirmed_.find(name);
+  if (u == unconfirmed_.end()) {
+    return false;
+  }
+  if (--u->second > 0) {
+    return false;
+  }
+  unconfirmed_.erase(u);
+  return true;
+}
+
+// A SUBSCRIBE Redis refused: the subscribes waiting for it fail, and the channel is left as if
+// unsubscribed (the next subscribe tries again).
+void RedisBroker::refuse(const std::string& name, const std::string& why) {
+  auto it = channels_.find(name);
+  if (it == channels_.end() || it->second.state != NodeChannel::State::kSubscribing) {
+    return;
+  }
+  NodeChannel& c = it->second;
+  for (auto& [loop, done] : c.waiting) {
+    --c.subscribed[static_cast<size_t>(loop)];
+    reply<Result<Ok>>(loop, std::move(done), Error{"redis refused to subscribe: " + why});
+  }
+  c.waiting.clear();
+  c.state = NodeChannel::State::kUnsubscribed;
+  for (uint32_t n : c.subscribed) {
+    if (n != 0) {
+      return;
+    }
+  }
+  channels_.erase(it);
 }
 
 void RedisBroker::on_message(std::string_view name_view, std::string_view payload) {

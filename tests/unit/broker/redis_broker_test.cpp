@@ -230,6 +230,38 @@ TEST_F(RedisBrokerTest, ARestartWithoutPersistenceIsALostStreamAndANewEpoch) {
   redis_broker()->stop();
 }
 
+// An ACL user (AUTH user password) whose channels are limited: the allowed channel works, and a
+// subscribe Redis refuses fails with an Error instead of waiting forever.
+TEST_F(RedisBrokerTest, AnAclUserAndARefusedSubscribe) {
+  RedisServer own;
+  ASSERT_TRUE(own.start());
+  std::string acl = "redis-cli -p " + std::to_string(own.port()) +
+                    " ACL SETUSER herald on '>s3cret' '~*' '&*{allowed}*' +@all >/dev/null";
+  ASSERT_EQ(std::system(acl.c_str()), 0);
+  redis_broker()->stop();
+  broker_ = make_redis_broker("redis://herald:s3cret@127.0.0.1:" + std::to_string(own.port()), {});
+  for (int i = 0; i < kLoops; ++i) {
+    broker_->attach(i, sinks_[static_cast<size_t>(i)].get());
+  }
+  ASSERT_TRUE(wait_until([&] { return redis_broker()->ready(); })) << "logged in as herald";
+  subscribe_and_wait(0, "allowed");
+  publish_and_wait(1, "allowed", "1");
+  ASSERT_TRUE(wait_until([&] { return received(0, "allowed") == std::vector<uint64_t>{1}; }));
+
+  std::promise<Result<Ok>> refused;
+  on_loop(2, [&] {
+    broker_->subscribe(2, "denied", [&](Result<Ok> r) { refused.set_value(std::move(r)); });
+  });
+  Result<Ok> r = refused.get_future().get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("NOPERM"), std::string::npos) << r.error();
+  EXPECT_FALSE(try_publish(0, "denied").ok()) << "the script may not PUBLISH there either";
+  publish_and_wait(1, "allowed", "2");
+  ASSERT_TRUE(wait_until([&] { return received(0, "allowed").size() == 2; }))
+      << "the refusal broke nothing else";
+  redis_broker()->stop();
+}
+
 // A paused Redis (SIGSTOP): a publish fails within the command timeout, the next ones fail at
 // once, and after SIGCONT the broker is back by itself and the subscribers' stream continues.
 TEST_F(RedisBrokerTest, APausedRedisFailsFastAndEverythingResumes) {
