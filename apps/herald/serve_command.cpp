@@ -38,6 +38,9 @@ struct ServeFlags {
   bool no_deflate = false;
   std::string data_dir;
   bool memory = false;
+  std::string broker;
+  std::string redis_url;
+  std::string redis_prefix;
   std::string api_key;
   std::string token_secret;
   std::string tls_cert;
@@ -103,6 +106,16 @@ Result<server::ServeConfig> build_config(const ServeFlags& f) {
   if (f.memory) {
     cfg.server.data_dir.clear();
   }
+  if (!f.redis_url.empty()) {
+    cfg.server.redis_url = f.redis_url;
+    cfg.server.broker = "redis";  // --redis URL alone means "use it"
+  }
+  if (!f.broker.empty()) {
+    cfg.server.broker = f.broker;
+  }
+  if (!f.redis_prefix.empty()) {
+    cfg.server.redis_prefix = f.redis_prefix;
+  }
   if (const char* env = std::getenv("HERALD_API_KEY"); env != nullptr && *env != '\0') {
     cfg.server.api_key = env;
   }
@@ -149,6 +162,12 @@ void add_serve_flags(CLI::App* cmd, ServeFlags& f) {
   cmd->add_flag("--no-deflate", f.no_deflate, "never negotiate permessage-deflate");
   cmd->add_option("--data-dir", f.data_dir, "durable channel history here (default ./herald-data)");
   cmd->add_flag("--memory", f.memory, "keep channel history in memory only (lost on restart)");
+  cmd->add_option("--broker", f.broker,
+                  "memory (this process, one node) or redis (several nodes share --redis)");
+  cmd->add_option("--redis", f.redis_url,
+                  "redis://[user:pass@]host:port/db: channels in Redis (implies --broker redis)");
+  cmd->add_option("--redis-prefix", f.redis_prefix,
+                  "prefix of every Redis key (default herald): clusters can share one Redis");
   cmd->add_option("--token-secret", f.token_secret,
                   "HS256 secret of connection tokens (default: $HERALD_TOKEN_SECRET)");
   cmd->add_option("--api-key", f.api_key,
@@ -229,13 +248,16 @@ int run_serve(const ServeFlags& flags) {
                 tcp_host.empty() ? "0.0.0.0" : tcp_host.c_str(), server.tcp_port());
   }
   std::fflush(stdout);
+  std::string history = cfg->server.broker == "redis"
+                            ? "in Redis (prefix " + cfg->server.redis_prefix + ")"
+                        : cfg->server.data_dir.empty() ? std::string("in memory")
+                                                       : "durable in " + cfg->server.data_dir;
   spdlog::info("serving /connection/websocket, /chat{} with {} event loop(s); history {}; "
                "Ctrl-C drains and stops",
                cfg->echo ? ", /echo" : "",
                cfg->server.threads > 0 ? cfg->server.threads
                                        : static_cast<int>(std::thread::hardware_concurrency()),
-               cfg->server.data_dir.empty() ? std::string("in memory")
-                                            : "durable in " + cfg->server.data_dir);
+               history);
 
   if (cfg->server.allowed_origins.empty() && !host.starts_with("127.") && host != "localhost" &&
       host != "[::1]") {

@@ -56,6 +56,12 @@ struct ServerOptions {
   // protocol() route (whose handler serves it too). Same limits and keepalive as WebSocket.
   std::string tcp_listen;
   std::string data_dir;                   // durable history here (SQLite); "" = in memory only
+  // Where channels live: "memory" (this process: one node) or "redis" (several nodes share one
+  // Redis: redis_url). With "redis", history, presence and idempotency keys are in Redis and
+  // data_dir is not used for history.
+  std::string broker = "memory";
+  std::string redis_url;                  // redis://[user:pass@]host:port/db
+  std::string redis_prefix = "herald";    // every Redis key starts with it: clusters can share one
   size_t max_subscriptions = 128;         // per connection; more get error 110
   NamespaceOptions default_namespace;     // channels without a "ns:" prefix
   // Named namespaces. Empty: every namespace gets default_namespace's options (the embedded

@@ -30,10 +30,14 @@ void Hub::subscribe(ChannelMember* m, std::string_view channel_view,
   uint64_t ticket = next_ticket_++;
   lc.recovering.push_back(Recovering{m, ticket, std::move(since), std::move(done), {}, {}});
   if (created) {
-    broker_.subscribe(loop_, channel, [this, channel] {
+    broker_.subscribe(loop_, channel, [this, channel](Result<Ok> r) {
       auto found = channels_.find(channel);
       if (found == channels_.end()) {
         return;  // cannot happen: an empty channel waits for this callback before it goes
+      }
+      if (!r.ok()) {
+        fail_subscribe(channel, r.error());
+        return;
       }
       found->second.broker_ready = true;
       if (found->second.members.empty() && found->second.recovering.empty()) {
@@ -41,8 +45,8 @@ void Hub::subscribe(ChannelMember* m, std::string_view channel_view,
         return;
       }
       std::vector<uint64_t> tickets;
-      for (const Recovering& r : found->second.recovering) {
-        tickets.push_back(r.ticket);
+      for (const Recovering& rec : found->second.recovering) {
+        tickets.push_back(rec.ticket);
       }
       for (uint64_t t : tickets) {
         start_recovery(channel, t);
@@ -50,6 +54,26 @@ void Hub::subscribe(ChannelMember* m, std::string_view channel_view,
     });
   } else if (lc.broker_ready) {
     start_recovery(channel, ticket);
+  }
+}
+
+void Hub::fail_subscribe(const std::string& channel, const std::string& error) {
+  auto found = channels_.find(channel);
+  std::vector<Recovering> waiting = std::move(found->second.recovering);
+  // The broker holds no subscription: the channel goes without an unsubscribe. Only members
+  // still recovering can be here (none became live before the broker's answer).
+  channels_.erase(found);
+  for (Recovering& rec : waiting) {
+    auto mc = member_channels_.find(rec.member);
+    if (mc != member_channels_.end()) {
+      std::erase(mc->second, channel);
+      if (mc->second.empty()) {
+        member_channels_.erase(mc);
+      }
+    }
+  }
+  for (Recovering& rec : waiting) {
+    rec.done(Error{error});
   }
 }
 
@@ -233,6 +257,36 @@ void Hub::on_join(std::string_view channel, const ClientInfo& who) {
   if (it != channels_.end()) {
     for (ChannelMember* m : it->second.members) {
       m->on_channel_join(channel, who);
+    }
+  }
+}
+
+// Members that are live get told, and decide (the protocol session makes its client resubscribe).
+// Members still recovering start their recovery again: their history read may predate the break,
+// and what they buffered may hold a gap; a new ticket makes the old read's answer go unheard.
+void Hub::on_lost(std::string_view channel_view) {
+  auto it = channels_.find(channel_view);
+  if (it == channels_.end()) {
+    return;
+  }
+  std::string channel(channel_view);
+  LocalChannel& lc = it->second;
+  std::vector<uint64_t> restart;
+  for (Recovering& rec : lc.recovering) {
+    rec.ticket = next_ticket_++;
+    rec.buffered.clear();
+    rec.buffered_epoch.clear();
+    restart.push_back(rec.ticket);
+  }
+  std::vector<ChannelMember*> members = lc.members;  // a member may unsubscribe from the call
+  if (lc.broker_ready) {
+    for (uint64_t t : restart) {
+      start_recovery(channel, t);
+    }
+  }
+  for (ChannelMember* m : members) {
+    if (is_subscribed(m, channel)) {
+      m->on_channel_lost(channel);
     }
   }
 }

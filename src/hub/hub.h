@@ -22,9 +22,20 @@
 #include <vector>
 
 #include "base/string_hash.h"
-#include "hub/broker.h"
+#include "broker/broker.h"
 
 namespace herald::hub {
+
+// The broker's vocabulary, which the hub speaks throughout (the hub is the layer above it).
+using broker::Broker;
+using broker::BrokerSink;
+using broker::ClientInfo;
+using broker::HistoryQuery;
+using broker::HistoryResult;
+using broker::PublicationBatch;
+using broker::PublicationRecord;
+using broker::PublishRequest;
+using broker::StreamTop;
 
 struct Position {
   uint64_t offset = 0;
@@ -57,6 +68,10 @@ class ChannelMember {
   // Someone joined / left the channel's presence (namespaces with join/leave pushes only).
   virtual void on_channel_join(std::string_view /*channel*/, const ClientInfo& /*who*/) {}
   virtual void on_channel_leave(std::string_view /*channel*/, const ClientInfo& /*who*/) {}
+  // The broker lost the channel's live stream: publications may have been missed. The member is
+  // still subscribed; it should make its client recover (resubscribe from its position). It may
+  // unsubscribe itself from here.
+  virtual void on_channel_lost(std::string_view /*channel*/) {}
 };
 
 class Hub final : public BrokerSink {
@@ -111,6 +126,7 @@ class Hub final : public BrokerSink {
                        const std::shared_ptr<const PublicationBatch>& batch) override;
   void on_join(std::string_view channel, const ClientInfo& who) override;
   void on_leave(std::string_view channel, const ClientInfo& who) override;
+  void on_lost(std::string_view channel) override;
 
   size_t channel_count() const { return channels_.size(); }
   // fn(name, established members) for every channel this loop holds.
@@ -138,6 +154,8 @@ class Hub final : public BrokerSink {
 
   void start_recovery(const std::string& channel, uint64_t ticket);
   void finish_recovery(const std::string& channel, uint64_t ticket, Result<HistoryResult> r);
+  // The broker could not subscribe: every member still waiting gets the error.
+  void fail_subscribe(const std::string& channel, const std::string& error);
   void remove_member(const std::string& channel, LocalChannel& lc, ChannelMember* m);
   void release_if_empty(const std::string& channel);
 

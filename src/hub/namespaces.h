@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "herald/namespace_options.h"
-#include "hub/broker.h"
+#include "broker/broker.h"
 
 namespace herald::hub {
 
@@ -31,12 +31,12 @@ class Namespaces {
 
   // What the broker keeps of the channel's history (the defaults for an unknown namespace, which
   // the server refuses before it reaches the broker).
-  HistoryOptions history(std::string_view channel) const {
+  broker::HistoryOptions history(std::string_view channel) const {
     const NamespaceOptions* ns = find(channel);
     if (ns == nullptr) {
       ns = &default_;
     }
-    return HistoryOptions{ns->history_size, static_cast<int64_t>(ns->history_ttl_s) * 1000,
+    return broker::HistoryOptions{ns->history_size, static_cast<int64_t>(ns->history_ttl_s) * 1000,
                           ns->durable};
   }
 

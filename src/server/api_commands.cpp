@@ -19,7 +19,7 @@ namespace {
 
 using protocol::ErrorCode;
 
-std::vector<protocol::PublicationView> views(const hub::HistoryResult& h,
+std::vector<protocol::PublicationView> views(const broker::HistoryResult& h,
                                              std::vector<protocol::ClientInfoView>& infos) {
   std::vector<protocol::PublicationView> out;
   infos.reserve(h.publications.size());
@@ -52,9 +52,9 @@ void publish(LoopContext& ctx, protocol::ApiCommand& cmd, ApiReplyCallback done)
   if (namespace_of(ctx, cmd.channel, done) == nullptr) {
     return;
   }
-  hub::PublishRequest req{std::move(cmd.data), {}, std::move(cmd.idempotency_key)};
+  broker::PublishRequest req{std::move(cmd.data), {}, std::move(cmd.idempotency_key)};
   ctx.hub->publish(cmd.channel, std::move(req),
-                   [&ctx, done = std::move(done)](Result<hub::PublishResult> r) {
+                   [&ctx, done = std::move(done)](Result<broker::PublishResult> r) {
                      if (!r.ok()) {
                        done(ApiReply::failure(ErrorCode::kUnavailable, r.error()));
                        return;
@@ -105,9 +105,9 @@ void broadcast(LoopContext& ctx, protocol::ApiCommand& cmd, ApiReplyCallback don
       settle(i, error_entry(*r.error, r.text));
       continue;
     }
-    hub::PublishRequest req{cmd.data, {}, cmd.idempotency_key};
+    broker::PublishRequest req{cmd.data, {}, cmd.idempotency_key};
     ctx.hub->publish(channel, std::move(req),
-                     [&ctx, settle, error_entry, i](Result<hub::PublishResult> r) {
+                     [&ctx, settle, error_entry, i](Result<broker::PublishResult> r) {
                        std::string entry;
                        if (r.ok()) {
                          if (!r->duplicate) {
@@ -133,7 +133,7 @@ void history(LoopContext& ctx, protocol::ApiCommand& cmd, ApiReplyCallback done)
   }
   ctx.hub->history(
       cmd.channel, history_query(cmd.since, cmd.limit, cmd.reverse),
-      [since = cmd.since, done = std::move(done)](Result<hub::HistoryResult> r) {
+      [since = cmd.since, done = std::move(done)](Result<broker::HistoryResult> r) {
         if (auto code = history_error(since, r)) {
           done(ApiReply::failure(*code, r.ok() ? std::string() : r.error()));
           return;
@@ -156,7 +156,7 @@ void presence(LoopContext& ctx, protocol::ApiCommand& cmd, ApiReplyCallback done
     return;
   }
   if (cmd.method == protocol::ApiMethod::kPresenceStats) {
-    ctx.hub->presence_stats(cmd.channel, [done = std::move(done)](Result<hub::PresenceStats> r) {
+    ctx.hub->presence_stats(cmd.channel, [done = std::move(done)](Result<broker::PresenceStats> r) {
       if (!r.ok()) {
         done(ApiReply::failure(ErrorCode::kUnavailable, r.error()));
         return;
@@ -167,7 +167,7 @@ void presence(LoopContext& ctx, protocol::ApiCommand& cmd, ApiReplyCallback done
     });
     return;
   }
-  ctx.hub->presence(cmd.channel, [done = std::move(done)](Result<std::vector<hub::ClientInfo>> r) {
+  ctx.hub->presence(cmd.channel, [done = std::move(done)](Result<std::vector<broker::ClientInfo>> r) {
     if (!r.ok()) {
       done(ApiReply::failure(ErrorCode::kUnavailable, r.error()));
       return;

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "broker/redis_url.h"
+
 namespace herald::server {
 namespace {
 
@@ -107,6 +109,11 @@ const std::map<std::string, Setter>& setters() {
        [](const YAML::Node& n, ServeConfig& c) { c.server.token_hmac_secret = n.as<std::string>(); }},
       {"allow_anonymous",
        [](const YAML::Node& n, ServeConfig& c) { c.server.allow_anonymous = n.as<bool>(); }},
+      {"broker", [](const YAML::Node& n, ServeConfig& c) { c.server.broker = n.as<std::string>(); }},
+      {"redis_url",
+       [](const YAML::Node& n, ServeConfig& c) { c.server.redis_url = n.as<std::string>(); }},
+      {"redis_prefix",
+       [](const YAML::Node& n, ServeConfig& c) { c.server.redis_prefix = n.as<std::string>(); }},
       {"data_dir",
        [](const YAML::Node& n, ServeConfig& c) { c.server.data_dir = n.as<std::string>(); }},
       {"max_subscriptions",
@@ -326,6 +333,15 @@ std::string describe(const ServeConfig& config) {
   line("session_timeout", seconds(s.session_timeout_ms));
   line("permessage_deflate", s.permessage_deflate ? "true" : "false");
   line("deflate_min_size", std::to_string(s.deflate_min_size));
+  line("broker", quoted(s.broker));
+  if (auto url = broker::parse_redis_url(s.redis_url); url.ok() && !url->password.empty()) {
+    // The password is a secret: said to be set, not printed (and so not read back).
+    out += "# redis_url: (set, with a password) redis://" + url->address() + "/" +
+           std::to_string(url->db) + "\n";
+  } else {
+    line("redis_url", quoted(s.redis_url));
+  }
+  line("redis_prefix", quoted(s.redis_prefix));
   line("data_dir", quoted(s.data_dir));
   line("max_subscriptions", std::to_string(s.max_subscriptions));
   line("allow_anonymous", s.allow_anonymous ? "true" : "false");
@@ -382,6 +398,21 @@ Result<Ok> validate(const ServeConfig& config) {
   }
   if (s.tls_cert.empty() != s.tls_key.empty()) {
     return Error{"tls_cert and tls_key go together: set both, or neither for plain TCP"};
+  }
+  if (s.broker != "memory" && s.broker != "redis") {
+    return Error{"broker must be memory or redis, not '" + s.broker + "'"};
+  }
+  if (s.broker == "redis") {
+    if (s.redis_url.empty()) {
+      return Error{"broker is redis but no redis_url is set (redis://host:port)"};
+    }
+    if (auto url = broker::parse_redis_url(s.redis_url); !url) {
+      return Error{url.error()};
+    }
+  }
+  if (s.redis_prefix.empty() || s.redis_prefix.size() > 64 ||
+      s.redis_prefix.find_first_of("{} \r\n") != std::string::npos) {
+    return Error{"redis_prefix must be 1-64 bytes without braces, spaces or line breaks"};
   }
   if (!s.allow_anonymous && s.token_hmac_secret.empty()) {
     return Error{"allow_anonymous is false but no token_hmac_secret is set: nobody could connect"};

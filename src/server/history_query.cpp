@@ -2,9 +2,9 @@
 
 namespace herald::server {
 
-hub::HistoryQuery history_query(const std::optional<protocol::StreamPosition>& since,
+broker::HistoryQuery history_query(const std::optional<protocol::StreamPosition>& since,
                                 std::optional<uint32_t> limit, bool reverse) {
-  hub::HistoryQuery q;
+  broker::HistoryQuery q;
   q.reverse = reverse;
   if (since) {
     // Each direction reads only its own bound; the other keeps its "whole history" default.
@@ -21,11 +21,11 @@ hub::HistoryQuery history_query(const std::optional<protocol::StreamPosition>& s
 }
 
 std::optional<protocol::ErrorCode> history_error(
-    const std::optional<protocol::StreamPosition>& since, const Result<hub::HistoryResult>& r) {
+    const std::optional<protocol::StreamPosition>& since, const Result<broker::HistoryResult>& r) {
   if (!r.ok()) {
     return protocol::ErrorCode::kUnavailable;
   }
-  const hub::StreamTop& top = r.value().top;
+  const broker::StreamTop& top = r.value().top;
   if (since && (since->epoch != top.epoch || since->offset + 1 < top.first_offset)) {
     return protocol::ErrorCode::kUnrecoverablePosition;
   }

@@ -8,7 +8,7 @@
 #include <optional>
 
 #include "herald/result.h"
-#include "hub/broker.h"
+#include "broker/broker.h"
 #include "protocol/command.h"
 #include "protocol/errors.h"
 
@@ -16,13 +16,13 @@ namespace herald::server {
 
 // since: forward, the publications after since.offset; reverse, those before it (absent: from
 // the oldest kept, or the newest). limit: at most this many (absent: all; 0: the position only).
-hub::HistoryQuery history_query(const std::optional<protocol::StreamPosition>& since,
+broker::HistoryQuery history_query(const std::optional<protocol::StreamPosition>& since,
                                 std::optional<uint32_t> limit, bool reverse);
 
 // nullopt when r is the answer to give. Otherwise the error to answer: kUnavailable (temporary)
 // when the broker failed; kUnrecoverablePosition when `since` is of another epoch or older than
 // what history keeps (since.offset + 1 < first kept), the same check in both directions.
 std::optional<protocol::ErrorCode> history_error(
-    const std::optional<protocol::StreamPosition>& since, const Result<hub::HistoryResult>& r);
+    const std::optional<protocol::StreamPosition>& since, const Result<broker::HistoryResult>& r);
 
 }  // namespace herald::server

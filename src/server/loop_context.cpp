@@ -101,9 +101,13 @@ void LoopContext::route(transport::HttpSession& http, const http::Request& req,
     // Not ready while draining (a load balancer stops sending clients here) or while the
     // history store cannot write (publications would fail).
     bool store_ok = core.store == nullptr || core.store->stats().writing;
-    if (draining || !store_ok) {
+    bool broker_ok = core.broker == nullptr || core.broker->ready();
+    if (draining || !store_ok || !broker_ok) {
       http.respond(503, kJson,
-                   draining ? R"({"status":"draining"})" : R"({"status":"store failing"})", keep);
+                   draining    ? R"({"status":"draining"})"
+                   : !store_ok ? R"({"status":"store failing"})"
+                               : R"({"status":"broker unavailable"})",
+                   keep);
     } else {
       http.respond(200, kJson, R"({"status":"ready"})", keep);
     }

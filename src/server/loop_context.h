@@ -18,7 +18,8 @@
 #include "herald/server.h"
 #include "http/request_parser.h"
 #include "hub/hub.h"
-#include "hub/memory_broker.h"
+#include "broker/broker.h"
+#include "broker/redis_broker.h"
 #include "hub/namespaces.h"
 #include "net/event_loop.h"
 #include "net/listener.h"
@@ -98,7 +99,8 @@ struct ServerCore {
   std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
   // Declaration order is destruction order reversed: the store goes first (its last commit
   // callbacks post to loops that still exist), then the loops (with their hubs), then the broker.
-  std::unique_ptr<hub::MemoryBroker> broker;
+  std::unique_ptr<broker::Broker> broker;
+  broker::RedisBroker* redis = nullptr;  // the broker, when it is the Redis one
   std::vector<std::unique_ptr<LoopContext>> loops;
   std::unique_ptr<store::HistoryStore> store;
   std::atomic<uint64_t> next_connection_id{1};

@@ -102,6 +102,7 @@ class ProtocolHandler final : public Handler,
     auto s = std::make_unique<Session>(encoder_, t);
     double rate = ctx_.core.options.command_rate;
     s->commands = TokenBucket(rate, rate * 2 < 1 ? 1 : rate * 2);
+    s->lost = [this](Session& session, std::string_view channel) { lost(session, channel); };
     sessions_[t.id()] = std::move(s);
   }
 
@@ -292,6 +293,24 @@ class ProtocolHandler final : public Handler,
     }
   }
 
+  // The broker lost the channel's live stream (Redis restarted, or the node's connection to it
+  // dropped): the client may have missed publications. It is unsubscribed with 2000, which tells
+  // it to subscribe again from its last position (recovered exactly, or recovered: false with
+  // the new epoch). A unidirectional SSE stream cannot subscribe again by itself: it is
+  // disconnected with 4003 and its EventSource reconnects with Last-Event-ID.
+  void lost(Session& s, std::string_view channel_view) {
+    std::string channel(channel_view);
+    if (s.transport().labels_positions()) {
+      s.disconnect(protocol::DisconnectCode::kInsufficientState, "channel stream lost");
+      return;
+    }
+    hub().unsubscribe(&s, channel);
+    forget_presence(s, channel);
+    std::string push;
+    protocol::append_unsubscribe_push(push, channel, protocol::UnsubscribeCode::kResubscribe);
+    s.transport().send_text(push);
+  }
+
   void handle(Session& s, protocol::Command& cmd, std::string& out) {
     using protocol::ErrorCode;
     using protocol::Method;
@@ -363,7 +382,7 @@ class ProtocolHandler final : public Handler,
     switch (cmd.method) {
       case Method::kPresence:
         hub().presence(cmd.channel, [this, id = s.transport().id(),
-                                     cmd_id = cmd.id](Result<std::vector<hub::ClientInfo>> r) {
+                                     cmd_id = cmd.id](Result<std::vector<broker::ClientInfo>> r) {
           std::string line;
           if (!r.ok()) {
             error(line, cmd_id, ErrorCode::kUnavailable);
@@ -381,7 +400,7 @@ class ProtocolHandler final : public Handler,
         return;
       case Method::kPresenceStats:
         hub().presence_stats(
-            cmd.channel, [this, id = s.transport().id(), cmd_id = cmd.id](Result<hub::PresenceStats> r) {
+            cmd.channel, [this, id = s.transport().id(), cmd_id = cmd.id](Result<broker::PresenceStats> r) {
               std::string line;
               if (!r.ok()) {
                 error(line, cmd_id, ErrorCode::kUnavailable);
@@ -430,16 +449,22 @@ class ProtocolHandler final : public Handler,
     s.reserving.insert(cmd.channel);
     hub().presence_add(cmd.channel, s.info(), ns->join_leave, ns->max_subscribers,
                        [this, id = s.transport().id(), client = s.info().client, cmd_id = cmd.id,
-                        channel = cmd.channel, since, ns](bool added) {
+                        channel = cmd.channel, since, ns](Result<bool> added) {
                          Session* sp = find(id);
                          if (sp == nullptr) {
-                           if (added) {
+                           if (added.ok() && added.value()) {
                              hub().presence_remove(channel, client, ns->join_leave);
                            }
                            return;
                          }
                          sp->reserving.erase(channel);
-                         if (!added) {
+                         if (!added.ok()) {
+                           std::string line;
+                           error(line, cmd_id, ErrorCode::kUnavailable, added.error());
+                           sp->transport().send_text(line);
+                           return;
+                         }
+                         if (!added.value()) {
                            std::string line;
                            error(line, cmd_id, ErrorCode::kLimitExceeded,
                                  "the channel has its maximum number of subscribers");
@@ -520,9 +545,9 @@ class ProtocolHandler final : public Handler,
       error(out, cmd.id, protocol::ErrorCode::kTooManyRequests, "publish rate over the limit");
       return;
     }
-    hub::PublishRequest req{std::move(cmd.data), s.info(), std::move(cmd.idempotency_key)};
+    broker::PublishRequest req{std::move(cmd.data), s.info(), std::move(cmd.idempotency_key)};
     hub().publish(cmd.channel, std::move(req),
-                  [this, id = s.transport().id(), cmd_id = cmd.id](Result<hub::PublishResult> r) {
+                  [this, id = s.transport().id(), cmd_id = cmd.id](Result<broker::PublishResult> r) {
                     std::string line;
                     if (!r.ok()) {
                       error(line, cmd_id, protocol::ErrorCode::kUnavailable, r.error());
@@ -543,14 +568,14 @@ class ProtocolHandler final : public Handler,
     hub().history(
         cmd.channel, history_query(cmd.since, cmd.limit, cmd.reverse),
         [this, id = s.transport().id(), cmd_id = cmd.id, since = cmd.since](
-            Result<hub::HistoryResult> r) {
+            Result<broker::HistoryResult> r) {
           std::string line;
           if (auto code = history_error(since, r)) {
             error(line, cmd_id, *code);
             send_later(id, std::move(line));
             return;
           }
-          const hub::HistoryResult& h = r.value();
+          const broker::HistoryResult& h = r.value();
           std::vector<protocol::ClientInfoView> infos;
           infos.reserve(h.publications.size());
           std::vector<protocol::PublicationView> pubs;

@@ -5,11 +5,11 @@
 
 namespace herald::server {
 
-protocol::ClientInfoView view_of(const hub::ClientInfo& who) {
+protocol::ClientInfoView view_of(const broker::ClientInfo& who) {
   return protocol::ClientInfoView{who.user, who.client, who.info};
 }
 
-protocol::PublicationView view_of(const hub::PublicationRecord& rec, std::string_view epoch,
+protocol::PublicationView view_of(const broker::PublicationRecord& rec, std::string_view epoch,
                                   const protocol::ClientInfoView* info) {
   return protocol::PublicationView{rec.offset, epoch, rec.data,
                                    rec.publisher.client.empty() ? nullptr : info, rec.time_ms};
@@ -18,7 +18,7 @@ protocol::PublicationView view_of(const hub::PublicationRecord& rec, std::string
 namespace {
 
 void append_push(std::string& out, std::string_view channel, const std::string& epoch,
-                 const hub::PublicationRecord& rec) {
+                 const broker::PublicationRecord& rec) {
   protocol::ClientInfoView info = view_of(rec.publisher);
   protocol::append_message_push(out, channel, view_of(rec, epoch, &info));
 }
@@ -26,7 +26,7 @@ void append_push(std::string& out, std::string_view channel, const std::string& 
 }  // namespace
 
 const transport::Publication& PushEncoder::encoded(std::string_view channel, const std::string& epoch,
-                                        const std::shared_ptr<const hub::PublicationRecord>& rec) {
+                                        const std::shared_ptr<const broker::PublicationRecord>& rec) {
   if (key_ != rec.get() || channel_ != channel) {
     std::string push;
     append_push(push, channel, epoch, *rec);
@@ -39,7 +39,7 @@ const transport::Publication& PushEncoder::encoded(std::string_view channel, con
 }
 
 const transport::Publication& PushEncoder::encoded(std::string_view channel, const std::string& epoch,
-                                        const std::shared_ptr<const hub::PublicationBatch>& batch) {
+                                        const std::shared_ptr<const broker::PublicationBatch>& batch) {
   if (key_ != batch.get() || channel_ != channel) {
     std::string pushes;
     for (const auto& rec : *batch) {
@@ -64,27 +64,33 @@ Session::Session(PushEncoder& encoder, transport::Transport& transport)
 }
 
 void Session::on_channel_publication(std::string_view channel, const std::string& epoch,
-                                     const std::shared_ptr<const hub::PublicationRecord>& pub) {
+                                     const std::shared_ptr<const broker::PublicationRecord>& pub) {
   transport_.send_shared(encoder_.encoded(channel, epoch, pub),
                          transport::PushPositions{channel, epoch, pub->offset});
 }
 
 void Session::on_channel_publications(std::string_view channel, const std::string& epoch,
-                                      const std::shared_ptr<const hub::PublicationBatch>& batch) {
+                                      const std::shared_ptr<const broker::PublicationBatch>& batch) {
   transport_.send_shared(encoder_.encoded(channel, epoch, batch),
                          transport::PushPositions{channel, epoch, batch->front()->offset});
 }
 
-void Session::on_channel_join(std::string_view channel, const hub::ClientInfo& who) {
+void Session::on_channel_join(std::string_view channel, const broker::ClientInfo& who) {
   std::string push;
   protocol::append_join_push(push, channel, view_of(who));
   transport_.send_text(push);
 }
 
-void Session::on_channel_leave(std::string_view channel, const hub::ClientInfo& who) {
+void Session::on_channel_leave(std::string_view channel, const broker::ClientInfo& who) {
   std::string push;
   protocol::append_leave_push(push, channel, view_of(who));
   transport_.send_text(push);
+}
+
+void Session::on_channel_lost(std::string_view channel) {
+  if (lost) {
+    lost(*this, channel);
+  }
 }
 
 void Session::disconnect(protocol::DisconnectCode code, std::string_view reason) {

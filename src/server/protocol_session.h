@@ -4,6 +4,7 @@
 // every subscriber of the loop queues the same bytes). Thread: the loop's own.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -19,9 +20,9 @@
 
 namespace herald::server {
 
-protocol::ClientInfoView view_of(const hub::ClientInfo& who);
+protocol::ClientInfoView view_of(const broker::ClientInfo& who);
 // info: the view of rec.publisher (ignored when the publication has no publisher).
-protocol::PublicationView view_of(const hub::PublicationRecord& rec, std::string_view epoch,
+protocol::PublicationView view_of(const broker::PublicationRecord& rec, std::string_view epoch,
                                   const protocol::ClientInfoView* info);
 
 // Encodes a publication's message push once: the members of one fan-out, which come one after
@@ -29,10 +30,10 @@ protocol::PublicationView view_of(const hub::PublicationRecord& rec, std::string
 class PushEncoder {
  public:
   const transport::Publication& encoded(std::string_view channel, const std::string& epoch,
-                             const std::shared_ptr<const hub::PublicationRecord>& rec);
+                             const std::shared_ptr<const broker::PublicationRecord>& rec);
   // A batch of one channel's publications as one frame: their message pushes, '\n'-separated.
   const transport::Publication& encoded(std::string_view channel, const std::string& epoch,
-                             const std::shared_ptr<const hub::PublicationBatch>& batch);
+                             const std::shared_ptr<const broker::PublicationBatch>& batch);
 
  private:
   const void* key_ = nullptr;       // the record or batch encoded last
@@ -48,22 +49,25 @@ class Session final : public hub::ChannelMember, public net::Timer {
   Session(PushEncoder& encoder, transport::Transport& transport);
 
   void on_channel_publication(std::string_view channel, const std::string& epoch,
-                              const std::shared_ptr<const hub::PublicationRecord>& pub) override;
+                              const std::shared_ptr<const broker::PublicationRecord>& pub) override;
   void on_channel_publications(std::string_view channel, const std::string& epoch,
-                               const std::shared_ptr<const hub::PublicationBatch>& batch) override;
-  void on_channel_join(std::string_view channel, const hub::ClientInfo& who) override;
-  void on_channel_leave(std::string_view channel, const hub::ClientInfo& who) override;
+                               const std::shared_ptr<const broker::PublicationBatch>& batch) override;
+  void on_channel_join(std::string_view channel, const broker::ClientInfo& who) override;
+  void on_channel_leave(std::string_view channel, const broker::ClientInfo& who) override;
+  void on_channel_lost(std::string_view channel) override;
 
   // Ends the connection now: a disconnect push, then the close with the same code.
   void disconnect(protocol::DisconnectCode code, std::string_view reason);
 
   transport::Transport& transport() { return transport_; }
-  hub::ClientInfo& info() { return info_; }
-  const hub::ClientInfo& info() const { return info_; }
+  broker::ClientInfo& info() { return info_; }
+  const broker::ClientInfo& info() const { return info_; }
 
   bool connected = false;
   bool user_counted = false;  // counted against max_connections_per_user until it ends
   TokenBucket commands;       // command_rate (off: always takes)
+  // What the protocol handler does when the broker lost a channel's stream (see on_channel_lost).
+  std::function<void(Session&, std::string_view channel)> lost;
   // Channels whose subscribe waits for the broker's presence answer (not yet in the hub).
   std::unordered_set<std::string> reserving;
   // Set when the commands of this frame must end the connection: the replies so far are sent,
@@ -76,7 +80,7 @@ class Session final : public hub::ChannelMember, public net::Timer {
 
   PushEncoder& encoder_;
   transport::Transport& transport_;
-  hub::ClientInfo info_;
+  broker::ClientInfo info_;
 };
 
 }  // namespace herald::server

@@ -10,6 +10,8 @@
 #include <mutex>
 #include <thread>
 
+#include "broker/memory_broker.h"
+#include "broker/redis_broker.h"
 #include "server/loop_context.h"
 #include "server/protocol_handler.h"
 #include "transport/connection.h"
@@ -251,8 +253,10 @@ Result<Ok> Server::start() {
       return r;
     }
   }
-  // Channels: one broker over every loop, durable when a data directory is configured.
-  if (!core.options.data_dir.empty()) {
+  // Channels: one broker over every loop: Redis, or in this process (durable when a data
+  // directory is configured).
+  bool redis = core.options.broker == "redis";
+  if (!redis && !core.options.data_dir.empty()) {
     store::StoreOptions so;
     so.path = core.options.data_dir + "/history.db";
     auto opened = store::HistoryStore::open(so);
@@ -271,9 +275,33 @@ Result<Ok> Server::start() {
     core.tokens = std::make_unique<auth::TokenVerifier>(core.options.token_hmac_secret);
   }
   const hub::Namespaces* namespaces = &core.namespaces;
-  core.broker = std::make_unique<hub::MemoryBroker>(
-      loop_ptrs, core.store.get(),
-      [namespaces](std::string_view channel) { return namespaces->history(channel); });
+  broker::HistoryPolicy policy = [namespaces](std::string_view channel) {
+    return namespaces->history(channel);
+  };
+  if (redis) {
+    broker::RedisBrokerOptions ro;
+    auto url = broker::parse_redis_url(core.options.redis_url);
+    if (!url) {
+      return Error{url.error()};
+    }
+    ro.url = *url;
+    ro.prefix = core.options.redis_prefix;
+    auto rb = std::make_unique<broker::RedisBroker>(loop_ptrs, ro, policy);
+    if (auto r = rb->start(); !r) {
+      return Error{"redis broker: " + r.error()};
+    }
+    // Serving before Redis answers would refuse the first clients' subscribes (501): give it a
+    // moment. A Redis that is down does not stop the start: the broker keeps reconnecting, and
+    // until then calls fail with the temporary error.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    while (!rb->ready() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    core.redis = rb.get();
+    core.broker = std::move(rb);
+  } else {
+    core.broker = std::make_unique<broker::MemoryBroker>(loop_ptrs, core.store.get(), policy);
+  }
   for (auto& ctx : core.loops) {
     ctx->hub = std::make_unique<hub::Hub>(ctx->loop.index(), *core.broker);
   }
@@ -305,6 +333,9 @@ void Server::run() {
     if (t.joinable()) {
       t.join();
     }
+  }
+  if (impl_->core.redis != nullptr) {
+    impl_->core.redis->stop();  // its thread posts to the loops: it ends before they go
   }
   impl_->started = false;
 }

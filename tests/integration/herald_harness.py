@@ -305,11 +305,20 @@ class Suite:
         ap.add_argument("-k", action="append", default=[], help="run only cases containing this")
         ap.add_argument("--transport", choices=self.transports, default=self.transports[0],
                         help="the transport the protocol clients use (herald_links)")
+        ap.add_argument("--broker", choices=("memory", "redis"), default="memory",
+                        help="redis: every server runs on a redis-server the suite starts")
         opts = ap.parse_args()
         import herald_links  # noqa: E402 - only the suites that take --transport need it
+        import herald_redis  # noqa: E402
         herald_links.TRANSPORT = opts.transport
         if opts.transport != "websocket":
             self.name += f" over {opts.transport}"
+        if opts.broker == "redis":
+            if not herald_redis.available():
+                print("FAIL: --broker redis needs redis-server (scripts/deps --test)", flush=True)
+                sys.exit(1)
+            herald_redis.SERVER = herald_redis.RedisServer().start()
+            self.name += " on Redis"
         if not os.access(opts.herald, os.X_OK):
             print(f"FAIL: --herald {opts.herald} is not an executable file", flush=True)
             sys.exit(1)
@@ -326,8 +335,9 @@ class Suite:
         started = time.monotonic()
         print(f"== {self.name}: {len(cases)} cases against {opts.herald}", flush=True)
         try:
-            for name, fn, args, echo, own, timeout in cases:
-                args = args + herald_links.server_args()
+            for number, (name, fn, args, echo, own, timeout) in enumerate(cases):
+                herald_redis.CASE_PREFIX = f"it{os.getpid()}-{number}"
+                args = args + herald_links.server_args() + herald_redis.server_args()
                 t0 = time.monotonic()
                 clear_steps()
                 server = None

@@ -25,6 +25,29 @@ foreach(transport tcp sse poll)
   set_tests_properties(integration_protocol_${transport} PROPERTIES LABELS integration TIMEOUT 180)
 endforeach()
 
+# Several nodes on Redis: the protocol suite again with the Redis broker underneath, and the
+# multi-node cases (order across nodes, idempotency across nodes, Redis restarted and paused).
+# Both start their own redis-server (scripts/deps --test installs it) on free loopback ports.
+find_program(HERALD_IT_REDIS redis-server)
+if(HERALD_IT_REDIS)
+  add_test(NAME integration_protocol_redis
+    COMMAND ${HERALD_IT_PYTHON} -B ${CMAKE_CURRENT_LIST_DIR}/test_protocol.py
+            --herald $<TARGET_FILE:herald> --broker redis)
+  set_tests_properties(integration_protocol_redis PROPERTIES LABELS "integration;redis" TIMEOUT 180)
+  # Long-polling is the transport furthest from a socket: its sessions over Redis too.
+  add_test(NAME integration_protocol_poll_redis
+    COMMAND ${HERALD_IT_PYTHON} -B ${CMAKE_CURRENT_LIST_DIR}/test_protocol.py
+            --herald $<TARGET_FILE:herald> --broker redis --transport poll)
+  set_tests_properties(integration_protocol_poll_redis PROPERTIES LABELS "integration;redis"
+                       TIMEOUT 180)
+  add_test(NAME integration_redis
+    COMMAND ${HERALD_IT_PYTHON} -B ${CMAKE_CURRENT_LIST_DIR}/test_redis.py --herald $<TARGET_FILE:herald>)
+  set_tests_properties(integration_redis PROPERTIES LABELS "integration;redis" TIMEOUT 180)
+else()
+  message(WARNING "integration tests: redis-server not found, the Redis suites are not registered "
+                  "(scripts/deps --test installs redis-server)")
+endif()
+
 # The examples are embedding applications on the public API; run them as a user would.
 if(TARGET example_chat AND TARGET example_echo)
   add_test(NAME integration_examples

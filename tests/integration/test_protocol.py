@@ -6,8 +6,11 @@ durable history, history read forward and backward (durable and --memory), prese
 and unclean disconnects, idempotency keys, and every kind of malformed command answered with its
 documented error while the connection keeps working.
 
+With --broker redis every server runs on a redis-server the suite starts (the same cases, the
+Redis broker underneath).
+
 Usage: /usr/bin/python3 test_protocol.py --herald build/<dir>/apps/herald/herald
-       [--transport websocket|tcp] [-k SUBSTRING]
+       [--transport websocket|tcp|sse|poll] [--broker memory|redis] [-k SUBSTRING]
 """
 
 import asyncio
@@ -19,6 +22,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import herald_links  # noqa: E402
+import herald_redis  # noqa: E402
 from herald_checks import Failure, check, step  # noqa: E402
 from herald_harness import Herald, Suite  # noqa: E402
 
@@ -273,7 +277,8 @@ async def restart_recovery(server, hard):
         server.kill()
     else:
         check(server.stop() == 0, "exit status 0 after SIGTERM", "another status")
-    again = Herald(binary, ["--data-dir", data_dir, *herald_links.server_args()]).start()
+    again = Herald(binary, ["--data-dir", data_dir, *herald_links.server_args(),
+                            *herald_redis.server_args()]).start()
     try:
         pub2 = await Client.open(again, "publisher after the restart")
         await publish_n(pub2, "durable:news", 500)  # missed after the restart

@@ -9,13 +9,18 @@
 #include <thread>
 #include <vector>
 
-#include "hub/memory_broker.h"
+#include "broker/memory_broker.h"
 #include "store/history_store.h"
 #include "../store/test_util.h"
-#include "loop_threads.h"
+#include "../broker/loop_threads.h"
 
 namespace herald::hub {
 namespace {
+
+using broker::HistoryOptions;
+using broker::MemoryBroker;
+using broker::PresenceStats;
+using broker::PublishResult;
 
 // A connection stand-in: records the offsets it was sent, from the subscribe reply and live.
 class FakeMember : public ChannelMember {
@@ -39,6 +44,11 @@ class FakeMember : public ChannelMember {
     std::lock_guard<std::mutex> lock(mutex);
     return offsets;
   }
+  void on_channel_lost(std::string_view channel) override {
+    std::lock_guard<std::mutex> lock(mutex);
+    lost.emplace_back(channel);
+  }
+  std::vector<std::string> lost;
 
   std::mutex mutex;
   std::vector<uint64_t> offsets;
@@ -61,7 +71,7 @@ class SlowHistoryBroker : public Broker {
                PublishCallback done) override {
     inner_.publish(loop, channel, std::move(request), std::move(done));
   }
-  void subscribe(int loop, std::string_view channel, DoneCallback done) override {
+  void subscribe(int loop, std::string_view channel, SubscribeCallback done) override {
     inner_.subscribe(loop, channel, std::move(done));
   }
   void unsubscribe(int loop, std::string_view channel) override {
@@ -182,7 +192,7 @@ class HubTest : public ::testing::TestWithParam<BrokerKind> {
     }
   }
 
-  testing::LoopThreads loops_{kLoops};
+  broker::testing::LoopThreads loops_{kLoops};
   store::testing::TempDir dir_;
   std::unique_ptr<store::HistoryStore> store_;
   std::unique_ptr<MemoryBroker> memory_;
@@ -219,6 +229,25 @@ TEST_P(HubTest, LiveFanOutToMembersOnEveryLoop) {
   EXPECT_EQ(b.snapshot(), expected);
   EXPECT_EQ(c.snapshot(), expected);
   EXPECT_FALSE(a.recovered) << "no position given: nothing to recover";
+}
+
+// The broker lost the stream: live members are told (and may unsubscribe from the call), the
+// channel stays for the others.
+TEST_P(HubTest, ALostStreamIsToldToLiveMembers) {
+  FakeMember a;
+  FakeMember b;
+  subscribe(1, a, "l");
+  subscribe(1, b, "l");
+  publish(0, "l", 2);
+  settle();
+  on_loop(1, [&] { hubs_[1]->on_lost("l"); });
+  EXPECT_EQ(a.lost, std::vector<std::string>{"l"});
+  EXPECT_EQ(b.lost, std::vector<std::string>{"l"});
+  on_loop(1, [&] { hubs_[1]->on_lost("elsewhere"); });  // a channel the loop does not hold
+  EXPECT_EQ(a.lost.size(), 1u);
+  publish(0, "l", 1);
+  settle();
+  EXPECT_EQ(a.snapshot(), (std::vector<uint64_t>{1, 2, 3})) << "still subscribed";
 }
 
 TEST_P(HubTest, UnsubscribedMembersGetNothingMoreAndEmptyChannelsAreReleased) {
@@ -343,11 +372,64 @@ TEST_P(HubTest, LeavingBeforeTheReplyDropsTheCallback) {
   on_loop(1, [&] { EXPECT_EQ(hubs_[1]->channel_count(), 0u); });
 }
 
+// A broker that cannot subscribe (Redis unreachable): the waiting subscribes fail with its error,
+// the hub keeps nothing of the channel and never unsubscribes what was never subscribed.
+class RefusingBroker : public Broker {
+ public:
+  void attach(int, BrokerSink*) override {}
+  void publish(int, std::string_view, PublishRequest, PublishCallback) override {}
+  void subscribe(int, std::string_view, SubscribeCallback done) override {
+    net::EventLoop::current()->run_soon([done = std::move(done)] { done(Error{"unavailable"}); });
+  }
+  void unsubscribe(int, std::string_view) override { ++unsubscribes; }
+  void read_history(int, std::string_view, const HistoryQuery&, HistoryCallback) override {}
+  void presence_add(int, std::string_view, ClientInfo, bool, size_t, AddedCallback) override {}
+  void presence_remove(int, std::string_view, std::string_view, bool) override {}
+  void presence(int, std::string_view, PresenceCallback) override {}
+  void presence_stats(int, std::string_view, PresenceStatsCallback) override {}
+  int unsubscribes = 0;
+};
+
+TEST(HubFailures, AFailedBrokerSubscribeFailsEveryWaitingSubscribe) {
+  broker::testing::LoopThreads loops(1);
+  ASSERT_TRUE(loops.ok());
+  RefusingBroker refusing;
+  Hub hub(0, refusing);
+  loops.start();
+  FakeMember a;
+  FakeMember b;
+  std::vector<std::string> errors;
+  std::promise<void> both;
+  loops.on_loop(0, [&] {
+    for (FakeMember* m : {&a, &b}) {
+      hub.subscribe(m, "c", std::nullopt, [&](Result<SubscribeReply> r) {
+        errors.push_back(r.ok() ? "ok" : r.error());
+        if (errors.size() == 2) {
+          both.set_value();
+        }
+      });
+    }
+  });
+  both.get_future().wait();
+  loops.on_loop(0, [&] {
+    EXPECT_EQ(errors, (std::vector<std::string>{"unavailable", "unavailable"}));
+    EXPECT_FALSE(hub.is_subscribed(&a, "c"));
+    EXPECT_EQ(hub.channel_count(), 0u);
+    EXPECT_EQ(hub.subscription_count(&b), 0u);
+    hub.leave_all(&a);
+  });
+  EXPECT_EQ(refusing.unsubscribes, 0) << "nothing to undo";
+  loops.stop();
+}
+
 }  // namespace
 }  // namespace herald::hub
 
 namespace herald::hub {
 namespace {
+
+using broker::MemoryBroker;
+using broker::PublicationRecord;
 
 // A whole "process": loops, store and broker, opened on a data directory and closed again.
 struct Node {

@@ -51,7 +51,43 @@ TEST(Config, ExampleFileIsValidAndMatchesTheDefaults) {
   EXPECT_EQ(ns.client_publish, d.client_publish);
   EXPECT_EQ(ns.max_subscribers, d.max_subscribers);
   EXPECT_TRUE(cfg.server.namespaces.empty()) << "the example lists namespaces only in comments";
+  EXPECT_EQ(cfg.server.broker, defaults.broker);
+  EXPECT_EQ(cfg.server.redis_prefix, defaults.redis_prefix);
   EXPECT_TRUE(validate(cfg).ok());
+}
+
+// broker, redis_url and redis_prefix: read, checked, printed (a password never is).
+TEST(Config, RedisBrokerSettings) {
+  TempFile f("broker: redis\nredis_url: \"redis://10.1.2.3:6380/2\"\nredis_prefix: app1\n");
+  ServeConfig cfg;
+  ASSERT_TRUE(load_config_file(f.path(), cfg).ok());
+  EXPECT_EQ(cfg.server.broker, "redis");
+  EXPECT_EQ(cfg.server.redis_prefix, "app1");
+  EXPECT_TRUE(validate(cfg).ok());
+  TempFile again(describe(cfg));
+  ServeConfig back;
+  ASSERT_TRUE(load_config_file(again.path(), back).ok());
+  EXPECT_EQ(back.server.redis_url, "redis://10.1.2.3:6380/2");
+
+  cfg.server.redis_url = "redis://herald:hunter2@10.1.2.3:6380/2";
+  std::string text = describe(cfg);
+  EXPECT_EQ(text.find("hunter2"), std::string::npos) << text;
+  EXPECT_NE(text.find("# redis_url: (set, with a password) redis://10.1.2.3:6380/2"),
+            std::string::npos)
+      << text;
+
+  ServeConfig bad = cfg;
+  bad.server.broker = "etcd";
+  EXPECT_FALSE(validate(bad).ok());
+  bad = cfg;
+  bad.server.redis_url.clear();
+  EXPECT_FALSE(validate(bad).ok()) << "redis needs a URL";
+  bad = cfg;
+  bad.server.redis_url = "http://x";
+  EXPECT_FALSE(validate(bad).ok());
+  bad = cfg;
+  bad.server.redis_prefix = "a{b}";
+  EXPECT_FALSE(validate(bad).ok()) << "braces would break the keys' hash tags";
 }
 
 // Named namespaces inherit what they leave out from default_namespace, whichever comes first in

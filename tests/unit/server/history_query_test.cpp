@@ -10,15 +10,15 @@
 #include <string>
 #include <vector>
 
-#include "../hub/loop_threads.h"
-#include "hub/memory_broker.h"
+#include "../broker/loop_threads.h"
+#include "broker/memory_broker.h"
 #include "protocol/api_decoder.h"
 #include "protocol/command_decoder.h"
 
 namespace herald::server {
 namespace {
 
-using hub::HistoryQuery;
+using broker::HistoryQuery;
 using protocol::ErrorCode;
 using protocol::StreamPosition;
 
@@ -57,9 +57,9 @@ TEST(HistoryQuery, ParamsBecomeTheBrokersQuery) {
 }
 
 TEST(HistoryQuery, ErrorsOfAnAnswer) {
-  hub::HistoryResult kept;  // offsets 5..9 of epoch E kept
-  kept.top = hub::StreamTop{"E", 9, 5};
-  EXPECT_EQ(history_error(std::nullopt, Result<hub::HistoryResult>(Error{"disk"})),
+  broker::HistoryResult kept;  // offsets 5..9 of epoch E kept
+  kept.top = broker::StreamTop{"E", 9, 5};
+  EXPECT_EQ(history_error(std::nullopt, Result<broker::HistoryResult>(Error{"disk"})),
             ErrorCode::kUnavailable);
   EXPECT_EQ(history_error(std::nullopt, kept), std::nullopt);
   EXPECT_EQ(history_error(StreamPosition{4, "E"}, kept), std::nullopt) << "5 is the next";
@@ -187,9 +187,9 @@ std::vector<DocExample> history_examples() {
 TEST(HistoryQuery, DocExamplesHoldAgainstABroker) {
   std::vector<DocExample> examples = history_examples();
   ASSERT_GE(examples.size(), 4u);
-  hub::testing::LoopThreads loops(1);
+  broker::testing::LoopThreads loops(1);
   ASSERT_TRUE(loops.ok());
-  hub::MemoryBroker broker(loops.pointers());
+  broker::MemoryBroker broker(loops.pointers());
   loops.start();
   size_t reverse_limited = 0;
   for (const DocExample& ex : examples) {
@@ -200,13 +200,13 @@ TEST(HistoryQuery, DocExamplesHoldAgainstABroker) {
     std::string epoch;
     for (uint64_t off = 1; off <= published; ++off) {
       auto it = ex.data.find(off);
-      std::promise<Result<hub::PublishResult>> p;
+      std::promise<Result<broker::PublishResult>> p;
       loops.on_loop(0, [&] {
         broker.publish(0, channel,
-                       hub::PublishRequest{it == ex.data.end() ? "null" : it->second, {}, ""},
-                       [&](Result<hub::PublishResult> r) { p.set_value(std::move(r)); });
+                       broker::PublishRequest{it == ex.data.end() ? "null" : it->second, {}, ""},
+                       [&](Result<broker::PublishResult> r) { p.set_value(std::move(r)); });
       });
-      Result<hub::PublishResult> r = p.get_future().get();
+      Result<broker::PublishResult> r = p.get_future().get();
       ASSERT_TRUE(r.ok());
       epoch = r->top.epoch;
     }
@@ -219,12 +219,12 @@ TEST(HistoryQuery, DocExamplesHoldAgainstABroker) {
     if (since && !ex.error && since->epoch == ex.epoch) {
       since->epoch = epoch;
     }
-    std::promise<Result<hub::HistoryResult>> p;
+    std::promise<Result<broker::HistoryResult>> p;
     loops.on_loop(0, [&] {
       broker.read_history(0, channel, history_query(since, ex.limit, ex.reverse),
-                          [&](Result<hub::HistoryResult> r) { p.set_value(std::move(r)); });
+                          [&](Result<broker::HistoryResult> r) { p.set_value(std::move(r)); });
     });
-    Result<hub::HistoryResult> r = p.get_future().get();
+    Result<broker::HistoryResult> r = p.get_future().get();
     std::optional<ErrorCode> err = history_error(since, r);
     if (ex.error) {
       ASSERT_TRUE(err.has_value());
@@ -234,7 +234,7 @@ TEST(HistoryQuery, DocExamplesHoldAgainstABroker) {
     ASSERT_FALSE(err.has_value()) << protocol::code_value(*err);
     EXPECT_EQ(r->top.offset, ex.top);
     std::vector<uint64_t> offsets;
-    for (const hub::PublicationRecord& pub : r->publications) {
+    for (const broker::PublicationRecord& pub : r->publications) {
       offsets.push_back(pub.offset);
       if (auto want = ex.data.find(pub.offset); want != ex.data.end()) {
         EXPECT_EQ(pub.data, want->second);

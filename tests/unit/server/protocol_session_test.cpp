@@ -9,10 +9,10 @@
 namespace herald::server {
 namespace {
 
-std::shared_ptr<const hub::PublicationBatch> batch_of(uint64_t first, size_t n) {
-  auto batch = std::make_shared<hub::PublicationBatch>();
+std::shared_ptr<const broker::PublicationBatch> batch_of(uint64_t first, size_t n) {
+  auto batch = std::make_shared<broker::PublicationBatch>();
   for (size_t i = 0; i < n; ++i) {
-    auto rec = std::make_shared<hub::PublicationRecord>();
+    auto rec = std::make_shared<broker::PublicationRecord>();
     rec->offset = first + i;
     rec->time_ms = 1764000000000;
     rec->data = std::to_string(first + i);

@@ -1,14 +1,16 @@
 #pragma once
 // Broker: where a publication goes and where history lives, seen from the hub. The hub on every
 // event loop talks only to this interface; the in-process broker (MemoryBroker, the embedded
-// default) and, later, the Redis broker implement it, so the hub never knows which one runs.
+// default) and the Redis broker (RedisBroker, several nodes) implement it, so the hub never knows
+// which one runs.
 //
 // Contract (what the hub's recovery relies on):
 //  1. Every channel has one order: publish() assigns offset top+1 within the channel's epoch and
 //     records it in history before it is delivered to anyone.
-//  2. After subscribe(channel) has completed (its callback ran), every later publication of the
-//     channel is delivered to this loop's Sink, in offset order, exactly once (in batches of
-//     consecutive publications).
+//  2. After subscribe(channel) has completed (its callback ran with Ok), every later publication
+//     of the channel is delivered to this loop's Sink, in offset order, exactly once (in batches
+//     of consecutive publications), until the broker reports the stream lost (on_lost: a broker
+//     over a network may lose it; the memory broker never does).
 //  3. read_history() returns the channel's position (epoch, top offset, first offset still in
 //     history) and the publications the HistoryQuery selects, consistently with one instant; a
 //     publication is either in that result (when the query selects it) or delivered to the Sink
@@ -27,7 +29,7 @@
 
 #include "herald/result.h"
 
-namespace herald::hub {
+namespace herald::broker {
 
 // Who is in a channel: one entry per connection.
 struct ClientInfo {
@@ -92,6 +94,11 @@ class BrokerSink {
   // A client joined / left the channel's presence (only for channels this loop subscribed to).
   virtual void on_join(std::string_view /*channel*/, const ClientInfo& /*who*/) {}
   virtual void on_leave(std::string_view /*channel*/, const ClientInfo& /*who*/) {}
+  // The channel's live stream broke (the broker lost its connection, or the channel's history
+  // was lost and a new epoch began): publications may have been missed. The loop stays
+  // subscribed and later publications keep coming, but every member must recover from its own
+  // position (resubscribe) to know what it missed.
+  virtual void on_lost(std::string_view /*channel*/) {}
 };
 
 struct HistoryOptions {
@@ -118,17 +125,22 @@ class Broker {
  public:
   using PublishCallback = std::function<void(Result<PublishResult>)>;
   using HistoryCallback = std::function<void(Result<HistoryResult>)>;
-  using DoneCallback = std::function<void()>;
+  using SubscribeCallback = std::function<void(Result<Ok>)>;
 
   virtual ~Broker() = default;
+
+  // False while the broker cannot take publications (Redis unreachable): /ready says so.
+  // Thread: any.
+  virtual bool ready() const { return true; }
 
   // Attaches loop `loop_index`'s sink; called once per loop before it runs.
   virtual void attach(int loop_index, BrokerSink* sink) = 0;
 
   virtual void publish(int loop_index, std::string_view channel, PublishRequest request,
                        PublishCallback done) = 0;
-  // This loop wants (no longer wants) the channel's publications.
-  virtual void subscribe(int loop_index, std::string_view channel, DoneCallback done) = 0;
+  // This loop wants (no longer wants) the channel's publications. A subscribe that fails (done
+  // gets an Error: the broker is unavailable) is not in force and needs no unsubscribe.
+  virtual void subscribe(int loop_index, std::string_view channel, SubscribeCallback done) = 0;
   virtual void unsubscribe(int loop_index, std::string_view channel) = 0;
   // The channel's position and the publications `query` selects, in the query's order. A read
   // never returns an offset that has not been delivered to subscribers yet (contract 3).
@@ -137,12 +149,13 @@ class Broker {
 
   using PresenceCallback = std::function<void(Result<std::vector<ClientInfo>>)>;
   using PresenceStatsCallback = std::function<void(Result<PresenceStats>)>;
-  using AddedCallback = std::function<void(bool added)>;
+  using AddedCallback = std::function<void(Result<bool> added)>;
   // Presence: added before a connection's subscription is established, removed on unsubscribe
   // and on every kind of disconnect. A change is announced to the subscribed loops (join/leave)
   // only when `announce` is set (per namespace). presence_add refuses (done(false)) when the
   // channel already holds `limit` clients (0: no limit); it is atomic with other adds, so the
-  // limit holds under concurrent subscribes. done runs before the join is announced.
+  // limit holds under concurrent subscribes; done gets an Error when the broker is unavailable
+  // (nothing was added). With the memory broker, done runs before the join is announced.
   virtual void presence_add(int loop_index, std::string_view channel, ClientInfo who,
                             bool announce, size_t limit, AddedCallback done) = 0;
   virtual void presence_remove(int loop_index, std::string_view channel, std::string_view client,
@@ -152,4 +165,4 @@ class Broker {
                               PresenceStatsCallback done) = 0;
 };
 
-}  // namespace herald::hub
+}  // namespace herald::broker

@@ -9,7 +9,7 @@
 
 #include "net/event_loop.h"
 
-namespace herald::hub::testing {
+namespace herald::broker::testing {
 
 class LoopThreads {
  public:
@@ -67,4 +67,4 @@ class LoopThreads {
   bool ok_ = true;
 };
 
-}  // namespace herald::hub::testing
+}  // namespace herald::broker::testing

@@ -1,60 +1,23 @@
-#include "hub/memory_broker.h"
+#include "broker/memory_broker.h"
 
 #include <algorithm>
 #include <chrono>
 #include <limits>
 
-#include "store/history_store.h"
 #include <cstdio>
 #include <functional>
 
-namespace herald::hub {
+#include "broker/publisher_codec.h"
+#include "store/history_store.h"
+
+namespace herald::broker {
 namespace {
 
-// The publisher as the store keeps it: user, client and info, each as a 4-byte little-endian
-// length and its bytes. "" for a backend publish (no client).
-std::string pack_publisher(const ClientInfo& who) {
-  if (who.client.empty()) {
-    return {};
-  }
-  std::string out;
-  for (const std::string* field : {&who.user, &who.client, &who.info}) {
-    auto n = static_cast<uint32_t>(field->size());
-    for (int shift = 0; shift < 32; shift += 8) {
-      out.push_back(static_cast<char>((n >> shift) & 0xff));
-    }
-    out += *field;
-  }
-  return out;
-}
-
-// The inverse of pack_publisher; anything malformed (a damaged row) reads as "no publisher".
 // splitmix64's finalizer: spreads seed ^ hash(name) over all 64 bits of an epoch.
 uint64_t mix(uint64_t x) {
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
   x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
   return x ^ (x >> 31);
-}
-
-ClientInfo unpack_publisher(std::string_view bytes) {
-  ClientInfo who;
-  for (std::string* field : {&who.user, &who.client, &who.info}) {
-    if (bytes.size() < 4) {
-      return {};
-    }
-    uint32_t n = 0;
-    for (int i = 0; i < 4; ++i) {
-      n |= static_cast<uint32_t>(static_cast<unsigned char>(bytes[static_cast<size_t>(i)]))
-           << (8 * i);
-    }
-    bytes.remove_prefix(4);
-    if (bytes.size() < n) {
-      return {};
-    }
-    field->assign(bytes.substr(0, n));
-    bytes.remove_prefix(n);
-  }
-  return bytes.empty() ? who : ClientInfo{};
 }
 
 }  // namespace
@@ -409,14 +372,16 @@ std::vector<PublicationRecord> MemoryBroker::read_memory(const Channel& c,
   return out;
 }
 
-void MemoryBroker::subscribe(int loop_index, std::string_view channel_name, DoneCallback done) {
+void MemoryBroker::subscribe(int loop_index, std::string_view channel_name,
+                             SubscribeCallback done) {
   int owner = owner_of(channel_name);
   loops_[static_cast<size_t>(owner)]->run_soon(
       [this, owner, loop_index, name = std::string(channel_name), done = std::move(done)]() mutable {
         Channel& c = channel(owner, name);
         flush_outbox(c, name);  // what was published before the subscribe is not sent to it
         ++c.subscribed[static_cast<size_t>(loop_index)];
-        loops_[static_cast<size_t>(loop_index)]->run_soon(std::move(done));
+        loops_[static_cast<size_t>(loop_index)]->run_soon(
+            [done = std::move(done)] { done(Ok{}); });
       });
 }
 
@@ -504,7 +469,7 @@ void MemoryBroker::presence_add(int loop_index, std::string_view channel_name, C
     bool added = known || limit == 0 || c.presence.size() < limit;
     // The answer is queued before the join: on the caller's loop it runs first.
     if (done) {
-      reply<bool>(loop_index, std::move(done), added);
+      reply<Result<bool>>(loop_index, std::move(done), Result<bool>(added));
     }
     if (!added) {
       release_if_unused(owner, name);
@@ -580,4 +545,4 @@ void MemoryBroker::presence_stats(int loop_index, std::string_view channel_name,
       });
 }
 
-}  // namespace herald::hub
+}  // namespace herald::broker

@@ -22,14 +22,14 @@
 #include <vector>
 
 #include "base/string_hash.h"
-#include "hub/broker.h"
+#include "broker/broker.h"
 #include "net/event_loop.h"
 
 namespace herald::store {
 class HistoryStore;
 }
 
-namespace herald::hub {
+namespace herald::broker {
 
 class MemoryBroker final : public Broker {
  public:
@@ -47,7 +47,7 @@ class MemoryBroker final : public Broker {
   void attach(int loop_index, BrokerSink* sink) override;
   void publish(int loop_index, std::string_view channel, PublishRequest request,
                PublishCallback done) override;
-  void subscribe(int loop_index, std::string_view channel, DoneCallback done) override;
+  void subscribe(int loop_index, std::string_view channel, SubscribeCallback done) override;
   void unsubscribe(int loop_index, std::string_view channel) override;
   void read_history(int loop_index, std::string_view channel, const HistoryQuery& query,
                     HistoryCallback done) override;
@@ -146,4 +146,4 @@ class MemoryBroker final : public Broker {
   const uint64_t epoch_seed_;  // random per process: epochs of one process are its own
 };
 
-}  // namespace herald::hub
+}  // namespace herald::broker

@@ -1,0 +1,339 @@
+#include "broker/redis_broker.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+
+#include "broker/publisher_codec.h"
+#include "broker/redis_replies.h"
+
+namespace herald::broker {
+
+using redis_replies::bad_reply;
+using redis_replies::parse_history;
+using redis_replies::parse_publication;
+using redis_replies::reply_u64;
+using resp::Reply;
+using resp::Type;
+
+// Renews this node's presence leases every lease/3. Thread: the Redis loop.
+class RedisBroker::RefreshTimer final : public net::Timer {
+ public:
+  explicit RefreshTimer(RedisBroker& broker) : broker_(broker) {}
+  void arm() {
+    uint32_t every = std::max<uint32_t>(broker_.options_.presence_lease_ms / 3, 100);
+    broker_.io_loop_->timers().arm(*this, broker_.io_loop_->now_ms(), every);
+  }
+
+ private:
+  void on_timer() override {
+    broker_.refresh_presence();
+    arm();
+  }
+  RedisBroker& broker_;
+};
+
+RedisBroker::RedisBroker(std::vector<net::EventLoop*> loops, RedisBrokerOptions options,
+                         HistoryPolicy policy)
+    : loops_(std::move(loops)),
+      options_(std::move(options)),
+      policy_(std::move(policy)),
+      sinks_(loops_.size(), nullptr) {
+  io_loop_ = std::make_unique<net::EventLoop>(static_cast<int>(loops_.size()));
+  RedisConnection::Options co;
+  co.url = options_.url;
+  co.command_timeout_ms = options_.command_timeout_ms;
+  co.connect_timeout_ms = options_.command_timeout_ms;
+  RedisConnection::Listener* self = this;  // a private base: converted here, inside the class
+  cmd_ = std::make_unique<RedisConnection>(*io_loop_, co, self);
+  co.subscriber = true;
+  sub_ = std::make_unique<RedisConnection>(*io_loop_, co, self);
+  refresh_timer_ = std::make_unique<RefreshTimer>(*this);
+}
+
+RedisBroker::~RedisBroker() {
+  stop();
+}
+
+Result<Ok> RedisBroker::start() {
+  if (auto r = io_loop_->init(); !r) {
+    return r;
+  }
+  io_loop_->post([this] {
+    cmd_->start();
+    sub_->start();
+    refresh_timer_->arm();
+  });
+  thread_ = std::thread([this] { io_loop_->run(); });
+  return Ok{};
+}
+
+void RedisBroker::stop() {
+  if (!thread_.joinable()) {
+    return;
+  }
+  io_loop_->post([this] {
+    refresh_timer_->cancel();
+    cmd_->stop();
+    sub_->stop();
+    io_loop_->stop();
+  });
+  thread_.join();
+}
+
+void RedisBroker::attach(int loop_index, BrokerSink* sink) {
+  sinks_[static_cast<size_t>(loop_index)] = sink;
+}
+
+std::string RedisBroker::key(std::string_view channel, char kind) const {
+  std::string k;
+  k.reserve(options_.prefix.size() + channel.size() + 6);
+  k += options_.prefix;
+  k += ":{";  // a hash tag: all of one channel's keys are in one Cluster slot
+  k += channel;
+  k += "}:";
+  k += kind;
+  return k;
+}
+
+std::string_view RedisBroker::channel_of(std::string_view fanout) const {
+  std::string_view p = options_.prefix;
+  if (fanout.size() < p.size() + 5 || fanout.substr(0, p.size()) != p ||
+      fanout.substr(p.size(), 2) != ":{" || fanout.substr(fanout.size() - 3) != "}:f") {
+    return {};
+  }
+  return fanout.substr(p.size() + 2, fanout.size() - p.size() - 5);
+}
+
+void RedisBroker::eval(RedisConnection& conn, const redis_scripts::Script& script,
+                       std::vector<std::string> keys_and_args, size_t num_keys,
+                       RedisConnection::Callback done) {
+  auto args = std::make_shared<std::vector<std::string>>(std::move(keys_and_args));
+  std::string nkeys = std::to_string(num_keys);
+  std::vector<std::string_view> cmd{"EVALSHA", script.sha1, nkeys};
+  cmd.insert(cmd.end(), args->begin(), args->end());
+  conn.command(cmd, [&conn, &script, args, nkeys, done = std::move(done)](Result<Reply> r) mutable {
+    if (r.ok() && r->is_error() && r->str.rfind("NOSCRIPT", 0) == 0) {
+      // Redis restarted or its scripts were flushed since we loaded them: send the text.
+      std::vector<std::string_view> again{"EVAL", script.text, nkeys};
+      again.insert(again.end(), args->begin(), args->end());
+      conn.command(again, std::move(done));
+      return;
+    }
+    if (done) {
+      done(std::move(r));
+    }
+  });
+}
+
+std::string RedisBroker::new_epoch() {
+  char epoch[17];
+  std::snprintf(epoch, sizeof(epoch), "%016llx", static_cast<unsigned long long>(rng_()));
+  return epoch;
+}
+
+// The meta outlives the history by a day: a client idle past the history TTL whose channel saw
+// nothing new still recovers, instead of meeting a new epoch.
+int64_t RedisBroker::meta_ttl(const HistoryOptions& h) {
+  return h.ttl_ms > 0 ? h.ttl_ms + 86'400'000 : 0;
+}
+
+void RedisBroker::update_ready() {
+  ready_.store(cmd_->ready() && sub_->ready(), std::memory_order_relaxed);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Publish and history
+
+void RedisBroker::publish(int loop_index, std::string_view channel, PublishRequest request,
+                          PublishCallback done) {
+  io_loop_->post([this, loop_index, name = std::string(channel), request = std::move(request),
+                  done = std::move(done)]() mutable {
+    RedisConnection& conn = shard_for(name);
+    if (!conn.ready()) {
+      reply<Result<PublishResult>>(loop_index, std::move(done),
+                                   Error{"redis " + options_.url.address() + " is unavailable"});
+      return;
+    }
+    HistoryOptions h = policy_ ? policy_(name) : HistoryOptions{};
+    std::vector<std::string> args{key(name, 's'),
+                                  key(name, 'm'),
+                                  key(name, 'i'),
+                                  key(name, 'k'),
+                                  fanout_channel(name),
+                                  std::move(request.data),
+                                  pack_publisher(request.publisher),
+                                  std::move(request.idempotency_key),
+                                  std::to_string(h.max_publications),
+                                  std::to_string(h.ttl_ms),
+                                  std::to_string(meta_ttl(h)),
+                                  new_epoch(),
+                                  std::to_string(kIdempotencyWindowMs),
+                                  std::to_string(kIdempotencyKeysPerChannel)};
+    eval(conn, redis_scripts::publish(), std::move(args), 4,
+         [this, loop_index, done = std::move(done)](Result<Reply> r) mutable {
+           if (!r.ok()) {
+             reply<Result<PublishResult>>(loop_index, std::move(done), Error{r.error()});
+             return;
+           }
+           Reply& v = r.value();
+           if (!v.is_array() || v.elements.size() != 4) {
+             reply<Result<PublishResult>>(loop_index, std::move(done), bad_reply("publish", v));
+             return;
+           }
+           PublishResult out;
+           out.top.epoch = v.elements[0].str;
+           out.top.offset = reply_u64(v.elements[1]);
+           out.top.first_offset = reply_u64(v.elements[2]);
+           out.duplicate = reply_u64(v.elements[3]) != 0;
+           reply<Result<PublishResult>>(loop_index, std::move(done), std::move(out));
+         });
+  });
+}
+
+void RedisBroker::read_history(int loop_index, std::string_view channel, const HistoryQuery& query,
+                               HistoryCallback done) {
+  io_loop_->post([this, loop_index, query, name = std::string(channel),
+                  done = std::move(done)]() mutable {
+    RedisConnection& conn = shard_for(name);
+    if (!conn.ready()) {
+      reply<Result<HistoryResult>>(loop_index, std::move(done),
+                                   Error{"redis " + options_.url.address() + " is unavailable"});
+      return;
+    }
+    HistoryOptions h = policy_ ? policy_(name) : HistoryOptions{};
+    std::string limit = query.limit == HistoryQuery::kNoLimit ? "-1" : std::to_string(query.limit);
+    std::vector<std::string> args{key(name, 's'),
+                                  key(name, 'm'),
+                                  query.reverse ? "1" : "0",
+                                  std::to_string(query.after),
+                                  std::to_string(query.before),
+                                  limit,
+                                  std::to_string(h.ttl_ms),
+                                  "",
+                                  "0"};
+    eval(conn, redis_scripts::read(), std::move(args), 2,
+         [this, loop_index, name, done = std::move(done)](Result<Reply> r) mutable {
+           Result<HistoryResult> out =
+               r.ok() ? parse_history(r.value()) : Result<HistoryResult>(Error{r.error()});
+           deliver_read(name, loop_index, std::move(done), std::move(out));
+         });
+  });
+}
+
+// Contract 3: a read of a channel this node delivers live is answered only after everything up
+// to its top was handed to the loops (publications travel on the other connection).
+void RedisBroker::deliver_read(const std::string& name, int loop, HistoryCallback done,
+                               Result<HistoryResult> r) {
+  auto it = channels_.find(name);
+  if (r.ok() && it != channels_.end() && it->second.state == NodeChannel::State::kLive) {
+    NodeChannel& c = it->second;
+    const StreamTop& top = r.value().top;
+    bool same_epoch = top.epoch == c.epoch || (c.epoch.empty() && c.last == 0);
+    if (same_epoch && top.offset > c.last) {
+      c.held.push_back(NodeChannel::HeldRead{top.offset, loop, std::move(done), std::move(*r)});
+      return;
+    }
+    flush_outbox(name, c);  // what the read covers reaches the loops before its answer
+  }
+  reply<Result<HistoryResult>>(loop, std::move(done), std::move(r));
+}
+
+void RedisBroker::release_held(NodeChannel& c, bool all) {
+  if (c.held.empty()) {
+    return;
+  }
+  std::vector<NodeChannel::HeldRead> keep;
+  for (auto& h : c.held) {
+    if (all || h.top <= c.last) {
+      reply<Result<HistoryResult>>(h.loop, std::move(h.done), std::move(h.result));
+    } else {
+      keep.push_back(std::move(h));
+    }
+  }
+  c.held.swap(keep);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connections
+
+void RedisBroker::on_ready(RedisConnection& conn) {
+  update_ready();
+  if (&conn == cmd_.get()) {
+    spdlog::info("redis broker: connected to {}", options_.url.address());
+    // Loaded first, so that EVALSHA rarely meets NOSCRIPT (whose EVAL retry could let a later
+    // publish of this node overtake an earlier one).
+    for (const auto* script :
+         {&redis_scripts::publish(), &redis_scripts::read(), &redis_scripts::presence_add(),
+          &redis_scripts::presence_remove(), &redis_scripts::presence_read(),
+          &redis_scripts::presence_refresh()}) {
+      conn.command({"SCRIPT", "LOAD", script->text}, nullptr);
+    }
+    for (auto& [name, c] : channels_) {
+      if (c.state == NodeChannel::State::kPositioning) {
+        read_position(name);  // one that failed while Redis was away
+      }
+    }
+    refresh_presence();  // puts back what a restarted Redis lost
+    return;
+  }
+  // The subscriber: every channel the node holds is subscribed again.
+  for (auto& [name, c] : channels_) {
+    if (c.state == NodeChannel::State::kUnsubscribed) {
+      c.state = NodeChannel::State::kSubscribing;
+      send_subscribe(name, true);
+    }
+  }
+}
+
+void RedisBroker::on_down(RedisConnection& conn, const std::string& why) {
+  bool was_ready = ready_.load(std::memory_order_relaxed);
+  update_ready();
+  if (was_ready) {
+    spdlog::warn("redis broker: {} ({}): publishes fail until it is back", why,
+                 &conn == cmd_.get() ? "commands" : "subscriber");
+  }
+  if (&conn != sub_.get()) {
+    return;
+  }
+  // Whatever Redis sent while we were away is gone: every stream is broken.
+  unconfirmed_.clear();
+  sent_order_.clear();
+  std::vector<std::string> unused;
+  for (auto& [name, c] : channels_) {
+    if (c.state == NodeChannel::State::kUnsubscribed) {
+      continue;
+    }
+    for (auto& [loop, done] : c.waiting) {
+      --c.subscribed[static_cast<size_t>(loop)];
+      reply<Result<Ok>>(loop, std::move(done), Error{"redis: " + why});
+    }
+    c.waiting.clear();
+    bool live = c.state == NodeChannel::State::kLive;
+    flush_outbox(name, c);
+    for (size_t i = 0; live && i < c.subscribed.size(); ++i) {
+      if (c.subscribed[i] != 0 && sinks_[i] != nullptr) {
+        BrokerSink* sink = sinks_[i];
+        loops_[i]->post([sink, name = name] { sink->on_lost(name); });
+      }
+    }
+    release_held(c, true);
+    c.early.clear();
+    c.early_epochs.clear();
+    c.epoch.clear();
+    c.last = 0;
+    c.state = NodeChannel::State::kUnsubscribed;
+    bool any = false;
+    for (uint32_t n : c.subscribed) {
+      any = any || n != 0;
+    }
+    if (!any) {
+      unused.push_back(name);
+    }
+  }
+  for (const std::string& name : unused) {
+    channels_.erase(name);
+  }
+}
+
+}  // namespace herald::broker

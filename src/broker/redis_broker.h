@@ -1,0 +1,210 @@
+#pragma once
+// RedisBroker: the broker for several nodes, over one Redis (a seam, `shard_for`, is left for
+// several Redis instances and a Redis Cluster). Each channel's order, history, meta and
+// idempotency keys live in Redis and change only through Lua scripts (redis_scripts.h), so every
+// node sees one order; publications reach the nodes through Redis pub/sub, one SUBSCRIBE per
+// channel per node (however many loops and clients want it), and each loop still encodes a batch
+// once for all its subscribers.
+//
+// Where its work runs: one event loop of its own (the "Redis loop", its own thread), holding two
+// connections (RedisConnection): one for commands (pipelined scripts) and one in subscriber mode.
+// Broker methods, called on the hub loops, post to it; answers and publications are posted back
+// to the loops. Keeping Redis I/O on one loop keeps the hub loops free of Redis parsing and makes
+// the ordering argument below a matter of one thread's program order.
+//
+// The contract (broker.h), and why it holds:
+//  1. One order: the publish script assigns offset top+1, appends to the stream and PUBLISHes
+//     in one atomic step inside Redis.
+//  2. After subscribe() completes, every later publication arrives exactly once, in order.
+//     subscribe() completes only after (a) Redis confirmed our SUBSCRIBE, from when on Redis
+//     sends us every PUBLISH it executes, and (b) a position read (epoch, top T) that Redis ran
+//     after that SUBSCRIBE. Publications after the read have offsets above T and all reach us;
+//     the node filters its channel's stream: offsets <= the last delivered are dropped, the next
+//     one is delivered, and anything else (a gap, another epoch) is a broken stream: the loops
+//     get on_lost and their members recover by resubscribing. A dropped subscriber connection
+//     breaks every stream the same way; nothing is ever skipped silently.
+//  3. A history read is one script (one instant). Its publications may arrive on pub/sub after
+//     its answer (two connections), and the hub, once a member is live, no longer drops
+//     duplicates; so a read of a channel this node is subscribed to is answered only once the
+//     node has delivered everything up to the read's top: every publication in a read was sent
+//     to the loops before the read's answer, as with the memory broker. Whatever pub/sub brings
+//     before the answer is buffered by the hub and dropped by offset.
+// Redis lost a channel (restart without persistence, eviction, meta expiry): the next publish
+// finds no meta and starts a new epoch at offset 1; nodes see the epoch change in the stream
+// (on_lost: members resubscribe and get recovered: false with the new epoch).
+// While Redis is unreachable or paused, every call fails fast (or after the command timeout for
+// commands already sent): the server answers 501. The connections reconnect with backoff; the
+// subscriber resubscribes every channel the node holds.
+//
+// Presence: a hash and a lease zset per channel in Redis, shared by all nodes; each node renews
+// the leases of the members it added every lease/3 (and puts back any Redis lost), so the
+// members of a node that died expire after at most the lease. Their leave pushes are not sent
+// yet (a later step).
+//
+// Files: redis_broker.cpp (start, scripts, publish, history, connections),
+// redis_broker_stream.cpp (subscriptions and the fan-out stream), redis_broker_presence.cpp.
+// Thread: Broker methods from any hub loop (they post to the Redis loop); start()/stop() from
+// the thread that owns the broker.
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "base/string_hash.h"
+#include "broker/broker.h"
+#include "broker/redis_connection.h"
+#include "broker/redis_scripts.h"
+#include "net/event_loop.h"
+
+namespace herald::broker {
+
+struct RedisBrokerOptions {
+  RedisUrl url;
+  // Every key and pub/sub channel starts with "<prefix>:", so several Herald clusters (or tests)
+  // share one Redis without seeing each other's channels.
+  std::string prefix = "herald";
+  uint32_t command_timeout_ms = 1'000;  // a reply later than this: the call fails (501)
+  uint32_t presence_lease_ms = 60'000;  // a member not renewed for this long is gone
+};
+
+class RedisBroker final : public Broker, private RedisConnection::Listener {
+ public:
+  static constexpr size_t kMaxBatch = 256;
+  static constexpr size_t kMaxBatchBytes = 256 << 10;
+
+  // loops[i] is the hub loop with index i; they must outlive the broker.
+  RedisBroker(std::vector<net::EventLoop*> loops, RedisBrokerOptions options,
+              HistoryPolicy policy = {});
+  ~RedisBroker() override;
+
+  // Starts the Redis loop's thread and the connections (it does not wait for Redis: until it
+  // answers, calls fail with 501).
+  Result<Ok> start();
+  // Closes the connections and joins the thread. Callbacks not yet answered are dropped.
+  void stop();
+  // Both connections are up. Thread: any.
+  bool ready() const override { return ready_.load(std::memory_order_relaxed); }
+
+  void attach(int loop_index, BrokerSink* sink) override;
+  void publish(int loop_index, std::string_view channel, PublishRequest request,
+               PublishCallback done) override;
+  void subscribe(int loop_index, std::string_view channel, SubscribeCallback done) override;
+  void unsubscribe(int loop_index, std::string_view channel) override;
+  void read_history(int loop_index, std::string_view channel, const HistoryQuery& query,
+                    HistoryCallback done) override;
+  void presence_add(int loop_index, std::string_view channel, ClientInfo who, bool announce,
+                    size_t limit, AddedCallback done) override;
+  void presence_remove(int loop_index, std::string_view channel, std::string_view client,
+                       bool announce) override;
+  void presence(int loop_index, std::string_view channel, PresenceCallback done) override;
+  void presence_stats(int loop_index, std::string_view channel,
+                      PresenceStatsCallback done) override;
+
+ private:
+  // The node's view of one channel it is subscribed to. Thread: the Redis loop.
+  struct NodeChannel {
+    enum class State : uint8_t { kUnsubscribed, kSubscribing, kPositioning, kLive };
+    State state = State::kUnsubscribed;
+    std::vector<uint32_t> subscribed;  // per loop: subscribe() calls in force (or waiting)
+    std::vector<std::pair<int, SubscribeCallback>> waiting;  // answered once live
+    std::string epoch;        // of the last delivered publication (or the position read)
+    uint64_t last = 0;        // last offset delivered to the loops
+    uint64_t generation = 0;  // bumped when a position read is superseded
+    // Publications that came while positioning, checked once the position is known.
+    std::vector<std::shared_ptr<const PublicationRecord>> early;
+    std::vector<std::string> early_epochs;
+    PublicationBatch outbox;  // delivered at the end of this loop turn
+    size_t outbox_bytes = 0;
+    // History reads answered once `last` reaches their top (contract 3).
+    struct HeldRead {
+      uint64_t top;
+      int loop;
+      HistoryCallback done;
+      HistoryResult result;
+    };
+    std::vector<HeldRead> held;
+  };
+
+  // Keys and channel names of one channel.
+  std::string key(std::string_view channel, char kind) const;
+  std::string fanout_channel(std::string_view channel) const { return key(channel, 'f'); }
+  // The herald channel of a fan-out channel name, or "" when it is not one of ours.
+  std::string_view channel_of(std::string_view fanout) const;
+  // The connection for a channel's commands (one Redis for now: the seam for sharding).
+  RedisConnection& shard_for(std::string_view /*channel*/) { return *cmd_; }
+
+  // Runs a script: EVALSHA, and EVAL when Redis does not know it (NOSCRIPT).
+  void eval(RedisConnection& conn, const redis_scripts::Script& script,
+            std::vector<std::string> keys_and_args, size_t num_keys,
+            RedisConnection::Callback done);
+  // Posts done(value) to loop loop_index (nothing when done is empty).
+  template <typename T>
+  void reply(int loop_index, std::function<void(T)> done, T value) {
+    if (!done) {
+      return;
+    }
+    loops_[static_cast<size_t>(loop_index)]->post(
+        [done = std::move(done), value = std::move(value)]() mutable { done(std::move(value)); });
+  }
+
+  void do_subscribe(int loop, std::string name, SubscribeCallback done);
+  void do_unsubscribe(int loop, const std::string& name);
+  void send_subscribe(const std::string& name, bool subscribe);
+  void on_confirmed(const std::string& name);
+  // One confirmation (or refusal) of the channel's (UN)SUBSCRIBE came: true when it was the last.
+  bool count_confirmation(const std::string& name);
+  void refuse(const std::string& name, const std::string& why);
+  void read_position(const std::string& name);
+  void on_position(const std::string& name, uint64_t generation, Result<HistoryResult> r);
+  void on_message(std::string_view name, std::string_view payload);
+  void accept(const std::string& name, NodeChannel& c, std::shared_ptr<const PublicationRecord> rec,
+              const std::string& epoch);
+  void lose(const std::string& name, NodeChannel& c);
+  void flush_outbox(const std::string& name, NodeChannel& c);
+  void flush_outboxes();
+  void release_held(NodeChannel& c, bool all);
+  void deliver_read(const std::string& name, int loop, HistoryCallback done,
+                    Result<HistoryResult> r);
+  void announce(std::string_view name, const ClientInfo& who, bool join);
+  void refresh_presence();
+  void forget_member(const std::string& name, const std::string& client);
+  void update_ready();
+  std::string new_epoch();  // random, 16 hex digits
+  static int64_t meta_ttl(const HistoryOptions& h);
+
+  // RedisConnection::Listener
+  void on_ready(RedisConnection& c) override;
+  void on_down(RedisConnection& c, const std::string& why) override;
+  void on_push(RedisConnection& c, resp::Reply& reply) override;
+
+  std::vector<net::EventLoop*> loops_;
+  RedisBrokerOptions options_;
+  HistoryPolicy policy_;
+  std::vector<BrokerSink*> sinks_;
+  std::unique_ptr<net::EventLoop> io_loop_;
+  std::thread thread_;
+  std::unique_ptr<RedisConnection> cmd_;
+  std::unique_ptr<RedisConnection> sub_;
+  std::atomic<bool> ready_{false};
+  // Thread: the Redis loop.
+  std::unordered_map<std::string, NodeChannel, StringHash, std::equal_to<>> channels_;
+  // SUBSCRIBE/UNSUBSCRIBE sent and not yet confirmed, per channel: a confirmation counts only
+  // when it is the last one outstanding (a quick unsubscribe-subscribe must not look live early).
+  std::unordered_map<std::string, int, StringHash, std::equal_to<>> unconfirmed_;
+  std::deque<std::string> sent_order_;  // channels of those commands, in the order sent
+  std::vector<std::string> to_flush_;
+  bool flush_scheduled_ = false;
+  // Presence members added through this node, renewed every lease/3: channel -> client -> info.
+  std::unordered_map<std::string, std::unordered_map<std::string, std::string>> members_;
+  class RefreshTimer;
+  std::unique_ptr<RefreshTimer> refresh_timer_;
+  std::mt19937_64 rng_{std::random_device{}()};
+};
+
+}  // namespace herald::broker

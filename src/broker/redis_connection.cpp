@@ -1,0 +1,356 @@
+#include "broker/redis_connection.h"
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace herald::broker {
+namespace {
+
+constexpr uint32_t kTickMs = 100;  // deadlines are checked this often (the wheel's resolution)
+
+}  // namespace
+
+RedisConnection::RedisConnection(net::EventLoop& loop, Options options, Listener* listener)
+    : loop_(loop), options_(std::move(options)), listener_(listener) {}
+
+RedisConnection::~RedisConnection() {
+  Timer::cancel();
+  close_socket();
+}
+
+void RedisConnection::start() {
+  if (state_ != State::kIdle) {
+    return;
+  }
+  connect_now();
+  arm_tick();
+}
+
+void RedisConnection::stop() {
+  if (state_ == State::kStopped) {
+    return;
+  }
+  fail("stopped");
+  state_ = State::kStopped;
+  Timer::cancel();
+}
+
+void RedisConnection::arm_tick() {
+  loop_.timers().arm(*this, loop_.now_ms(), kTickMs);
+}
+
+void RedisConnection::close_socket() {
+  if (fd_ >= 0) {
+    loop_.remove(fd_);
+    ::close(fd_);
+    fd_ = -1;
+  }
+  want_write_ = false;
+  out_.clear();
+  parser_.reset();
+}
+
+void RedisConnection::connect_now() {
+  close_socket();
+  state_ = State::kConnecting;
+  deadline_ms_ = loop_.now_ms() + options_.connect_timeout_ms;
+  // Blocking name resolution: this loop carries only Redis traffic, and a numeric address (the
+  // usual configuration) resolves without a lookup.
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_family = AF_UNSPEC;
+  addrinfo* found = nullptr;
+  std::string port = std::to_string(options_.url.port);
+  if (int rc = getaddrinfo(options_.url.host.c_str(), port.c_str(), &hints, &found); rc != 0) {
+    fail(std::string("cannot resolve ") + options_.url.host + ": " + gai_strerror(rc));
+    return;
+  }
+  fd_ = ::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) {
+    freeaddrinfo(found);
+    fail(std::string("socket: ") + std::strerror(errno));
+    return;
+  }
+  int one = 1;
+  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  int rc = ::connect(fd_, found->ai_addr, found->ai_addrlen);
+  int err = errno;
+  freeaddrinfo(found);
+  if (rc != 0 && err != EINPROGRESS) {
+    fail(std::string("connect to ") + options_.url.address() + ": " + std::strerror(err));
+    return;
+  }
+  want_write_ = true;
+  if (!loop_.add(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP, this)) {
+    fail("epoll_ctl failed");
+  }
+}
+
+void RedisConnection::begin_handshake() {
+  state_ = State::kHandshake;
+  handshake_left_ = 0;
+  if (!options_.url.password.empty()) {
+    std::vector<std::string_view> auth{"AUTH"};
+    if (!options_.url.user.empty()) {
+      auth.push_back(options_.url.user);
+    }
+    auth.push_back(options_.url.password);
+    resp::append_command(out_, auth);
+    ++handshake_left_;
+  }
+  if (options_.url.db != 0) {
+    std::string db = std::to_string(options_.url.db);
+    resp::append_command(out_, {"SELECT", db});
+    ++handshake_left_;
+  }
+  resp::append_command(out_, {"PING"});  // proves Redis answers, not just its kernel
+  ++handshake_left_;
+  write_out();
+}
+
+void RedisConnection::fail(const std::string& why) {
+  if (state_ == State::kStopped) {
+    return;
+  }
+  close_socket();
+  std::deque<Pending> pending;
+  pending.swap(pending_);
+  ping_sent_ms_ = 0;
+  schedule_retry();
+  for (Pending& p : pending) {
+    if (p.done) {
+      p.done(Error{"redis " + options_.url.address() + ": " + why});
+    }
+  }
+  if (listener_ != nullptr) {
+    listener_->on_down(*this, why);
+  }
+}
+
+void RedisConnection::schedule_retry() {
+  if (was_ready_) {
+    backoff_ms_ = 0;  // the first retry after a working connection is quick
+    was_ready_ = false;
+  }
+  backoff_ms_ = backoff_ms_ == 0 ? options_.backoff_min_ms
+                                 : std::min(backoff_ms_ * 2, options_.backoff_max_ms);
+  // Full jitter: nodes that lost Redis together do not come back in step.
+  uint32_t wait = std::uniform_int_distribution<uint32_t>(0, backoff_ms_)(rng_);
+  state_ = State::kWaiting;
+  deadline_ms_ = loop_.now_ms() + wait;
+}
+
+void RedisConnection::on_timer() {
+  uint64_t now = loop_.now_ms();
+  switch (state_) {
+    case State::kWaiting:
+      if (now >= deadline_ms_) {
+        connect_now();
+      }
+      break;
+    case State::kConnecting:
+    case State::kHandshake:
+      if (now >= deadline_ms_) {
+        fail(state_ == State::kConnecting ? "connect timed out" : "no answer to the handshake");
+      }
+      break;
+    case State::kReady:
+      if (!pending_.empty() && now - pending_.front().sent_ms >= options_.command_timeout_ms) {
+        fail("no reply within " + std::to_string(options_.command_timeout_ms) + " ms");
+        break;
+      }
+      if (options_.subscriber) {
+        if (ping_sent_ms_ != 0 && now - ping_sent_ms_ >= options_.command_timeout_ms) {
+          fail("no PONG within " + std::to_string(options_.command_timeout_ms) + " ms");
+          break;
+        }
+        if (ping_sent_ms_ == 0 && now - last_ping_ms_ >= options_.ping_interval_ms) {
+          resp::append_command(out_, {"PING"});
+          ping_sent_ms_ = now;
+          last_ping_ms_ = now;
+          loop_.defer_flush(this, flush_scheduled_);
+        }
+      }
+      break;
+    case State::kIdle:
+    case State::kStopped:
+      return;
+  }
+  if (state_ != State::kStopped) {
+    arm_tick();
+  }
+}
+
+void RedisConnection::command(const std::vector<std::string_view>& args, Callback done) {
+  if (state_ != State::kReady) {
+    if (done) {
+      loop_.run_soon([done = std::move(done), addr = options_.url.address()] {
+        done(Error{"redis " + addr + " is not connected"});
+      });
+    }
+    return;
+  }
+  queue(args, std::move(done));
+}
+
+bool RedisConnection::send(const std::vector<std::string_view>& args) {
+  if (state_ != State::kReady) {
+    return false;
+  }
+  resp::append_command(out_, args);
+  loop_.defer_flush(this, flush_scheduled_);
+  return true;
+}
+
+void RedisConnection::queue(const std::vector<std::string_view>& args, Callback done) {
+  resp::append_command(out_, args);
+  pending_.push_back(Pending{std::move(done), loop_.now_ms()});
+  loop_.defer_flush(this, flush_scheduled_);
+}
+
+void RedisConnection::on_flush() {
+  if (fd_ >= 0 && !want_write_ && (state_ == State::kReady || state_ == State::kHandshake)) {
+    write_out();
+  }
+}
+
+void RedisConnection::write_out() {
+  while (!out_.empty()) {
+    ssize_t n = ::send(fd_, out_.data(), out_.size(), MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        break;
+      }
+      if (errno == EINTR) {
+        continue;
+      }
+      fail(std::string("write: ") + std::strerror(errno));
+      return;
+    }
+    out_.erase(0, static_cast<size_t>(n));
+  }
+  bool want = !out_.empty();
+  if (want != want_write_) {
+    want_write_ = want;
+    loop_.modify(fd_, EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0u), this);
+  }
+}
+
+void RedisConnection::on_io(uint32_t events) {
+  if (fd_ < 0) {
+    return;
+  }
+  if (state_ == State::kConnecting) {
+    if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) == 0) {
+      return;
+    }
+    int err = 0;
+    socklen_t len = sizeof(err);
+    getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) {
+      fail("connect to " + options_.url.address() + ": " + std::strerror(err));
+      return;
+    }
+    begin_handshake();
+    return;
+  }
+  if ((events & EPOLLOUT) != 0) {
+    write_out();
+    if (fd_ < 0) {
+      return;
+    }
+  }
+  if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
+    read_ready();
+  }
+}
+
+void RedisConnection::read_ready() {
+  std::vector<uint8_t>& buf = loop_.read_buffer();
+  while (fd_ >= 0) {
+    ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
+    if (n == 0) {
+      fail("closed by the server");
+      return;
+    }
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        return;
+      }
+      if (errno == EINTR) {
+        continue;
+      }
+      fail(std::string("read: ") + std::strerror(errno));
+      return;
+    }
+    replies_.clear();
+    resp::RespError err = parser_.feed(
+        std::string_view(reinterpret_cast<const char*>(buf.data()), static_cast<size_t>(n)),
+        replies_);
+    std::vector<resp::Reply> replies;
+    replies.swap(replies_);
+    dispatch(replies);  // the replies before a bad byte are good
+    if (err != resp::RespError::kNone && fd_ >= 0) {
+      fail(std::string("bad reply: ") + resp::describe(err));
+      return;
+    }
+    if (static_cast<size_t>(n) < buf.size()) {
+      return;  // drained; level-triggered epoll tells us when there is more
+    }
+  }
+}
+
+void RedisConnection::dispatch(std::vector<resp::Reply>& replies) {
+  for (resp::Reply& reply : replies) {
+    if (fd_ < 0) {
+      return;  // a callback failed or stopped the connection
+    }
+    if (state_ == State::kHandshake) {
+      if (reply.is_error()) {
+        fail("handshake: " + reply.str);
+        return;
+      }
+      if (--handshake_left_ == 0) {
+        state_ = State::kReady;
+        backoff_ms_ = 0;
+        was_ready_ = true;
+        ++connects_;
+        last_ping_ms_ = loop_.now_ms();
+        if (listener_ != nullptr) {
+          listener_->on_ready(*this);
+        }
+      }
+      continue;
+    }
+    if (options_.subscriber) {
+      bool pong = (reply.type == resp::Type::kSimpleString && reply.str == "PONG") ||
+                  (reply.is_array() && !reply.elements.empty() && reply.elements[0].str == "pong");
+      if (pong) {
+        ping_sent_ms_ = 0;
+        continue;
+      }
+      if (listener_ != nullptr) {
+        listener_->on_push(*this, reply);
+      }
+      continue;
+    }
+    if (pending_.empty()) {
+      fail("a reply nobody asked for");
+      return;
+    }
+    Callback done = std::move(pending_.front().done);
+    pending_.pop_front();
+    if (done) {
+      done(std::move(reply));
+    }
+  }
+}
+
+}  // namespace herald::broker

@@ -1,0 +1,246 @@
+#include "broker/redis_scripts.h"
+
+#include <openssl/sha.h>
+
+namespace herald::broker::redis_scripts {
+namespace {
+
+std::string sha1_hex(std::string_view text) {
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : digest) {
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
+}
+
+// Shared by the scripts that read or write history. Publications older than the TTL are dropped
+// from the front of the stream (entries are in time order); each one is looked at once when it
+// goes, plus one kept entry per call. Stream ids are "<offset>-0", so XTRIM MINID <offset> keeps
+// that offset and everything after it.
+#define HERALD_LUA_COMMON                                                               \
+  "local function now_ms()\n"                                                           \
+  "  local t = redis.call('TIME')\n"                                                    \
+  "  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"                \
+  "end\n"                                                                               \
+  "local function trim_expired(stream, now, ttl)\n"                                     \
+  "  while true do\n"                                                                   \
+  "    local batch = redis.call('XRANGE', stream, '-', '+', 'COUNT', 64)\n"             \
+  "    if #batch == 0 then return end\n"                                                \
+  "    for _, e in ipairs(batch) do\n"                                                  \
+  "      local f = e[2]\n"                                                              \
+  "      local t = 0\n"                                                                 \
+  "      for i = 1, #f, 2 do if f[i] == 't' then t = tonumber(f[i + 1]) end end\n"      \
+  "      if t + ttl >= now then\n"                                                      \
+  "        redis.call('XTRIM', stream, 'MINID', e[1])\n"                                \
+  "        return\n"                                                                    \
+  "      end\n"                                                                         \
+  "    end\n"                                                                           \
+  "    local last = tonumber(string.match(batch[#batch][1], '^(%d+)'))\n"               \
+  "    redis.call('XTRIM', stream, 'MINID', string.format('%d', last + 1))\n"           \
+  "  end\n"                                                                             \
+  "end\n"
+
+constexpr std::string_view kPublish =
+    HERALD_LUA_COMMON
+    "local stream, meta, ikeys, iorder = KEYS[1], KEYS[2], KEYS[3], KEYS[4]\n"
+    "local chan, data, pub, key = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
+    "local size, ttl, meta_ttl = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])\n"
+    "local window, keys_max = tonumber(ARGV[9]), tonumber(ARGV[10])\n"
+    "local now = now_ms()\n"
+    "local epoch = redis.call('HGET', meta, 'e')\n"
+    "local top = 0\n"
+    "if not epoch then\n"
+    // New, or Redis lost the meta (restart without persistence, eviction, expiry): a new epoch,
+    // and what may remain of the old one goes, so that offsets can start again at 1.
+    "  epoch = ARGV[8]\n"
+    "  redis.call('DEL', stream, ikeys, iorder)\n"
+    "else\n"
+    "  top = tonumber(redis.call('HGET', meta, 'o') or '0')\n"
+    "end\n"
+    "local function first_offset()\n"
+    "  if size == 0 then return top + 1 end\n"
+    "  return top - redis.call('XLEN', stream) + 1\n"
+    "end\n"
+    "if key ~= '' then\n"
+    "  local old = redis.call('ZRANGEBYSCORE', iorder, '-inf', now - window, 'LIMIT', 0, 1000)\n"
+    "  if #old > 0 then\n"
+    "    redis.call('HDEL', ikeys, unpack(old))\n"
+    "    redis.call('ZREM', iorder, unpack(old))\n"
+    "  end\n"
+    "  local seen = redis.call('HGET', ikeys, key)\n"
+    "  if seen then\n"
+    "    if ttl > 0 then trim_expired(stream, now, ttl) end\n"
+    "    return {epoch, tonumber(seen), first_offset(), 1}\n"
+    "  end\n"
+    "end\n"
+    "top = top + 1\n"
+    "local id = string.format('%d', top)\n"
+    "redis.call('HSET', meta, 'e', epoch, 'o', id)\n"
+    "if meta_ttl > 0 then redis.call('PEXPIRE', meta, meta_ttl) end\n"
+    "if size > 0 then\n"
+    "  if pub == '' then\n"
+    "    redis.call('XADD', stream, 'MAXLEN', size, id .. '-0', 'd', data, 't', now)\n"
+    "  else\n"
+    "    redis.call('XADD', stream, 'MAXLEN', size, id .. '-0', 'd', data, 't', now, 'p', pub)\n"
+    "  end\n"
+    "  if ttl > 0 then\n"
+    "    trim_expired(stream, now, ttl)\n"
+    "    redis.call('PEXPIRE', stream, ttl)\n"
+    "  end\n"
+    "end\n"
+    "if key ~= '' then\n"
+    "  redis.call('HSET', ikeys, key, id)\n"
+    "  redis.call('ZADD', iorder, now, key)\n"
+    "  local extra = redis.call('ZCARD', iorder) - keys_max\n"
+    "  if extra > 0 then\n"
+    "    local gone = redis.call('ZRANGE', iorder, 0, extra - 1)\n"
+    "    redis.call('HDEL', ikeys, unpack(gone))\n"
+    "    redis.call('ZREMRANGEBYRANK', iorder, 0, extra - 1)\n"
+    "  end\n"
+    "  redis.call('PEXPIRE', ikeys, window)\n"
+    "  redis.call('PEXPIRE', iorder, window)\n"
+    "end\n"
+    "redis.call('PUBLISH', chan, 'p' .. epoch .. ' ' .. id .. ' ' .. string.format('%d', now) ..\n"
+    "           ' ' .. #pub .. ' ' .. pub .. data)\n"
+    "return {epoch, top, first_offset(), 0}\n";
+
+constexpr std::string_view kRead =
+    HERALD_LUA_COMMON
+    "local stream, meta = KEYS[1], KEYS[2]\n"
+    "local reverse, after, before = ARGV[1] == '1', tonumber(ARGV[2]), tonumber(ARGV[3])\n"
+    "local limit, ttl = tonumber(ARGV[4]), tonumber(ARGV[5])\n"
+    "local epoch = redis.call('HGET', meta, 'e')\n"
+    "if not epoch then\n"
+    "  if ARGV[6] == '' then return {'', 0, 1, {}} end\n"
+    // A node subscribing fixes the epoch now, so that a client that saw the channel empty holds
+    // a position ({0, epoch}) that a later loss of the channel invalidates.
+    "  epoch = ARGV[6]\n"
+    "  redis.call('DEL', stream, KEYS[3], KEYS[4])\n"
+    "  redis.call('HSET', meta, 'e', epoch, 'o', '0')\n"
+    "  if tonumber(ARGV[7]) > 0 then redis.call('PEXPIRE', meta, tonumber(ARGV[7])) end\n"
+    "end\n"
+    "local top = tonumber(redis.call('HGET', meta, 'o') or '0')\n"
+    "if ttl > 0 then trim_expired(stream, now_ms(), ttl) end\n"
+    "local first = top - redis.call('XLEN', stream) + 1\n"
+    "local entries = {}\n"
+    "if limit ~= 0 then\n"
+    "  local count = {}\n"
+    "  if limit > 0 then count = {'COUNT', limit} end\n"
+    "  if reverse then\n"
+    "    local from = math.min(before - 1, top)\n"
+    "    if from >= first then\n"
+    "      entries = redis.call('XREVRANGE', stream, string.format('%d', from), '-',\n"
+    "                           unpack(count))\n"
+    "    end\n"
+    "  elseif after < top then\n"
+    "    entries = redis.call('XRANGE', stream, string.format('%d', math.max(after + 1, first)),\n"
+    "                         '+', unpack(count))\n"
+    "  end\n"
+    "end\n"
+    "return {epoch, top, first, entries}\n";
+
+// Presence: a hash client -> packed info, and a zset client -> lease end (ms). Whoever reads or
+// writes first drops the members whose lease ended (a node that died stops renewing them).
+#define HERALD_LUA_PRESENCE                                                           \
+  "local function expire_members(hash, leases, now)\n"                                \
+  "  local gone = redis.call('ZRANGEBYSCORE', leases, '-inf', now, 'LIMIT', 0, 1000)\n" \
+  "  if #gone > 0 then\n"                                                             \
+  "    redis.call('HDEL', hash, unpack(gone))\n"                                      \
+  "    redis.call('ZREM', leases, unpack(gone))\n"                                    \
+  "  end\n"                                                                           \
+  "end\n"
+
+constexpr std::string_view kPresenceAdd =
+    HERALD_LUA_COMMON HERALD_LUA_PRESENCE
+    "local hash, leases = KEYS[1], KEYS[2]\n"
+    "local client, info, limit, lease = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])\n"
+    "local now = now_ms()\n"
+    "expire_members(hash, leases, now)\n"
+    "local known = redis.call('HEXISTS', hash, client) == 1\n"
+    "if not known and limit > 0 and redis.call('HLEN', hash) >= limit then return 0 end\n"
+    "redis.call('HSET', hash, client, info)\n"
+    "redis.call('ZADD', leases, now + lease, client)\n"
+    "redis.call('PEXPIRE', hash, lease)\n"
+    "redis.call('PEXPIRE', leases, lease)\n"
+    "if not known and ARGV[6] == '1' then redis.call('PUBLISH', ARGV[5], 'j' .. info) end\n"
+    "return 1\n";
+
+constexpr std::string_view kPresenceRemove =
+    "local hash, leases = KEYS[1], KEYS[2]\n"
+    "local info = redis.call('HGET', hash, ARGV[1])\n"
+    "if not info then return 0 end\n"
+    "redis.call('HDEL', hash, ARGV[1])\n"
+    "redis.call('ZREM', leases, ARGV[1])\n"
+    "if ARGV[3] == '1' then redis.call('PUBLISH', ARGV[2], 'l' .. info) end\n"
+    "return 1\n";
+
+constexpr std::string_view kPresenceRead =
+    HERALD_LUA_COMMON HERALD_LUA_PRESENCE
+    "local hash, leases = KEYS[1], KEYS[2]\n"
+    "expire_members(hash, leases, now_ms())\n"
+    "local infos = redis.call('HVALS', hash)\n"
+    "if ARGV[1] == 'list' then return infos end\n"
+    "local users, n = {}, 0\n"
+    "for _, v in ipairs(infos) do\n"
+    "  local len = struct.unpack('<I4', v)\n"
+    "  if len > 0 then\n"
+    "    local user = string.sub(v, 5, 4 + len)\n"
+    "    if not users[user] then users[user] = true; n = n + 1 end\n"
+    "  end\n"
+    "end\n"
+    "return {#infos, n}\n";
+
+constexpr std::string_view kPresenceRefresh =
+    HERALD_LUA_COMMON
+    "local hash, leases = KEYS[1], KEYS[2]\n"
+    "local lease = tonumber(ARGV[1])\n"
+    "local until_ms = now_ms() + lease\n"
+    "for i = 2, #ARGV, 2 do\n"
+    "  redis.call('HSET', hash, ARGV[i], ARGV[i + 1])\n"
+    "  redis.call('ZADD', leases, until_ms, ARGV[i])\n"
+    "end\n"
+    "redis.call('PEXPIRE', hash, lease)\n"
+    "redis.call('PEXPIRE', leases, lease)\n"
+    "return 1\n";
+
+Script make(std::string_view name, std::string_view text) {
+  return Script{name, text, sha1_hex(text)};
+}
+
+}  // namespace
+
+const Script& publish() {
+  static const Script kScript = make("publish", kPublish);
+  return kScript;
+}
+
+const Script& read() {
+  static const Script kScript = make("read", kRead);
+  return kScript;
+}
+
+const Script& presence_add() {
+  static const Script kScript = make("presence_add", kPresenceAdd);
+  return kScript;
+}
+
+const Script& presence_remove() {
+  static const Script kScript = make("presence_remove", kPresenceRemove);
+  return kScript;
+}
+
+const Script& presence_read() {
+  static const Script kScript = make("presence_read", kPresenceRead);
+  return kScript;
+}
+
+const Script& presence_refresh() {
+  static const Script kScript = make("presence_refresh", kPresenceRefresh);
+  return kScript;
+}
+
+}  // namespace herald::broker::redis_scripts

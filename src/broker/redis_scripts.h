@@ -1,0 +1,43 @@
+#pragma once
+// The Lua scripts of the Redis broker. Each runs atomically inside Redis, which is what gives a
+// channel one order across all nodes: the publish script assigns the offset, appends to history,
+// updates the meta, checks and records the idempotency key and PUBLISHes to the node fan-out
+// channel in one step, so no node can see an offset out of order or one missing from history.
+// The texts and their keys are documented in scripts.cpp and docs/SCALING.md.
+// Thread: any (constants).
+
+#include <string>
+#include <string_view>
+
+namespace herald::broker::redis_scripts {
+
+struct Script {
+  std::string_view name;
+  std::string_view text;
+  std::string sha1;  // hex, for EVALSHA
+};
+
+// KEYS: stream, meta, idempotency hash, idempotency order (zset).
+// ARGV: fan-out channel, data, packed publisher, idempotency key ("" none), history size, history
+//       ttl ms (0 none), meta ttl ms (0 none), epoch for a new channel, key window ms, keys max.
+// Returns {epoch, offset, first offset, duplicate (0/1)}.
+const Script& publish();
+// KEYS: stream, meta (and, to give an unknown channel an epoch, the idempotency hash and zset).
+// ARGV: reverse (0/1), after, before, limit (-1: none), history ttl ms, epoch to give an unknown
+// channel ("": leave it unknown), meta ttl ms.
+// Returns {epoch ("" for an unknown channel), top offset, first offset, entries}: entries as
+// XRANGE gives them ({id, {field, value, ...}}), in the query's order.
+const Script& read();
+// KEYS: presence hash, presence lease zset. ARGV: client, packed info, limit (0: none),
+// lease ms, fan-out channel, announce (0/1). Returns 1 (added or present) or 0 (full).
+const Script& presence_add();
+// KEYS: as presence_add. ARGV: client, fan-out channel, announce (0/1). Returns 1 if removed.
+const Script& presence_remove();
+// KEYS: as presence_add. ARGV: mode ("list" or "stats"). list: the packed infos of the members
+// whose lease holds; stats: {clients, distinct non-empty users}.
+const Script& presence_read();
+// KEYS: as presence_add. ARGV: lease ms, then client, packed info pairs: renews this node's
+// members' leases (and puts back any that Redis lost).
+const Script& presence_refresh();
+
+}  // namespace herald::broker::redis_scripts

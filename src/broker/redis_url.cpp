@@ -1,0 +1,127 @@
+#include "broker/redis_url.h"
+
+namespace herald::broker {
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+bool percent_decode(std::string_view in, std::string& out) {
+  out.clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out += in[i];
+      continue;
+    }
+    if (i + 2 >= in.size()) {
+      return false;
+    }
+    int hi = hex_value(in[i + 1]);
+    int lo = hex_value(in[i + 2]);
+    if (hi < 0 || lo < 0) {
+      return false;
+    }
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return true;
+}
+
+bool parse_number(std::string_view s, long max, long& value) {
+  if (s.empty() || s.size() > 6) {
+    return false;
+  }
+  value = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') {
+      return false;
+    }
+    value = value * 10 + (c - '0');
+  }
+  return value <= max;
+}
+
+}  // namespace
+
+std::string RedisUrl::address() const {
+  bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+Result<RedisUrl> parse_redis_url(std::string_view url) {
+  const std::string_view kScheme = "redis://";
+  if (url.substr(0, 9) == "rediss://") {
+    return Error{"redis_url: rediss:// (TLS) is not supported yet"};
+  }
+  if (url.substr(0, kScheme.size()) != kScheme) {
+    return Error{"redis_url must start with redis:// (redis://[user:pass@]host:port/db)"};
+  }
+  std::string_view rest = url.substr(kScheme.size());
+  RedisUrl out;
+  size_t at = rest.rfind('@');
+  if (at != std::string_view::npos) {
+    std::string_view credentials = rest.substr(0, at);
+    rest = rest.substr(at + 1);
+    size_t colon = credentials.find(':');
+    std::string_view user =
+        colon == std::string_view::npos ? std::string_view{} : credentials.substr(0, colon);
+    std::string_view pass =
+        colon == std::string_view::npos ? credentials : credentials.substr(colon + 1);
+    if (!percent_decode(user, out.user) || !percent_decode(pass, out.password)) {
+      return Error{"redis_url: bad percent-encoding in the user or password"};
+    }
+  }
+  size_t slash = rest.find('/');
+  std::string_view hostport = rest.substr(0, slash);
+  if (slash != std::string_view::npos) {
+    std::string_view db = rest.substr(slash + 1);
+    long n = 0;
+    if (!db.empty() && !parse_number(db, 1 << 20, n)) {
+      return Error{"redis_url: the database after '/' must be a number"};
+    }
+    out.db = static_cast<int>(n);
+  }
+  std::string_view host = hostport;
+  std::string_view port;
+  if (!hostport.empty() && hostport.front() == '[') {
+    size_t close = hostport.find(']');
+    if (close == std::string_view::npos) {
+      return Error{"redis_url: unclosed '[' in the host"};
+    }
+    host = hostport.substr(1, close - 1);
+    std::string_view after = hostport.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') {
+        return Error{"redis_url: expected ':' after the IPv6 host"};
+      }
+      port = after.substr(1);
+    }
+  } else if (size_t colon = hostport.rfind(':'); colon != std::string_view::npos) {
+    host = hostport.substr(0, colon);
+    port = hostport.substr(colon + 1);
+  }
+  if (host.empty()) {
+    return Error{"redis_url: no host"};
+  }
+  out.host.assign(host);
+  if (!port.empty()) {
+    long n = 0;
+    if (!parse_number(port, 65535, n) || n == 0) {
+      return Error{"redis_url: the port must be 1-65535"};
+    }
+    out.port = static_cast<uint16_t>(n);
+  }
+  return out;
+}
+
+}  // namespace herald::broker

@@ -1,0 +1,28 @@
+#pragma once
+// RedisUrl: where a Redis is and how to log in, from `redis://[user:pass@]host:port/db`.
+// Thread: any (a value).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+
+namespace herald::broker {
+
+struct RedisUrl {
+  std::string host = "127.0.0.1";
+  uint16_t port = 6379;
+  std::string user;      // ACL user (Redis 6+); empty: AUTH with the password alone
+  std::string password;  // empty: no AUTH
+  int db = 0;            // SELECT db after connecting (0: none sent)
+
+  // host:port, for logs (never the password).
+  std::string address() const;
+};
+
+// Parses redis://[[user]:password@]host[:port][/db]. The user and password may be
+// percent-encoded; an IPv6 host is written in brackets. rediss:// (TLS) is refused for now.
+Result<RedisUrl> parse_redis_url(std::string_view url);
+
+}  // namespace herald::broker

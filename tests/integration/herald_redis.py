@@ -1,0 +1,121 @@
+"""A real redis-server for the integration tests (Debian's redis-server, installed by
+scripts/deps --test): started on a free loopback port, without persistence unless asked, and
+stopped by its pid only. pause()/resume() send SIGSTOP/SIGCONT; restart() starts it again on the
+same port (without persistence its data is gone, as after a crash).
+
+With `--broker redis` (Suite.main), every Herald a suite starts gets `--redis URL` and a key
+prefix of the case being run (server_args()), so the cases of a suite never see each other's
+channels, while a case that restarts its server keeps its own.
+"""
+
+import atexit
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+from herald_checks import Failure, step
+
+SERVER = None  # the suite's RedisServer with --broker redis
+CASE_PREFIX = "it"  # set by Suite.main before each case
+
+
+def available():
+    return shutil.which("redis-server") is not None
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RedisServer:
+    """One redis-server child. Owned by the test; stopped by its pid."""
+
+    def __init__(self, persistent=False):
+        self.port = free_port()
+        self.proc = None
+        self.dir = tempfile.mkdtemp(prefix="herald-redis-")
+        self.persistent = persistent
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}"
+
+    def start(self, timeout=10):
+        step(f"start redis-server on port {self.port}")
+        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
+                "--loglevel", "warning", "--daemonize", "no"]
+        if self.persistent:
+            args += ["--appendonly", "yes", "--appendfsync", "always", "--save", ""]
+        else:
+            args += ["--save", "", "--appendonly", "no"]
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        _live.add(self)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.ping():
+                return self
+            time.sleep(0.02)
+        raise Failure("start redis-server", f"PONG within {timeout}s", "nothing")
+
+    def ping(self):
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                s.sendall(b"PING\r\n")
+                return s.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def command(self, *args):
+        """One command through redis-cli (for checks); returns its output."""
+        out = subprocess.run(["redis-cli", "-p", str(self.port), *args], capture_output=True,
+                             timeout=10, check=False)
+        return out.stdout.decode().strip()
+
+    def pause(self):
+        step(f"SIGSTOP redis-server (pid {self.proc.pid})")
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self):
+        step(f"SIGCONT redis-server (pid {self.proc.pid})")
+        self.proc.send_signal(signal.SIGCONT)
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        _live.discard(self)
+
+    def restart(self):
+        """Kill and start again on the same port: without persistence, everything is lost."""
+        step(f"restart redis-server on port {self.port} ({'with' if self.persistent else 'no'} "
+             "persistence)")
+        self.stop()
+        return self.start()
+
+
+_live = set()
+
+
+@atexit.register
+def _stop_all():
+    for r in list(_live):
+        try:
+            r.stop()
+        except Exception:  # noqa: BLE001 - best effort at exit
+            pass
+        shutil.rmtree(r.dir, ignore_errors=True)
+
+
+def server_args():
+    """What a Herald needs to run on the suite's Redis (none without --broker redis)."""
+    if SERVER is None:
+        return ()
+    return ("--redis", SERVER.url, "--redis-prefix", CASE_PREFIX)
