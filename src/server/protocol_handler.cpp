@@ -232,7 +232,7 @@ class ProtocolHandler final : public Handler,
                             : protocol::DisconnectCode::kInvalidToken,
                     "token: " + std::string(auth::to_string(*err)));
     }
-    auto& claims = std::get<auth::ConnectClaims>(v);
+    auto& claims = std::get<auth::TokenClaims>(v);
     s.info().user = std::move(claims.user);
     s.info().info = claims.info.empty() ? cmd.data : std::move(claims.info);
     if (claims.expires_at_s > 0) {
