@@ -265,8 +265,8 @@ size_t index_of(TokenError error) {
 }
 
 TokenVerifier::TokenVerifier(std::string hmac_secret, int64_t leeway_s)
-    : TokenVerifier(VerifierConfig{{VerificationKey::hmac(std::move(hmac_secret))}, {}, {},
-                                   leeway_s}) {}
+    : TokenVerifier(
+          VerifierConfig{{VerificationKey::hmac(std::move(hmac_secret))}, {}, {}, leeway_s}) {}
 
 TokenVerifier::TokenVerifier(VerifierConfig config) : config_(std::move(config)) {
   auto& keys = config_.keys;

@@ -48,11 +48,13 @@ enum class TokenError {
 };
 
 inline constexpr TokenError kAllTokenErrors[] = {
-    TokenError::kMalformed,      TokenError::kUnsupportedAlgorithm, TokenError::kBadSignature,
-    TokenError::kExpired,        TokenError::kNotYetValid,          TokenError::kTooLarge,
-    TokenError::kBadClaims,      TokenError::kUnknownKey,           TokenError::kWrongAudience,
-    TokenError::kWrongIssuer,    TokenError::kWrongKind,            TokenError::kWrongUser,
-    TokenError::kWrongChannel,   TokenError::kWrongClient,
+    TokenError::kMalformed,     TokenError::kUnsupportedAlgorithm,
+    TokenError::kBadSignature,  TokenError::kExpired,
+    TokenError::kNotYetValid,   TokenError::kTooLarge,
+    TokenError::kBadClaims,     TokenError::kUnknownKey,
+    TokenError::kWrongAudience, TokenError::kWrongIssuer,
+    TokenError::kWrongKind,     TokenError::kWrongUser,
+    TokenError::kWrongChannel,  TokenError::kWrongClient,
 };
 
 // Short lower-case text for logs and metrics labels, e.g. "bad_signature".
@@ -75,7 +77,7 @@ struct TokenClaims {
   std::string info;          // "info" claim as JSON text, whitespace removed; "" if absent/null
   int64_t expires_at_s = 0;  // first Unix second at which verify() says kExpired; 0 = no "exp"
   std::string channel;       // channel tokens: the one channel it lets subscribe
-  std::string client;        // channel tokens: the one connection it is for ("" = any of the user's)
+  std::string client;  // channel tokens: the one connection it is for ("" = any of the user's)
 };
 
 using VerifyResult = std::variant<TokenClaims, TokenError>;

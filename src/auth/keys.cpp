@@ -92,12 +92,13 @@ PkeyPtr pem_block_key(const std::string& label, const unsigned char* der, long s
     failure = KeyFailure{KeyError::kNoKey, {}};
     return nullptr;
   } else if (label.find("PRIVATE KEY") != std::string::npos) {
-    failure = fail(KeyError::kPrivateKey,
-                   where + ": a private key (" + label +
-                       "); give the public key: openssl pkey -in KEY -pubout");
+    failure =
+        fail(KeyError::kPrivateKey, where + ": a private key (" + label +
+                                        "); give the public key: openssl pkey -in KEY -pubout");
     return nullptr;
   } else {
-    failure = fail(KeyError::kUnsupportedKey, where + ": a '" + label + "' block holds no public key");
+    failure =
+        fail(KeyError::kUnsupportedKey, where + ": a '" + label + "' block holds no public key");
     return nullptr;
   }
   if (key == nullptr || p != der + size) {
@@ -134,8 +135,8 @@ struct Members {
   }
 };
 
-constexpr std::string_view kJwkMembers[] = {"kty", "use", "alg", "kid", "n", "e",
-                                            "crv", "x",   "y",   "d"};
+constexpr std::string_view kJwkMembers[] = {"kty", "use", "alg", "kid", "n",
+                                            "e",   "crv", "x",   "y",   "d"};
 enum : size_t { kKty, kUse, kAlg, kKid, kN, kE, kCrv, kX, kY, kD };
 
 // base64url member `m` of a JWK into bytes; false if absent, not a string or not base64url.
@@ -166,8 +167,8 @@ PkeyPtr rsa_from_jwk(const std::string& n, const std::string& e) {
       OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e) == 1) {
     params = OSSL_PARAM_BLD_to_param(bld);
   }
-  EVP_PKEY_CTX* ctx = params != nullptr ? EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr)
-                                        : nullptr;
+  EVP_PKEY_CTX* ctx =
+      params != nullptr ? EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr) : nullptr;
   EVP_PKEY* raw = nullptr;
   if (ctx != nullptr && EVP_PKEY_fromdata_init(ctx) == 1 &&
       EVP_PKEY_fromdata(ctx, &raw, EVP_PKEY_PUBLIC_KEY, params) == 1) {

@@ -47,7 +47,7 @@ class VerificationKey {
   static VerificationKey public_key(Algorithm alg, EVP_PKEY* pkey, std::string kid = {});
 
   Algorithm algorithm() const { return alg_; }
-  const std::string& kid() const { return kid_; }  // "" = no key id: matches any token's kid
+  const std::string& kid() const { return kid_; }        // "" = no key id: matches any token's kid
   const std::string& secret() const { return secret_; }  // HS256 only
   EVP_PKEY* pkey() const { return pkey_.get(); }         // RS256 and ES256 only
   // Unique in the process: lets a thread's HMAC context know which secret it holds.
@@ -81,9 +81,9 @@ enum class KeyError : uint8_t {
 };
 
 inline constexpr KeyError kAllKeyErrors[] = {
-    KeyError::kTooLarge,      KeyError::kNoKey,   KeyError::kBadPem,
-    KeyError::kPrivateKey,    KeyError::kUnsupportedKey, KeyError::kWeakKey,
-    KeyError::kBadKey,        KeyError::kBadJwks, KeyError::kDuplicateKid,
+    KeyError::kTooLarge,   KeyError::kNoKey,          KeyError::kBadPem,
+    KeyError::kPrivateKey, KeyError::kUnsupportedKey, KeyError::kWeakKey,
+    KeyError::kBadKey,     KeyError::kBadJwks,        KeyError::kDuplicateKid,
 };
 
 // "bad_jwks"...

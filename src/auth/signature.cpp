@@ -73,11 +73,10 @@ struct SignatureScratch {
     } else {
       EVP_MD_CTX_reset(md_ctx);
     }
-    bool ok = EVP_DigestVerifyInit_ex(md_ctx, nullptr, "SHA256", nullptr, nullptr, pkey,
-                                      nullptr) == 1 &&
-              EVP_DigestVerify(md_ctx, reinterpret_cast<const unsigned char*>(sig.data()),
-                               sig.size(), reinterpret_cast<const unsigned char*>(data.data()),
-                               data.size()) == 1;
+    bool ok =
+        EVP_DigestVerifyInit_ex(md_ctx, nullptr, "SHA256", nullptr, nullptr, pkey, nullptr) == 1 &&
+        EVP_DigestVerify(md_ctx, reinterpret_cast<const unsigned char*>(sig.data()), sig.size(),
+                         reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1;
     if (!ok) {
       ERR_clear_error();  // a bad signature is an answer, not an error of this thread
     }
@@ -142,8 +141,7 @@ bool es256_der_to_raw(std::string_view der, std::string& raw) {
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
   ECDSA_SIG* sig = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size()));
   bool ok = false;
-  if (sig != nullptr &&
-      p == reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
+  if (sig != nullptr && p == reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
     raw.resize(kEs256SignatureSize);
     auto* out = reinterpret_cast<unsigned char*>(raw.data());
     ok = BN_bn2binpad(ECDSA_SIG_get0_r(sig), out, 32) == 32 &&

@@ -135,11 +135,11 @@ std::string TokenSigner::sign_with_header(std::string_view header_json,
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   std::string sig;
   size_t size = 0;
-  bool ok = ctx != nullptr &&
-            EVP_DigestSignInit_ex(ctx, nullptr, "SHA256", nullptr, nullptr, pkey_.get(),
-                                  nullptr) == 1 &&
-            EVP_DigestSign(ctx, nullptr, &size, reinterpret_cast<const unsigned char*>(token.data()),
-                           token.size()) == 1;
+  bool ok =
+      ctx != nullptr &&
+      EVP_DigestSignInit_ex(ctx, nullptr, "SHA256", nullptr, nullptr, pkey_.get(), nullptr) == 1 &&
+      EVP_DigestSign(ctx, nullptr, &size, reinterpret_cast<const unsigned char*>(token.data()),
+                     token.size()) == 1;
   if (ok) {
     sig.resize(size);
     ok = EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &size,

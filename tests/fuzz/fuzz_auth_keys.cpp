@@ -75,10 +75,9 @@ void jwk_material(std::string_view rest) {
     herald::auth::append_base64url(a, material.substr(0, 32));
     herald::auth::append_base64url(b, material.substr(32, 32));
   }
-  std::string text = rsa ? R"({"keys":[{"kty":"RSA","kid":"k","n":")" + a + R"(","e":")" + b +
-                               "\"}]}"
-                         : R"({"keys":[{"kty":"EC","crv":"P-256","x":")" + a + R"(","y":")" + b +
-                               "\"}]}";
+  std::string text =
+      rsa ? R"({"keys":[{"kty":"RSA","kid":"k","n":")" + a + R"(","e":")" + b + "\"}]}"
+          : R"({"keys":[{"kty":"EC","crv":"P-256","x":")" + a + R"(","y":")" + b + "\"}]}";
   check_keys(herald::auth::parse_jwks(text), true);
 }
 

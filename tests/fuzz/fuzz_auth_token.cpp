@@ -28,8 +28,8 @@ using herald::auth::TokenClaims;
 using herald::auth::TokenError;
 using herald::auth::TokenSigner;
 using herald::auth::TokenVerifier;
-using herald::auth::VerifierConfig;
 using herald::auth::VerificationKey;
+using herald::auth::VerifierConfig;
 using herald::auth::VerifyResult;
 
 constexpr std::string_view kSecret = "fuzz-secret-0123456789abcdef0123";
@@ -59,22 +59,22 @@ const TokenSigner& ec_signer() {
 
 // Every algorithm at once: HS256 with kid "hs", RS256 with kid "r1", ES256 without kid.
 const TokenVerifier& multi_verifier() {
-  static const TokenVerifier v(VerifierConfig{
-      {VerificationKey::hmac(std::string(kSecret), "hs"), rsa_signer().verification_key("r1"),
-       ec_signer().verification_key()},
-      {},
-      {},
-      0});
+  static const TokenVerifier v(
+      VerifierConfig{{VerificationKey::hmac(std::string(kSecret), "hs"),
+                      rsa_signer().verification_key("r1"), ec_signer().verification_key()},
+                     {},
+                     {},
+                     0});
   return v;
 }
 
 const TokenVerifier& strict_verifier() {
-  static const TokenVerifier v(VerifierConfig{
-      {VerificationKey::hmac(std::string(kSecret)), rsa_signer().verification_key(),
-       ec_signer().verification_key()},
-      "herald",
-      "issuer",
-      0});
+  static const TokenVerifier v(
+      VerifierConfig{{VerificationKey::hmac(std::string(kSecret)), rsa_signer().verification_key(),
+                      ec_signer().verification_key()},
+                     "herald",
+                     "issuer",
+                     0});
   return v;
 }
 
@@ -239,7 +239,8 @@ void channel_round_trip(std::string_view rest) {
   }
   claims += ",\"exp\":" + std::to_string(kExp) + "}";
   std::string token = signer.sign(claims);
-  VerifyResult r = multi_verifier().verify_channel(token, kNow, ChannelRequest{user, client, channel});
+  VerifyResult r =
+      multi_verifier().verify_channel(token, kNow, ChannelRequest{user, client, channel});
   bool utf8 = simdjson::validate_utf8(user.data(), user.size()) &&
               simdjson::validate_utf8(channel.data(), channel.size()) &&
               simdjson::validate_utf8(client.data(), client.size());

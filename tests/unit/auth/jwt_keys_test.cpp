@@ -48,8 +48,8 @@ std::string signature_of(const std::string& token) {
 }
 
 TEST(AsymmetricTokens, Rs256AndEs256AreAccepted) {
-  TokenVerifier v(config_of({rsa2048().signer().verification_key(),
-                             p256().signer().verification_key()}));
+  TokenVerifier v(
+      config_of({rsa2048().signer().verification_key(), p256().signer().verification_key()}));
   for (const TokenSigner& signer : {rsa2048().signer(), p256().signer()}) {
     SCOPED_TRACE(algorithm_name(signer.algorithm()));
     std::string token = signer.sign(R"({"sub":"42","info":{"n":1},"exp":1700003600})");
@@ -59,9 +59,9 @@ TEST(AsymmetricTokens, Rs256AndEs256AreAccepted) {
     EXPECT_EQ(c.expires_at_s, 1700003600);
     // The usual headers take the fast path; others (typ first, a kid) the parsed one.
     accepted(v.verify(
-        signer.sign_with_header(R"({"typ":"JWT","alg":")" +
-                                    std::string(algorithm_name(signer.algorithm())) + "\"}",
-                                kClaims),
+        signer.sign_with_header(
+            R"({"typ":"JWT","alg":")" + std::string(algorithm_name(signer.algorithm())) + "\"}",
+            kClaims),
         kNow));
     accepted(v.verify(signer.sign(kClaims, "any-kid"), kNow));
   }
@@ -79,7 +79,8 @@ TEST(AsymmetricTokens, Rfc7515AppendixA3) {
   TokenVerifier v(config_of(std::get<ParsedKeys>(keys).keys));
   constexpr std::string_view kToken =
       "eyJhbGciOiJFUzI1NiJ9"
-      ".eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ"
+      ".eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnV"
+      "lfQ"
       ".DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q";
   TokenClaims c = accepted(v.verify(kToken, 1300819379));
   EXPECT_EQ(c.expires_at_s, 1300819380);
@@ -101,9 +102,9 @@ TEST(AsymmetricTokens, AlgorithmConfusionIsRefusedByConstruction) {
   EXPECT_TRUE(refused_with(rsa_and_secret.verify(confused, kNow), TokenError::kBadSignature));
   // The same with a kid that names the RSA key.
   EXPECT_TRUE(refused_with(
-      rsa_and_secret.verify(make_hs256_token(public_pem, kClaims,
-                                             R"({"alg":"HS256","kid":"rsa","typ":"JWT"})"),
-                            kNow),
+      rsa_and_secret.verify(
+          make_hs256_token(public_pem, kClaims, R"({"alg":"HS256","kid":"rsa","typ":"JWT"})"),
+          kNow),
       TokenError::kBadSignature));
   // alg none, with and without a signature.
   std::string none = b64(R"({"alg":"none"})") + "." + b64(kClaims) + ".";
@@ -114,8 +115,8 @@ TEST(AsymmetricTokens, AlgorithmConfusionIsRefusedByConstruction) {
   // An RSA signature under an ES256 header, and the reverse.
   std::string rs_as_es = rsa2048().signer().sign_with_header(R"({"alg":"ES256"})", kClaims);
   EXPECT_TRUE(refused_with(rsa_only.verify(rs_as_es, kNow), TokenError::kUnsupportedAlgorithm));
-  TokenVerifier both(config_of({rsa2048().signer().verification_key(),
-                                p256().signer().verification_key()}));
+  TokenVerifier both(
+      config_of({rsa2048().signer().verification_key(), p256().signer().verification_key()}));
   EXPECT_TRUE(refused_with(both.verify(rs_as_es, kNow), TokenError::kBadSignature));
   std::string es_as_rs = p256().signer().sign_with_header(R"({"alg":"RS256"})", kClaims);
   EXPECT_TRUE(refused_with(both.verify(es_as_rs, kNow), TokenError::kBadSignature));
@@ -161,8 +162,8 @@ TEST(AsymmetricTokens, Es256SignatureIsRawRAndS) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
-    EXPECT_TRUE(refused_with(v.verify(with_signature(token, c.sig), kNow),
-                             TokenError::kBadSignature));
+    EXPECT_TRUE(
+        refused_with(v.verify(with_signature(token, c.sig), kNow), TokenError::kBadSignature));
   }
   EXPECT_FALSE(es256_raw_to_der(raw.substr(0, 63), der));
   EXPECT_FALSE(es256_der_to_raw("not DER", back));
@@ -175,8 +176,8 @@ TEST(AsymmetricTokens, Rs256SignatureHasTheModulusLength) {
   std::string sig = signature_of(token);
   for (const std::string& bad : {sig.substr(1), std::string(1, '\0') + sig, sig + '\0',
                                  std::string(256, '\0'), std::string()}) {
-    EXPECT_TRUE(refused_with(v.verify(with_signature(token, bad), kNow),
-                             TokenError::kBadSignature));
+    EXPECT_TRUE(
+        refused_with(v.verify(with_signature(token, bad), kNow), TokenError::kBadSignature));
   }
 }
 
@@ -202,11 +203,10 @@ TEST(KeySelection, KidNarrowsTheKeysAndKeysWithoutKidMatchAny) {
   EXPECT_TRUE(refused_with(
       v.verify(rsa2048().signer().sign_with_header(R"({"alg":"RS256","kid":1})", kClaims), kNow),
       TokenError::kMalformed));
-  EXPECT_TRUE(refused_with(
-      v.verify(rsa2048().signer().sign_with_header(R"({"alg":"RS256","kid":"r1","kid":"r1"})",
-                                                   kClaims),
-               kNow),
-      TokenError::kMalformed));
+  EXPECT_TRUE(refused_with(v.verify(rsa2048().signer().sign_with_header(
+                                        R"({"alg":"RS256","kid":"r1","kid":"r1"})", kClaims),
+                                    kNow),
+                           TokenError::kMalformed));
 }
 
 TEST(AudienceAndIssuer, CheckedOnlyWhenConfigured) {
@@ -253,8 +253,8 @@ TEST(AudienceAndIssuer, CheckedOnlyWhenConfigured) {
 }
 
 TEST(ChannelTokens, BoundToUserChannelAndClient) {
-  TokenVerifier v(config_of({VerificationKey::hmac(std::string(kSecret)),
-                             p256().signer().verification_key()}));
+  TokenVerifier v(
+      config_of({VerificationKey::hmac(std::string(kSecret)), p256().signer().verification_key()}));
   ChannelRequest req{"42", "c0ffee", "private:room"};
   TokenClaims granted = accepted(v.verify_channel(
       testing::signed_token(R"({"sub":"42","channel":"private:room","client":"c0ffee",)"
@@ -263,8 +263,8 @@ TEST(ChannelTokens, BoundToUserChannelAndClient) {
   EXPECT_EQ(granted.channel, "private:room");
   EXPECT_EQ(granted.client, "c0ffee");
   // Without "client": any connection of the user. Signed with ES256: same rules.
-  accepted(v.verify_channel(
-      p256().signer().sign(R"({"sub":"42","channel":"private:room"})"), kNow, req));
+  accepted(v.verify_channel(p256().signer().sign(R"({"sub":"42","channel":"private:room"})"), kNow,
+                            req));
   // Anonymous connections get channel tokens with sub "" or none.
   ChannelRequest anon{"", "c0ffee", "private:room"};
   accepted(v.verify_channel(testing::signed_token(R"({"channel":"private:room"})"), kNow, anon));
@@ -286,14 +286,13 @@ TEST(ChannelTokens, BoundToUserChannelAndClient) {
       {R"({"sub":"42","channel":""})", TokenError::kBadClaims},
       {R"({"sub":"42","channel":7})", TokenError::kBadClaims},
       {R"({"sub":"42","channel":"private:room","client":7})", TokenError::kBadClaims},
-      {R"({"sub":"42","channel":"private:room","channel":"private:room"})",
-       TokenError::kBadClaims},
+      {R"({"sub":"42","channel":"private:room","channel":"private:room"})", TokenError::kBadClaims},
       {R"({"sub":"42","channel":"private:room","exp":1700000000})", TokenError::kExpired},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.claims);
-    EXPECT_TRUE(refused_with(v.verify_channel(testing::signed_token(c.claims), kNow, req),
-                             c.error));
+    EXPECT_TRUE(
+        refused_with(v.verify_channel(testing::signed_token(c.claims), kNow, req), c.error));
   }
   // A channel token is no connection token, even under the same key.
   EXPECT_TRUE(refused_with(
@@ -365,16 +364,16 @@ TEST(TokenSigner, PrivateKeysAreCheckedAtLoad) {
   std::string token = p256().signer().sign("{}", "a\"b");
   std::string header(base64url_decoded_max(token.find('.')), '\0');
   size_t size = 0;
-  ASSERT_TRUE(base64url_decode(std::string_view(token).substr(0, token.find('.')), header.data(),
-                               size));
+  ASSERT_TRUE(
+      base64url_decode(std::string_view(token).substr(0, token.find('.')), header.data(), size));
   header.resize(size);
   EXPECT_EQ(header, R"({"alg":"ES256","typ":"JWT","kid":"a\"b"})");
 }
 
 TEST(TokenVerifier, DescribesItsKeysWithoutSecrets) {
-  TokenVerifier v(config_of({VerificationKey::hmac(std::string(kSecret)),
-                             p256().signer().verification_key("e1")},
-                            "herald", "iss"));
+  TokenVerifier v(config_of(
+      {VerificationKey::hmac(std::string(kSecret)), p256().signer().verification_key("e1")},
+      "herald", "iss"));
   EXPECT_EQ(v.describe(), "HS256 secret, ES256 (P-256) kid=e1; aud herald; iss iss");
   EXPECT_EQ(v.describe().find(kSecret), std::string::npos);
   EXPECT_EQ(TokenVerifier(std::string()).describe(), "no key");

@@ -93,9 +93,10 @@ TEST(PemKeys, EveryPublicKeyFormIsRead) {
 }
 
 TEST(PemKeys, SeveralBlocksWithTextAroundThem) {
-  std::string text = "rotation of 2024-05\n" + rsa2048().public_pem + "\nnext one:\n" +
-                     "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n" +
-                     p256().public_pem + "trailing words\n";
+  std::string text =
+      "rotation of 2024-05\n" + rsa2048().public_pem + "\nnext one:\n" +
+      "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n" +
+      p256().public_pem + "trailing words\n";
   auto r = parse_pem_public_keys(text);
   const ParsedKeys* keys = keys_of(r);
   ASSERT_NE(keys, nullptr);
@@ -108,9 +109,9 @@ TEST(PemKeys, SeveralBlocksWithTextAroundThem) {
 }
 
 TEST(Jwks, RsaAndP256KeysWithTheirKids) {
-  std::string text = jwks({rsa2048().jwk(R"("kid":"r1","use":"sig","alg":"RS256",)"),
-                           p256().jwk(R"("kid":"e1",)"),
-                           rsa2048_other().jwk(R"("kid":"r2","x5c":["MIIB"],"future":{"a":1},)")});
+  std::string text =
+      jwks({rsa2048().jwk(R"("kid":"r1","use":"sig","alg":"RS256",)"), p256().jwk(R"("kid":"e1",)"),
+            rsa2048_other().jwk(R"("kid":"r2","x5c":["MIIB"],"future":{"a":1},)")});
   auto r = parse_jwks(text);
   const ParsedKeys* keys = keys_of(r);
   ASSERT_NE(keys, nullptr);
@@ -179,8 +180,8 @@ std::vector<BadCase> bad_cases() {
   // An odd 8200-bit modulus: beyond what we verify with.
   std::string huge_n = R"({"kty":"RSA","n":")" + b64u("\xC1" + std::string(1024, '\x5A') + "\x01") +
                        R"(","e":"AQAB"})";
-  std::string even_e = R"({"kty":"RSA","n":")" + rsa2048().bn_b64(OSSL_PKEY_PARAM_RSA_N) +
-                       R"(","e":"AQAA"})";
+  std::string even_e =
+      R"({"kty":"RSA","n":")" + rsa2048().bn_b64(OSSL_PKEY_PARAM_RSA_N) + R"(","e":"AQAA"})";
   std::string many_pem;
   for (size_t i = 0; i <= kMaxKeys; ++i) {
     many_pem += p256().public_pem;
@@ -238,8 +239,8 @@ std::vector<BadCase> bad_cases() {
       {"JWK RSA without e", R"({"keys":[{"kty":"RSA","n":"AQAB"}]})", KeyError::kBadJwks, true},
       {"JWK EC without crv", R"({"keys":[{"kty":"EC","x":"AA","y":"AA"}]})", KeyError::kBadJwks,
        true},
-      {"JWK EC without y", R"({"keys":[{"kty":"EC","crv":"P-256","x":"AA"}]})",
-       KeyError::kBadJwks, true},
+      {"JWK EC without y", R"({"keys":[{"kty":"EC","crv":"P-256","x":"AA"}]})", KeyError::kBadJwks,
+       true},
       {"JWKS no keys", R"({"keys":[]})", KeyError::kNoKey, true},
       {"JWKS only others", jwks({rsa2048().jwk(R"("use":"enc",)")}), KeyError::kNoKey, true},
       {"JWKS over 1 MiB", std::string(kMaxKeyFileSize + 1, ' '), KeyError::kTooLarge, true},
@@ -255,10 +256,9 @@ std::vector<BadCase> bad_cases() {
       {"JWK even e", jwks({even_e}), KeyError::kBadKey, true},
       {"JWK point not on the curve", jwks({not_on_curve}), KeyError::kBadKey, true},
       {"JWK x of 31 bytes", jwks({x31}), KeyError::kBadKey, true},
-      {"JWK padded x", jwks({p256().jwk().insert(p256().jwk().size() - 2, "=")}),
-       KeyError::kBadKey, true},
-      {"JWKS duplicate kid",
-       jwks({rsa2048().jwk(R"("kid":"a",)"), p256().jwk(R"("kid":"a",)")}),
+      {"JWK padded x", jwks({p256().jwk().insert(p256().jwk().size() - 2, "=")}), KeyError::kBadKey,
+       true},
+      {"JWKS duplicate kid", jwks({rsa2048().jwk(R"("kid":"a",)"), p256().jwk(R"("kid":"a",)")}),
        KeyError::kDuplicateKid, true},
   };
 }
