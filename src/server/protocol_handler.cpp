@@ -8,7 +8,6 @@
 
 #include "auth/jwt.h"
 #include "hub/hub.h"
-#include "protocol/channel.h"
 #include "protocol/command_decoder.h"
 #include "protocol/messages.h"
 #include "server/history_query.h"
