@@ -14,6 +14,7 @@
 #include "net/tls_context.h"
 #include "server/builtin_handlers.h"
 #include "server/config.h"
+#include "server/token_keys.h"
 
 namespace herald::app {
 namespace {
@@ -43,6 +44,10 @@ struct ServeFlags {
   std::string redis_prefix;
   std::string api_key;
   std::string token_secret;
+  std::string token_public_key;
+  std::string token_jwks_file;
+  std::string token_audience;
+  std::string token_issuer;
   std::string tls_cert;
   std::string tls_key;
 };
@@ -128,6 +133,14 @@ Result<server::ServeConfig> build_config(const ServeFlags& f) {
   if (!f.token_secret.empty()) {
     cfg.server.token_hmac_secret = f.token_secret;
   }
+  for (auto [flag, option] : {std::pair{&f.token_public_key, &cfg.server.token_public_key},
+                              std::pair{&f.token_jwks_file, &cfg.server.token_jwks_file},
+                              std::pair{&f.token_audience, &cfg.server.token_audience},
+                              std::pair{&f.token_issuer, &cfg.server.token_issuer}}) {
+    if (!flag->empty()) {
+      *option = *flag;
+    }
+  }
   if (!f.tls_cert.empty()) {
     cfg.server.tls_cert = f.tls_cert;
   }
@@ -170,6 +183,13 @@ void add_serve_flags(CLI::App* cmd, ServeFlags& f) {
                   "prefix of every Redis key (default herald): clusters can share one Redis");
   cmd->add_option("--token-secret", f.token_secret,
                   "HS256 secret of connection tokens (default: $HERALD_TOKEN_SECRET)");
+  cmd->add_option("--token-public-key", f.token_public_key,
+                  "PEM file of token public keys: RSA verifies RS256, EC P-256 ES256 (SIGHUP "
+                  "reloads it)");
+  cmd->add_option("--token-jwks-file", f.token_jwks_file,
+                  "JWKS file of token keys, chosen by the token's kid (SIGHUP reloads it)");
+  cmd->add_option("--token-audience", f.token_audience, "tokens must carry this in \"aud\"");
+  cmd->add_option("--token-issuer", f.token_issuer, "tokens must carry this \"iss\"");
   cmd->add_option("--api-key", f.api_key,
                   "key for POST /api/... (X-API-Key; also HERALD_API_KEY); none: loopback only");
   cmd->add_option("--tls-cert", f.tls_cert,
@@ -177,26 +197,46 @@ void add_serve_flags(CLI::App* cmd, ServeFlags& f) {
   cmd->add_option("--tls-key", f.tls_key, "PEM private key of --tls-cert (unencrypted)");
 }
 
+// What SIGHUP reads again: files that are rotated while the server runs.
+struct Reloadable {
+  bool tls = false;         // tls_cert and tls_key
+  bool token_keys = false;  // token_public_key and token_jwks_file
+};
+
 // SIGINT and SIGTERM drain and stop (a second one exits at once); SIGHUP reloads the TLS
-// certificate and key. Runs on its own thread, which calls nothing on the server once stop()
-// was called (run_serve may then return and destroy it).
-void handle_signals(Server& server, const sigset_t& signals, bool tls) {
+// certificate and key and the token key files, each on its own: one that fails leaves the old
+// one in use and says so in one line. Runs on its own thread, which calls nothing on the server
+// once stop() was called (run_serve may then return and destroy it).
+void handle_signals(Server& server, const sigset_t& signals, Reloadable reloadable) {
   int sig = 0;
   for (;;) {
     sigwait(&signals, &sig);
     if (sig != SIGHUP) {
       break;
     }
-    if (!tls) {
-      spdlog::warn("SIGHUP: no TLS certificate configured, nothing to reload");
+    if (!reloadable.tls && !reloadable.token_keys) {
+      spdlog::warn("SIGHUP: no TLS certificate and no token key file configured, nothing to "
+                   "reload");
       continue;
     }
-    auto reloaded = server.reload_tls();
-    if (reloaded) {
-      spdlog::info("SIGHUP: TLS certificate reloaded for new connections: {}", *reloaded);
-    } else {
-      spdlog::error("SIGHUP: TLS reload failed, still serving the previous certificate: {}",
-                    reloaded.error());
+    if (reloadable.tls) {
+      auto reloaded = server.reload_tls();
+      if (reloaded) {
+        spdlog::info("SIGHUP: TLS certificate reloaded for new connections: {}", *reloaded);
+      } else {
+        spdlog::error("SIGHUP: TLS reload failed, still serving the previous certificate: {}",
+                      reloaded.error());
+      }
+    }
+    if (reloadable.token_keys) {
+      auto reloaded = server.reload_tokens();
+      if (reloaded) {
+        spdlog::info("SIGHUP: token keys reloaded: {}", *reloaded);
+      } else {
+        spdlog::error("SIGHUP: token key reload failed, still verifying with the previous "
+                      "keys: {}",
+                      reloaded.error());
+      }
     }
   }
   spdlog::info("signal {}: draining connections", sig);
@@ -267,11 +307,18 @@ int run_serve(const ServeFlags& flags) {
   if (tls) {
     spdlog::info("TLS (https, wss) with {}", server.tls_certificate());
   }
+  std::string token_keys = server.token_keys();
+  if (!token_keys.empty()) {
+    spdlog::info("tokens verified with {}", token_keys);
+  }
   if (cfg->server.api_key.empty()) {
     spdlog::warn("no API key configured: the server API (/api/...) answers loopback peers only");
   }
 
-  std::thread signal_thread([&server, signals, tls] { handle_signals(server, signals, tls); });
+  Reloadable reloadable{tls, !cfg->server.token_public_key.empty() ||
+                                !cfg->server.token_jwks_file.empty()};
+  std::thread signal_thread(
+      [&server, signals, reloadable] { handle_signals(server, signals, reloadable); });
   signal_thread.detach();
   server.run();
   spdlog::info("stopped");
@@ -305,6 +352,12 @@ void register_check_config(CLI::App& app) {
         g_exit_code = 2;
         return;
       }
+    }
+    // The token key files too: check-config says whether `serve` would start.
+    if (auto tokens = server::load_token_verifier(cfg->server); !tokens) {
+      std::fprintf(stderr, "herald: %s\n", tokens.error().c_str());
+      g_exit_code = 2;
+      return;
     }
     std::fputs(server::describe(*cfg).c_str(), stdout);
     g_exit_code = 0;

@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "auth/jwt.h"
+#include "protocol/channel.h"
 #include "protocol/json_writer.h"
 
 namespace herald::app {
@@ -21,6 +22,12 @@ struct TokenOptions {
   bool has_info = false;
   long long ttl_s = 3600;
   std::string secret;
+  std::string key_path;  // PEM private key: RS256 or ES256
+  std::string kid;
+  std::string channel;  // a channel token when set
+  std::string client;
+  std::string audience;
+  std::string issuer;
 };
 
 // RFC 7518 section 3.2: an HS256 key must be at least as long as the hash.
@@ -28,19 +35,56 @@ constexpr size_t kMinSecretSize = 32;
 // 100 years: keeps now + ttl far from overflow; "never" is --ttl 0.
 constexpr long long kMaxTtlS = 100LL * 365 * 24 * 3600;
 
-int run(const TokenOptions& o) {
+int fail(const std::string& message) {
+  std::fprintf(stderr, "herald token: %s\n", message.c_str());
+  return 1;
+}
+
+// The signer of the options: --key, else --secret, else $HERALD_TOKEN_SECRET.
+Result<auth::TokenSigner> signer_of(const TokenOptions& o) {
+  if (!o.key_path.empty()) {
+    if (!o.secret.empty()) {
+      return Error{"--key and --secret exclude each other: one key signs a token"};
+    }
+    return auth::TokenSigner::load_private_pem(o.key_path);
+  }
   std::string secret = o.secret;
   if (secret.empty()) {
     const char* env = std::getenv("HERALD_TOKEN_SECRET");
     secret = env != nullptr ? env : "";
   }
   if (secret.empty()) {
-    std::fprintf(stderr, "herald token: no secret: pass --secret or set HERALD_TOKEN_SECRET\n");
-    return 1;
+    return Error{"no key: pass --secret (or set HERALD_TOKEN_SECRET) or --key PRIVATE.pem"};
   }
   if (secret.size() < kMinSecretSize) {
     std::fprintf(stderr, "herald token: warning: the secret is shorter than %zu bytes\n",
                  kMinSecretSize);
+  }
+  return auth::TokenSigner::hs256(std::move(secret));
+}
+
+void add_string_claim(std::string& claims, std::string_view name, std::string_view value) {
+  claims += ",\"";
+  claims += name;
+  claims += "\":";
+  protocol::append_json_string(claims, value);
+}
+
+int run(const TokenOptions& o) {
+  if (!o.client.empty() && o.channel.empty()) {
+    return fail("--client binds a channel token: it needs --channel");
+  }
+  if (!o.channel.empty() && o.has_info) {
+    return fail("--info goes in connection tokens; a channel token carries none");
+  }
+  if (!o.channel.empty() && !protocol::is_valid_channel(o.channel)) {
+    return fail(
+        "--channel: not a channel name (1-255 bytes of A-Z a-z 0-9 _-.:@/=,!~#, not "
+        "starting with ':')");
+  }
+  auto signer = signer_of(o);
+  if (!signer) {
+    return fail(signer.error());
   }
   int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
                       std::chrono::system_clock::now().time_since_epoch())
@@ -48,24 +92,33 @@ int run(const TokenOptions& o) {
 
   std::string claims = "{\"sub\":";
   protocol::append_json_string(claims, o.user);
+  if (!o.channel.empty()) {
+    add_string_claim(claims, "channel", o.channel);
+    if (!o.client.empty()) {
+      add_string_claim(claims, "client", o.client);
+    }
+  }
   if (o.has_info) {
     simdjson::dom::parser parser;
     simdjson::dom::element ignored;
     simdjson::padded_string padded(o.info);
     if (auto error = parser.parse(padded).get(ignored); error != simdjson::SUCCESS) {
-      std::fprintf(stderr, "herald token: --info is not valid JSON: %s\n",
-                   simdjson::error_message(error));
-      return 1;
+      return fail(std::string("--info is not valid JSON: ") + simdjson::error_message(error));
     }
     // Whitespace-free, numbers and escapes as the user wrote them.
     std::string info(o.info.size(), '\0');
     size_t size = 0;
     if (simdjson::minify(o.info.data(), o.info.size(), info.data(), size) != simdjson::SUCCESS) {
-      std::fprintf(stderr, "herald token: --info is not valid JSON\n");
-      return 1;
+      return fail("--info is not valid JSON");
     }
     info.resize(size);
     claims += ",\"info\":" + info;
+  }
+  if (!o.audience.empty()) {
+    add_string_claim(claims, "aud", o.audience);
+  }
+  if (!o.issuer.empty()) {
+    add_string_claim(claims, "iss", o.issuer);
   }
   claims += ",\"iat\":" + std::to_string(now_s);
   if (o.ttl_s > 0) {
@@ -73,20 +126,25 @@ int run(const TokenOptions& o) {
   }
   claims += "}";
 
-  std::string token = auth::make_hs256_token(secret, claims);
+  std::string token = signer->sign(claims, o.kid);
+  if (token.empty()) {
+    return fail("signing failed");
+  }
   // The server's own check, so a token this prints is one the server accepts (e.g. --info
   // nested too deep or a token over the size limit are caught here, not at connect time).
-  auth::VerifyResult checked = auth::TokenVerifier(secret).verify(token, now_s);
+  auth::TokenVerifier verifier(
+      auth::VerifierConfig{{signer->verification_key(o.kid)}, o.audience, o.issuer, 0});
+  auth::VerifyResult checked =
+      o.channel.empty() ? verifier.verify(token, now_s)
+                        : verifier.verify_channel(
+                              token, now_s, auth::ChannelRequest{o.user, o.client, o.channel});
   if (const auto* error = std::get_if<auth::TokenError>(&checked)) {
-    if (*error == auth::TokenError::kBadClaims) {
+    if (*error == auth::TokenError::kBadClaims && o.has_info) {
       // The only claims we did not build ourselves: --info was checked to be JSON.
-      std::fprintf(stderr, "herald token: --info nests deeper than %zu levels\n",
-                   auth::kMaxClaimsDepth - 1);
-    } else {
-      std::fprintf(stderr, "herald token: the server would refuse this token: %s\n",
-                   std::string(auth::to_string(*error)).c_str());
+      return fail("--info nests deeper than " + std::to_string(auth::kMaxClaimsDepth - 1) +
+                  " levels");
     }
-    return 1;
+    return fail("the server would refuse this token: " + std::string(auth::to_string(*error)));
   }
   std::printf("%s\n", token.c_str());
   return 0;
@@ -96,13 +154,24 @@ int run(const TokenOptions& o) {
 
 void register_token_command(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<TokenOptions>();
-  CLI::App* cmd = app.add_subcommand("token", "print an HS256 connection token for a user");
+  CLI::App* cmd = app.add_subcommand(
+      "token", "print a connection token for a user, or a channel token with --channel");
   cmd->add_option("--user", o->user, "user id (the token's \"sub\"; \"\" = anonymous)")->required();
+  cmd->add_option("--channel", o->channel,
+                  "make a channel token for this channel (subscribe's params.token)");
+  cmd->add_option("--client", o->client,
+                  "bind the channel token to this connection (the client id of its connect "
+                  "result)");
   cmd->add_option("--info", o->info, "JSON the connection carries as its client info");
   cmd->add_option("--ttl", o->ttl_s, "seconds until it expires; 0 = never")
       ->capture_default_str()
       ->check(CLI::Range(0LL, kMaxTtlS));
-  cmd->add_option("--secret", o->secret, "HMAC secret (default: $HERALD_TOKEN_SECRET)");
+  cmd->add_option("--secret", o->secret, "HS256 secret (default: $HERALD_TOKEN_SECRET)");
+  cmd->add_option("--key", o->key_path,
+                  "PEM private key: RSA signs RS256, EC P-256 signs ES256 (instead of --secret)");
+  cmd->add_option("--kid", o->kid, "key id for the header (the key's \"kid\" in a JWKS)");
+  cmd->add_option("--audience", o->audience, "\"aud\" claim (the server's token_audience)");
+  cmd->add_option("--issuer", o->issuer, "\"iss\" claim (the server's token_issuer)");
   cmd->callback([o, cmd, &exit_code] {
     o->has_info = cmd->count("--info") > 0;
     exit_code = run(*o);

@@ -76,9 +76,16 @@ struct ServerOptions {
   // Server API (POST /api/<method>) for backends. With no key, only loopback peers may call it.
   std::string api_key;
 
-  // Connection tokens (JWT, HS256, signed by the backend with this secret): a connect with a
-  // token gets the token's user id. Empty: no token is accepted (a connect with one is refused).
-  std::string token_hmac_secret;
+  // Connection and channel tokens (JWTs signed by the backend; docs/PROTOCOL.md). Each key is
+  // bound to one algorithm: the secret verifies HS256 only, an RSA public key RS256 only, an EC
+  // P-256 public key ES256 only. With no key at all, no token is accepted (a connect with one is
+  // refused). The key files are read by start() (a bad file stops it with one line) and again
+  // by reload_tokens().
+  std::string token_hmac_secret;  // HS256; at least 32 bytes
+  std::string token_public_key;   // a PEM file of public keys (RSA: RS256, EC P-256: ES256)
+  std::string token_jwks_file;    // a JWKS file (RFC 7517), keys chosen by the token's "kid"
+  std::string token_audience;     // non-empty: a token's "aud" must hold it
+  std::string token_issuer;       // non-empty: a token's "iss" must be it
   bool allow_anonymous = true;  // a connect without a token is an anonymous client ("" user)
 };
 
@@ -112,6 +119,14 @@ class Server {
   // description of the new certificate. Blocking file I/O. Thread: any but a loop's (not a
   // signal handler).
   Result<std::string> reload_tls();
+  // Reads token_public_key and token_jwks_file again (after a key rotation): every connect,
+  // refresh and subscribe from then on is verified with the new keys; open connections are not
+  // checked again. On failure the old keys stay in use. Returns a one-line description of the
+  // keys. Blocking file I/O. Thread: any but a loop's (not a signal handler).
+  Result<std::string> reload_tokens();
+  // The keys tokens are verified with, in one line ("HS256 secret, RS256 (2048-bit RSA) kid=a;
+  // aud herald"), "" when none is configured. Never a secret. Thread: any.
+  std::string token_keys() const;
   // The certificate new connections get, in one line (subject, serial, expiry); empty without
   // TLS. Thread: any.
   std::string tls_certificate() const;

@@ -1,14 +1,8 @@
 #include "auth/jwt.h"
 
-#include <openssl/core_names.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/params.h>
 #include <simdjson.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -16,11 +10,11 @@
 
 #include "auth/base64url.h"
 #include "auth/raw_json.h"
+#include "auth/signature.h"
 
 namespace herald::auth {
 namespace {
 
-constexpr size_t kMacSize = 32;  // SHA-256
 constexpr size_t kPadding = simdjson::SIMDJSON_PADDING;
 constexpr int64_t kMaxSeconds = std::numeric_limits<int64_t>::max();
 constexpr int64_t kMinSeconds = std::numeric_limits<int64_t>::min();
@@ -29,31 +23,33 @@ constexpr int64_t kMinSeconds = std::numeric_limits<int64_t>::min();
 constexpr size_t kScratchSize = base64url_decoded_max(kMaxTokenSize) + 3 * kPadding;
 
 // base64url of the headers that common libraries write (jsonwebtoken, PyJWT, jose: alg first;
-// firebase/php-jwt: typ first). They need no JSON parse; any other header takes the slow path.
-constexpr std::string_view kKnownHeaders[] = {
-    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9",  // {"alg":"HS256","typ":"JWT"}
-    "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9",  // {"typ":"JWT","alg":"HS256"}
-    "eyJhbGciOiJIUzI1NiJ9",                  // {"alg":"HS256"}
+// firebase/php-jwt: typ first), without "kid". They need no JSON parse; any other header takes
+// the slow path.
+struct KnownHeader {
+  std::string_view b64;
+  Algorithm alg;
+};
+constexpr KnownHeader kKnownHeaders[] = {
+    {"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9", Algorithm::kHs256},  // {"alg":"HS256","typ":"JWT"}
+    {"eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9", Algorithm::kHs256},  // {"typ":"JWT","alg":"HS256"}
+    {"eyJhbGciOiJIUzI1NiJ9", Algorithm::kHs256},                  // {"alg":"HS256"}
+    {"eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9", Algorithm::kRs256},  // {"alg":"RS256","typ":"JWT"}
+    {"eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9", Algorithm::kRs256},  // {"typ":"JWT","alg":"RS256"}
+    {"eyJhbGciOiJSUzI1NiJ9", Algorithm::kRs256},                  // {"alg":"RS256"}
+    {"eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9", Algorithm::kEs256},  // {"alg":"ES256","typ":"JWT"}
+    {"eyJ0eXAiOiJKV1QiLCJhbGciOiJFUzI1NiJ9", Algorithm::kEs256},  // {"typ":"JWT","alg":"ES256"}
+    {"eyJhbGciOiJFUzI1NiJ9", Algorithm::kEs256},                  // {"alg":"ES256"}
 };
 
-std::atomic<uint64_t> g_next_key_id{1};
-
-// Per-thread state of verify(): a JSON parser sized for the largest token, the decode buffer
-// and an HMAC context that keeps the last secret it was keyed with, so a steady stream of
-// connects allocates nothing and re-derives no key. Thread: its own thread only.
+// Per-thread state of verify(): a JSON parser sized for the largest token and the decode
+// buffer, so a steady stream of connects allocates nothing. Thread: its own thread only.
 struct Scratch {
   simdjson::dom::parser parser{kScratchSize};
-  EVP_MAC* mac = nullptr;
-  EVP_MAC_CTX* mac_ctx = nullptr;
-  uint64_t mac_key_id = 0;    // 0: mac_ctx holds no key
   bool parser_ready = false;  // the parser has its depth limit and full capacity
+  std::string kid;            // the header's "kid", copied out before the payload is parsed
   alignas(64) char buf[kScratchSize];
 
   Scratch() { prepare_parser(); }
-  ~Scratch() {
-    EVP_MAC_CTX_free(mac_ctx);
-    EVP_MAC_free(mac);
-  }
   Scratch(const Scratch&) = delete;
   Scratch& operator=(const Scratch&) = delete;
 
@@ -69,42 +65,10 @@ struct Scratch {
       bool warmed =
           parser.parse(buf, kScratchSize - kPadding, false).get(ignored) == simdjson::SUCCESS;
       (void)warmed;
+      kid.reserve(256);
       parser_ready = true;
     }
     return parser_ready;
-  }
-
-  // HMAC-SHA256(secret, data) into out. False only if OpenSSL fails (out of memory).
-  bool hmac(std::string_view secret, uint64_t key_id, std::string_view data,
-            unsigned char (&out)[kMacSize]) {
-    if (mac_ctx == nullptr) {
-      mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-      mac_ctx = mac != nullptr ? EVP_MAC_CTX_new(mac) : nullptr;
-      if (mac_ctx == nullptr) {
-        return false;
-      }
-    }
-    int ok = 0;
-    if (mac_key_id == key_id) {
-      ok = EVP_MAC_init(mac_ctx, nullptr, 0, nullptr);  // same key: only reset the state
-    } else {
-      char digest[] = "SHA256";
-      OSSL_PARAM params[] = {
-          OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-          OSSL_PARAM_construct_end(),
-      };
-      mac_key_id = 0;
-      ok = EVP_MAC_init(mac_ctx, reinterpret_cast<const unsigned char*>(secret.data()),
-                        secret.size(), params);
-      if (ok == 1) {
-        mac_key_id = key_id;
-      }
-    }
-    size_t size = 0;
-    return ok == 1 &&
-           EVP_MAC_update(mac_ctx, reinterpret_cast<const unsigned char*>(data.data()),
-                          data.size()) == 1 &&
-           EVP_MAC_final(mac_ctx, out, &size, kMacSize) == 1 && size == kMacSize;
   }
 };
 
@@ -113,42 +77,45 @@ Scratch& scratch() {
   return s;
 }
 
-bool is_known_header(std::string_view header_b64) {
-  for (std::string_view known : kKnownHeaders) {
-    if (header_b64 == known) {
-      return true;
-    }
-  }
-  return false;
-}
-
-// The JOSE header rules: a JSON object whose single "alg" is "HS256" and without "crit" (we
-// understand no extension, and RFC 7515 section 4.1.11 says to refuse what we do not).
-// Other members ("typ", "kid", ...) are advisory and ignored.
-std::optional<TokenError> check_header(simdjson::dom::parser& parser, const char* text,
-                                       size_t size) {
+// The JOSE header: a JSON object with exactly one "alg", naming one of our algorithms, at most
+// one "kid" (a string), and no "crit" (we understand no extension, and RFC 7515 section 4.1.11
+// says to refuse what we do not). Other members ("typ", "jku", "x5u", "jwk"...) are ignored:
+// keys come from the configuration only, never from the token.
+std::variant<Algorithm, TokenError> check_header(simdjson::dom::parser& parser, const char* text,
+                                                 size_t size, std::string& kid) {
   simdjson::dom::object header;
   if (parser.parse(text, size, false).get(header) != simdjson::SUCCESS) {
     return TokenError::kMalformed;
   }
   int algs = 0;
-  bool hs256 = false;
+  int kids = 0;
+  std::string_view alg_name;  // stays "" (no algorithm) unless "alg" is a string
   for (auto field : header) {
     if (field.key == "alg") {
       ++algs;
-      std::string_view alg;
-      hs256 = field.value.get(alg) == simdjson::SUCCESS && alg == "HS256";
+      if (field.value.get(alg_name) != simdjson::SUCCESS) {
+        alg_name = {};
+      }
+    } else if (field.key == "kid") {
+      ++kids;
+      std::string_view value;
+      if (field.value.get(value) != simdjson::SUCCESS) {
+        return TokenError::kMalformed;
+      }
+      kid.assign(value);
     } else if (field.key == "crit") {
       return TokenError::kUnsupportedAlgorithm;
     }
   }
-  if (algs > 1) {
+  if (algs > 1 || kids > 1) {
     return TokenError::kMalformed;
   }
-  if (!hs256) {
-    return TokenError::kUnsupportedAlgorithm;
+  for (Algorithm alg : {Algorithm::kHs256, Algorithm::kRs256, Algorithm::kEs256}) {
+    if (alg_name == algorithm_name(alg)) {
+      return alg;
+    }
   }
-  return std::nullopt;
+  return TokenError::kUnsupportedAlgorithm;
 }
 
 // A NumericDate (RFC 7519 section 2: seconds, possibly fractional) rounded up to whole
@@ -186,8 +153,9 @@ int64_t saturating_add(int64_t a, int64_t b) {
 }
 
 // The registered claims verify() reads; anything else in the payload is ignored.
-enum Claim : size_t { kSub, kExp, kNbf, kIat, kInfo, kClaimCount };
-constexpr std::string_view kClaimNames[kClaimCount] = {"sub", "exp", "nbf", "iat", "info"};
+enum Claim : size_t { kSub, kExp, kNbf, kIat, kInfo, kAud, kIss, kChannel, kClient, kClaimCount };
+constexpr std::string_view kClaimNames[kClaimCount] = {"sub", "exp", "nbf",     "iat",   "info",
+                                                       "aud", "iss", "channel", "client"};
 
 struct ClaimFields {
   simdjson::dom::element value[kClaimCount];
@@ -216,6 +184,41 @@ bool collect_claims(simdjson::dom::object payload, ClaimFields& fields) {
   return true;
 }
 
+// Reads an optional string claim into out; false if present but not a string.
+bool string_claim(const ClaimFields& claims, Claim k, std::string& out) {
+  if (!claims.present[k]) {
+    return true;
+  }
+  std::string_view value;
+  if (claims.value[k].get(value) != simdjson::SUCCESS) {
+    return false;
+  }
+  out.assign(value);
+  return true;
+}
+
+// "aud" is a string or an array of strings (RFC 7519 section 4.1.3). Sets `holds` when one of
+// them equals `audience`. False if it has another shape.
+bool audience_claim(simdjson::dom::element aud, std::string_view audience, bool& holds) {
+  std::string_view one;
+  if (aud.get(one) == simdjson::SUCCESS) {
+    holds = one == audience;
+    return true;
+  }
+  simdjson::dom::array list;
+  if (aud.get(list) != simdjson::SUCCESS) {
+    return false;
+  }
+  holds = false;
+  for (simdjson::dom::element e : list) {
+    if (e.get(one) != simdjson::SUCCESS) {
+      return false;
+    }
+    holds = holds || one == audience;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string_view to_string(TokenError error) {
@@ -234,16 +237,75 @@ std::string_view to_string(TokenError error) {
       return "too_large";
     case TokenError::kBadClaims:
       return "bad_claims";
+    case TokenError::kUnknownKey:
+      return "unknown_key";
+    case TokenError::kWrongAudience:
+      return "wrong_audience";
+    case TokenError::kWrongIssuer:
+      return "wrong_issuer";
+    case TokenError::kWrongKind:
+      return "wrong_kind";
+    case TokenError::kWrongUser:
+      return "wrong_user";
+    case TokenError::kWrongChannel:
+      return "wrong_channel";
+    case TokenError::kWrongClient:
+      return "wrong_client";
   }
   return "unknown";
 }
 
+size_t index_of(TokenError error) {
+  for (size_t i = 0; i < std::size(kAllTokenErrors); ++i) {
+    if (kAllTokenErrors[i] == error) {
+      return i;
+    }
+  }
+  return 0;  // unreachable: every value is listed
+}
+
 TokenVerifier::TokenVerifier(std::string hmac_secret, int64_t leeway_s)
-    : secret_(std::move(hmac_secret)),
-      leeway_s_(leeway_s > 0 ? leeway_s : 0),
-      key_id_(g_next_key_id.fetch_add(1, std::memory_order_relaxed)) {}
+    : TokenVerifier(
+          VerifierConfig{{VerificationKey::hmac(std::move(hmac_secret))}, {}, {}, leeway_s}) {}
+
+TokenVerifier::TokenVerifier(VerifierConfig config) : config_(std::move(config)) {
+  auto& keys = config_.keys;
+  keys.erase(std::remove_if(keys.begin(), keys.end(),
+                            [](const VerificationKey& k) {
+                              return k.algorithm() == Algorithm::kHs256 && k.secret().empty();
+                            }),
+             keys.end());
+  config_.leeway_s = std::max<int64_t>(config_.leeway_s, 0);
+}
+
+std::string TokenVerifier::describe() const {
+  std::string out;
+  for (const VerificationKey& k : config_.keys) {
+    out += (out.empty() ? "" : ", ") + k.describe();
+  }
+  if (out.empty()) {
+    out = "no key";
+  }
+  if (!config_.audience.empty()) {
+    out += "; aud " + config_.audience;
+  }
+  if (!config_.issuer.empty()) {
+    out += "; iss " + config_.issuer;
+  }
+  return out;
+}
 
 VerifyResult TokenVerifier::verify(std::string_view token, int64_t now_s) const {
+  return check(token, now_s, nullptr);
+}
+
+VerifyResult TokenVerifier::verify_channel(std::string_view token, int64_t now_s,
+                                           const ChannelRequest& req) const {
+  return check(token, now_s, &req);
+}
+
+VerifyResult TokenVerifier::check(std::string_view token, int64_t now_s,
+                                  const ChannelRequest* channel) const {
   if (token.size() > kMaxTokenSize) {
     return TokenError::kTooLarge;
   }
@@ -277,17 +339,51 @@ VerifyResult TokenVerifier::verify(std::string_view token, int64_t now_s) const 
     return TokenError::kMalformed;
   }
 
-  if (!is_known_header(header_b64)) {
-    if (auto error = check_header(s.parser, header, header_size)) {
-      return *error;
+  std::optional<Algorithm> alg;
+  s.kid.clear();
+  for (const KnownHeader& known : kKnownHeaders) {
+    if (header_b64 == known.b64) {
+      alg = known.alg;
+      break;
     }
   }
+  if (!alg) {
+    auto checked = check_header(s.parser, header, header_size, s.kid);
+    if (auto* error = std::get_if<TokenError>(&checked)) {
+      return *error;
+    }
+    alg = std::get<Algorithm>(checked);
+  }
 
-  // Only signed bytes go further: the payload is parsed after this check.
-  unsigned char mac[kMacSize];
-  if (secret_.empty() || signature_size != kMacSize ||
-      !s.hmac(secret_, key_id_, token.substr(0, dot2), mac) ||
-      CRYPTO_memcmp(mac, signature, kMacSize) != 0) {
+  // The key is chosen by the configuration: only keys bound to the header's algorithm are
+  // tried, each by its own algorithm. A "kid" narrows them to that key (and keys without one).
+  // Only signed bytes go further: the payload is parsed after this.
+  bool algorithm_served = false;
+  bool tried = false;
+  bool verified = false;
+  std::string_view signing_input = token.substr(0, dot2);
+  std::string_view signature_bytes(signature, signature_size);
+  for (const VerificationKey& key : config_.keys) {
+    if (key.algorithm() != *alg) {
+      continue;
+    }
+    algorithm_served = true;
+    if (!s.kid.empty() && !key.kid().empty() && key.kid() != s.kid) {
+      continue;
+    }
+    tried = true;
+    if (verify_signature(key, signing_input, signature_bytes)) {
+      verified = true;
+      break;
+    }
+  }
+  if (!algorithm_served) {
+    return TokenError::kUnsupportedAlgorithm;
+  }
+  if (!tried) {
+    return TokenError::kUnknownKey;
+  }
+  if (!verified) {
     return TokenError::kBadSignature;
   }
 
@@ -297,13 +393,17 @@ VerifyResult TokenVerifier::verify(std::string_view token, int64_t now_s) const 
       !collect_claims(payload_object, claims)) {
     return TokenError::kBadClaims;
   }
-  ConnectClaims out;
-  if (claims.present[kSub]) {
-    std::string_view sub;
-    if (claims.value[kSub].get(sub) != simdjson::SUCCESS) {
-      return TokenError::kBadClaims;
-    }
-    out.user.assign(sub);
+  TokenClaims out;
+  if (!string_claim(claims, kSub, out.user) || !string_claim(claims, kChannel, out.channel) ||
+      !string_claim(claims, kClient, out.client) ||
+      (claims.present[kChannel] && out.channel.empty())) {
+    return TokenError::kBadClaims;
+  }
+  // "aud" and "iss" are read only when configured: tokens made before they were checked keep
+  // working whatever they hold there.
+  std::string issuer;
+  if (!config_.issuer.empty() && !string_claim(claims, kIss, issuer)) {
+    return TokenError::kBadClaims;
   }
   int64_t dates[kClaimCount] = {};
   for (Claim k : {kExp, kNbf, kIat}) {
@@ -311,16 +411,10 @@ VerifyResult TokenVerifier::verify(std::string_view token, int64_t now_s) const 
       return TokenError::kBadClaims;
     }
   }
-  if (claims.present[kExp]) {
-    out.expires_at_s = saturating_add(dates[kExp], leeway_s_);
-    // A date at or before the epoch is expired whatever the clock says, so that 0 keeps
-    // meaning "no exp".
-    if (out.expires_at_s <= now_s || out.expires_at_s <= 0) {
-      return TokenError::kExpired;
-    }
-  }
-  if (claims.present[kNbf] && saturating_add(dates[kNbf], -leeway_s_) > now_s) {
-    return TokenError::kNotYetValid;
+  bool audience_held = false;
+  if (!config_.audience.empty() && claims.present[kAud] &&
+      !audience_claim(claims.value[kAud], config_.audience, audience_held)) {
+    return TokenError::kBadClaims;
   }
   if (claims.present[kInfo] && !claims.value[kInfo].is_null()) {
     std::string_view raw =
@@ -329,26 +423,39 @@ VerifyResult TokenVerifier::verify(std::string_view token, int64_t now_s) const 
       return TokenError::kBadClaims;  // unreachable for JSON simdjson accepted
     }
   }
-  return out;
-}
-
-std::string make_hs256_token(std::string_view secret, std::string_view claims_json,
-                             std::string_view header_json) {
-  std::string token;
-  token.reserve((header_json.size() + claims_json.size() + kMacSize) * 4 / 3 + 8);
-  append_base64url(token, header_json);
-  token += '.';
-  append_base64url(token, claims_json);
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_size = 0;
-  if (HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-           reinterpret_cast<const unsigned char*>(token.data()), token.size(), mac,
-           &mac_size) == nullptr) {
-    return {};
+  // A channel token is not a connection token, nor the reverse, even under the same key.
+  if (claims.present[kChannel] != (channel != nullptr)) {
+    return TokenError::kWrongKind;
   }
-  token += '.';
-  append_base64url(token, std::string_view(reinterpret_cast<const char*>(mac), mac_size));
-  return token;
+  if (claims.present[kExp]) {
+    out.expires_at_s = saturating_add(dates[kExp], config_.leeway_s);
+    // A date at or before the epoch is expired whatever the clock says, so that 0 keeps
+    // meaning "no exp".
+    if (out.expires_at_s <= now_s || out.expires_at_s <= 0) {
+      return TokenError::kExpired;
+    }
+  }
+  if (claims.present[kNbf] && saturating_add(dates[kNbf], -config_.leeway_s) > now_s) {
+    return TokenError::kNotYetValid;
+  }
+  if (!config_.audience.empty() && !audience_held) {
+    return TokenError::kWrongAudience;
+  }
+  if (!config_.issuer.empty() && (!claims.present[kIss] || issuer != config_.issuer)) {
+    return TokenError::kWrongIssuer;
+  }
+  if (channel != nullptr) {
+    if (out.user != channel->user) {
+      return TokenError::kWrongUser;
+    }
+    if (out.channel != channel->channel) {
+      return TokenError::kWrongChannel;
+    }
+    if (claims.present[kClient] && out.client != channel->client) {
+      return TokenError::kWrongClient;
+    }
+  }
+  return out;
 }
 
 }  // namespace herald::auth

@@ -18,7 +18,7 @@ constexpr std::array<bool, 256> make_channel_table() {
   for (int c = '0'; c <= '9'; ++c) {
     t[static_cast<size_t>(c)] = true;
   }
-  for (char c : std::string_view("_-.:@/=,!~")) {
+  for (char c : std::string_view("_-.:@/=,!~#")) {
     t[static_cast<uint8_t>(c)] = true;
   }
   return t;
@@ -46,6 +46,31 @@ std::string_view namespace_of(std::string_view channel) {
     return {};
   }
   return channel.substr(0, colon);
+}
+
+bool is_user_limited(std::string_view channel) {
+  return channel.find(kUserBoundary) != std::string_view::npos;
+}
+
+bool user_allowed(std::string_view channel, std::string_view user) {
+  size_t boundary = channel.rfind(kUserBoundary);
+  if (boundary == std::string_view::npos) {
+    return true;
+  }
+  if (user.empty()) {
+    return false;
+  }
+  std::string_view users = channel.substr(boundary + 1);
+  while (true) {
+    size_t comma = users.find(kUserSeparator);
+    if (users.substr(0, comma) == user) {
+      return true;
+    }
+    if (comma == std::string_view::npos) {
+      return false;
+    }
+    users.remove_prefix(comma + 1);
+  }
 }
 
 bool channel_matches(std::string_view pattern, std::string_view channel) {

@@ -21,6 +21,7 @@ enum class Method : uint8_t {
   kPresenceStats,
   kHistory,
   kPing,
+  kRefresh,
 };
 
 // "connect", "presence_stats"...
@@ -45,7 +46,9 @@ struct Command {
   std::string data;
   std::optional<StreamPosition> since;  // subscribe, history
   bool recover = false;           // subscribe: recover from `since` (true whenever since is used)
-  std::string token;              // connect
+  // connect: the connection token; refresh: its replacement (required); subscribe: a channel
+  // token (empty = none).
+  std::string token;
   std::string name;               // connect: client library name
   std::string version;            // connect: client library version
   std::string idempotency_key;    // publish (empty = none)

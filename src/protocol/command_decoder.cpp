@@ -12,9 +12,9 @@ namespace {
 using detail::FieldError;
 using detail::ObjectFields;
 
-constexpr std::array<std::string_view, 8> kMethodNames = {
-    "connect",  "subscribe",      "unsubscribe", "publish",
-    "presence", "presence_stats", "history",     "ping",
+constexpr std::array<std::string_view, 9> kMethodNames = {
+    "connect",        "subscribe", "unsubscribe", "publish", "presence",
+    "presence_stats", "history",   "ping",        "refresh",
 };
 
 // Top-level fields.
@@ -66,7 +66,8 @@ bool decode_params(Method method, ObjectFields& p, const Limits& limits, Command
       bool recover_given = p[kRecover].present();
       if (!detail::read_channel(p, kChannel, limits, cmd.channel, err) ||
           !detail::read_since(p, kSince, limits, cmd.since, err) ||
-          !detail::read_bool(p, kRecover, cmd.recover, err)) {
+          !detail::read_bool(p, kRecover, cmd.recover, err) ||
+          !detail::read_string(p, kToken, false, limits.max_token, cmd.token, err)) {
         return false;
       }
       if (!recover_given) {
@@ -95,6 +96,8 @@ bool decode_params(Method method, ObjectFields& p, const Limits& limits, Command
              detail::read_bool(p, kReverse, cmd.reverse, err);
     case Method::kPing:
       return true;
+    case Method::kRefresh:
+      return detail::read_string(p, kToken, true, limits.max_token, cmd.token, err);
   }
   return true;
 }

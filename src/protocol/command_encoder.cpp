@@ -51,6 +51,7 @@ void append_command(std::string& out, const Command& cmd) {
       if (cmd.since) {
         w.boolean("recover", cmd.recover);
       }
+      write_optional_str(w, "token", cmd.token);
       break;
     case Method::kUnsubscribe:
     case Method::kPresence:
@@ -65,6 +66,9 @@ void append_command(std::string& out, const Command& cmd) {
       write_history_params(w, cmd.channel, cmd.since, cmd.limit, cmd.reverse);
       break;
     case Method::kPing:
+      break;
+    case Method::kRefresh:
+      w.str("token", cmd.token);
       break;
   }
   w.end_object().end_object();

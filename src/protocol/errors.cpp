@@ -56,6 +56,8 @@ ErrorInfo info(ErrorCode code) {
       return {"unauthorized", "unauthorized", 401};
     case ErrorCode::kUnsupportedProtocol:
       return {"unsupported_protocol", "unsupported protocol version", 400};
+    case ErrorCode::kTokenExpired:
+      return {"token_expired", "token expired", 401};
     case ErrorCode::kInternal:
       return {"internal", "internal error", 500};
     case ErrorCode::kUnavailable:

@@ -35,6 +35,7 @@ enum class ErrorCode : uint16_t {
   kNotAvailable = 119,           // the feature (history, presence...) is off for the namespace
   kUnauthorized = 120,           // missing or invalid token / API key
   kUnsupportedProtocol = 121,    // connect asked for a protocol version this server lacks
+  kTokenExpired = 122,           // a channel token (subscribe) or refresh token has expired
   kInternal = 500,               // server bug or unexpected failure (temporary)
   kUnavailable = 501,            // storage or broker unavailable (temporary)
   kTimeout = 502,                // the operation timed out; its outcome is unknown (temporary)
@@ -65,6 +66,7 @@ inline constexpr ErrorCode kAllErrorCodes[] = {
     ErrorCode::kNotAvailable,
     ErrorCode::kUnauthorized,
     ErrorCode::kUnsupportedProtocol,
+    ErrorCode::kTokenExpired,
     ErrorCode::kInternal,
     ErrorCode::kUnavailable,
     ErrorCode::kTimeout,

@@ -84,7 +84,7 @@ void append_error_object(std::string& out, ErrorCode code, std::string_view mess
 
 void append_connect_result(std::string& out, std::string_view client_id,
                            std::string_view server_version, uint32_t ping_seconds, bool pong,
-                           std::string_view session) {
+                           std::string_view session, uint64_t ttl_seconds) {
   JsonWriter w(out);
   w.begin_object()
       .str("client", client_id)
@@ -92,8 +92,20 @@ void append_connect_result(std::string& out, std::string_view client_id,
       .uint("protocol", kProtocolVersion)
       .uint("ping", ping_seconds)
       .boolean("pong", pong);
+  if (ttl_seconds != 0) {
+    w.uint("ttl", ttl_seconds);
+  }
   if (!session.empty()) {
     w.str("session", session);
+  }
+  w.end_object();
+}
+
+void append_refresh_result(std::string& out, uint64_t ttl_seconds) {
+  JsonWriter w(out);
+  w.begin_object();
+  if (ttl_seconds != 0) {
+    w.uint("ttl", ttl_seconds);
   }
   w.end_object();
 }

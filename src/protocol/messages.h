@@ -45,11 +45,14 @@ void append_error(std::string& out, uint32_t id, ErrorCode code, std::string_vie
 void append_error_object(std::string& out, ErrorCode code, std::string_view message = {});
 
 // Results (the object that goes after "result"):
-// {"client":"..","version":"..","protocol":1,"ping":s,"pong":b} and, for a client on SSE or
-// long-polling, "session":".." (what its later requests name).
+// {"client":"..","version":"..","protocol":1,"ping":s,"pong":b}, then "ttl":s when the token
+// expires (seconds left: time to refresh it), and, for a client on SSE or long-polling,
+// "session":".." (what its later requests name). ttl_seconds 0: no "ttl".
 void append_connect_result(std::string& out, std::string_view client_id,
                            std::string_view server_version, uint32_t ping_seconds, bool pong,
-                           std::string_view session = {});
+                           std::string_view session = {}, uint64_t ttl_seconds = 0);
+// {"ttl":s} when the new token expires, else {}.
+void append_refresh_result(std::string& out, uint64_t ttl_seconds);
 // {"epoch":"..","offset":N,"recoverable":b,"recovered":b,"publications":[..]}
 void append_subscribe_result(std::string& out, std::string_view epoch, uint64_t offset,
                              bool recoverable, bool recovered,

@@ -7,8 +7,10 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <optional>
+#include <utility>
 #include <string_view>
 #include <vector>
 
@@ -107,6 +109,16 @@ const std::map<std::string, Setter>& setters() {
        }},
       {"token_hmac_secret",
        [](const YAML::Node& n, ServeConfig& c) { c.server.token_hmac_secret = n.as<std::string>(); }},
+      {"token_public_key",
+       [](const YAML::Node& n, ServeConfig& c) {
+         c.server.token_public_key = n.as<std::string>();
+       }},
+      {"token_jwks_file",
+       [](const YAML::Node& n, ServeConfig& c) { c.server.token_jwks_file = n.as<std::string>(); }},
+      {"token_audience",
+       [](const YAML::Node& n, ServeConfig& c) { c.server.token_audience = n.as<std::string>(); }},
+      {"token_issuer",
+       [](const YAML::Node& n, ServeConfig& c) { c.server.token_issuer = n.as<std::string>(); }},
       {"allow_anonymous",
        [](const YAML::Node& n, ServeConfig& c) { c.server.allow_anonymous = n.as<bool>(); }},
       {"broker", [](const YAML::Node& n, ServeConfig& c) { c.server.broker = n.as<std::string>(); }},
@@ -130,6 +142,32 @@ const std::map<std::string, Setter>& setters() {
 
 using NamespaceSetter = std::function<void(const YAML::Node&, NamespaceOptions&)>;
 
+// An Access value among `allowed` ("anyone", "authenticated", "subscribers", "token", "none").
+Access access(const YAML::Node& n, std::initializer_list<Access> allowed) {
+  static constexpr std::pair<std::string_view, Access> kNames[] = {
+      {"anyone", Access::kAnyone},           {"authenticated", Access::kAuthenticated},
+      {"subscribers", Access::kSubscribers}, {"token", Access::kToken},
+      {"none", Access::kNone},
+  };
+  std::string text = n.as<std::string>();
+  std::string expected;
+  for (Access a : allowed) {
+    for (const auto& [name, value] : kNames) {
+      if (value != a) {
+        continue;
+      }
+      if (name == text) {
+        return a;
+      }
+      expected += (expected.empty() ? "" : " | ") + std::string(name);
+    }
+  }
+  throw YAML::Exception(n.Mark(), "'" + text + "' is not one of " + expected);
+}
+
+constexpr std::initializer_list<Access> kReadAccess = {Access::kAnyone, Access::kAuthenticated,
+                                                       Access::kSubscribers, Access::kNone};
+
 const std::map<std::string, NamespaceSetter>& namespace_setters() {
   static const std::map<std::string, NamespaceSetter> kSetters = {
       {"history_size",
@@ -139,8 +177,21 @@ const std::map<std::string, NamespaceSetter>& namespace_setters() {
       {"durable", [](const YAML::Node& n, NamespaceOptions& o) { o.durable = n.as<bool>(); }},
       {"presence", [](const YAML::Node& n, NamespaceOptions& o) { o.presence = n.as<bool>(); }},
       {"join_leave", [](const YAML::Node& n, NamespaceOptions& o) { o.join_leave = n.as<bool>(); }},
+      // Before `publish` existed: true is `publish: anyone`, false is `publish: none`.
       {"client_publish",
-       [](const YAML::Node& n, NamespaceOptions& o) { o.client_publish = n.as<bool>(); }},
+       [](const YAML::Node& n, NamespaceOptions& o) {
+         o.publish = n.as<bool>() ? Access::kAnyone : Access::kNone;
+       }},
+      {"subscribe",
+       [](const YAML::Node& n, NamespaceOptions& o) {
+         o.subscribe = access(n, {Access::kAnyone, Access::kAuthenticated, Access::kToken});
+       }},
+      {"publish",
+       [](const YAML::Node& n, NamespaceOptions& o) { o.publish = access(n, kReadAccess); }},
+      {"see_presence",
+       [](const YAML::Node& n, NamespaceOptions& o) { o.see_presence = access(n, kReadAccess); }},
+      {"read_history",
+       [](const YAML::Node& n, NamespaceOptions& o) { o.read_history = access(n, kReadAccess); }},
       {"max_subscribers",
        [](const YAML::Node& n, NamespaceOptions& o) { o.max_subscribers = n.as<size_t>(); }},
   };
@@ -159,6 +210,10 @@ Result<Ok> load_namespace(const std::string& path, const std::string& name, cons
   }
   if (!node.IsMap()) {
     return Error{where(path, node) + "namespace '" + name + "' must be a mapping of key: value"};
+  }
+  if (node["client_publish"] && node["publish"]) {
+    return Error{where(path, node) + "namespace '" + name +
+                 "': 'client_publish' and 'publish' say the same thing; keep 'publish'"};
   }
   for (const auto& kv : node) {
     std::string key = kv.first.as<std::string>();
@@ -266,14 +321,33 @@ Result<Ok> load_config_file(const std::string& path, ServeConfig& config) {
 
 namespace {
 
+std::string_view access_name(Access a) {
+  switch (a) {
+    case Access::kAnyone:
+      return "anyone";
+    case Access::kAuthenticated:
+      return "authenticated";
+    case Access::kSubscribers:
+      return "subscribers";
+    case Access::kToken:
+      return "token";
+    case Access::kNone:
+      return "none";
+  }
+  return "none";
+}
+
 void describe_namespace(std::string& out, const NamespaceOptions& ns, const char* indent) {
   out += std::string(indent) + "history_size: " + std::to_string(ns.history_size) + "\n";
   out += std::string(indent) + "history_ttl: " + std::to_string(ns.history_ttl_s) + "\n";
   out += std::string(indent) + "durable: " + (ns.durable ? "true" : "false") + "\n";
   out += std::string(indent) + "presence: " + (ns.presence ? "true" : "false") + "\n";
   out += std::string(indent) + "join_leave: " + (ns.join_leave ? "true" : "false") + "\n";
-  out += std::string(indent) + "client_publish: " + (ns.client_publish ? "true" : "false") + "\n";
   out += std::string(indent) + "max_subscribers: " + std::to_string(ns.max_subscribers) + "\n";
+  out += std::string(indent) + "subscribe: " + std::string(access_name(ns.subscribe)) + "\n";
+  out += std::string(indent) + "publish: " + std::string(access_name(ns.publish)) + "\n";
+  out += std::string(indent) + "see_presence: " + std::string(access_name(ns.see_presence)) + "\n";
+  out += std::string(indent) + "read_history: " + std::string(access_name(ns.read_history)) + "\n";
 }
 
 std::string seconds(uint32_t ms) {
@@ -352,6 +426,10 @@ std::string describe(const ServeConfig& config) {
     }
     line("allowed_origins", origins + "]");
   }
+  line("token_public_key", quoted(s.token_public_key));
+  line("token_jwks_file", quoted(s.token_jwks_file));
+  line("token_audience", quoted(s.token_audience));
+  line("token_issuer", quoted(s.token_issuer));
   line("tls_cert", quoted(s.tls_cert));
   line("tls_key", quoted(s.tls_key));
   out += std::string("# api_key: ") + (s.api_key.empty() ? "(none: loopback only)" : "(set)") +
@@ -414,8 +492,10 @@ Result<Ok> validate(const ServeConfig& config) {
       s.redis_prefix.find_first_of("{} \r\n") != std::string::npos) {
     return Error{"redis_prefix must be 1-64 bytes without braces, spaces or line breaks"};
   }
-  if (!s.allow_anonymous && s.token_hmac_secret.empty()) {
-    return Error{"allow_anonymous is false but no token_hmac_secret is set: nobody could connect"};
+  if (!s.allow_anonymous && s.token_hmac_secret.empty() && s.token_public_key.empty() &&
+      s.token_jwks_file.empty()) {
+    return Error{"allow_anonymous is false but no token key is set (token_hmac_secret, "
+                 "token_public_key or token_jwks_file): nobody could connect"};
   }
   return Ok{};
 }

@@ -48,6 +48,9 @@ class LoopContext final : public transport::LoopServices {
   // New connections speak TLS with this context (null: plain TCP). Replaced on a reload by a
   // task posted to this loop, so it is read and written by this loop's thread only.
   std::shared_ptr<const net::TlsContext> tls;
+  // Tokens are verified with this (null: no key configured, every token refused). Replaced on
+  // a key reload like `tls`: read and written by this loop's thread only.
+  std::shared_ptr<const auth::TokenVerifier> tokens;
   // The protocol handlers of this loop (one per protocol route), for the server API. Declared
   // before `handlers`, which unregister themselves from it when destroyed.
   std::vector<ProtocolSessions*> protocol_sessions;
@@ -93,7 +96,6 @@ struct ServerCore {
   };
   std::vector<Route> routes;
   hub::Namespaces namespaces;  // from options, set by Server::start
-  std::unique_ptr<auth::TokenVerifier> tokens;  // null: no token_hmac_secret
   auth::OriginPolicy origins;                    // from options.allowed_origins
   std::unique_ptr<SharedLimits> limits;          // per IP, per user, rates (Server::start)
   std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();

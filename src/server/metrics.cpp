@@ -91,6 +91,10 @@ constexpr Field<LoopMetrics> kFields[] = {
      &LoopMetrics::forced_disconnects},
     {"herald_origin_refusals_total", "counter",
      "Browser transport requests refused for their Origin (403)", &LoopMetrics::origin_refusals},
+    {"herald_token_refreshes_total", "counter", "Connection tokens swapped by a refresh command",
+     &LoopMetrics::token_refreshes},
+    {"herald_channel_tokens_total", "counter", "Channel tokens accepted on subscribe",
+     &LoopMetrics::channel_tokens},
 };
 
 template <class Metrics, size_t N>
@@ -108,7 +112,29 @@ void render_fields(std::string& out, const Field<Metrics> (&fields)[N],
   }
 }
 
+// Sums one labelled counter over the loops.
+template <class Get>
+uint64_t sum_over(const std::vector<const LoopMetrics*>& loops, Get get) {
+  uint64_t sum = 0;
+  for (const LoopMetrics* m : loops) {
+    sum += get(*m).get();
+  }
+  return sum;
+}
+
 }  // namespace
+
+std::string_view to_string(TokenUse use) {
+  switch (use) {
+    case TokenUse::kConnect:
+      return "connect";
+    case TokenUse::kRefresh:
+      return "refresh";
+    case TokenUse::kChannel:
+      return "channel";
+  }
+  return "unknown";
+}
 
 Counter& LoopMetrics::protocol_error(protocol::ErrorCode code) {
   for (size_t i = 0; i < std::size(protocol::kAllErrorCodes); ++i) {
@@ -122,7 +148,7 @@ Counter& LoopMetrics::protocol_error(protocol::ErrorCode code) {
 std::string render_prometheus(const std::vector<const TransportMetrics*>& transports,
                               const std::vector<const LoopMetrics*>& loops) {
   std::string out;
-  out.reserve(6144);
+  out.reserve(16384);
   char line[256];
   render_fields(out, kTransportFields, transports);
   render_fields(out, kFields, loops);
@@ -161,6 +187,43 @@ std::string render_prometheus(const std::vector<const TransportMetrics*>& transp
                   static_cast<unsigned>(code), static_cast<int>(name.size()), name.data(),
                   static_cast<unsigned long long>(sum));
     out += line;
+  }
+  // Refusals by reason: every label pair is written, zeros included, so a dashboard's query
+  // does not depend on what happened so far.
+  out +=
+      "# HELP herald_token_refusals_total Tokens refused, by where they were presented and why\n"
+      "# TYPE herald_token_refusals_total counter\n";
+  for (TokenUse use : {TokenUse::kConnect, TokenUse::kRefresh, TokenUse::kChannel}) {
+    for (auth::TokenError error : auth::kAllTokenErrors) {
+      uint64_t sum = sum_over(
+          loops, [&](const LoopMetrics& m) -> const Counter& { return m.token_refusals
+              [static_cast<size_t>(use)][auth::index_of(error)]; });
+      std::string_view u = to_string(use);
+      std::string_view e = auth::to_string(error);
+      std::snprintf(line, sizeof(line),
+                    "herald_token_refusals_total{token=\"%.*s\",reason=\"%.*s\"} %llu\n",
+                    static_cast<int>(u.size()), u.data(), static_cast<int>(e.size()), e.data(),
+                    static_cast<unsigned long long>(sum));
+      out += line;
+    }
+  }
+  out +=
+      "# HELP herald_permission_refusals_total Channel commands refused by a namespace "
+      "permission or a user-limited channel, by operation and reason\n"
+      "# TYPE herald_permission_refusals_total counter\n";
+  for (Operation op : kAllOperations) {
+    for (Refusal refusal : kAllRefusals) {
+      uint64_t sum = sum_over(loops, [&](const LoopMetrics& m) -> const Counter& {
+        return m.permission_refusals[static_cast<size_t>(op)][static_cast<size_t>(refusal)];
+      });
+      std::string_view o = to_string(op);
+      std::string_view r = to_string(refusal);
+      std::snprintf(line, sizeof(line),
+                    "herald_permission_refusals_total{operation=\"%.*s\",reason=\"%.*s\"} %llu\n",
+                    static_cast<int>(o.size()), o.data(), static_cast<int>(r.size()), r.data(),
+                    static_cast<unsigned long long>(sum));
+      out += line;
+    }
   }
   // Process-wide figures that no loop owns. mallinfo2() walks the malloc arenas: fine for a
   // scrape every few seconds, and the one number that says what connections really cost.

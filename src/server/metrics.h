@@ -8,12 +8,19 @@
 #include <string>
 #include <vector>
 
+#include "auth/jwt.h"
 #include "protocol/errors.h"
+#include "server/permissions.h"
 #include "transport/metrics.h"
 
 namespace herald::server {
 
 using transport::Counter;
+
+// Where a token was presented (the `token` label of herald_token_refusals_total).
+enum class TokenUse : uint8_t { kConnect, kRefresh, kChannel };
+inline constexpr size_t kTokenUses = 3;
+std::string_view to_string(TokenUse use);
 
 // The counters of the protocol and the server API (the transports' are TransportMetrics).
 struct LoopMetrics {
@@ -32,10 +39,22 @@ struct LoopMetrics {
   Counter command_rate_refusals;     // over command_rate
   Counter publish_rate_refusals;     // over publish_rate_per_user
   Counter api_rate_refusals;         // over api_rate
+  Counter token_refreshes;       // refresh commands that swapped the connection's token
+  Counter channel_tokens;        // channel tokens accepted on subscribe
+  // Tokens refused, by where they were presented and why (index: auth::index_of).
+  Counter token_refusals[kTokenUses][std::size(auth::kAllTokenErrors)];
+  // Channel commands refused by a namespace permission or a user-limited channel.
+  Counter permission_refusals[std::size(kAllOperations)][std::size(kAllRefusals)];
   // Error replies to clients, by code (index: position in protocol::kAllErrorCodes).
   Counter protocol_errors[std::size(protocol::kAllErrorCodes)];
 
   Counter& protocol_error(protocol::ErrorCode code);
+  Counter& token_refusal(TokenUse use, auth::TokenError error) {
+    return token_refusals[static_cast<size_t>(use)][auth::index_of(error)];
+  }
+  Counter& permission_refusal(Operation op, Refusal refusal) {
+    return permission_refusals[static_cast<size_t>(op)][static_cast<size_t>(refusal)];
+  }
 };
 
 // Renders the Prometheus text exposition format for the summed loops.

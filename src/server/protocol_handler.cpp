@@ -12,8 +12,10 @@
 #include "protocol/messages.h"
 #include "server/history_query.h"
 #include "server/loop_context.h"
+#include "server/permissions.h"
 #include "server/protocol_session.h"
 #include "server/sessions.h"
+#include "server/token_checks.h"
 #include "transport/transport.h"
 #include "transport/websocket.h"
 #include "server/version.h"
@@ -26,6 +28,10 @@ namespace {
 bool tracks_presence(const NamespaceOptions& ns) {
   return ns.presence || ns.max_subscribers > 0;
 }
+
+// A token's expiry timer is armed at most this far ahead ("exp" in the year 3000 would overflow
+// the milliseconds): such a token is as good as eternal for one connection.
+constexpr int64_t kMaxExpiryTimerS = 10LL * 365 * 24 * 3600;
 
 class ProtocolHandler final : public Handler,
                               public transport::ProtocolEndpoint,
@@ -223,39 +229,31 @@ class ProtocolHandler final : public Handler,
 
   // Who the connection is: the token's user (and info) when a token is given, else anonymous
   // with the connect data as its info. False after answering a refusal (error 120, then the
-  // connection ends with 4004 for an expired token, 4501 otherwise).
-  bool authenticate(Session& s, const protocol::Command& cmd, std::string& out) {
-    const ServerCore& core = ctx_.core;
-    auto refuse = [&](protocol::DisconnectCode code, const std::string& why) {
-      ctx_.metrics.token_rejections.add();
-      error(out, cmd.id, protocol::ErrorCode::kUnauthorized, why);
-      end_after_replies(s, out, code, why);
-      return false;
-    };
+  // connection ends with 4004 for an expired token, 4501 otherwise). ttl_s: the seconds the
+  // token has left (0: no "exp").
+  bool authenticate(Session& s, const protocol::Command& cmd, std::string& out, uint64_t& ttl_s) {
     if (cmd.token.empty()) {
-      if (!core.options.allow_anonymous) {
-        return refuse(protocol::DisconnectCode::kInvalidToken, "a connection token is required");
+      if (!ctx_.core.options.allow_anonymous) {
+        ctx_.metrics.token_rejections.add();
+        std::string why = "unauthorized: a connection token is required";
+        error(out, cmd.id, protocol::ErrorCode::kUnauthorized, why);
+        end_after_replies(s, out, protocol::DisconnectCode::kInvalidToken, why);
+        return false;
       }
       s.info().info = cmd.data;
       return true;
     }
-    if (!core.tokens) {
-      return refuse(protocol::DisconnectCode::kInvalidToken,
-                    "this server verifies no tokens (no token_hmac_secret configured)");
+    int64_t now_s = unix_now_s();
+    TokenCheck checked = check_connect_token(ctx_.tokens.get(), cmd.token, now_s, ctx_.metrics);
+    if (const auto* refusal = std::get_if<TokenRefusal>(&checked)) {
+      ctx_.metrics.token_rejections.add();
+      error(out, cmd.id, refusal->error, refusal->message);
+      end_after_replies(s, out, refusal->close, refusal->message);
+      return false;
     }
-    int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
-                        std::chrono::system_clock::now().time_since_epoch())
-                        .count();
-    auth::VerifyResult v = core.tokens->verify(cmd.token, now_s);
-    if (auto* err = std::get_if<auth::TokenError>(&v)) {
-      bool expired = *err == auth::TokenError::kExpired;
-      return refuse(expired ? protocol::DisconnectCode::kTokenExpired
-                            : protocol::DisconnectCode::kInvalidToken,
-                    "token: " + std::string(auth::to_string(*err)));
-    }
-    auto& claims = std::get<auth::ConnectClaims>(v);
+    auto& claims = std::get<auth::TokenClaims>(checked);
     if (!claims.user.empty()) {
-      if (!core.limits->admit_user(claims.user)) {
+      if (!ctx_.core.limits->admit_user(claims.user)) {
         ctx_.metrics.user_connection_refusals.add();
         error(out, cmd.id, protocol::ErrorCode::kLimitExceeded,
               "too many connections for this user");
@@ -267,11 +265,58 @@ class ProtocolHandler final : public Handler,
     }
     s.info().user = std::move(claims.user);
     s.info().info = claims.info.empty() ? cmd.data : std::move(claims.info);
-    if (claims.expires_at_s > 0) {
-      auto left_ms = static_cast<uint64_t>(claims.expires_at_s - now_s) * 1000;
-      ctx_.loop.timers().arm(s, ctx_.loop.now_ms(), left_ms);
-    }
+    ttl_s = arm_expiry(s, claims.expires_at_s, now_s);
     return true;
+  }
+
+  // The token's "exp" ends the connection with 4004 when it passes (a refresh moves it).
+  // Returns the seconds left, 0 for a token without "exp" (then no timer runs).
+  uint64_t arm_expiry(Session& s, int64_t expires_at_s, int64_t now_s) {
+    if (expires_at_s <= 0) {
+      s.cancel();
+      return 0;
+    }
+    int64_t left_s = std::min(expires_at_s - now_s, kMaxExpiryTimerS);
+    ctx_.loop.timers().arm(s, ctx_.loop.now_ms(), static_cast<uint64_t>(left_s) * 1000);
+    return static_cast<uint64_t>(left_s);
+  }
+
+  // Swaps the connection's token for a fresh one of the same user: a new expiry, nothing else
+  // (the user's info in presence stays what connect gave).
+  void refresh(Session& s, const protocol::Command& cmd, std::string& out) {
+    add_line(out);
+    int64_t now_s = unix_now_s();
+    TokenCheck checked =
+        check_refresh_token(ctx_.tokens.get(), cmd.token, now_s, s.info().user, ctx_.metrics);
+    if (const auto* refusal = std::get_if<TokenRefusal>(&checked)) {
+      error(out, cmd.id, refusal->error, refusal->message);
+      if (refusal->close != protocol::DisconnectCode{0}) {
+        end_after_replies(s, out, refusal->close, refusal->message);
+      }
+      return;
+    }
+    uint64_t ttl_s = arm_expiry(s, std::get<auth::TokenClaims>(checked).expires_at_s, now_s);
+    ctx_.metrics.token_refreshes.add();
+    std::string result;
+    protocol::append_refresh_result(result, ttl_s);
+    protocol::append_reply(out, cmd.id, result);
+  }
+
+  // The namespace's permission for op on cmd.channel (and the channel's user list). False after
+  // answering the refusal (111, or 120 for a missing channel token) and counting it.
+  bool allowed(Session& s, const NamespaceOptions& ns, Operation op, const protocol::Command& cmd,
+               std::string& out, bool channel_token = false) {
+    Requester who{s.info().user,
+                  op != Operation::kSubscribe && hub().is_subscribed(&s, cmd.channel),
+                  channel_token};
+    std::optional<Refusal> refusal = check_access(ns, op, cmd.channel, who);
+    if (!refusal) {
+      return true;
+    }
+    ctx_.metrics.permission_refusal(op, *refusal).add();
+    add_line(out);
+    error(out, cmd.id, error_code(*refusal), refusal_message(op, *refusal));
+    return false;
   }
 
   // The channel's namespace, or nullptr after adding error 118 to out.
@@ -320,7 +365,8 @@ class ProtocolHandler final : public Handler,
         error(out, cmd.id, ErrorCode::kAlreadyConnected);
         return;
       }
-      if (!authenticate(s, cmd, out)) {
+      uint64_t ttl_s = 0;
+      if (!authenticate(s, cmd, out, ttl_s)) {
         return;
       }
       s.connected = true;
@@ -333,7 +379,7 @@ class ProtocolHandler final : public Handler,
                                       // pong: only where the client can answer a keepalive
                                       // (not on an SSE stream or a poll session).
                                       s.transport().session_id().empty(),
-                                      s.transport().session_id());
+                                      s.transport().session_id(), ttl_s);
       protocol::append_reply(out, cmd.id, result);
       return;
     }
@@ -363,6 +409,9 @@ class ProtocolHandler final : public Handler,
       case Method::kPublish:
         publish(s, cmd, out);
         return;
+      case Method::kRefresh:
+        refresh(s, cmd, out);
+        return;
       default:
         break;
     }
@@ -377,6 +426,10 @@ class ProtocolHandler final : public Handler,
       add_line(out);
       error(out, cmd.id, ErrorCode::kNotAvailable,
             presence_off ? "presence is off in the namespace" : "the namespace keeps no history");
+      return;
+    }
+    Operation op = cmd.method == Method::kHistory ? Operation::kHistory : Operation::kPresence;
+    if (!allowed(s, *ns, op, cmd, out)) {
       return;
     }
     switch (cmd.method) {
@@ -424,6 +477,25 @@ class ProtocolHandler final : public Handler,
     using protocol::ErrorCode;
     const NamespaceOptions* ns = namespace_of(cmd, out);
     if (ns == nullptr) {
+      return;
+    }
+    // A channel token given is always checked, whatever the namespace asks: a bad one is an
+    // error, never silently ignored. A good one grants this subscribe.
+    bool channel_token = false;
+    if (!cmd.token.empty()) {
+      auth::ChannelRequest request{s.info().user, s.info().client, cmd.channel};
+      TokenCheck checked = check_channel_token(ctx_.tokens.get(), cmd.token, unix_now_s(),
+                                               request, ctx_.metrics);
+      if (const auto* refusal = std::get_if<TokenRefusal>(&checked)) {
+        ctx_.metrics.permission_refusal(Operation::kSubscribe, Refusal::kChannelToken).add();
+        add_line(out);
+        error(out, cmd.id, refusal->error, refusal->message);
+        return;
+      }
+      ctx_.metrics.channel_tokens.add();
+      channel_token = true;
+    }
+    if (!allowed(s, *ns, Operation::kSubscribe, cmd, out, channel_token)) {
       return;
     }
     if (hub().is_subscribed(&s, cmd.channel) || s.reserving.count(cmd.channel) != 0) {
@@ -530,10 +602,7 @@ class ProtocolHandler final : public Handler,
     if (ns == nullptr) {
       return;
     }
-    if (!ns->client_publish) {
-      add_line(out);
-      error(out, cmd.id, protocol::ErrorCode::kPermissionDenied,
-            "clients may not publish in this namespace");
+    if (!allowed(s, *ns, Operation::kPublish, cmd, out)) {
       return;
     }
     // Per user over all their connections; an anonymous client is its own user here.

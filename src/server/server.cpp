@@ -14,6 +14,7 @@
 #include "broker/redis_broker.h"
 #include "server/loop_context.h"
 #include "server/protocol_handler.h"
+#include "server/token_keys.h"
 #include "transport/connection.h"
 #include "transport/http_session.h"
 #include "transport/tcp_lines.h"
@@ -26,8 +27,9 @@ struct Server::Impl {
   std::vector<std::thread> threads;
   std::atomic<bool> stopping{false};
   bool started = false;
-  mutable std::mutex reload_mutex;  // one reload_tls() at a time; guards tls_description
+  mutable std::mutex reload_mutex;  // one reload at a time; guards the descriptions
   std::string tls_description;
+  std::string tokens_description;
 
   // A new socket from the HTTP listener (tcp: from the raw TCP listener).
   void accept(server::LoopContext& ctx, int fd, const sockaddr_storage& peer, bool tcp);
@@ -208,6 +210,15 @@ Result<Ok> Server::start() {
     std::lock_guard<std::mutex> lock(impl_->reload_mutex);
     impl_->tls_description = tls->description();
   }
+  // So are the token key files: a server that would refuse every token must not start.
+  auto tokens = server::load_token_verifier(core.options);
+  if (!tokens) {
+    return Error{tokens.error()};
+  }
+  if (*tokens) {
+    std::lock_guard<std::mutex> lock(impl_->reload_mutex);
+    impl_->tokens_description = (*tokens)->describe();
+  }
   std::optional<net::Endpoint> tcp_endpoint;
   if (!core.options.tcp_listen.empty()) {
     auto parsed = net::parse_endpoint(core.options.tcp_listen);
@@ -237,6 +248,7 @@ Result<Ok> Server::start() {
       return Error{r.error()};
     }
     ctx->tls = tls;
+    ctx->tokens = *tokens;
     for (const auto& route : core.routes) {
       ctx->handlers.push_back(route.loop_factory ? route.loop_factory(*ctx) : route.factory());
     }
@@ -271,9 +283,6 @@ Result<Ok> Server::start() {
   }
   core.namespaces = hub::Namespaces(core.options.default_namespace, core.options.namespaces);
   core.origins = auth::OriginPolicy(core.options.allowed_origins);
-  if (!core.options.token_hmac_secret.empty()) {
-    core.tokens = std::make_unique<auth::TokenVerifier>(core.options.token_hmac_secret);
-  }
   const hub::Namespaces* namespaces = &core.namespaces;
   broker::HistoryPolicy policy = [namespaces](std::string_view channel) {
     return namespaces->history(channel);
@@ -382,6 +391,32 @@ Result<std::string> Server::reload_tls() {
   }
   impl_->tls_description = tls->description();
   return tls->description();
+}
+
+Result<std::string> Server::reload_tokens() {
+  std::lock_guard<std::mutex> lock(impl_->reload_mutex);
+  const ServerOptions& options = impl_->core.options;
+  if (options.token_public_key.empty() && options.token_jwks_file.empty()) {
+    return Error{"no token key file is configured (token_public_key, token_jwks_file)"};
+  }
+  auto loaded = server::load_token_verifier(options);
+  if (!loaded) {
+    return Error{loaded.error()};
+  }
+  std::shared_ptr<const auth::TokenVerifier> tokens = *loaded;
+  // As for TLS: each loop swaps its pointer on its own thread; a verification running on a
+  // loop finishes with the verifier it started with.
+  for (auto& ctx : impl_->core.loops) {
+    server::LoopContext* raw = ctx.get();
+    raw->loop.post([raw, tokens] { raw->tokens = tokens; });
+  }
+  impl_->tokens_description = tokens->describe();
+  return impl_->tokens_description;
+}
+
+std::string Server::token_keys() const {
+  std::lock_guard<std::mutex> lock(impl_->reload_mutex);
+  return impl_->tokens_description;
 }
 
 std::string Server::tls_certificate() const {

@@ -47,7 +47,8 @@ void check(CommandDecoder& decoder, const Limits& limits, std::string_view frame
       continue;
     }
     const Command& c = std::get<Command>(d);
-    bool needs_channel = c.method != Method::kConnect && c.method != Method::kPing;
+    bool needs_channel = c.method != Method::kConnect && c.method != Method::kPing &&
+                         c.method != Method::kRefresh;
     if (c.id == 0 ||
         (needs_channel && !herald::protocol::is_valid_channel(c.channel, limits.max_channel))) {
       std::abort();

@@ -10,7 +10,7 @@ endif()
 set(HERALD_IT_PYTHON /usr/bin/python3 CACHE FILEPATH "Python with the websockets module (10.4)")
 
 foreach(suite chat echo frames http drain protocol api namespaces tokens cli tcp http_transports origin limits
-              tls)
+              tls permissions)
   add_test(NAME integration_${suite}
     COMMAND ${HERALD_IT_PYTHON} -B ${CMAKE_CURRENT_LIST_DIR}/test_${suite}.py
             --herald $<TARGET_FILE:herald>)
@@ -47,6 +47,16 @@ else()
   message(WARNING "integration tests: redis-server not found, the Redis suites are not registered "
                   "(scripts/deps --test installs redis-server)")
 endif()
+
+# Permissions and user-limited channels over the other transports too (they are decided above the
+# transports, and this shows it).
+foreach(transport tcp sse poll)
+  add_test(NAME integration_permissions_${transport}
+    COMMAND ${HERALD_IT_PYTHON} -B ${CMAKE_CURRENT_LIST_DIR}/test_permissions.py
+            --herald $<TARGET_FILE:herald> --transport ${transport})
+  set_tests_properties(integration_permissions_${transport} PROPERTIES LABELS integration
+                       TIMEOUT 120)
+endforeach()
 
 # The examples are embedding applications on the public API; run them as a user would.
 if(TARGET example_chat AND TARGET example_echo)

@@ -301,7 +301,7 @@ bool read_channel(const ObjectFields& o, size_t k, const Limits& limits, std::st
   if (!is_valid_channel(s, limits.max_channel)) {
     set_error(err, ErrorCode::kInvalidChannel,
               " (1-" + std::to_string(limits.max_channel) +
-                  " bytes of A-Z a-z 0-9 _-.:@/=,!~, not starting with ':')",
+                  " bytes of A-Z a-z 0-9 _-.:@/=,!~#, not starting with ':')",
               o.path(), o.name(k));
     return false;
   }

@@ -37,7 +37,7 @@ constexpr std::string_view kRfc7515A1Token =
 
 TEST(TokenVerifier, Rfc7515AppendixA1) {
   TokenVerifier v(rfc7515_a1_key());
-  ConnectClaims c = accepted(v.verify(kRfc7515A1Token, 1300819379));
+  TokenClaims c = accepted(v.verify(kRfc7515A1Token, 1300819379));
   EXPECT_EQ(c.user, "");
   EXPECT_EQ(c.info, "");
   EXPECT_EQ(c.expires_at_s, 1300819380);
@@ -83,26 +83,26 @@ constexpr std::string_view kPy4Secret{"\x00\xff binary \x01", 11};
 TEST(TokenVerifier, PythonVectors) {
   TokenVerifier v{std::string(kSecret)};
   {
-    ConnectClaims c = accepted(v.verify(kPy1, kNow));
+    TokenClaims c = accepted(v.verify(kPy1, kNow));
     EXPECT_EQ(c.user, "42");
     EXPECT_EQ(c.info, "");
     EXPECT_EQ(c.expires_at_s, 2000000000);
   }
   {
     // "info" is kept as the backend wrote it: 1.0e2 and \u00e9 are not re-serialized.
-    ConnectClaims c = accepted(v.verify(kPy2, kNow));
+    TokenClaims c = accepted(v.verify(kPy2, kNow));
     EXPECT_EQ(c.user, "ann");
     EXPECT_EQ(c.info, R"({"name":"Ann","n":1.0e2,"s":"a b\u00e9"})");
     EXPECT_EQ(c.expires_at_s, 0);
   }
   {
     // Whitespace inside the header and payload JSON; "sub" with \u escapes is decoded.
-    ConnectClaims c = accepted(v.verify(kPy3, kNow));
+    TokenClaims c = accepted(v.verify(kPy3, kNow));
     EXPECT_EQ(c.user, "\xc3\xa9\xe4\xb8\x96");
     EXPECT_EQ(c.info, R"([1,"x"])");
   }
   {
-    ConnectClaims c = accepted(TokenVerifier(std::string(kPy4Secret)).verify(kPy4, kNow));
+    TokenClaims c = accepted(TokenVerifier(std::string(kPy4Secret)).verify(kPy4, kNow));
     EXPECT_EQ(c.user, "");
     EXPECT_EQ(c.info, "");
     EXPECT_EQ(c.expires_at_s, 0);
@@ -117,7 +117,7 @@ TEST(MakeHs256Token, MatchesPython) {
 
 TEST(TokenVerifier, RoundTripsClaims) {
   TokenVerifier v{std::string(kSecret)};
-  ConnectClaims c = accepted(
+  TokenClaims c = accepted(
       v.verify(signed_token(R"({"sub":"u1","info":{ "a" : [ 1 , "b c" ] },"exp":1700000100,)"
                             R"("nbf":1700000000,"iat":1699999999,"aud":"x","iss":7,"custom":{}})"),
                kNow));
@@ -302,7 +302,7 @@ TEST(TokenVerifier, AlternatingSecretsOnOneThread) {
   for (const char* secret : {"secret-c", "secret-a"}) {
     auto v = std::make_unique<TokenVerifier>(secret);
     auto r = v->verify(tc, kNow);
-    EXPECT_EQ(std::holds_alternative<ConnectClaims>(r), std::string(secret) == "secret-c");
+    EXPECT_EQ(std::holds_alternative<TokenClaims>(r), std::string(secret) == "secret-c");
   }
 }
 
@@ -317,7 +317,7 @@ TEST(TokenVerifier, SharedAcrossThreads) {
       for (int i = 0; i < 200; ++i) {
         auto r = v.verify(token, kNow);
         auto wrong = other.verify(token, kNow);
-        if (const auto* c = std::get_if<ConnectClaims>(&r);
+        if (const auto* c = std::get_if<TokenClaims>(&r);
             c != nullptr && c->user == std::to_string(t) &&
             std::holds_alternative<TokenError>(wrong)) {
           ++good[t];
@@ -337,7 +337,7 @@ TEST(TokenError, NamesAreDistinct) {
     EXPECT_FALSE(to_string(e).empty());
     EXPECT_TRUE(names.insert(to_string(e)).second) << to_string(e);
   }
-  EXPECT_EQ(names.size(), 7u);
+  EXPECT_EQ(names.size(), std::size(kAllTokenErrors));
   EXPECT_EQ(to_string(TokenError::kExpired), "expired");
   EXPECT_EQ(to_string(TokenError::kBadSignature), "bad_signature");
 }

@@ -39,12 +39,12 @@ inline ::testing::AssertionResult refused_with(const VerifyResult& r, TokenError
 }
 
 // The claims of an accepted token (a copy: verify()'s result is usually a temporary).
-inline ConnectClaims accepted(const VerifyResult& r) {
+inline TokenClaims accepted(const VerifyResult& r) {
   if (const auto* e = std::get_if<TokenError>(&r)) {
     ADD_FAILURE() << "refused with " << to_string(*e);
-    return ConnectClaims{"<refused>", "", -1};
+    return TokenClaims{"<refused>", "", -1, "", ""};
   }
-  return std::get<ConnectClaims>(r);
+  return std::get<TokenClaims>(r);
 }
 
 }  // namespace herald::auth::testing

@@ -25,7 +25,7 @@ TEST(Channel, Validity) {
       {":x", false},
       {"a b", false},
       {"a*", false},
-      {"a#b", false},
+      {"a#b", true},  // user-limited (dialogs:#42,43)
       {"a$b", false},
       {"a\"b", false},
       {"a\\b", false},
@@ -44,13 +44,43 @@ TEST(Channel, Validity) {
 
 TEST(Channel, EveryByteOutsideTheSetIsRefused) {
   const std::string allowed =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.:@/=,!~";
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.:@/=,!~#";
   for (int b = 0; b < 256; ++b) {
     std::string name = "x";
     name.push_back(static_cast<char>(b));
     bool expected = allowed.find(static_cast<char>(b)) != std::string::npos;
     EXPECT_EQ(is_valid_channel(name), expected) << b;
   }
+}
+
+TEST(Channel, UserLimited) {
+  struct Case {
+    const char* channel;
+    const char* user;
+    bool allowed;
+  };
+  const Case cases[] = {
+      {"dialogs:#42,43", "42", true},
+      {"dialogs:#42,43", "43", true},
+      {"dialogs:#42,43", "4", false},
+      {"dialogs:#42,43", "42,43", false},
+      {"dialogs:#42,43", "", false},
+      {"dialogs:#42", "42", true},
+      {"dialogs:#", "", false},  // nobody
+      {"dialogs:#", "42", false},
+      {"dialogs:#42,,43", "", false},  // an empty entry does not let anonymous in
+      {"dialogs:#42,", "", false},
+      {"a#1#2", "2", true},  // the list is after the last '#'
+      {"a#1#2", "1", false},
+      {"#7", "7", true},  // default namespace
+      {"news", "", true},  // not user-limited: anyone
+      {"news", "42", true},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(user_allowed(c.channel, c.user), c.allowed) << c.channel << " / " << c.user;
+  }
+  EXPECT_TRUE(is_user_limited("dialogs:#42"));
+  EXPECT_FALSE(is_user_limited("dialogs:42"));
 }
 
 TEST(Channel, Namespace) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/command_encoder.h"
 #include "protocol/messages.h"
 #include "test_util.h"
 
@@ -189,6 +190,20 @@ std::vector<ErrorCase> error_cases() {
       {std::string(R"({"id":86,"method":"connect","params":{"data":")") +
            std::string(64 << 10, 'd') + "\"}}",
        86, ErrorCode::kTooLarge},
+      // Refresh and channel tokens.
+      {R"({"id":87,"method":"refresh"})", 87, ErrorCode::kMissingField},
+      {R"({"id":88,"method":"refresh","params":{"token":null}})", 88, ErrorCode::kMissingField},
+      {R"({"id":89,"method":"refresh","params":{"token":1}})", 89, ErrorCode::kWrongType},
+      {std::string(R"({"id":91,"method":"refresh","params":{"token":")") +
+           std::string((8 << 10) + 1, 't') + "\"}}",
+       91, ErrorCode::kTooLarge},
+      {R"({"id":92,"method":"refresh","params":{"token":"a","token":"b"}})", 92,
+       ErrorCode::kDuplicateField},
+      {R"({"id":93,"method":"subscribe","params":{"channel":"a","token":[]}})", 93,
+       ErrorCode::kWrongType},
+      {std::string(R"({"id":94,"method":"subscribe","params":{"channel":"a","token":")") +
+           std::string((8 << 10) + 1, 't') + "\"}}",
+       94, ErrorCode::kTooLarge},
       // A whole line over max_command (the id is sniffed from its start).
       {std::string(R"({"id":90,"method":"publish","params":{"channel":"a","data":")") +
            std::string(80 << 10, 'd') + "\"}}",
@@ -393,10 +408,10 @@ TEST(CommandDecoder, History) {
 TEST(CommandDecoder, UnknownFieldsAreIgnoredEverywhere) {
   Command c = decode_ok(
       R"({"id":1,"future":{"deep":[1,{"x":null}]},"method":"subscribe","params":{"channel":"a",)"
-      R"("data":"not for subscribe","token":5,"more":[],"more":{}}})");
+      R"("data":"not for subscribe","idempotency_key":5,"more":[],"more":{}}})");
   EXPECT_EQ(c.method, Method::kSubscribe);
   EXPECT_TRUE(c.data.empty());
-  EXPECT_TRUE(c.token.empty());
+  EXPECT_TRUE(c.idempotency_key.empty());
 }
 
 TEST(CommandDecoder, SniffsTheIdOfBrokenLinesOnlyWhenItComesFirst) {
@@ -522,8 +537,28 @@ TEST(CommandDecoder, SplittingAFrameIntoLinesChangesNothing) {
   }
 }
 
+TEST(CommandDecoder, RefreshAndChannelTokens) {
+  Command r = decode_ok(R"({"id":3,"method":"refresh","params":{"token":"a.b.c","channel":"x"}})");
+  EXPECT_EQ(r.method, Method::kRefresh);
+  EXPECT_EQ(r.token, "a.b.c");
+  EXPECT_TRUE(r.channel.empty()) << "refresh reads only its token";
+  Command s = decode_ok(R"({"id":4,"method":"subscribe","params":{"channel":"p:#1,2","token":"t"}})");
+  EXPECT_EQ(s.channel, "p:#1,2");
+  EXPECT_EQ(s.token, "t");
+  EXPECT_TRUE(decode_ok(R"({"id":5,"method":"subscribe","params":{"channel":"a","token":null}})")
+                  .token.empty());
+  // Both round-trip through the encoder.
+  for (const Command& c : {r, s}) {
+    std::string line;
+    append_command(line, c);
+    Command back = decode_ok(line);
+    EXPECT_EQ(back.token, c.token) << line;
+    EXPECT_EQ(back.method, c.method) << line;
+  }
+}
+
 TEST(CommandDecoder, MethodNamesRoundTrip) {
-  for (int i = 0; i <= static_cast<int>(Method::kPing); ++i) {
+  for (int i = 0; i <= static_cast<int>(Method::kRefresh); ++i) {
     auto m = static_cast<Method>(i);
     EXPECT_EQ(method_from_name(method_name(m)), m);
   }

@@ -117,7 +117,10 @@ class Reencoder {
       EXPECT_EQ(num(r, "protocol"), kProtocolVersion);
       append_connect_result(out, str(r, "client"), str(r, "version"),
                             static_cast<uint32_t>(num(r, "ping")), boolean(r, "pong"),
-                            has(r, "session") ? str(r, "session") : std::string_view());
+                            has(r, "session") ? str(r, "session") : std::string_view(),
+                            has(r, "ttl") ? num(r, "ttl") : 0);
+    } else if (method == "refresh") {
+      append_refresh_result(out, has(r, "ttl") ? num(r, "ttl") : 0);
     } else if (method == "subscribe") {
       auto pubs = publications(r);
       append_subscribe_result(out, str(r, "epoch"), num(r, "offset"), boolean(r, "recoverable"),
@@ -175,14 +178,19 @@ bool known_error_code(uint64_t code) {
   return false;
 }
 
-// An error object from the doc for a command the decoder accepted: a hub-level error, written
-// with its default message.
+// An error object from the doc for a command the decoder accepted: a server-side error, with
+// the message the doc shows (servers add details after the default message, e.g. "token:
+// expired"; the code's "temporary" flag must be the enum's).
 std::string hub_error_body(element err) {
   uint64_t code = 0;
   EXPECT_EQ(err["code"].get_uint64().get(code), simdjson::SUCCESS);
   EXPECT_TRUE(known_error_code(code)) << code;
+  std::string_view message;
+  EXPECT_EQ(err["message"].get_string().get(message), simdjson::SUCCESS);
   std::string out;
-  append_error_object(out, static_cast<ErrorCode>(code));
+  append_error_object(out, static_cast<ErrorCode>(code),
+                      message == error_message(static_cast<ErrorCode>(code)) ? std::string_view()
+                                                                              : message);
   return out;
 }
 

@@ -64,6 +64,16 @@ TEST(Messages, Results) {
   append_connect_result(out, "cid", "0.1.0", 25, true);
   EXPECT_EQ(out, R"({"client":"cid","version":"0.1.0","protocol":1,"ping":25,"pong":true})");
   out.clear();
+  append_connect_result(out, "cid", "0.1.0", 25, true, "0-ab", 3600);
+  EXPECT_EQ(out, R"({"client":"cid","version":"0.1.0","protocol":1,"ping":25,"pong":true,)"
+                 R"("ttl":3600,"session":"0-ab"})");
+  out.clear();
+  append_refresh_result(out, 59);
+  EXPECT_EQ(out, R"({"ttl":59})");
+  out.clear();
+  append_refresh_result(out, 0);
+  EXPECT_EQ(out, "{}");
+  out.clear();
   std::vector<PublicationView> pubs = {{6, "e", "1"}, {7, "e", "\"x\""}};
   append_subscribe_result(out, "e", 7, true, true, pubs);
   EXPECT_EQ(out, R"({"epoch":"e","offset":7,"recoverable":true,"recovered":true,"publications":[)"

@@ -48,8 +48,15 @@ TEST(Config, ExampleFileIsValidAndMatchesTheDefaults) {
   EXPECT_EQ(ns.durable, d.durable);
   EXPECT_EQ(ns.presence, d.presence);
   EXPECT_EQ(ns.join_leave, d.join_leave);
-  EXPECT_EQ(ns.client_publish, d.client_publish);
   EXPECT_EQ(ns.max_subscribers, d.max_subscribers);
+  EXPECT_EQ(ns.subscribe, d.subscribe);
+  EXPECT_EQ(ns.publish, d.publish);
+  EXPECT_EQ(ns.see_presence, d.see_presence);
+  EXPECT_EQ(ns.read_history, d.read_history);
+  EXPECT_EQ(cfg.server.token_public_key, defaults.token_public_key);
+  EXPECT_EQ(cfg.server.token_jwks_file, defaults.token_jwks_file);
+  EXPECT_EQ(cfg.server.token_audience, defaults.token_audience);
+  EXPECT_EQ(cfg.server.token_issuer, defaults.token_issuer);
   EXPECT_TRUE(cfg.server.namespaces.empty()) << "the example lists namespaces only in comments";
   EXPECT_EQ(cfg.server.broker, defaults.broker);
   EXPECT_EQ(cfg.server.redis_prefix, defaults.redis_prefix);
@@ -114,7 +121,7 @@ TEST(Config, NamespacesInheritFromTheDefaultNamespace) {
   EXPECT_EQ(chat.history_size, 50u) << "inherited";
   EXPECT_FALSE(chat.join_leave) << "inherited";
   const NamespaceOptions& news = cfg.server.namespaces.at("news");
-  EXPECT_FALSE(news.client_publish);
+  EXPECT_EQ(news.publish, Access::kNone) << "client_publish: false is publish: none";
   EXPECT_FALSE(news.presence);
   EXPECT_EQ(news.history_ttl_s, 60u);
   EXPECT_EQ(cfg.server.namespaces.at("bare").history_size, 50u);
@@ -126,7 +133,11 @@ TEST(Config, DescribeReadsBackToTheSameOptions) {
       "listen: \"[::1]:9000\"\nthreads: 3\nhead_timeout: 2.5\ndata_dir: \"/var/lib/he\\\"rald\"\n"
       "default_namespace: {history_size: 7, join_leave: false}\n"
       "namespaces:\n  chat: {max_subscribers: 9, history_ttl: 30}\n  news: {client_publish: false}\n"
+      "  private: {subscribe: token, publish: subscribers, see_presence: authenticated, "
+      "read_history: none}\n"
       "token_hmac_secret: \"0123456789abcdef0123456789abcdef\"\n"
+      "token_public_key: /etc/herald/keys.pem\ntoken_jwks_file: /etc/herald/jwks.json\n"
+      "token_audience: herald\ntoken_issuer: \"https://auth.example.com\"\n"
       "tls_cert: /etc/herald/chain.pem\ntls_key: /etc/herald/key.pem\n");
   ServeConfig first;
   ASSERT_TRUE(load_config_file(f.path(), first).ok());
@@ -144,7 +155,16 @@ TEST(Config, DescribeReadsBackToTheSameOptions) {
   EXPECT_EQ(second.server.head_timeout_ms, 2500u);
   EXPECT_EQ(second.server.namespaces.at("chat").max_subscribers, 9u);
   EXPECT_EQ(second.server.namespaces.at("chat").history_size, 7u) << "inherited, then printed";
-  EXPECT_FALSE(second.server.namespaces.at("news").client_publish);
+  EXPECT_EQ(second.server.namespaces.at("news").publish, Access::kNone);
+  const NamespaceOptions& priv = second.server.namespaces.at("private");
+  EXPECT_EQ(priv.subscribe, Access::kToken);
+  EXPECT_EQ(priv.publish, Access::kSubscribers);
+  EXPECT_EQ(priv.see_presence, Access::kAuthenticated);
+  EXPECT_EQ(priv.read_history, Access::kNone);
+  EXPECT_EQ(second.server.token_public_key, "/etc/herald/keys.pem");
+  EXPECT_EQ(second.server.token_jwks_file, "/etc/herald/jwks.json");
+  EXPECT_EQ(second.server.token_audience, "herald");
+  EXPECT_EQ(second.server.token_issuer, "https://auth.example.com");
   EXPECT_EQ(second.server.tls_cert, "/etc/herald/chain.pem");
   EXPECT_EQ(second.server.tls_key, "/etc/herald/key.pem");
 }
@@ -163,6 +183,16 @@ TEST(Config, BadNamespacesAreRefusedWithTheirLine) {
       {"namespaces: [chat]\n", "'namespaces' must map", ":1:"},
       {"default_namespace:\n  history_size: -1\n", "'history_size'", ":2:"},
       {"default_namespace:\n  history_ttl: -5\n", "'history_ttl'", ":2:"},
+      // Permissions: each key takes only the values that mean something for it.
+      {"namespaces:\n  a:\n    subscribe: subscribers\n", "anyone | authenticated | token",
+       ":3:"},
+      {"namespaces:\n  a:\n    subscribe: none\n", "'subscribe'", ":3:"},
+      {"namespaces:\n  a:\n    publish: token\n", "anyone | authenticated | subscribers | none",
+       ":3:"},
+      {"namespaces:\n  a:\n    see_presence: everyone\n", "'see_presence'", ":3:"},
+      {"namespaces:\n  a:\n    read_history: [anyone]\n", "'read_history'", ":3:"},
+      {"namespaces:\n  a:\n    client_publish: true\n    publish: none\n",
+       "'client_publish' and 'publish'", ":3:"},
   };
   for (const Case& c : cases) {
     TempFile f(c.yaml);
@@ -172,6 +202,37 @@ TEST(Config, BadNamespacesAreRefusedWithTheirLine) {
     EXPECT_NE(r.error().find(c.says), std::string::npos) << r.error();
     EXPECT_NE(r.error().find(c.line), std::string::npos) << "names the line: " << r.error();
   }
+}
+
+// Configurations written before `publish` existed keep their meaning.
+TEST(Config, ClientPublishMapsToPublish) {
+  TempFile f(
+      "default_namespace: {client_publish: false}\n"
+      "namespaces:\n  chat: {client_publish: true}\n  news:\n  feed: {publish: authenticated}\n");
+  ServeConfig cfg;
+  auto r = load_config_file(f.path(), cfg);
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(cfg.server.default_namespace.publish, Access::kNone);
+  EXPECT_EQ(cfg.server.namespaces.at("chat").publish, Access::kAnyone);
+  EXPECT_EQ(cfg.server.namespaces.at("news").publish, Access::kNone) << "inherited";
+  EXPECT_EQ(cfg.server.namespaces.at("feed").publish, Access::kAuthenticated);
+}
+
+TEST(Config, AllowAnonymousFalseNeedsSomeTokenKey) {
+  for (const char* key : {"token_hmac_secret: \"0123456789abcdef0123456789abcdef\"\n",
+                          "token_public_key: /etc/herald/keys.pem\n",
+                          "token_jwks_file: /etc/herald/jwks.json\n"}) {
+    TempFile f(std::string("allow_anonymous: false\n") + key);
+    ServeConfig cfg;
+    ASSERT_TRUE(load_config_file(f.path(), cfg).ok());
+    EXPECT_TRUE(validate(cfg).ok()) << key;
+  }
+  TempFile f("allow_anonymous: false\n");
+  ServeConfig cfg;
+  ASSERT_TRUE(load_config_file(f.path(), cfg).ok());
+  auto r = validate(cfg);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("nobody could connect"), std::string::npos) << r.error();
 }
 
 TEST(Config, ValuesAreApplied) {
