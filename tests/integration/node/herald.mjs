@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import WebSocket from 'ws';
 
 export const MIB = 1024 * 1024;
-const LISTEN_LINE = /^herald listening on http:\/\/([0-9.]+):([0-9]+)$/;
+const LISTEN_LINE = /^herald listening on (https?):\/\/([0-9.]+):([0-9]+)$/;
 
 // Children still running when this test process exits (a crash, an uncaught error) are killed
 // by their pid so that no server outlives its test.
@@ -72,18 +72,19 @@ export async function startHerald(args = [], { echo = true, listen = '127.0.0.1:
     throw e;
   }
   const m = LISTEN_LINE.exec(line);
-  if (!m || m[1] !== '127.0.0.1' || m[2] === '0') {
+  if (!m || m[2] !== '127.0.0.1' || m[3] === '0') {
     child.kill('SIGKILL');
     throw new Error(`step 'read the first stdout line': expected ` +
-      `'herald listening on http://127.0.0.1:<port>', got ${JSON.stringify(line)}`);
+      `'herald listening on http(s)://127.0.0.1:<port>', got ${JSON.stringify(line)}`);
   }
-  const port = Number(m[2]);
+  const port = Number(m[3]);
+  const wsScheme = m[1] === 'https' ? 'wss' : 'ws';
   let exit = null;
   exited.then((e) => { exit = e; });
   return {
     port,
     pid: child.pid,
-    url: (path) => `ws://127.0.0.1:${port}${path}`,
+    url: (path) => `${wsScheme}://127.0.0.1:${port}${path}`,
     stderr: () => stderr,
     alive: () => exit === null,
     async kill() {

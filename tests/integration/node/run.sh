@@ -11,4 +11,4 @@ if [ ! -f "$here/node_modules/ws/package.json" ] || [ ! -f "$here/node_modules/e
   echo "node_modules missing: npm ci --prefix $here" >&2
   npm ci --prefix "$here" --no-audit --no-fund >&2
 fi
-HERALD_BIN=$1 exec node --test --test-timeout=60000 --test-reporter=spec "$here/echo.test.mjs" "$here/chat.test.mjs" "$here/sse.test.mjs"
+HERALD_BIN=$1 exec node --test --test-timeout=60000 --test-reporter=spec "$here/echo.test.mjs" "$here/chat.test.mjs" "$here/sse.test.mjs" "$here/tls.test.mjs"
