@@ -81,6 +81,10 @@ transport::LoopServices& LoopContext::loop_at(int index) {
   return *core.loops[static_cast<size_t>(index)];
 }
 
+uint64_t LoopContext::new_client_id() {
+  return core.next_connection_id.fetch_add(1, std::memory_order_relaxed);
+}
+
 void LoopContext::publish_topic(const std::shared_ptr<transport::Publication>& pub) {
   core.publish(pub);
 }

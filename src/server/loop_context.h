@@ -59,6 +59,7 @@ class LoopContext final : public transport::LoopServices {
   transport::ProtocolEndpoint& protocol_endpoint() override { return *endpoint; }
   int loop_count() const override;
   transport::LoopServices& loop_at(int index) override;
+  uint64_t new_client_id() override;
 
   // Delivers a topic publication to this loop's subscribers. Thread: owning loop only.
   void deliver(const transport::Publication& pub);

@@ -1,6 +1,7 @@
 #include "server/protocol_handler.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstdio>
 #include <unordered_map>
 #include <unordered_set>
@@ -99,7 +100,10 @@ class ProtocolHandler final : public Handler,
 
   // transport::ProtocolEndpoint
   void on_open(transport::Transport& t) override {
-    sessions_[t.id()] = std::make_unique<Session>(encoder_, t);
+    // Client ids are unique: replacing a session here would free one still in the hub.
+    [[maybe_unused]] bool added =
+        sessions_.try_emplace(t.id(), std::make_unique<Session>(encoder_, t)).second;
+    assert(added && "two protocol clients with one id");
   }
 
   void on_bad_input(transport::Transport& t, std::string_view why) override {
