@@ -65,10 +65,13 @@ void LoopContext::route(transport::HttpSession& http, const http::Request& req,
                    "Allow: GET, HEAD\r\n");
       return;
     }
-    if (req.path == "/health") {
-      http.respond(200, kJson, R"({"status":"ok"})", keep);
+    bool is_health = req.path == "/health";
+    std::string text = is_health ? std::string(R"({"status":"ok"})") : core.metrics_text();
+    std::string_view type = is_health ? kJson : "text/plain; version=0.0.4; charset=utf-8";
+    if (req.method == http::Method::kHead) {
+      http.respond_head(200, type, text.size(), keep);
     } else {
-      http.respond(200, "text/plain; version=0.0.4; charset=utf-8", core.metrics_text(), keep);
+      http.respond(200, type, text, keep);
     }
     return;
   }
