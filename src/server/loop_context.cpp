@@ -1,6 +1,7 @@
 #include "server/loop_context.h"
 
 #include "server/server_api.h"
+#include "server/stats.h"
 #include "transport/connection.h"
 #include "transport/http_session.h"
 #include "transport/http_transports.h"
@@ -47,6 +48,17 @@ void LoopContext::route(transport::HttpSession& http, const http::Request& req,
     http.upgrade_websocket(req, *handlers[i], core.routes[i].path);
     return;
   }
+  if (core.web && req.path == "/" && req.method == http::Method::kGet &&
+      ws::is_websocket_upgrade(req)) {
+    // The tutorials' browser code, new WebSocket('ws://host:port'), joins the classic chat room;
+    // the same URL without an upgrade is the chat page.
+    for (size_t i = 0; i < core.routes.size(); ++i) {
+      if (core.routes[i].path == "/chat") {
+        http.upgrade_websocket(req, *handlers[i], core.routes[i].path);
+        return;
+      }
+    }
+  }
   if (endpoint != nullptr && (req.path == "/connection/sse" || req.path == "/connection/poll")) {
     if (req.path == "/connection/sse") {
       transport::serve_sse(http, req, body);
@@ -73,6 +85,13 @@ void LoopContext::route(transport::HttpSession& http, const http::Request& req,
     } else {
       http.respond(200, type, text, keep);
     }
+    return;
+  }
+  if (req.path == "/stats.json") {
+    serve_stats(http, *this, req);
+    return;
+  }
+  if (core.web && core.web->serve(http, req)) {
     return;
   }
   http.respond(404, kJson, R"({"error":"not found","status":404})", keep);

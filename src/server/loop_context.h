@@ -24,6 +24,7 @@
 #include "protocol/api_decoder.h"
 #include "server/metrics.h"
 #include "server/sessions.h"
+#include "server/static_files.h"
 #include "store/history_store.h"
 #include "transport/loop_services.h"
 #include "transport/topics.h"
@@ -82,6 +83,7 @@ struct ServerCore {
     std::function<std::unique_ptr<Handler>(LoopContext&)> loop_factory;
   };
   std::vector<Route> routes;
+  std::unique_ptr<StaticFiles> web;  // the embedded pages (Server::web_pages()); null: none
   hub::Namespaces namespaces;  // from options, set by Server::start
   std::unique_ptr<auth::TokenVerifier> tokens;  // null: no token_hmac_secret
   std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();

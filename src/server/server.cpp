@@ -149,6 +149,8 @@ void Server::protocol(std::string path) {
                                 }});
 }
 
+void Server::web_pages() { impl_->core.web = std::make_unique<server::StaticFiles>(); }
+
 Result<Ok> Server::start() {
   server::ServerCore& core = impl_->core;
   auto endpoint = net::parse_endpoint(core.options.listen);

@@ -9,7 +9,8 @@ endif()
 # Debian's python3 with python3-websockets, not a pyenv python that may lack the module.
 set(HERALD_IT_PYTHON /usr/bin/python3 CACHE FILEPATH "Python with the websockets module (10.4)")
 
-foreach(suite chat echo frames http drain protocol api namespaces tokens cli tcp http_transports)
+foreach(suite chat echo frames http drain protocol api namespaces tokens cli tcp http_transports
+              web)
   add_test(NAME integration_${suite}
     COMMAND ${HERALD_IT_PYTHON} -B ${CMAKE_CURRENT_LIST_DIR}/test_${suite}.py
             --herald $<TARGET_FILE:herald>)
