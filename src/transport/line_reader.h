@@ -5,6 +5,7 @@
 // UTF-8, and loses a trailing '\r' (telnet and PHP clients often send "\r\n"). Blank lines are
 // handed on too (a keepalive answer). One per connection. Thread: the connection's.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -48,13 +49,18 @@ size_t LineReader::consume(const uint8_t* data, size_t size, OnLine&& on_line) {
     size_t from = start + scanned_;
     const void* nl = from < size ? std::memchr(base + from, '\n', size - from) : nullptr;
     size_t end = nl == nullptr ? size : static_cast<size_t>(static_cast<const char*>(nl) - base);
-    // Validate only the bytes not seen yet, so a long partial line costs O(n) over its arrivals.
-    if (!utf8_.feed(data + from, end - from)) {
+    size_t length = end - start;
+    // A trailing '\r' is dropped, so it does not count.
+    bool too_long = length > max_line_ + (length > 0 && base[end - 1] == '\r' ? 1 : 0);
+    // Validate only the bytes not seen yet, so a long partial line costs O(n) over its arrivals;
+    // of a line that is too long, only up to the byte that passes the limit, so that the error
+    // is the same however the input was split (bytes after that byte are never looked at).
+    size_t checked = too_long ? std::min(end, start + max_line_ + 1) : end;
+    if (from < checked && !utf8_.feed(data + from, checked - from)) {
       error_ = Error::kInvalidUtf8;
       break;
     }
-    size_t length = end - start;
-    if (length > max_line_ + (length > 0 && base[end - 1] == '\r' ? 1 : 0)) {  // '\r' is dropped
+    if (too_long) {
       error_ = Error::kTooLong;
       break;
     }
