@@ -28,6 +28,7 @@ struct ServeFlags {
   std::vector<std::string> allow_origins;
   int threads = -1;
   bool echo = false;
+  bool no_web_pages = false;
   long long max_message_size = 0;
   double head_timeout = -1;
   double ping_interval = -1;
@@ -74,6 +75,9 @@ Result<server::ServeConfig> build_config(const ServeFlags& f) {
   }
   if (f.echo) {
     cfg.echo = true;
+  }
+  if (f.no_web_pages) {
+    cfg.web_pages = false;
   }
   if (f.max_message_size > 0) {
     cfg.server.max_message_size = static_cast<size_t>(f.max_message_size);
@@ -163,6 +167,8 @@ void add_serve_flags(CLI::App* cmd, ServeFlags& f) {
                   "https://*.example.com, http://localhost:*); default: any");
   cmd->add_option("--threads", f.threads, "event loops, 0 = one per core (default)");
   cmd->add_flag("--echo", f.echo, "also serve /echo (conformance tests, benchmarks)");
+  cmd->add_flag("--no-web-pages", f.no_web_pages,
+                "do not serve the chat page (/) and the dashboard (/dashboard)");
   cmd->add_option("--max-message-size", f.max_message_size, "bytes; larger messages get 1009");
   cmd->add_option("--head-timeout", f.head_timeout, "seconds a request head may take");
   cmd->add_option("--ping-interval", f.ping_interval, "seconds of silence before a ping");
@@ -274,6 +280,9 @@ int run_serve(const ServeFlags& flags) {
   if (cfg->echo) {
     server.websocket("/echo", server::make_echo);
   }
+  if (cfg->web_pages) {
+    server.web_pages();
+  }
   if (auto r = server.start(); !r) {
     std::fprintf(stderr, "herald: cannot start: %s\n", r.error().c_str());
     return 1;
@@ -292,9 +301,9 @@ int run_serve(const ServeFlags& flags) {
                             ? "in Redis (prefix " + cfg->server.redis_prefix + ")"
                         : cfg->server.data_dir.empty() ? std::string("in memory")
                                                        : "durable in " + cfg->server.data_dir;
-  spdlog::info("serving /connection/websocket, /chat{} with {} event loop(s); history {}; "
+  spdlog::info("serving /connection/websocket, /chat{}{} with {} event loop(s); history {}; "
                "Ctrl-C drains and stops",
-               cfg->echo ? ", /echo" : "",
+               cfg->echo ? ", /echo" : "", cfg->web_pages ? ", the pages / and /dashboard" : "",
                cfg->server.threads > 0 ? cfg->server.threads
                                        : static_cast<int>(std::thread::hardware_concurrency()),
                history);

@@ -102,6 +102,13 @@ class Server {
   void websocket(std::string path, HandlerFactory factory);
   // Serves the Herald protocol (channels, history, presence: docs/PROTOCOL.md) on path.
   void protocol(std::string path = "/connection/websocket");
+  // Serves the web pages embedded in the binary: a chat room at `/` (it speaks the protocol at
+  // /connection/websocket, so mount protocol() too), a live dashboard at `/dashboard`, their
+  // assets, and the JavaScript SDK under `/sdk/`. A WebSocket upgrade on `/` then joins the
+  // `/chat` route, if there is one, so the tutorials' `new WebSocket('ws://host:port')` reaches
+  // the classic chat room. Before start(). (/stats.json, the dashboard's figures, is always on,
+  // like /metrics.)
+  void web_pages();
 
   // Binds the listeners (one per loop, SO_REUSEPORT) and starts the loop threads.
   Result<Ok> start();

@@ -111,7 +111,9 @@ void append_response_head(std::string& out, int status, std::string_view content
                           size_t content_length, bool keep_alive, std::string_view extra_headers) {
   append_status_line(out, status);
   append_content_type(out, content_type);
-  if (status >= 200 && status != 204) {
+  // 304 too: its Content-Length would have to be that of the 200 it stands for, and it is
+  // optional (RFC 9110 8.6), so none is written rather than a wrong one.
+  if (status >= 200 && status != 204 && status != 304) {
     out.append("Content-Length: ");
     append_number(out, content_length);
     out.append("\r\n");

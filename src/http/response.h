@@ -16,7 +16,8 @@ std::string_view reason_phrase(int status);
 
 // Status line + Content-Type (omitted when empty) + Content-Length + "Connection: close" when
 // !keep_alive + extra_headers ("Name: value\r\n" lines, preformatted) + the blank line. For
-// 1xx and 204 no Content-Length is written (RFC 9110 8.6). Use this directly for HEAD replies.
+// 1xx, 204 and 304 no Content-Length is written (RFC 9110 8.6). Use this directly for HEAD
+// replies.
 void append_response_head(std::string& out, int status, std::string_view content_type,
                           size_t content_length, bool keep_alive,
                           std::string_view extra_headers = {});

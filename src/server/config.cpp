@@ -60,6 +60,7 @@ const std::map<std::string, Setter>& setters() {
        [](const YAML::Node& n, ServeConfig& c) { c.server.tcp_listen = n.as<std::string>(); }},
       {"threads", [](const YAML::Node& n, ServeConfig& c) { c.server.threads = n.as<int>(); }},
       {"echo", [](const YAML::Node& n, ServeConfig& c) { c.echo = n.as<bool>(); }},
+      {"web_pages", [](const YAML::Node& n, ServeConfig& c) { c.web_pages = n.as<bool>(); }},
       {"log_level", [](const YAML::Node& n, ServeConfig& c) { c.log_level = n.as<std::string>(); }},
       {"max_message_size",
        [](const YAML::Node& n, ServeConfig& c) { c.server.max_message_size = positive_size(n); }},
@@ -387,6 +388,7 @@ std::string describe(const ServeConfig& config) {
   line("tcp_listen", quoted(s.tcp_listen));
   line("threads", std::to_string(s.threads));
   line("echo", config.echo ? "true" : "false");
+  line("web_pages", config.web_pages ? "true" : "false");
   line("log_level", quoted(config.log_level));
   line("max_message_size", std::to_string(s.max_message_size));
   line("max_output_bytes", std::to_string(s.max_output_bytes));

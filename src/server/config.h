@@ -15,6 +15,7 @@ struct ServeConfig {
   ServeConfig() { server.data_dir = "herald-data"; }  // `herald serve` keeps history durably
   ServerOptions server;
   bool echo = false;              // mount /echo (conformance and benchmarks), off by default
+  bool web_pages = true;          // the chat page at /, the dashboard at /dashboard
   std::string log_level = "info";
 };
 

@@ -1,6 +1,7 @@
 #include "server/loop_context.h"
 
 #include "server/server_api.h"
+#include "server/stats.h"
 #include "transport/connection.h"
 #include "transport/http_session.h"
 #include "transport/http_transports.h"
@@ -76,6 +77,17 @@ void LoopContext::route(transport::HttpSession& http, const http::Request& req,
     http.upgrade_websocket(req, *handlers[i], core.routes[i].path, core.routes[i].subprotocols);
     return;
   }
+  if (core.web && req.path == "/" && req.method == http::Method::kGet &&
+      ws::is_websocket_upgrade(req)) {
+    // The tutorials' browser code, new WebSocket('ws://host:port'), joins the classic chat room;
+    // the same URL without an upgrade is the chat page.
+    for (size_t i = 0; i < core.routes.size(); ++i) {
+      if (core.routes[i].path == "/chat") {
+        http.upgrade_websocket(req, *handlers[i], core.routes[i].path);
+        return;
+      }
+    }
+  }
   if (endpoint != nullptr && (req.path == "/connection/sse" || req.path == "/connection/poll")) {
     if (!origin_allowed(http, req)) {
       return;
@@ -119,11 +131,21 @@ void LoopContext::route(transport::HttpSession& http, const http::Request& req,
                    "Allow: GET, HEAD\r\n");
       return;
     }
-    if (req.path == "/health") {
-      http.respond(200, kJson, R"({"status":"ok"})", keep);
+    bool is_health = req.path == "/health";
+    std::string text = is_health ? std::string(R"({"status":"ok"})") : core.metrics_text();
+    std::string_view type = is_health ? kJson : "text/plain; version=0.0.4; charset=utf-8";
+    if (req.method == http::Method::kHead) {
+      http.respond_head(200, type, text.size(), keep);
     } else {
-      http.respond(200, "text/plain; version=0.0.4; charset=utf-8", core.metrics_text(), keep);
+      http.respond(200, type, text, keep);
     }
+    return;
+  }
+  if (req.path == "/stats.json") {
+    serve_stats(http, *this, req);
+    return;
+  }
+  if (core.web && core.web->serve(http, req)) {
     return;
   }
   http.respond(404, kJson, R"({"error":"not found","status":404})", keep);
@@ -133,6 +155,10 @@ int LoopContext::loop_count() const { return static_cast<int>(core.loops.size())
 
 transport::LoopServices& LoopContext::loop_at(int index) {
   return *core.loops[static_cast<size_t>(index)];
+}
+
+uint64_t LoopContext::new_client_id() {
+  return core.next_connection_id.fetch_add(1, std::memory_order_relaxed);
 }
 
 void LoopContext::publish_topic(const std::shared_ptr<transport::Publication>& pub) {

@@ -28,6 +28,7 @@
 #include "server/limits.h"
 #include "server/metrics.h"
 #include "server/sessions.h"
+#include "server/static_files.h"
 #include "store/history_store.h"
 #include "transport/loop_services.h"
 #include "transport/topics.h"
@@ -69,6 +70,7 @@ class LoopContext final : public transport::LoopServices {
   transport::ProtocolEndpoint& protocol_endpoint() override { return *endpoint; }
   int loop_count() const override;
   transport::LoopServices& loop_at(int index) override;
+  uint64_t new_client_id() override;
 
   // Delivers a topic publication to this loop's subscribers. Thread: owning loop only.
   void deliver(const transport::Publication& pub);
@@ -95,6 +97,7 @@ struct ServerCore {
     std::vector<std::string_view> subprotocols;
   };
   std::vector<Route> routes;
+  std::unique_ptr<StaticFiles> web;  // the embedded pages (Server::web_pages()); null: none
   hub::Namespaces namespaces;  // from options, set by Server::start
   auth::OriginPolicy origins;                    // from options.allowed_origins
   std::unique_ptr<SharedLimits> limits;          // per IP, per user, rates (Server::start)

@@ -1,6 +1,7 @@
 #include "server/protocol_handler.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstdio>
 #include <unordered_map>
 #include <unordered_set>
@@ -109,7 +110,9 @@ class ProtocolHandler final : public Handler,
     double rate = ctx_.core.options.command_rate;
     s->commands = TokenBucket(rate, rate * 2 < 1 ? 1 : rate * 2);
     s->lost = [this](Session& session, std::string_view channel) { lost(session, channel); };
-    sessions_[t.id()] = std::move(s);
+    // Client ids are unique: replacing a session here would free one still in the hub.
+    [[maybe_unused]] bool added = sessions_.try_emplace(t.id(), std::move(s)).second;
+    assert(added && "two protocol clients with one id");
   }
 
   void on_bad_input(transport::Transport& t, std::string_view why) override {

@@ -190,6 +190,8 @@ void Server::protocol(std::string path) {
                                 {"herald.v1"}});
 }
 
+void Server::web_pages() { impl_->core.web = std::make_unique<server::StaticFiles>(); }
+
 Result<Ok> Server::start() {
   server::ServerCore& core = impl_->core;
   auto endpoint = net::parse_endpoint(core.options.listen);

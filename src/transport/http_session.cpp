@@ -101,14 +101,28 @@ void HttpSession::respond(int status, std::string_view content_type, std::string
   }
   std::string out;
   http::append_response(out, status, content_type, body, keep_alive, extra_headers);
+  write_answer(std::move(out), keep_alive);
+}
+
+void HttpSession::respond_head(int status, std::string_view content_type, size_t content_length,
+                               bool keep_alive, std::string_view extra_headers) {
+  if (status >= 400) {
+    services_.transport_metrics.http_errors.add();
+  }
+  std::string out;
+  http::append_response_head(out, status, content_type, content_length, keep_alive, extra_headers);
+  write_answer(std::move(out), keep_alive);
+}
+
+void HttpSession::write_answer(std::string bytes, bool keep_alive) {
   if (!keep_alive) {
     last_request_ = true;
   }
   if (held_ != nullptr) {
-    held_->push_back(HeldAnswer{next_ticket_++, true, keep_alive, std::move(out)});
+    held_->push_back(HeldAnswer{next_ticket_++, true, keep_alive, std::move(bytes)});
     return;  // written after the answers before it
   }
-  conn_.write(std::move(out));
+  conn_.write(std::move(bytes));
   if (!keep_alive) {
     conn_.close_after_flush();
   }

@@ -30,6 +30,9 @@ class HttpSession final : public Mode {
   static constexpr size_t kMaxPipelined = 128;
   void respond(int status, std::string_view content_type, std::string_view body, bool keep_alive,
                std::string_view extra_headers = {});
+  // The head alone: for HEAD requests (content_length is what a GET's body would have) and 304.
+  void respond_head(int status, std::string_view content_type, size_t content_length,
+                    bool keep_alive, std::string_view extra_headers = {});
   // timeout_ms: how long the connection waits for this answer (0: head_timeout; a held poll
   // passes its own).
   uint64_t begin_async(uint32_t timeout_ms = 0);
@@ -59,6 +62,8 @@ class HttpSession final : public Mode {
  private:
   // Writes the answers at the front of held_ that are ready, in order.
   void flush_held();
+  // Writes one complete answer now, or holds it behind the answers still owed.
+  void write_answer(std::string bytes, bool keep_alive);
 
   Connection& conn_;
   LoopServices& services_;

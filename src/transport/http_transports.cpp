@@ -264,7 +264,10 @@ void serve_poll(HttpSession& http, const http::Request& req, std::string_view bo
       return;
     }
     std::string id = new_session_id(services.loop.index());
-    auto created = std::make_unique<PollSession>(services, id, http.conn().id());
+    // Its own client id, not the connection's: one keep-alive connection may create several
+    // sessions, and two clients with one id would replace each other in the protocol handler
+    // (the first freed while still subscribed).
+    auto created = std::make_unique<PollSession>(services, id, services.new_client_id());
     PollSession* poll = created.get();
     services.polls.emplace(id, std::move(created));
     poll->open(body);

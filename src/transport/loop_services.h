@@ -47,6 +47,10 @@ class LoopServices {
   // Every loop of the server, for requests that name a session held by another loop.
   virtual int loop_count() const = 0;
   virtual LoopServices& loop_at(int index) = 0;
+  // A new id from the server's space of connection ids, for a client that is not a connection
+  // (a long-poll session: several may be created over one keep-alive connection, and the
+  // protocol keys its clients by this id). Thread: any.
+  virtual uint64_t new_client_id() = 0;
 
   net::EventLoop loop;
   const ServerOptions& options;

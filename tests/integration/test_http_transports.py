@@ -5,7 +5,8 @@ through Last-Event-ID in node/sse.test.mjs. Here: the stream's headers and keepa
 every bad session request (unknown, malformed, of the other kind, a stream that is gone) gets
 its status while the others are served; poll cursors (from the future, repeated after a lost
 answer), the held poll, thousands of abandoned sessions collected with the heap back, a session
-that is never polled dropped at its cap; SIGTERM tells both; and one client that moves
+that is never polled dropped at its cap; sessions created over one keep-alive connection are
+distinct clients; SIGTERM tells both; and one client that moves
 WebSocket -> long-poll -> WebSocket while 1,000 messages flow receives each once, in order.
 
 Usage: /usr/bin/python3 test_http_transports.py --herald build/<dir>/apps/herald/herald [-k S]
@@ -199,6 +200,44 @@ async def poll_cursor(server):
     status, _, _ = await http_request(server.port, "GET",
                                       f"/connection/poll?session={sid}&cursor={cursor}")
     check(status in (404, 410), "the session is gone after DELETE", status)
+
+
+@suite.case("two long-poll sessions created over one keep-alive connection are two clients",
+            args=("--memory",))
+async def polls_on_one_connection(server):
+    # Found by the dashboard's browser test: both sessions took the connection's id as their
+    # client id, so the second replaced the first in the protocol handler, which freed it while
+    # it was still subscribed, and the next publication to its channel crashed the server.
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    sessions = []
+    try:
+        for i in range(2):
+            body = (b'{"id":1,"method":"connect"}\n'
+                    b'{"id":2,"method":"subscribe","params":{"channel":"ka:room"}}')
+            writer.write(b"POST /connection/poll HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                         str(len(body)).encode() + b"\r\n\r\n" + body)
+            await writer.drain()
+            status, hdrs = await herald_links._read_head(reader, 5)
+            text = (await reader.readexactly(int(hdrs["content-length"]))).decode()
+            check(status == 200, f"session {i} created on the same connection", (status, text))
+            client = json.loads(text.split("\n")[1])["result"]["client"]
+            sessions.append((hdrs["herald-session"], client))
+    finally:
+        writer.close()
+    check(sessions[0][1] != sessions[1][1], "two client ids", sessions)
+    status, _, body = await http_request(server.port, "POST", "/api/presence_stats",
+                                         b'{"channel":"ka:room"}')
+    check(status == 200 and json.loads(body)["result"]["num_clients"] == 2,
+          "both in the channel's presence", body)
+    status, _, body = await http_request(server.port, "POST", "/api/publish",
+                                         b'{"channel":"ka:room","data":"both get this"}')
+    check(status == 200, "publish to their channel", (status, body))
+    for sid, _ in sessions:
+        status, _, body = await http_request(server.port, "GET",
+                                             f"/connection/poll?session={sid}&cursor=1")
+        check(status == 200 and b"both get this" in body, f"{sid} polls the publication",
+              (status, body))
+    check(server.alive(), "the server is still running", "it exited")
 
 
 @suite.case("2,000 abandoned poll sessions are collected and the heap comes back", args=FAST,

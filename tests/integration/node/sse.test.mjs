@@ -49,6 +49,23 @@ function collect(es) {
   };
 }
 
+// Resolves once `count` subscribe replies (the stream's `herald` events whose result has an
+// epoch) have come: from then on every publication reaches the stream. The stream's opening is
+// not enough: with presence on, a subscription goes live a round trip to the channel's owner
+// loop after the response head, and a publication made in between is not the stream's (the
+// test then waited for it in vain, now and then on a busy machine). Call it before the stream
+// opens, so that no reply passes unseen.
+function subscribed(es, count, what) {
+  let seen = 0;
+  return within(new Promise((resolve) => {
+    es.addEventListener('herald', (e) => {
+      if (JSON.parse(e.data).result?.epoch !== undefined && ++seen === count) {
+        resolve();
+      }
+    });
+  }), 5000, what);
+}
+
 function assertExactlyOnceInOrder(got, count) {
   const ns = got.map((g) => g.n);
   assert.deepEqual(ns, Array.from({ length: count }, (_, i) => i),
@@ -66,11 +83,13 @@ test('EventSource resumes through Last-Event-ID after a SIGKILL restart: nothing
     const port = server.port;
     const es = new EventSource(`http://127.0.0.1:${port}/connection/sse?channel=news`);
     const c = collect(es);
+    const ready = subscribed(es, 1, 'the stream is subscribed to news');
     try {
       await within(new Promise((resolve, reject) => {
         es.onopen = resolve;
         es.onerror = reject;
       }), 5000, 'the stream opens');
+      await ready;
       es.onerror = () => {}; // reconnects are expected from here on
       for (let n = 0; n < 100; n++) {
         await publish(port, 'news', { n });
@@ -99,8 +118,10 @@ test('two channels in one stream: the id holds both positions, a resume recovers
     const url = `http://127.0.0.1:${port}/connection/sse?channel=a&channel=b`;
     let es = new EventSource(url);
     let c = collect(es);
+    const ready = subscribed(es, 2, 'the stream is subscribed to a and b');
     try {
       await within(new Promise((resolve) => { es.onopen = resolve; }), 5000, 'stream opens');
+      await ready;
       await publish(port, 'a', { n: 0 });
       await publish(port, 'b', { n: 1 });
       await c.waitFor(2, 'one on each channel');

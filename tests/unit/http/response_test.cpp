@@ -41,10 +41,13 @@ TEST(Response, HeadReplyKeepsContentLength) {
             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1234\r\n\r\n");
 }
 
-TEST(Response, NoContentLengthFor204And1xx) {
+TEST(Response, NoContentLengthFor204And304And1xx) {
   std::string out;
   append_response(out, 204, "", "", true);
   EXPECT_EQ(out, "HTTP/1.1 204 No Content\r\n\r\n");
+  out.clear();
+  append_response_head(out, 304, "", 1234, true, "ETag: \"a\"\r\n");
+  EXPECT_EQ(out, "HTTP/1.1 304 Not Modified\r\nETag: \"a\"\r\n\r\n");
   out.clear();
   append_response_head(out, 101, "", 0, true, "Upgrade: websocket\r\nConnection: Upgrade\r\n");
   EXPECT_EQ(

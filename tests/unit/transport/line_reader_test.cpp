@@ -57,6 +57,12 @@ const std::vector<Case>& cases() {
       {"limit plus cr", std::string(16, 'x') + "\r\n", {std::string(16, 'x')}, E::kNone, ""},
       {"one over the limit", std::string(17, 'x') + "\n", {}, E::kTooLong, ""},
       {"over the limit without newline", std::string(17, 'x'), {}, E::kTooLong, ""},
+      // The limit fires at the byte that passes it: what comes after is never validated.
+      {"over the limit, then a bad byte", std::string(18, 'x') + "\xff", {}, E::kTooLong, ""},
+      {"over the limit, then a bad byte and newline", std::string(18, 'x') + "\xfd\n", {},
+       E::kTooLong, ""},
+      {"bad byte within the limit of a long line", "\xff" + std::string(20, 'x'), {},
+       E::kInvalidUtf8, ""},
       {"utf-8 passes", "h\xc3\xa9llo \xe2\x82\xac\n", {"h\xc3\xa9llo \xe2\x82\xac"}, E::kNone, ""},
       {"invalid utf-8", "ok\n\xff\n", {"ok"}, E::kInvalidUtf8, ""},
       {"sequence cut by newline", "\xc3\n", {}, E::kInvalidUtf8, ""},
