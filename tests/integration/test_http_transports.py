@@ -229,12 +229,22 @@ async def polls_on_one_connection(server):
                                          b'{"channel":"ka:room"}')
     check(status == 200 and json.loads(body)["result"]["num_clients"] == 2,
           "both in the channel's presence", body)
-    status, _, body = await http_request(server.port, "POST", "/api/publish",
-                                         b'{"channel":"ka:room","data":"both get this"}')
-    check(status == 200, "publish to their channel", (status, body))
+    # Subscribed once the subscribe reply is there (presence is added a step before the join):
+    # poll for it first, then publish, then poll from after it.
+    cursors = []
     for sid, _ in sessions:
         status, _, body = await http_request(server.port, "GET",
                                              f"/connection/poll?session={sid}&cursor=1")
+        lines = body.decode().split("\n")
+        check(status == 200 and any('"id":2,"result"' in x for x in lines[1:]),
+              f"{sid}: the subscribe reply", (status, body))
+        cursors.append(json.loads(lines[0])["cursor"])
+    status, _, body = await http_request(server.port, "POST", "/api/publish",
+                                         b'{"channel":"ka:room","data":"both get this"}')
+    check(status == 200, "publish to their channel", (status, body))
+    for (sid, _), cursor in zip(sessions, cursors):
+        status, _, body = await http_request(server.port, "GET",
+                                             f"/connection/poll?session={sid}&cursor={cursor}")
         check(status == 200 and b"both get this" in body, f"{sid} polls the publication",
               (status, body))
     check(server.alive(), "the server is still running", "it exited")
