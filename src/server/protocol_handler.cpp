@@ -592,9 +592,11 @@ class ProtocolHandler final : public Handler,
                             protocol::append_message_push(pushes, channel, p);
                           }
                           t.send_positioned(pushes, transport::PushPositions{
-                                                        channel, reply.top.epoch, pubs[0].offset});
+                                                        channel, reply.top.epoch, pubs[0].offset,
+                                                        pubs.back().offset});
                         }
                         t.set_position(transport::PushPositions{channel, reply.top.epoch,
+                                                                reply.top.offset,
                                                                 reply.top.offset});
                       }
                     });

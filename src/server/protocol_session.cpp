@@ -66,13 +66,14 @@ Session::Session(PushEncoder& encoder, transport::Transport& transport)
 void Session::on_channel_publication(std::string_view channel, const std::string& epoch,
                                      const std::shared_ptr<const broker::PublicationRecord>& pub) {
   transport_.send_shared(encoder_.encoded(channel, epoch, pub),
-                         transport::PushPositions{channel, epoch, pub->offset});
+                         transport::PushPositions{channel, epoch, pub->offset, pub->offset});
 }
 
 void Session::on_channel_publications(std::string_view channel, const std::string& epoch,
                                       const std::shared_ptr<const broker::PublicationBatch>& batch) {
   transport_.send_shared(encoder_.encoded(channel, epoch, batch),
-                         transport::PushPositions{channel, epoch, batch->front()->offset});
+                         transport::PushPositions{channel, epoch, batch->front()->offset,
+                                                  batch->back()->offset});
 }
 
 void Session::on_channel_join(std::string_view channel, const broker::ClientInfo& who) {

@@ -8,14 +8,6 @@
 namespace herald::transport {
 namespace {
 
-size_t count_lines(std::string_view text) {
-  size_t n = 1;
-  for (char c : text) {
-    n += c == '\n' ? 1 : 0;
-  }
-  return n;
-}
-
 }  // namespace
 
 SseStream::SseStream(Connection& conn, std::string session_id, std::vector<Position> positions)
@@ -118,11 +110,13 @@ bool SseStream::parse_event_id(std::string_view id, std::vector<Position>& posit
   return true;
 }
 
-bool SseStream::advance(const PushPositions& at, size_t lines) {
+bool SseStream::advance(std::string_view channel, std::string_view epoch, uint64_t offset) {
   for (Position& p : positions_) {
-    if (p.channel == at.channel) {
-      p.epoch = std::string(at.epoch);
-      p.offset = at.first_offset + lines - 1;
+    if (p.channel == channel) {
+      if (p.epoch != epoch) {
+        p.epoch = std::string(epoch);
+      }
+      p.offset = offset;
       return true;
     }
   }
@@ -153,7 +147,7 @@ void SseStream::send_shared(const Publication& pushes, const PushPositions& at) 
   if (!unidirectional()) {
     conn_.write(pushes.sse());
   } else if (positions_.size() == 1) {
-    if (!advance(at, count_lines(pushes.payload()))) {
+    if (!advance(at.channel, at.epoch, at.last_offset)) {
       return;
     }
     conn_.write(pushes.sse_with_ids(at.epoch, at.first_offset));
@@ -171,17 +165,17 @@ void SseStream::send_positioned(std::string_view pushes, const PushPositions& at
   }
   // Each push is its own event, whose id holds every channel's position after it.
   std::string events;
-  PushPositions one = at;
+  uint64_t offset = at.first_offset;
   while (true) {
     size_t nl = pushes.find('\n');
-    if (!advance(one, 1)) {
+    if (!advance(at.channel, at.epoch, offset)) {
       return;
     }
     events += "id: ";
     events += format_event_id(positions_);
     events += '\n';
     append_sse_data(events, pushes.substr(0, nl));
-    ++one.first_offset;
+    ++offset;
     if (nl == std::string_view::npos) {
       break;
     }

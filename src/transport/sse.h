@@ -54,7 +54,9 @@ class SseStream final : public Mode, public EmulatedSession {
   void send_shared(const Publication& pushes, const PushPositions& at) override;
   bool labels_positions() const override { return !positions_.empty(); }
   void send_positioned(std::string_view pushes, const PushPositions& at) override;
-  void set_position(const PushPositions& at) override { advance(at, 1); }
+  void set_position(const PushPositions& at) override {
+    advance(at.channel, at.epoch, at.first_offset);
+  }
   void close(uint16_t code, std::string_view reason) override;
 
   // Mode
@@ -65,8 +67,9 @@ class SseStream final : public Mode, public EmulatedSession {
 
  private:
   bool unidirectional() const { return !positions_.empty(); }
-  // Records that lines pushes at `at` were sent (unidirectional); false for a channel not ours.
-  bool advance(const PushPositions& at, size_t lines);
+  // Records that the channel is at `offset` of `epoch` now (unidirectional); false for a channel
+  // not ours.
+  bool advance(std::string_view channel, std::string_view epoch, uint64_t offset);
 
   Connection& conn_;
   LoopServices& services_;

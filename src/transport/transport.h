@@ -15,12 +15,14 @@ enum class Kind : uint8_t { kWebSocket, kTcp, kSse, kPoll };
 std::string_view to_string(Kind kind);
 
 // Where a run of message pushes sits in its channel: one push per line, consecutive offsets from
-// first_offset, one epoch. Transports that label what they send with positions (SSE event ids)
-// use it; the others ignore it.
+// first_offset to last_offset, one epoch. Transports that label what they send with positions
+// (SSE event ids) use it; the others ignore it. (The last offset comes with it so that no
+// subscriber has to count the lines of a shared batch.)
 struct PushPositions {
   std::string_view channel;
   std::string_view epoch;
   uint64_t first_offset = 0;
+  uint64_t last_offset = 0;
 };
 
 class Transport {
