@@ -1,41 +1,9 @@
 #include "broker/redis_url.h"
 
+#include "http/url.h"
+
 namespace herald::broker {
 namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
-bool percent_decode(std::string_view in, std::string& out) {
-  out.clear();
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out += in[i];
-      continue;
-    }
-    if (i + 2 >= in.size()) {
-      return false;
-    }
-    int hi = hex_value(in[i + 1]);
-    int lo = hex_value(in[i + 2]);
-    if (hi < 0 || lo < 0) {
-      return false;
-    }
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return true;
-}
 
 bool parse_number(std::string_view s, long max, long& value) {
   if (s.empty() || s.size() > 6) {
@@ -77,7 +45,10 @@ Result<RedisUrl> parse_redis_url(std::string_view url) {
         colon == std::string_view::npos ? std::string_view{} : credentials.substr(0, colon);
     std::string_view pass =
         colon == std::string_view::npos ? credentials : credentials.substr(colon + 1);
-    if (!percent_decode(user, out.user) || !percent_decode(pass, out.password)) {
+    // Userinfo is percent-encoded (RFC 3986 3.2.1); '+' is a plus there, not a space.
+    out.user.clear();
+    out.password.clear();
+    if (!http::percent_decode(user, out.user) || !http::percent_decode(pass, out.password)) {
       return Error{"redis_url: bad percent-encoding in the user or password"};
     }
   }
