@@ -13,6 +13,7 @@
 
 #include "auth/base64url.h"
 #include "auth/signature.h"
+#include "base/json_string.h"
 
 namespace herald::auth {
 namespace {
@@ -20,20 +21,6 @@ namespace {
 // OpenSSL asks this for a passphrase: there is none, so an encrypted key fails to load.
 int no_passphrase(char* /*buf*/, int /*size*/, int /*rwflag*/, void* /*u*/) {
   return 0;
-}
-
-// A JSON string literal for a kid (quotes and backslashes escaped; control bytes dropped).
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-    }
-    if (static_cast<unsigned char>(c) >= 0x20) {
-      out += c;
-    }
-  }
-  out += '"';
 }
 
 }  // namespace

@@ -7,12 +7,12 @@
 #include <string>
 #include <string_view>
 
+#include "base/json_string.h"
+
 namespace herald::protocol {
 
-// Appends s as a quoted JSON string. '"', '\\' and control bytes are escaped (\n, \t... or
-// \u00XX); valid UTF-8 is copied as is; each byte of an invalid UTF-8 sequence becomes \ufffd,
-// so the output is always valid JSON whatever s holds.
-void append_json_string(std::string& out, std::string_view s);
+// Appends s as a quoted JSON string (base/json_string.h, shared with the other layers).
+using herald::append_json_string;
 
 // Appends the decimal form of v.
 void append_uint(std::string& out, uint64_t v);

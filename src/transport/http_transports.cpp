@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/json_string.h"
 #include "http/url.h"
 #include "transport/connection.h"
 #include "transport/http_session.h"
@@ -97,26 +98,6 @@ void preflight(HttpSession& http, const http::Request& req, std::string_view cor
       "Access-Control-Allow-Headers: Content-Type, Last-Event-ID\r\n"
       "Access-Control-Max-Age: 600\r\n";
   http.respond(204, kJson, {}, req.keep_alive, headers);
-}
-
-// Appends s as a JSON string (quotes and escapes), for the commands built from a URL.
-void append_json_string(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20) {
-      out += "\\u00";
-      out += kHex[u >> 4];
-      out += kHex[u & 15];
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
 }
 
 // The value of cookie `name` in a Cookie header, or empty.
