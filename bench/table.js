@@ -5,7 +5,10 @@
 const fs = require('fs');
 const path = require('path');
 
-const [dir, ...servers] = process.argv.slice(2);
+// Usage: node table.js --transports OUT_DIR RATE...   (bench/transports.sh) prints the transport
+// tables instead.
+const transportsMode = process.argv[2] === '--transports';
+const [dir, ...servers] = process.argv.slice(transportsMode ? 3 : 2);
 
 function load(name, server) {
   try {
@@ -70,6 +73,11 @@ function table(columns, rowList) {
   }
 }
 
+if (transportsMode) {
+  transportTables(servers);  // here: the fan-out rates
+  process.exit(0);
+}
+
 table(servers, rows);
 
 // Channels (Herald protocol): herald only, one column.
@@ -129,5 +137,56 @@ if (servers.includes('herald') && protoRows.some(([, name]) => load(name, 'heral
         `${n(channel.server_cpu_us_per_delivery, 3)} us, /chat ${n(chat.server_cpu_us_per_delivery, 3)} us: ` +
         `ratio ${n(ratio, 2)} (target <= 1.2)`);
     }
+  }
+}
+
+// bench/transports.sh: the same fan-out and idle clients over each transport, one column each.
+function transportTables(rates) {
+  const transports = ['websocket', 'tcp', 'sse', 'poll'];
+  const header = (first) => {
+    console.log('| ' + [first, ...transports].join(' | ') + ' |');
+    console.log('|' + [first, ...transports].map(() => ' --- ').join('|') + '|');
+  };
+  const row = (label, results, fn) =>
+    console.log(`| ${label} | ${results.map((r) => (r ? fn(r) : 'failed')).join(' | ')} |`);
+  for (const rate of rates) {
+    const results = transports.map((t) => load(`fanout-${rate}-${t}`, 'herald'));
+    if (!results.some((r) => r)) {
+      continue;
+    }
+    const ws = results[0];
+    console.log(`\nFan-out: 1 channel, ${n(ws ? ws.connections : 10000)} subscribers, ${rate} msg/s ` +
+      'via the API, herald --threads 1, durable history:\n');
+    header('figure');
+    row('deliveries/s (offered)', results, (r) => `${n(r.delivered_per_s)} (${n(r.offered_deliveries_per_s)})`);
+    row('lost (gaps / duplicates)', results, (r) => `${n(r.deliveries_lost)} (${n(r.seq_gaps)} / ${n(r.duplicates)})`);
+    row('latency p50 / p99 / max', results,
+      (r) => `${ms(r.latency_p50_us)} / ${ms(r.latency_p99_us)} / ${ms(r.latency_max_us)}`);
+    row('server CPU per delivery', results, (r) => n(r.server_cpu_us_per_delivery, 3) + ' us');
+    row('ratio to WebSocket', results, (r) => (ws && ws.server_cpu_us_per_delivery
+      ? n(r.server_cpu_us_per_delivery / ws.server_cpu_us_per_delivery, 2) : 'n/a'));
+    row('server / generator CPU', results, (r) => `${n(r.server_cpu_pct)} % / ${n(r.generator_cpu_pct)} %`);
+    // A TCP client sees lines, not the server's writes: one push each by definition.
+    row('pushes per WebSocket message / SSE event / poll answer', results,
+      (r) => (r.transport === 'tcp' ? '-' : n(r.pushes_per_unit, 2)));
+    row('HTTP requests (poll answers, of them empty)', results, (r) => (r.http_requests === undefined
+      ? '-' : n(r.http_requests) + (r.poll_answers === undefined ? ''
+        : ` (${n(r.poll_answers)}, ${n(r.poll_answers_empty)})`)));
+    row('subscribers connected, time', results, (r) => `${n(r.connected)} (${n(r.connect_failed)} failed, ` +
+      `${n(r.disconnected_during_run)} dropped), ${n(r.connect_s, 2)} s`);
+    row('CPU of other processes (should be ~0)', results, (r) => n(r.other_cpu_pct) + ' %');
+  }
+  const idle = transports.map((t) => load(`idle-${t}`, 'herald'));
+  if (idle.some((r) => r)) {
+    const ws = idle[0];
+    console.log(`\nIdle clients (connected and subscribed), herald --threads 1:\n`);
+    header('figure');
+    row('connected', idle, (r) => `${n(r.connected)} (${n(r.connect_failed)} failed)`);
+    row('time to connect and subscribe all', idle, (r) => n(r.connect_s, 2) + ' s');
+    row('server RSS per client (all / after the first 10 %)', idle,
+      (r) => `${n(r.server_rss_per_connection_kib, 2)} / ${n(r.server_rss_per_connection_marginal_kib, 2)} KiB`);
+    row('RSS ratio to WebSocket (all)', idle, (r) => (ws && ws.server_rss_per_connection_kib
+      ? n(r.server_rss_per_connection_kib / ws.server_rss_per_connection_kib, 2) : 'n/a'));
+    row('server CPU per client (connect + subscribe)', idle, (r) => n(r.server_cpu_us_per_connection) + ' us');
   }
 }

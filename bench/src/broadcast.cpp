@@ -47,10 +47,10 @@ bool get_hex(const char* in, int digits, uint64_t* out) {
 }
 
 // Thread: its own worker thread.
-class BroadcastWorker : public Worker {
+class BroadcastWorker : public WsWorker {
  public:
   BroadcastWorker(Shared& shared, int index, std::vector<uint32_t> ids)
-      : Worker(shared, index, std::move(ids)),
+      : WsWorker(shared, index, std::move(ids)),
         rate_(options().rate / options().threads),
         payload_(std::max(options().size, kHeaderSize), 'x') {
     payload_[0] = 'H';

@@ -70,6 +70,23 @@ void add_traffic(CLI::App* sub, BenchOptions& o) {
       ->check(CLI::Range(1, 16 << 20));
 }
 
+// fanout, channels and idle: which transport the subscribers use.
+void add_transport(CLI::App* sub, BenchOptions& o) {
+  sub->add_option("--transport", o.transport,
+                  "the subscribers' transport: websocket (--url's path), tcp (--tcp), sse "
+                  "(/connection/sse of --url's host:port), poll (/connection/poll)")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, Transport>{
+          {"websocket", Transport::kWebSocket},
+          {"ws", Transport::kWebSocket},
+          {"tcp", Transport::kTcp},
+          {"sse", Transport::kSse},
+          {"poll", Transport::kPoll}}))
+      ->option_text("websocket|tcp|sse|poll (default websocket)");
+  sub->add_option("--tcp", o.tcp_address,
+                  "HOST:PORT of the raw TCP transport (herald serve --tcp-listen), for "
+                  "--transport tcp");
+}
+
 // fanout and channels: subscribers + a publisher at --rate.
 void add_publishing(CLI::App* sub, BenchOptions& o) {
   add_traffic(sub, o);
@@ -98,7 +115,7 @@ void register_command(CLI::App& app) {
   CLI::App* bench = app.add_subcommand(
       "bench",
       "Load generator against a loopback server: echo, broadcast, connect, and the Herald "
-      "protocol: fanout, channels, history, recovery");
+      "protocol: fanout, channels, idle, history, recovery");
   bench->require_subcommand(1);
 
   auto echo = std::make_shared<BenchOptions>();
@@ -156,6 +173,7 @@ void register_command(CLI::App& app) {
       "Herald protocol: --subscribers clients on one channel, --rate msg/s published to it");
   add_common(f, *fo, "--subscribers,--connections,-c", "subscribers of the channel");
   add_publishing(f, *fo);
+  add_transport(f, *fo);
   f->callback([fo] { run_or_throw(run_fanout(*fo)); });
 
   auto ch = std::make_shared<BenchOptions>();
@@ -169,10 +187,30 @@ void register_command(CLI::App& app) {
       "Herald protocol: --channels channels with one subscriber each, --rate msg/s round-robin");
   add_common(h, *ch, "--channels", "channels, one subscriber each");
   add_publishing(h, *ch);
+  add_transport(h, *ch);
   h->callback([ch] {
     ch->channels = ch->connections;
     run_or_throw(run_fanout(*ch));
   });
+
+  auto id = std::make_shared<BenchOptions>();
+  id->mode = Mode::kIdle;
+  id->url = kProtocolUrl;
+  id->connections = 10000;
+  id->duration_s = 2;
+  id->drain_s = 0;
+  CLI::App* d = bench->add_subcommand(
+      "idle",
+      "Herald protocol: --connections clients over --transport, connected and subscribed, then "
+      "idle: count, time, server RSS each");
+  add_common(d, *id, "--connections,-c", "protocol clients");
+  add_transport(d, *id);
+  d->add_option("--hold", id->duration_s, "seconds to keep them open afterwards")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3600.0));
+  d->add_option("--namespace", id->ns, "namespace of the channel subscribed to (NS:idle)")
+      ->capture_default_str();
+  d->callback([id] { run_or_throw(run_idle(*id)); });
 
   auto hi = std::make_shared<BenchOptions>();
   hi->mode = Mode::kHistory;

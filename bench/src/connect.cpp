@@ -10,9 +10,9 @@ namespace herald::bench {
 namespace {
 
 // Thread: its own worker thread. Idle connections: any message is only counted.
-class ConnectWorker : public Worker {
+class ConnectWorker : public WsWorker {
  public:
-  using Worker::Worker;
+  using WsWorker::WsWorker;
 
  private:
   void on_message(client::Connection& conn, client::Opcode opcode,

@@ -9,10 +9,10 @@ namespace herald::bench {
 namespace {
 
 // Thread: its own worker thread.
-class EchoWorker : public Worker {
+class EchoWorker : public WsWorker {
  public:
   EchoWorker(Shared& shared, int index, std::vector<uint32_t> ids)
-      : Worker(shared, index, std::move(ids)),
+      : WsWorker(shared, index, std::move(ids)),
         depth_(static_cast<size_t>(options().in_flight)),
         ring_(conns_.size() * depth_, 0),
         head_(conns_.size(), 0),

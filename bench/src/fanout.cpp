@@ -1,13 +1,9 @@
-// herald bench fanout | channels: Herald protocol subscribers on /connection/websocket and one
+// herald bench fanout | channels: Herald protocol subscribers (subscriber.h) over --transport
+// (a WebSocket on /connection/websocket by default, or raw TCP, SSE, long-polling) and one
 // publisher (publisher.h) at --rate messages/s.
 //   fanout:   --subscribers N clients all subscribed to <ns>:fanout
 //   channels: --channels C clients, client i subscribed to <ns>:ch:i alone; the publishes go
 //             round-robin over the C channels
-// Each subscriber connects, sends connect + subscribe in one frame, and counts as connected
-// only once the subscribe reply is in. It then checks every message push: the stamp's
-// per-channel sequence number must be the next one (a jump is a loss inside the stream, a step
-// back a duplicate or reordering), the offset must be the previous one + 1, and the latency is
-// receive time minus the stamp's send time.
 #include <algorithm>
 #include <cstdio>
 #include <string>
@@ -16,165 +12,10 @@
 #include "modes.h"
 #include "publisher.h"
 #include "runner.h"
+#include "subscriber.h"
 
 namespace herald::bench {
 namespace {
-
-constexpr uint32_t kConnectId = 1;
-constexpr uint32_t kSubscribeId = 2;
-
-// Integrity figures of the subscribers, summed over workers after they stop.
-struct SubscriberFigures {
-  uint64_t seq_gaps = 0;       // messages skipped inside a subscriber's stream
-  uint64_t duplicates = 0;     // a sequence number at or below one already seen
-  uint64_t offset_gaps = 0;    // offsets not exactly previous + 1
-  uint64_t wrong_channel = 0;  // a push for a channel the connection is not subscribed to
-  uint64_t other_pushes = 0;   // join, leave, unsubscribe, disconnect...
-  uint64_t malformed = 0;      // lines that are not valid JSON or miss the stamp
-  uint64_t unexpected_replies = 0;
-  uint64_t subscribe_refused = 0;
-
-  void add(const SubscriberFigures& o) {
-    seq_gaps += o.seq_gaps;
-    duplicates += o.duplicates;
-    offset_gaps += o.offset_gaps;
-    wrong_channel += o.wrong_channel;
-    other_pushes += o.other_pushes;
-    malformed += o.malformed;
-    unexpected_replies += o.unexpected_replies;
-    subscribe_refused += o.subscribe_refused;
-  }
-};
-
-// Thread: its own worker thread.
-class SubscriberWorker : public Worker {
- public:
-  SubscriberWorker(Shared& shared, int index, std::vector<uint32_t> ids,
-                   const std::vector<std::string>& channels,
-                   std::vector<std::atomic<uint32_t>>& subscribers)
-      : Worker(shared, index, std::move(ids)),
-        channels_(channels),
-        subscribers_(subscribers),
-        subs_(conns_.size()) {
-    for (size_t i = 0; i < subs_.size(); ++i) {
-      subs_[i].channel = static_cast<uint32_t>(ids_[i] % channels_.size());
-    }
-  }
-
-  SubscriberFigures figures;
-
- private:
-  enum class SubState : uint8_t { kSubscribing, kSubscribed, kGone };
-
-  struct Sub {
-    uint32_t channel = 0;
-    SubState state = SubState::kSubscribing;
-    uint64_t next_seq = 0;
-    uint64_t last_offset = 0;
-  };
-
-  void on_open(client::Connection& conn) override {
-    // Not open for the runner until subscribed: the connect phase includes the subscription.
-    frame_.clear();
-    append_connect(frame_, kConnectId);
-    frame_.push_back('\n');
-    append_subscribe(frame_, kSubscribeId, channels_[subs_[conn.user_data].channel]);
-    if (!conn.send_text(frame_)) {
-      refuse(conn, "cannot send connect + subscribe");
-    }
-  }
-
-  void on_close(client::Connection& conn, const client::CloseInfo& info) override {
-    Sub& sub = subs_[conn.user_data];
-    if (sub.state == SubState::kSubscribed) {
-      subscribers_[sub.channel].fetch_sub(1, std::memory_order_relaxed);
-    }
-    sub.state = SubState::kGone;
-    Worker::on_close(conn, info);
-  }
-
-  void on_message(client::Connection& conn, client::Opcode opcode,
-                  std::string_view payload) override {
-    (void)opcode;
-    uint64_t now = now_ns();
-    for_each_line(payload, [&](std::string_view line) { on_line(conn, line, now); });
-  }
-
-  void on_line(client::Connection& conn, std::string_view line, uint64_t now) {
-    ServerLine l;
-    if (parse_server_line(line, &l) != JsonError::kNone) {
-      ++figures.malformed;
-      return;
-    }
-    Sub& sub = subs_[conn.user_data];
-    if (l.kind == ServerLine::Kind::kPush) {
-      if (l.push == "message") {
-        on_publication(sub, l, now);
-      } else {
-        ++figures.other_pushes;
-      }
-      return;
-    }
-    if (l.kind != ServerLine::Kind::kReply || sub.state != SubState::kSubscribing) {
-      ++figures.unexpected_replies;
-      return;
-    }
-    if (l.is_error) {
-      ++figures.subscribe_refused;
-      refuse(conn, std::string(l.id == kConnectId ? "connect" : "subscribe") +
-                       " refused: " + std::string(line.substr(0, 200)));
-      return;
-    }
-    if (l.id != kSubscribeId) {
-      return;  // the connect result
-    }
-    SubscribeResult result;
-    if (parse_subscribe_result(l.result, &result) != JsonError::kNone) {
-      ++figures.malformed;
-      refuse(conn, "malformed subscribe result: " + std::string(line.substr(0, 200)));
-      return;
-    }
-    sub.last_offset = result.offset;
-    sub.state = SubState::kSubscribed;
-    subscribers_[sub.channel].fetch_add(1, std::memory_order_relaxed);
-    Worker::on_open(conn);
-  }
-
-  void on_publication(Sub& sub, const ServerLine& l, uint64_t now) {
-    Stamp stamp;
-    if (!read_stamp(l.data.string_body(), &stamp)) {
-      ++figures.malformed;
-      return;
-    }
-    if (l.channel != channels_[sub.channel]) {
-      ++figures.wrong_channel;
-      return;
-    }
-    if (l.offset != sub.last_offset + 1) {
-      ++figures.offset_gaps;
-    }
-    sub.last_offset = l.offset;
-    if (stamp.seq < sub.next_seq) {
-      ++figures.duplicates;
-      return;
-    }
-    figures.seq_gaps += stamp.seq - sub.next_seq;
-    sub.next_seq = stamp.seq + 1;
-    histogram.record(now > stamp.sent_ns ? now - stamp.sent_ns : 0);
-    ++c_.received;
-  }
-
-  // Ends a connection whose subscription failed; the runner counts it as a failed connect.
-  void refuse(client::Connection& conn, const std::string& why) {
-    shared_.set_first_error(why);
-    conn.close(1000, "bench: subscribe failed");
-  }
-
-  const std::vector<std::string>& channels_;
-  std::vector<std::atomic<uint32_t>>& subscribers_;
-  std::vector<Sub> subs_;  // parallel to conns_
-  std::string frame_;
-};
 
 double per_s(uint64_t n, double s) {
   return s > 0 ? static_cast<double>(n) / s : 0;
@@ -199,6 +40,7 @@ int run_fanout(const BenchOptions& o) {
   }
   std::vector<std::atomic<uint32_t>> subscribers(channels.size());
   SubscriberFigures figures;
+  LinkCounters links;
   PublisherStats pub;
   RunResult r = run_bench(
       o,
@@ -207,7 +49,13 @@ int run_fanout(const BenchOptions& o) {
       },
       [&](Worker& w) {
         // Only SubscriberWorkers are made above; their threads have been joined.
-        figures.add(static_cast<SubscriberWorker&>(w).figures);
+        auto& sw = static_cast<SubscriberWorker&>(w);
+        figures.add(sw.figures);
+        LinkCounters c = sw.link_counters();
+        links.requests += c.requests;
+        links.poll_answers += c.poll_answers;
+        links.empty_answers += c.empty_answers;
+        links.keepalives += c.keepalives;
       },
       [&](Shared& s) {
         Publisher publisher(s, channels, subscribers);
@@ -227,6 +75,7 @@ int run_fanout(const BenchOptions& o) {
     // Connect + subscribe of every subscriber (with join/leave pushes on, it grows as N^2).
     report.add("server_connect_cpu_s", r.server_cpu_connect_s, "s");
   }
+  report.add_text("transport", std::string(to_string(o.transport)));
   report.add_int("channels", static_cast<int64_t>(channels.size()));
   report.add_text("publish_via", o.publish_via == PublishVia::kApi ? "api" : "ws");
   if (o.publish_via == PublishVia::kApi) {
@@ -270,6 +119,22 @@ int run_fanout(const BenchOptions& o) {
   report.add_int("malformed_lines", static_cast<int64_t>(figures.malformed));
   report.add_int("unexpected_replies", static_cast<int64_t>(figures.unexpected_replies));
   report.add_int("subscribe_refused", static_cast<int64_t>(figures.subscribe_refused));
+  // The transport's grouping of pushes: per WebSocket message, SSE event, poll answer, TCP line.
+  report.add_int("push_units", static_cast<int64_t>(figures.push_units));
+  report.add("pushes_per_unit",
+             figures.push_units > 0 ? static_cast<double>(figures.pushes_in_units) /
+                                          static_cast<double>(figures.push_units)
+                                    : 0.0);
+  if (o.transport == Transport::kSse || o.transport == Transport::kPoll) {
+    report.add_int("http_requests", static_cast<int64_t>(links.requests));
+  }
+  if (o.transport == Transport::kPoll) {
+    report.add_int("poll_answers", static_cast<int64_t>(links.poll_answers));
+    report.add_int("poll_answers_empty", static_cast<int64_t>(links.empty_answers));
+  }
+  if (links.keepalives > 0) {
+    report.add_int("keepalives", static_cast<int64_t>(links.keepalives));
+  }
   report.add("drain_s", r.drain_s, "s");
   add_latency_figures(r.histogram, report);
   auto us = [](uint64_t ns) { return static_cast<double>(ns) / 1000.0; };

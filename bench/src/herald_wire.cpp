@@ -228,4 +228,28 @@ JsonError parse_publication(const JsonValue& value, PublicationView* out) {
   return bad || !has_offset ? JsonError::kWrongType : JsonError::kNone;
 }
 
+JsonError parse_poll_answer(std::string_view body, uint64_t* cursor, std::string_view* lines) {
+  size_t nl = body.find('\n');
+  JsonValue head;
+  if (JsonError e = parse_value(body.substr(0, nl), &head); e != JsonError::kNone) {
+    return e;
+  }
+  bool has_cursor = false;
+  JsonError e = for_each_member(head, [&](std::string_view key, const JsonValue& v) {
+    if (key == "cursor") {
+      has_cursor = v.to_u64(cursor);
+      return false;
+    }
+    return true;
+  });
+  if (e != JsonError::kNone) {
+    return e;
+  }
+  if (!has_cursor) {
+    return JsonError::kWrongType;
+  }
+  *lines = nl == std::string_view::npos ? std::string_view() : body.substr(nl + 1);
+  return JsonError::kNone;
+}
+
 }  // namespace herald::bench

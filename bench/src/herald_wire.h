@@ -80,6 +80,11 @@ struct PublicationView {
 };
 JsonError parse_publication(const JsonValue& value, PublicationView* out);
 
+// The body of a long-poll answer (200 to the POST that creates a session, or to a poll): a first
+// line {"cursor":N}, N the number of the last entry in it, then the protocol lines after the
+// poll's cursor ('\n'-separated; *lines empty when there are none).
+JsonError parse_poll_answer(std::string_view body, uint64_t* cursor, std::string_view* lines);
+
 // Calls f(line) for every non-empty '\n'-separated line of a frame.
 template <typename F>
 void for_each_line(std::string_view frame, F&& f) {

@@ -76,7 +76,7 @@ bool parse_length(std::string_view v, size_t* out) {
 
 }  // namespace
 
-size_t parse_http_response(std::string_view in, HttpResponse* out, HttpError* error) {
+size_t parse_http_head(std::string_view in, HttpHead* out, HttpError* error) {
   *error = HttpError::kNone;
   size_t head_end = find_head_end(in);
   if (head_end == std::string_view::npos) {
@@ -85,20 +85,19 @@ size_t parse_http_response(std::string_view in, HttpResponse* out, HttpError* er
     }
     return 0;
   }
-  std::string_view head = in.substr(0, head_end - 4);
+  std::string_view head = in.substr(0, head_end - 2);  // the last header's CRLF stays
   size_t eol = head.find("\r\n");
-  HttpResponse r;
-  if (!parse_status_line(head.substr(0, eol), &r.status)) {
+  HttpHead h;
+  if (!parse_status_line(head.substr(0, eol), &h.status)) {
     *error = HttpError::kBadStatusLine;
     return 0;
   }
-  bool has_length = false;
-  size_t length = 0;
-  std::string_view rest = eol == std::string_view::npos ? std::string_view() : head.substr(eol + 2);
+  h.headers = head.substr(eol + 2);
+  std::string_view rest = h.headers;
   while (!rest.empty()) {
-    size_t next = rest.find("\r\n");
+    size_t next = rest.find("\r\n");  // every line of headers ends in CRLF
     std::string_view line = rest.substr(0, next);
-    rest = next == std::string_view::npos ? std::string_view() : rest.substr(next + 2);
+    rest.remove_prefix(next + 2);
     size_t colon = line.find(':');
     if (colon == std::string_view::npos || colon == 0) {
       *error = HttpError::kBadHeader;
@@ -114,23 +113,47 @@ size_t parse_http_response(std::string_view in, HttpResponse* out, HttpError* er
     std::string_view value = trim_ows(line.substr(colon + 1));
     if (ascii_iequals(name, "content-length")) {
       size_t n = 0;
-      if (!parse_length(value, &n) || (has_length && n != length)) {
+      if (!parse_length(value, &n) || (h.has_length && n != h.length)) {
         *error = HttpError::kBadLength;
         return 0;
       }
-      has_length = true;
-      length = n;
+      h.has_length = true;
+      h.length = n;
     } else if (ascii_iequals(name, "transfer-encoding")) {
       *error = HttpError::kUnsupportedCoding;
       return 0;
     } else if (ascii_iequals(name, "connection") && ascii_iequals(value, "close")) {
-      r.close = true;
+      h.close = true;
     }
   }
-  bool bodiless = r.status < 200 || r.status == 204 || r.status == 304;
+  *out = h;
+  return head_end;
+}
+
+std::string_view find_header(std::string_view headers, std::string_view name) {
+  while (!headers.empty()) {
+    size_t next = headers.find("\r\n");
+    std::string_view line = headers.substr(0, next);
+    headers = next == std::string_view::npos ? std::string_view() : headers.substr(next + 2);
+    size_t colon = line.find(':');
+    if (colon != std::string_view::npos && ascii_iequals(line.substr(0, colon), name)) {
+      return trim_ows(line.substr(colon + 1));
+    }
+  }
+  return {};
+}
+
+size_t parse_http_response(std::string_view in, HttpResponse* out, HttpError* error) {
+  HttpHead h;
+  size_t head_end = parse_http_head(in, &h, error);
+  if (head_end == 0) {
+    return 0;
+  }
+  size_t length = h.length;
+  bool bodiless = h.status < 200 || h.status == 204 || h.status == 304;
   if (bodiless) {
     length = 0;
-  } else if (!has_length) {
+  } else if (!h.has_length) {
     *error = HttpError::kNoLength;
     return 0;
   }
@@ -141,8 +164,10 @@ size_t parse_http_response(std::string_view in, HttpResponse* out, HttpError* er
   if (in.size() - head_end < length) {
     return 0;
   }
-  r.body = in.substr(head_end, length);
-  *out = r;
+  out->status = h.status;
+  out->headers = h.headers;
+  out->close = h.close;
+  out->body = in.substr(head_end, length);
   return head_end + length;
 }
 

@@ -11,6 +11,7 @@ int run_broadcast(const BenchOptions& options);
 int run_connect(const BenchOptions& options);
 // The Herald protocol (/connection/websocket and POST /api/publish):
 int run_fanout(const BenchOptions& options);  // fanout and channels
+int run_idle(const BenchOptions& options);    // idle protocol clients over --transport
 int run_history(const BenchOptions& options);
 int run_recovery(const BenchOptions& options);
 

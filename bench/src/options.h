@@ -9,7 +9,19 @@
 
 namespace herald::bench {
 
-enum class Mode : uint8_t { kEcho, kBroadcast, kConnect, kFanout, kChannels, kHistory, kRecovery };
+enum class Mode : uint8_t {
+  kEcho,
+  kBroadcast,
+  kConnect,
+  kFanout,
+  kChannels,
+  kIdle,
+  kHistory,
+  kRecovery
+};
+
+// Which of the server's transports the subscribers of fanout, channels and idle use (link.h).
+enum class Transport : uint8_t { kWebSocket, kTcp, kSse, kPoll };
 
 // How the Herald protocol modes publish: POST /api/publish, or a WebSocket client's publish.
 enum class PublishVia : uint8_t { kApi, kWs };
@@ -32,6 +44,8 @@ struct BenchOptions {
   // The Herald protocol modes (fanout, channels, history, recovery), on /connection/websocket
   // and the server API of the same host:port:
   PublishVia publish_via = PublishVia::kApi;
+  Transport transport = Transport::kWebSocket;  // fanout, channels, idle: the subscribers'
+  std::string tcp_address;  // HOST:PORT of the raw TCP transport (--transport tcp)
   std::string ns = "bench";  // namespace of every channel used: bench:fanout, bench:ch:7...
   int channels = 1;          // channels: one subscriber each; history: channels written to
   int api_connections = 1;   // keep-alive server API connections, 1..64

@@ -36,6 +36,33 @@ Result<Target> resolve_target(const std::string& url) {
   return t;
 }
 
+Result<LinkTarget> resolve_link_target(const BenchOptions& o) {
+  auto http = resolve_target(o.url);
+  if (!http) {
+    return Error{http.error()};
+  }
+  LinkTarget t;
+  t.transport = o.transport;
+  t.url = http->url;
+  t.http = http->endpoint;
+  t.ws_options = ws_connection_options(o);
+  if (o.transport == Transport::kTcp) {
+    std::string_view address = o.tcp_address;
+    if (address.starts_with("tcp://")) {
+      address.remove_prefix(6);  // as `herald serve` prints it
+    }
+    if (address.empty()) {
+      return Error{"--transport tcp needs --tcp HOST:PORT (herald serve --tcp-listen)"};
+    }
+    auto tcp = resolve_target("ws://" + std::string(address) + "/");
+    if (!tcp) {
+      return Error{"--tcp " + o.tcp_address + ": " + tcp.error()};
+    }
+    t.tcp = tcp->endpoint;
+  }
+  return t;
+}
+
 namespace {
 
 constexpr double kCloseTimeoutS = 2.0;
@@ -48,7 +75,9 @@ double seconds_since(uint64_t start) {
   return static_cast<double>(now_ns() - start) / 1e9;
 }
 
-client::ConnectionOptions connection_options(const BenchOptions& o) {
+}  // namespace
+
+client::ConnectionOptions ws_connection_options(const BenchOptions& o) {
   client::ConnectionOptions c;
   c.offer_deflate = o.deflate;
   // The payloads are ASCII and checked by the parser of the message itself; validating UTF-8
@@ -58,33 +87,21 @@ client::ConnectionOptions connection_options(const BenchOptions& o) {
   return c;
 }
 
-}  // namespace
-
 Worker::Worker(Shared& shared, int index, std::vector<uint32_t> ids)
-    : shared_(shared), index_(index), ids_(std::move(ids)) {
-  client::ConnectionOptions co = connection_options(*shared.options);
-  conns_.reserve(ids_.size());
-  for (size_t i = 0; i < ids_.size(); ++i) {
-    conns_.push_back(std::make_unique<client::Connection>(loop_, *this, co));
-    conns_.back()->user_data = i;
-  }
-  open_.reserve(ids_.size());
-}
+    : shared_(shared), index_(index), ids_(std::move(ids)), is_open_(ids_.size(), 0) {}
 
 Worker::~Worker() = default;
 
-void Worker::on_open(client::Connection& conn) {
+void Worker::slot_opened(size_t slot) {
   ++c_.opened;
   --pending_;
-  open_.push_back(&conn);
+  is_open_[slot] = 1;
   shared_.open_connections.fetch_add(1, std::memory_order_relaxed);
 }
 
-void Worker::on_close(client::Connection& conn, const client::CloseInfo& info) {
-  auto it = std::find(open_.begin(), open_.end(), &conn);
-  if (it != open_.end()) {
-    *it = open_.back();
-    open_.pop_back();
+void Worker::slot_ended(size_t slot, std::string_view why) {
+  if (is_open_[slot] != 0) {
+    is_open_[slot] = 0;
     shared_.open_connections.fetch_sub(1, std::memory_order_relaxed);
     if (phase_ != Phase::kClose) {
       ++c_.lost;
@@ -93,26 +110,20 @@ void Worker::on_close(client::Connection& conn, const client::CloseInfo& info) {
   }
   --pending_;
   ++c_.failed;
-  std::lock_guard<std::mutex> lock(shared_.error_mutex);
-  if (shared_.first_error.empty()) {
-    shared_.first_error = info.describe();
-  }
+  shared_.set_first_error(std::string(why));
 }
 
 void Worker::start_more_connections() {
   const BenchOptions& o = options();
   size_t limit = static_cast<size_t>(std::max(1, o.connect_concurrency / o.threads));
-  while (pending_ < limit && next_to_start_ < conns_.size()) {
-    client::Connection& conn = *conns_[next_to_start_++];
-    if (conn.start(shared_.endpoint, shared_.url)) {
+  while (pending_ < limit && next_to_start_ < ids_.size()) {
+    int err = 0;
+    if (start_slot(next_to_start_++, &err)) {
       ++pending_;
       continue;
     }
     ++c_.failed;
-    std::lock_guard<std::mutex> lock(shared_.error_mutex);
-    if (shared_.first_error.empty()) {
-      shared_.first_error = std::string("connect: ") + std::strerror(conn.last_errno());
-    }
+    shared_.set_first_error(std::string("connect: ") + std::strerror(err));
   }
 }
 
@@ -142,7 +153,7 @@ void Worker::run() {
     int timeout = 10;
     if (phase_ == Phase::kConnect) {
       start_more_connections();
-      if (next_to_start_ == conns_.size() && pending_ == 0) {
+      if (next_to_start_ == ids_.size() && pending_ == 0) {
         published.connect_done.store(true, std::memory_order_release);
       }
     } else if (phase_ == Phase::kMeasure) {
@@ -161,30 +172,73 @@ void Worker::run() {
 }
 
 void Worker::close_all() {
-  for (client::Connection* conn : open_) {
-    conn->close(1000, "bench done");
+  for (size_t slot = 0; slot < is_open_.size(); ++slot) {
+    if (is_open_[slot] != 0) {
+      close_slot(slot);
+    }
   }
   uint64_t deadline = now_ns() + static_cast<uint64_t>(kCloseTimeoutS * 1e9);
   // Bounded: servers close TCP after the close handshake; whoever has not by the deadline is
   // dropped.
   while (now_ns() < deadline) {
     bool any = false;
-    for (const auto& conn : conns_) {
-      auto s = conn->state();
-      if (s != client::Connection::State::kClosed && s != client::Connection::State::kIdle) {
-        any = true;
-        break;
-      }
+    for (size_t slot = 0; slot < is_open_.size() && !any; ++slot) {
+      any = slot_active(slot);
     }
     if (!any) {
       break;
     }
     loop_.run_once(10);
   }
-  for (const auto& conn : conns_) {
-    conn->abort();
+  for (size_t slot = 0; slot < is_open_.size(); ++slot) {
+    abort_slot(slot);
   }
 }
+
+WsWorker::WsWorker(Shared& shared, int index, std::vector<uint32_t> ids)
+    : Worker(shared, index, std::move(ids)) {
+  client::ConnectionOptions co = ws_connection_options(*shared.options);
+  conns_.reserve(ids_.size());
+  for (size_t i = 0; i < ids_.size(); ++i) {
+    conns_.push_back(std::make_unique<client::Connection>(loop_, *this, co));
+    conns_.back()->user_data = i;
+  }
+  open_.reserve(ids_.size());
+}
+
+WsWorker::~WsWorker() = default;
+
+void WsWorker::on_open(client::Connection& conn) {
+  open_.push_back(&conn);
+  slot_opened(static_cast<size_t>(conn.user_data));
+}
+
+void WsWorker::on_close(client::Connection& conn, const client::CloseInfo& info) {
+  auto it = std::find(open_.begin(), open_.end(), &conn);
+  if (it != open_.end()) {
+    *it = open_.back();
+    open_.pop_back();
+  }
+  slot_ended(static_cast<size_t>(conn.user_data), info.describe());
+}
+
+bool WsWorker::start_slot(size_t slot, int* err) {
+  client::Connection& conn = *conns_[slot];
+  if (conn.start(shared_.endpoint, shared_.url)) {
+    return true;
+  }
+  *err = conn.last_errno();
+  return false;
+}
+
+bool WsWorker::slot_active(size_t slot) const {
+  auto s = conns_[slot]->state();
+  return s != client::Connection::State::kClosed && s != client::Connection::State::kIdle;
+}
+
+void WsWorker::close_slot(size_t slot) { conns_[slot]->close(1000, "bench done"); }
+
+void WsWorker::abort_slot(size_t slot) { conns_[slot]->abort(); }
 
 namespace {
 
@@ -302,6 +356,8 @@ const char* mode_name(Mode m) {
       return "fanout";
     case Mode::kChannels:
       return "channels";
+    case Mode::kIdle:
+      return "idle";
     case Mode::kHistory:
       return "history";
     case Mode::kRecovery:
@@ -323,7 +379,14 @@ RunResult run_bench(const BenchOptions& o, const WorkerFactory& factory,
   }
   shared.url = target->url;
   shared.endpoint = target->endpoint;
-  long want = o.connections + 64L * o.threads + 64;
+  auto link = resolve_link_target(o);
+  if (!link) {
+    r.error = link.error();
+    return r;
+  }
+  shared.link = *link;
+  // An SSE link opens a second connection for each POST while it connects.
+  long want = o.connections + o.connect_concurrency + 64L * o.threads + 64;
   long have = raise_fd_limit(want);
   if (have < want) {
     r.error = "need " + std::to_string(want) + " file descriptors, RLIMIT_NOFILE allows " +
@@ -380,7 +443,7 @@ RunResult run_bench(const BenchOptions& o, const WorkerFactory& factory,
     progress.update("connect", t, seconds_since(t0));
   }
   r.connect_s = seconds_since(t0);
-  if (o.mode == Mode::kConnect) {
+  if (o.mode == Mode::kConnect || o.mode == Mode::kIdle) {
     sleep_ms(200);  // let the server finish its bookkeeping for the last handshakes
   }
   std::optional<ProcSample> server1;

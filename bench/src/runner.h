@@ -11,12 +11,14 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include "herald/client/connection.h"
 #include "herald/client/loop.h"
 #include "histogram.h"
+#include "link.h"
 #include "options.h"
 #include "report.h"
 
@@ -32,12 +34,17 @@ struct Target {
   client::Endpoint endpoint;
 };
 Result<Target> resolve_target(const std::string& url);
+// The links' target for o: --url, and --tcp when the transport is tcp (loopback only too).
+Result<LinkTarget> resolve_link_target(const BenchOptions& o);
+// The options of the generator's WebSocket clients.
+client::ConnectionOptions ws_connection_options(const BenchOptions& o);
 
 // What the main thread and all workers share. Written by the main thread except where noted.
 struct Shared {
   const BenchOptions* options = nullptr;
   client::WsUrl url;
   client::Endpoint endpoint;
+  LinkTarget link;  // where the subscriber modes' links connect
   std::atomic<int> phase{static_cast<int>(Phase::kConnect)};
   std::atomic<uint64_t> measure_start_ns{0};
   std::atomic<uint64_t> measure_end_ns{0};
@@ -73,12 +80,16 @@ struct Published {
   std::atomic<bool> drained{false};
 };
 
-// One generator thread: an event loop, its connections and the mode's traffic.
+// One generator thread: an event loop, its connections (one per id, by slot) and the mode's
+// traffic. Which kind of connection is the subclass's business: WebSocket clients (WsWorker:
+// echo, broadcast, connect) or Herald protocol links over any transport (the subscriber modes).
 // Thread: created by the main thread, then used only by its own thread until joined.
-class Worker : public client::ConnectionHandler {
+class Worker {
  public:
   Worker(Shared& shared, int index, std::vector<uint32_t> ids);
-  ~Worker() override;
+  virtual ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
 
   void run();
 
@@ -99,20 +110,27 @@ class Worker : public client::ConnectionHandler {
     (void)now;
     return 50;
   }
-  virtual bool is_drained() const { return true; }
 
-  void on_open(client::Connection& conn) override;
-  void on_close(client::Connection& conn, const client::CloseInfo& info) override;
+  // The connections, by slot (0 .. ids_.size() - 1). start_slot starts one (false when it
+  // failed at once, *err the errno); slot_active says it is started and not yet closed;
+  // close_slot leaves politely, abort_slot at once.
+  virtual bool start_slot(size_t slot, int* err) = 0;
+  virtual bool slot_active(size_t slot) const = 0;
+  virtual void close_slot(size_t slot) = 0;
+  virtual void abort_slot(size_t slot) = 0;
+  // The subclass reports when a slot's connection opens and when it ends: one that ends before
+  // it opened failed to connect (why is kept for the report), one that ends while open before
+  // the close phase was lost.
+  void slot_opened(size_t slot);
+  void slot_ended(size_t slot, std::string_view why);
 
   bool measuring() const { return phase_ == Phase::kMeasure; }
   const BenchOptions& options() const { return *shared_.options; }
 
   Shared& shared_;
   int index_;
-  std::vector<uint32_t> ids_;  // global connection numbers, parallel to conns_
+  std::vector<uint32_t> ids_;  // global connection numbers, by slot
   client::Loop loop_;
-  std::vector<std::unique_ptr<client::Connection>> conns_;
-  std::vector<client::Connection*> open_;  // open connections, for round-robin senders
   Counters c_;
   Phase phase_ = Phase::kConnect;
 
@@ -121,8 +139,31 @@ class Worker : public client::ConnectionHandler {
   void publish();
   void close_all();
 
+  std::vector<uint8_t> is_open_;  // by slot: 1 while open
   size_t next_to_start_ = 0;
   size_t pending_ = 0;
+};
+
+// A Worker over WebSocket clients: the modes that measure WebSockets as such (echo, broadcast,
+// connect). Subclasses that override on_open/on_close call these first.
+// Thread: as Worker.
+class WsWorker : public Worker, public client::ConnectionHandler {
+ public:
+  WsWorker(Shared& shared, int index, std::vector<uint32_t> ids);
+  ~WsWorker() override;
+
+ protected:
+  void on_open(client::Connection& conn) override;
+  void on_close(client::Connection& conn, const client::CloseInfo& info) override;
+
+  std::vector<std::unique_ptr<client::Connection>> conns_;  // by slot (user_data = slot)
+  std::vector<client::Connection*> open_;  // open connections, for round-robin senders
+
+ private:
+  bool start_slot(size_t slot, int* err) override;
+  bool slot_active(size_t slot) const override;
+  void close_slot(size_t slot) override;
+  void abort_slot(size_t slot) override;
 };
 
 using WorkerFactory = std::function<std::unique_ptr<Worker>(Shared&, int, std::vector<uint32_t>)>;

@@ -17,6 +17,13 @@ foreach(suite chat echo frames http drain protocol api namespaces tokens cli tcp
   set_tests_properties(integration_${suite} PROPERTIES LABELS integration TIMEOUT 120)
 endforeach()
 
+# herald bench's subscribers over each transport (its clients are written apart from the
+# server's and from herald_links.py).
+add_test(NAME integration_bench
+  COMMAND ${HERALD_IT_PYTHON} -B ${CMAKE_CURRENT_LIST_DIR}/test_bench.py
+          --herald $<TARGET_FILE:herald>)
+set_tests_properties(integration_bench PROPERTIES LABELS integration TIMEOUT 180)
+
 # The protocol suite again over every other transport (herald_links.py): same cases, same results.
 foreach(transport tcp sse poll)
   add_test(NAME integration_protocol_${transport}

@@ -166,12 +166,7 @@ void Connection::update_interest() {
   }
 }
 
-void Connection::mark_dirty() {
-  if (!dirty_) {
-    dirty_ = true;
-    loop_.mark_dirty(this);
-  }
-}
+void Connection::mark_dirty() { loop_.mark_dirty(this); }
 
 void Connection::on_readable() {
   char* buf = loop_.read_buffer();

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "herald/client/connection.h"
 
 namespace herald::client {
 namespace {
@@ -33,38 +32,48 @@ Loop::~Loop() {
   }
 }
 
-bool Loop::watch(int fd, Connection* conn, uint32_t events) {
+bool Loop::watch(int fd, LoopSocket* s, uint32_t events) {
   epoll_event ev{};
   ev.events = events;
-  ev.data.ptr = conn;
+  ev.data.ptr = s;
   return epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) == 0;
 }
 
-bool Loop::modify(int fd, Connection* conn, uint32_t events) {
+bool Loop::modify(int fd, LoopSocket* s, uint32_t events) {
   epoll_event ev{};
   ev.events = events;
-  ev.data.ptr = conn;
+  ev.data.ptr = s;
   return epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) == 0;
 }
 
-void Loop::forget(Connection* conn) {
-  dirty_.erase(std::remove(dirty_.begin(), dirty_.end(), conn), dirty_.end());
-  std::replace(flushing_.begin(), flushing_.end(), conn, static_cast<Connection*>(nullptr));
-  // Events already returned by epoll_wait for this connection must not be dispatched.
+void Loop::mark_dirty(LoopSocket* s) {
+  if (!s->dirty_) {
+    s->dirty_ = true;
+    dirty_.push_back(s);
+  }
+}
+
+void Loop::forget(LoopSocket* s) {
+  if (s->dirty_) {
+    dirty_.erase(std::remove(dirty_.begin(), dirty_.end(), s), dirty_.end());
+    s->dirty_ = false;
+  }
+  std::replace(flushing_.begin(), flushing_.end(), s, static_cast<LoopSocket*>(nullptr));
+  // Events already returned by epoll_wait for this socket must not be dispatched.
   for (auto& ev : events_) {
-    if (ev.data.ptr == conn) {
+    if (ev.data.ptr == s) {
       ev.data.ptr = nullptr;
     }
   }
 }
 
 void Loop::flush_pending() {
-  // Connections may re-mark themselves (or others) while flushing: swap, then drain.
+  // Sockets may re-mark themselves (or others) while flushing: swap, then drain.
   flushing_.swap(dirty_);
-  for (Connection* conn : flushing_) {
-    if (conn != nullptr) {
-      conn->dirty_ = false;
-      conn->flush();
+  for (LoopSocket* s : flushing_) {
+    if (s != nullptr) {
+      s->dirty_ = false;
+      s->flush();
     }
   }
   flushing_.clear();
@@ -80,9 +89,9 @@ int Loop::run_once(int timeout_ms) {
     return errno == EINTR ? 0 : -1;
   }
   for (int i = 0; i < n; ++i) {
-    auto* conn = static_cast<Connection*>(events_[static_cast<size_t>(i)].data.ptr);
-    if (conn != nullptr) {
-      conn->handle_events(events_[static_cast<size_t>(i)].events);
+    auto* s = static_cast<LoopSocket*>(events_[static_cast<size_t>(i)].data.ptr);
+    if (s != nullptr) {
+      s->handle_events(events_[static_cast<size_t>(i)].events);
     }
   }
   flush_pending();

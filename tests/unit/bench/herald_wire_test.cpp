@@ -203,5 +203,33 @@ TEST(HeraldWire, FramesSplitIntoNonEmptyLines) {
   EXPECT_EQ(lines, (std::vector<std::string>{"x"}));
 }
 
+// What POST /connection/poll and GET /connection/poll?session=&cursor= answer with status 200.
+TEST(HeraldWire, PollAnswers) {
+  uint64_t cursor = 99;
+  std::string_view lines = "x";
+  ASSERT_EQ(parse_poll_answer(R"({"cursor":0})", &cursor, &lines), JsonError::kNone);
+  EXPECT_EQ(cursor, 0u);
+  EXPECT_EQ(lines, "");
+  ASSERT_EQ(parse_poll_answer("{\"cursor\":2}\n{\"id\":1,\"result\":{}}\n{\"id\":2,\"result\":{}}",
+                              &cursor, &lines),
+            JsonError::kNone);
+  EXPECT_EQ(cursor, 2u);
+  EXPECT_EQ(lines, "{\"id\":1,\"result\":{}}\n{\"id\":2,\"result\":{}}");
+  ASSERT_EQ(parse_poll_answer("{ \"other\": [1], \"cursor\" : 17 }\n", &cursor, &lines),
+            JsonError::kNone);
+  EXPECT_EQ(cursor, 17u);
+  EXPECT_EQ(lines, "");
+}
+
+TEST(HeraldWire, MalformedPollAnswersAreErrors) {
+  for (std::string_view body :
+       {"", "\n{\"cursor\":1}", "{}", R"({"cursor":-1})", R"({"cursor":"1"})", R"({"cursor":1.5})",
+        R"([{"cursor":1}])", "{\"cursor\":1} x\nline", R"({"cursor":1)"}) {
+    uint64_t cursor = 0;
+    std::string_view lines;
+    EXPECT_NE(parse_poll_answer(body, &cursor, &lines), JsonError::kNone) << body;
+  }
+}
+
 }  // namespace
 }  // namespace herald::bench

@@ -178,5 +178,50 @@ TEST(HttpResponse, EveryErrorHasAName) {
   }
 }
 
+// The head of herald's event stream (GET /connection/sse): no length, the body runs until the
+// connection closes; parse_http_head takes it, parse_http_response does not.
+TEST(HttpResponse, StreamHeadsWithoutLength) {
+  const std::string head =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\n"
+      "Cache-Control: no-cache, no-store\r\nConnection: close\r\n"
+      "Herald-Session: 0-0123456789abcdef0123456789abcdef\r\n\r\n";
+  const std::string input = head + "data: {\"id\":1}\n\n";
+  for (size_t n = 0; n < head.size(); ++n) {
+    HttpHead h;
+    HttpError error;
+    EXPECT_EQ(parse_http_head(std::string_view(input).substr(0, n), &h, &error), 0u) << n;
+    EXPECT_EQ(error, HttpError::kNone) << n;
+  }
+  HttpHead h;
+  HttpError error;
+  ASSERT_EQ(parse_http_head(input, &h, &error), head.size());
+  EXPECT_EQ(h.status, 200);
+  EXPECT_TRUE(h.close);
+  EXPECT_FALSE(h.has_length);
+  EXPECT_EQ(find_header(h.headers, "herald-session"), "0-0123456789abcdef0123456789abcdef");
+  EXPECT_EQ(find_header(h.headers, "Content-Type"), "text/event-stream; charset=utf-8");
+  EXPECT_EQ(find_header(h.headers, "Content-Length"), "");
+  EXPECT_EQ(find_header(h.headers, "Session"), "");  // a suffix of a name is not the name
+  HttpResponse r;
+  EXPECT_EQ(parse_http_response(input, &r, &error), 0u);
+  EXPECT_EQ(error, HttpError::kNoLength);
+}
+
+TEST(HttpResponse, HeadersOfAResponse) {
+  const std::string input =
+      "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nHerald-Session:\t0-ab \r\n"
+      "Content-Length: 12\r\n\r\n{\"cursor\":1}";
+  HttpResponse r;
+  HttpError error;
+  ASSERT_EQ(parse_http_response(input, &r, &error), input.size());
+  EXPECT_EQ(find_header(r.headers, "Herald-Session"), "0-ab");
+  EXPECT_EQ(find_header(r.headers, "content-length"), "12");
+  EXPECT_EQ(r.body, "{\"cursor\":1}");
+  const std::string no_content = "HTTP/1.1 204 No Content\r\n\r\n";
+  ASSERT_EQ(parse_http_response(no_content, &r, &error), no_content.size());
+  EXPECT_EQ(r.headers, "");
+  EXPECT_EQ(find_header(r.headers, "Herald-Session"), "");
+}
+
 }  // namespace
 }  // namespace herald::bench

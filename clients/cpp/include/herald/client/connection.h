@@ -10,12 +10,12 @@
 
 #include "herald/client/frame.h"
 #include "herald/client/handshake.h"
+#include "herald/client/loop.h"
 #include "herald/client/url.h"
 
 namespace herald::client {
 
 class Connection;
-class Loop;
 class Inflater;
 class Deflater;
 
@@ -69,12 +69,12 @@ class ConnectionHandler {
 
 // A client WebSocket. Owned by the caller, who keeps it alive while it is registered with the
 // loop (until on_close, or until destroyed outside run_once). Thread: its loop's thread only.
-class Connection {
+class Connection final : public LoopSocket {
  public:
   enum class State : uint8_t { kIdle, kConnecting, kHandshaking, kOpen, kClosing, kClosed };
 
   Connection(Loop& loop, ConnectionHandler& handler, ConnectionOptions options = {});
-  ~Connection();  // closes the socket without a callback
+  ~Connection() override;  // closes the socket without a callback
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -104,8 +104,8 @@ class Connection {
   uint64_t user_data = 0;
 
   // Loop-facing: dispatches epoll events; writes queued output.
-  void handle_events(uint32_t events);
-  void flush();
+  void handle_events(uint32_t events) override;
+  void flush() override;
 
  private:
   void on_connected();
@@ -125,7 +125,6 @@ class Connection {
   int fd_ = -1;
   int last_errno_ = 0;
   uint32_t interest_ = 0;
-  bool dirty_ = false;
   bool close_sent_ = false;
   bool close_received_ = false;
   uint16_t close_code_ = 1005;
@@ -140,8 +139,6 @@ class Connection {
   // Separate buffers: a handler may send() the payload it was given (an inflated view).
   std::string inflated_;
   std::string deflated_;
-
-  friend class Loop;
 };
 
 }  // namespace herald::client

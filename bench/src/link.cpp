@@ -1,0 +1,34 @@
+#include "link.h"
+
+namespace herald::bench {
+
+std::string_view to_string(Transport transport) {
+  switch (transport) {
+    case Transport::kWebSocket:
+      return "websocket";
+    case Transport::kTcp:
+      return "tcp";
+    case Transport::kSse:
+      return "sse";
+    case Transport::kPoll:
+      return "poll";
+  }
+  return "?";
+}
+
+std::unique_ptr<Link> make_link(const LinkTarget& target, client::Loop& loop,
+                                LinkHandler& handler) {
+  switch (target.transport) {
+    case Transport::kWebSocket:
+      return make_ws_link(target, loop, handler);
+    case Transport::kTcp:
+      return make_tcp_link(target, loop, handler);
+    case Transport::kSse:
+      return make_sse_link(target, loop, handler);
+    case Transport::kPoll:
+      return make_poll_link(target, loop, handler);
+  }
+  return nullptr;
+}
+
+}  // namespace herald::bench

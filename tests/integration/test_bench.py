@@ -1,0 +1,71 @@
+#!/usr/bin/python3
+"""`herald bench fanout` and `herald bench idle` over each transport (--transport websocket, tcp,
+sse, poll) against a real server, small: every subscriber connects and subscribes, every
+publication reaches every subscriber once and in order, and the JSON report says so. The
+figures themselves are bench/RESULTS.md's business; this keeps the generator's clients working.
+
+Usage: /usr/bin/python3 test_bench.py --herald build/<dir>/apps/herald/herald [-k SUBSTRING]
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from herald_checks import check, step  # noqa: E402
+from herald_harness import Suite  # noqa: E402
+
+suite = Suite("herald bench over every transport")
+SERVER = ("--tcp-listen", "127.0.0.1:0", "--memory")
+CLIENTS = 40
+
+
+def bench(server, mode, transport, *args):
+    argv = [server.argv[0], "bench", mode, "--transport", transport,
+            "--url", f"ws://127.0.0.1:{server.port}/connection/websocket",
+            "--tcp", f"127.0.0.1:{server.tcp_port}", "--server-pid", str(server.proc.pid),
+            "--json", "--quiet", *args]
+    step(" ".join(argv[1:]))
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    check(p.returncode == 0, "exit 0", (p.returncode, p.stderr[-2000:]))
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def each_transport(fn):
+    for transport in ("websocket", "tcp", "sse", "poll"):
+        suite.case(f"{fn.__name__} over {transport}", args=SERVER)(
+            lambda server, t=transport: fn(server, t))
+    return fn
+
+
+@each_transport
+def fanout(server, transport):
+    r = bench(server, "fanout", transport, "--subscribers", str(CLIENTS), "--rate", "50",
+              "--duration", "1", "--drain", "5", "--namespace", f"it{transport}")
+    check(r["transport"] == transport, "the transport in the report", r["transport"])
+    check(r["connected"] == CLIENTS and r["connect_failed"] == 0 and
+          r["disconnected_during_run"] == 0, f"{CLIENTS} subscribers, none failed or dropped", r)
+    check(r["messages_accepted"] > 0 and r["deliveries_received"] == r["deliveries_expected"],
+          "every accepted publication delivered to every subscriber", r)
+    check(all(r[k] == 0 for k in ("seq_gaps", "duplicates", "offset_gaps", "wrong_channel",
+                                   "malformed_lines", "unexpected_replies", "subscribe_refused")),
+          "no gap, duplicate, malformed or unexpected line", r)
+    check(r["pushes_per_unit"] >= 1, "pushes counted per unit of the transport", r)
+    if transport == "poll":
+        check(r["poll_answers"] > 0, "poll answers counted", r)
+
+
+@each_transport
+def idle(server, transport):
+    r = bench(server, "idle", transport, "--connections", str(CLIENTS), "--hold", "0.2",
+              "--namespace", f"it{transport}")
+    check(r["connected"] == CLIENTS and r["connect_failed"] == 0 and
+          r["disconnected_during_run"] == 0, f"{CLIENTS} idle clients, none failed or dropped", r)
+    check(r["unexpected_lines"] == 0 and r["subscribe_refused"] == 0, "nothing unexpected", r)
+    check("server_rss_per_connection_kib" in r, "the server's RSS per client", r)
+
+
+if __name__ == "__main__":
+    suite.main()
