@@ -72,6 +72,7 @@ MemoryBroker::Channel& MemoryBroker::channel(int owner, std::string_view name) {
     if (auto st = store_->load_channel(name); st.ok()) {
       c.top = StreamTop{st->epoch, st->top_offset, st->first_offset};
       c.committed = st->top_offset;
+      load_idempotency_keys(c, name);
       return shard.channels.emplace(std::string(name), std::move(c)).first->second;
     }
     // Unreadable: carry on with a fresh epoch, which tells clients their history is gone.
@@ -87,6 +88,22 @@ MemoryBroker::Channel& MemoryBroker::channel(int owner, std::string_view name) {
   std::snprintf(epoch, sizeof(epoch), "%016llx", static_cast<unsigned long long>(bits));
   c.top.epoch = epoch;
   return shard.channels.emplace(std::string(name), std::move(c)).first->second;
+}
+
+// A publish retried after a restart (or after the channel was forgotten) must find its first
+// result: the keys of the window come back from the store, oldest first as key_order wants.
+void MemoryBroker::load_idempotency_keys(Channel& c, std::string_view name) {
+  Result<std::vector<store::KeyedOffset>> keys =
+      store_->idempotency_keys(name, now_ms() - kIdempotencyWindowMs, kIdempotencyKeysPerChannel);
+  if (!keys.ok()) {
+    return;  // unreadable: retries within the window may publish twice, as before keys were kept
+  }
+  for (auto it = keys->rbegin(); it != keys->rend(); ++it) {
+    PublishResult result{StreamTop{c.top.epoch, it->offset, c.top.first_offset}, false};
+    if (c.key_results.emplace(it->key, result).second) {
+      c.key_order.emplace_back(it->time_ms, std::move(it->key));
+    }
+  }
 }
 
 MemoryBroker::Channel* MemoryBroker::find(int owner, std::string_view name) {
@@ -229,9 +246,9 @@ void MemoryBroker::publish(int loop_index, std::string_view channel_name, Publis
           ++c.in_flight;
           uint64_t generation = c.generation;
           store::RetentionPolicy policy{c.options.max_publications, c.options.ttl_ms};
-          std::string data = shared->data;
-          store_->append(name, c.top.epoch, shared->offset, now, std::move(data),
-                         pack_publisher(shared->publisher), policy,
+          store::NewPublication row{shared->offset, now, shared->data,
+                                    pack_publisher(shared->publisher), request.idempotency_key};
+          store_->append(name, c.top.epoch, std::move(row), policy,
                          [this, owner, loop_index, name, generation, shared,
                           done = std::move(done)](Result<Ok> r) mutable {
                            // On the store's writer thread: back to the owner, in commit order.

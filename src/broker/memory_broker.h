@@ -99,6 +99,7 @@ class MemoryBroker final : public Broker {
   };
 
   Channel& channel(int owner, std::string_view name);
+  void load_idempotency_keys(Channel& c, std::string_view name);
   Channel* find(int owner, std::string_view name);
   void release_if_unused(int owner, const std::string& name);
   // Sends a join or leave to every loop subscribed to the channel.

@@ -273,6 +273,7 @@ Result<Ok> Server::start() {
   if (!redis && !core.options.data_dir.empty()) {
     store::StoreOptions so;
     so.path = core.options.data_dir + "/history.db";
+    so.idempotency_window_ms = broker::kIdempotencyWindowMs;
     auto opened = store::HistoryStore::open(so);
     if (!opened) {
       return Error{"history store: " + opened.error()};

@@ -75,7 +75,7 @@ class ReadPool {
  public:
   struct Conn {
     Database db;
-    Statement channel, read, read_reverse, list_all, list_range;
+    Statement channel, read, read_reverse, list_all, list_range, keys;
   };
 
   explicit ReadPool(std::string path) : path_(std::move(path)) {}
@@ -141,6 +141,11 @@ class ReadPool {
          "SELECT p.seq, p.time_ms, p.data, p.publisher FROM channels c JOIN publications p "
          "ON p.channel_id = c.id WHERE c.name = ?1 AND p.seq < ?2 ORDER BY p.seq DESC LIMIT ?3",
          "read history backwards"},
+        {&conn->keys,
+         "SELECT k.key, k.seq, k.time_ms FROM channels c JOIN idempotency_keys k "
+         "ON k.channel_id = c.id WHERE c.name = ?1 AND k.time_ms >= ?2 ORDER BY k.seq DESC "
+         "LIMIT ?3",
+         "read idempotency keys"},
         {&conn->list_all,
          "SELECT name FROM channels WHERE name > ?1 AND name >= ?2 ORDER BY name LIMIT ?3",
          "list channels"},
@@ -202,17 +207,17 @@ HistoryStore::~HistoryStore() {
 
 // ---- writes ----
 
-void HistoryStore::append(std::string_view channel, std::string_view epoch, uint64_t offset,
-                          int64_t time_ms, std::string data, std::string publisher,
-                          RetentionPolicy policy, Done done) {
+void HistoryStore::append(std::string_view channel, std::string_view epoch,
+                          NewPublication publication, RetentionPolicy policy, Done done) {
   Op op;
   AppendItem& item = op.append;
   item.channel = channel;
   item.epoch = epoch;
-  item.offset = offset;
-  item.time_ms = time_ms;
-  item.data = std::move(data);
-  item.publisher = std::move(publisher);
+  item.offset = publication.offset;
+  item.time_ms = publication.time_ms;
+  item.data = std::move(publication.data);
+  item.publisher = std::move(publication.publisher);
+  item.idempotency_key = std::move(publication.idempotency_key);
   item.policy = policy;
   item.done = std::move(done);
   bool wake = false;
@@ -225,6 +230,7 @@ void HistoryStore::append(std::string_view channel, std::string_view epoch, uint
                    std::to_string(queued_appends_) + " appends waiting for the disk)";
       item.data = std::string();
       item.publisher = std::string();
+      item.idempotency_key = std::string();
     } else {
       ++queued_appends_;
     }
@@ -380,7 +386,11 @@ void HistoryStore::writer_main() {
     if (retention_on && Clock::now() >= next_retention) {
       bool wrapped = false;
       // A failure (disk full, I/O) is retried at the next interval; appends report their own.
-      (void)writer_->retention_pass(per_pass, wall_ms(), &wrapped);
+      int64_t now = wall_ms();
+      (void)writer_->retention_pass(per_pass, now, &wrapped);
+      if (options_.idempotency_window_ms > 0) {
+        (void)writer_->expire_idempotency_keys(now - options_.idempotency_window_ms);
+      }
       next_retention = Clock::now() + retention_every;
     }
     lock.lock();
@@ -428,6 +438,30 @@ Result<std::vector<Publication>> HistoryStore::read_reverse(std::string_view cha
                                                             uint64_t before, size_t limit) {
   return readers_->with(
       [&](ReadPool::Conn& c) { return read_rows(c.read_reverse, channel, before, limit); });
+}
+
+Result<std::vector<KeyedOffset>> HistoryStore::idempotency_keys(std::string_view channel,
+                                                                int64_t since_ms, size_t limit) {
+  return readers_->with([&](ReadPool::Conn& c) -> Result<std::vector<KeyedOffset>> {
+    Statement::Scope scope(c.keys);
+    c.keys.bind(1, channel);
+    c.keys.bind(2, since_ms);
+    c.keys.bind(3, sql_limit(limit));
+    std::vector<KeyedOffset> out;
+    for (;;) {
+      Result<bool> row = c.keys.step();
+      if (!row.ok()) {
+        return Error{row.error()};
+      }
+      if (!*row) {
+        break;
+      }
+      out.push_back(KeyedOffset{std::string(c.keys.column_blob(0)),
+                                static_cast<uint64_t>(c.keys.column_int(1)),
+                                c.keys.column_int(2)});
+    }
+    return out;
+  });
 }
 
 Result<std::vector<std::string>> HistoryStore::channels(std::string_view prefix, size_t limit,

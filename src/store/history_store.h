@@ -39,6 +39,24 @@ struct Publication {
   std::string publisher;  // opaque bytes given to append (who published), "" = none
 };
 
+// One publication as append() takes it.
+struct NewPublication {
+  uint64_t offset = 0;
+  int64_t time_ms = 0;    // the publisher's wall clock; TTL and the idempotency window compare it
+  std::string data;       // raw JSON text
+  std::string publisher;  // opaque bytes (who published), "" = none
+  // "" = none. Stored beside the publication in the same transaction, so a retry with the same key
+  // after a restart still finds the first result (StoreOptions::idempotency_window_ms).
+  std::string idempotency_key;
+};
+
+// An idempotency key and the offset its publication got.
+struct KeyedOffset {
+  std::string key;
+  uint64_t offset = 0;
+  int64_t time_ms = 0;
+};
+
 struct ChannelState {
   std::string epoch;
   uint64_t top_offset = 0;    // the last offset appended; 0 = nothing published in this epoch
@@ -77,6 +95,9 @@ struct StoreOptions {
   // bound the writer's pause. A channel's row (epoch, top) is kept when all its history expired.
   int retention_interval_ms = 1000;
   size_t retention_channels_per_pass = 256;
+  // Idempotency keys older than this (by their publication's time) are deleted by the retention
+  // pass: the broker's window (broker::kIdempotencyWindowMs), past which a key means nothing.
+  int64_t idempotency_window_ms = 5 * 60 * 1000;
 };
 
 // Counters for /metrics. Thread: any (atomics, read without a lock).
@@ -118,14 +139,21 @@ class HistoryStore {
   // epoch or offset does not follow fails alone (the rest of its batch commits). After a failed
   // append the stored top stays behind the caller's: the owner should reset_channel() or reload.
   // The policy is stored with the channel; the count limit is applied in the same transaction.
-  // `publisher` is stored beside the data as opaque bytes and returned as given.
-  void append(std::string_view channel, std::string_view epoch, uint64_t offset, int64_t time_ms,
-              std::string data, std::string publisher, RetentionPolicy policy, Done done);
+  // The publisher is stored beside the data as opaque bytes and returned as given; the
+  // idempotency key is kept even when the count limit drops the publication at once.
+  void append(std::string_view channel, std::string_view epoch, NewPublication publication,
+              RetentionPolicy policy, Done done);
   void append(std::string_view channel, std::string_view epoch, uint64_t offset, int64_t time_ms,
               std::string data, RetentionPolicy policy, Done done) {
-    append(channel, epoch, offset, time_ms, std::move(data), std::string(), policy,
+    append(channel, epoch, NewPublication{offset, time_ms, std::move(data), {}, {}}, policy,
            std::move(done));
   }
+
+  // The idempotency keys of the channel's current epoch whose publication time is >= since_ms,
+  // newest first, at most limit (0 = no limit). What a broker reloads after a restart so that a
+  // retried publish is still answered with its first result. Synchronous.
+  Result<std::vector<KeyedOffset>> idempotency_keys(std::string_view channel, int64_t since_ms,
+                                                    size_t limit);
 
   // Publications with offset > after, oldest first, at most limit (0 = no limit). Synchronous.
   // Offsets are contiguous, so `front().offset > after + 1` means the window was lost.

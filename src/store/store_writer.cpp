@@ -51,11 +51,25 @@ CREATE TABLE IF NOT EXISTS publications(
   publisher BLOB,
   PRIMARY KEY(channel_id, seq)) WITHOUT ROWID;
 )sql";
+// The schema version kSchema creates; the upgrades from there bring a new database up to date.
+constexpr int kSchemaBase = 2;
 
-// kUpgrades[v] brings a database of schema version v to v + 1 (a new one gets kSchema whole).
+// kUpgrades[v] brings a database of schema version v to v + 1 (a new one gets kSchema, then the
+// upgrades from kSchemaBase).
 constexpr const char* kUpgrades[] = {
     "",                                                     // 0: see kSchema
     "ALTER TABLE publications ADD COLUMN publisher BLOB;",  // 1 -> 2
+    // 2 -> 3: a publish's idempotency key, kept apart from its publication: the count limit may
+    // drop the publication at once while the key must answer a retry for the whole window.
+    R"sql(
+CREATE TABLE IF NOT EXISTS idempotency_keys(
+  channel_id INTEGER NOT NULL,
+  key BLOB NOT NULL,
+  seq INTEGER NOT NULL,
+  time_ms INTEGER NOT NULL,
+  PRIMARY KEY(channel_id, key)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idempotency_keys_by_time ON idempotency_keys(time_ms);
+)sql",
 };
 static_assert(std::size(kUpgrades) == kSchemaVersion);
 
@@ -97,6 +111,9 @@ StoreWriter::~StoreWriter() {
   reset_channel_ = Statement();
   select_ttl_channels_ = Statement();
   scan_oldest_ = Statement();
+  insert_key_ = Statement();
+  delete_keys_ = Statement();
+  expire_keys_ = Statement();
   db_ = Database();
   if (lock_fd_ >= 0) {
     ::close(lock_fd_);  // releases the flock
@@ -169,10 +186,10 @@ Result<Ok> StoreWriter::init(const StoreOptions& options) {
     std::string sql = "BEGIN IMMEDIATE;";
     if (v == 0) {
       sql += kSchema;
-    } else {
-      for (int from = v; from < kSchemaVersion; ++from) {
-        sql += kUpgrades[from];
-      }
+      v = kSchemaBase;
+    }
+    for (int from = v; from < kSchemaVersion; ++from) {
+      sql += kUpgrades[from];
     }
     sql += "PRAGMA user_version=" + std::to_string(kSchemaVersion) + ";COMMIT;";
     if (Result<Ok> r = db_.exec(sql.c_str(), "create schema"); !r.ok()) {
@@ -261,6 +278,14 @@ Result<Ok> StoreWriter::prepare_statements() {
        "SELECT id, name, ttl_ms FROM channels WHERE name > ?1 AND ttl_ms > 0 ORDER BY name "
        "LIMIT ?2",
        "list channels with a ttl"},
+      {&insert_key_,
+       "INSERT OR REPLACE INTO idempotency_keys(channel_id, key, seq, time_ms) "
+       "VALUES(?1, ?2, ?3, ?4)",
+       "insert idempotency key"},
+      {&delete_keys_, "DELETE FROM idempotency_keys WHERE channel_id = ?1",
+       "drop idempotency keys"},
+      {&expire_keys_, "DELETE FROM idempotency_keys WHERE time_ms < ?1",
+       "expire idempotency keys"},
       {&scan_oldest_,
        "SELECT seq, time_ms FROM publications WHERE channel_id = ?1 ORDER BY seq LIMIT ?2",
        "scan oldest publications"},
@@ -384,6 +409,22 @@ Result<Ok> StoreWriter::trim(Channel& ch) {
   return Ok{};
 }
 
+Result<Ok> StoreWriter::insert_key(const Channel& ch, const AppendItem& item) {
+  insert_key_.bind(1, ch.id);
+  insert_key_.bind_blob(2, item.idempotency_key);
+  insert_key_.bind(3, to_i64(item.offset));
+  insert_key_.bind(4, item.time_ms);
+  return insert_key_.run();
+}
+
+Result<uint64_t> StoreWriter::expire_idempotency_keys(int64_t before_ms) {
+  expire_keys_.bind(1, before_ms);
+  if (Result<Ok> r = expire_keys_.run(); !r.ok()) {
+    return Error{r.error()};
+  }
+  return static_cast<uint64_t>(db_.changes());
+}
+
 Result<Ok> StoreWriter::insert(const Channel& ch, const AppendItem& item) {
   insert_publication_.bind(1, ch.id);
   insert_publication_.bind(2, to_i64(item.offset));
@@ -453,6 +494,11 @@ Result<Ok> StoreWriter::write_batch(std::vector<AppendItem>& items) {
     if (ch == nullptr) {
       continue;
     }
+    if (!items[i].idempotency_key.empty()) {
+      if (Result<Ok> r = insert_key(*ch, items[i]); !r.ok()) {
+        return rollback(Error{r.error()});
+      }
+    }
     if (items[i].offset <= last_outside_window(*ch)) {
       retention_removed.fetch_add(1, std::memory_order_relaxed);
       continue;
@@ -498,6 +544,11 @@ Result<ChannelState> StoreWriter::reset(std::string_view channel_view) {
   } else {
     delete_history_.bind(1, ch->id);
     Result<Ok> r = delete_history_.run();
+    if (r.ok()) {
+      // The keys answered with positions of the old epoch: a retry now publishes anew.
+      delete_keys_.bind(1, ch->id);
+      r = delete_keys_.run();
+    }
     if (r.ok()) {
       reset_channel_.bind(1, ch->id);
       reset_channel_.bind(2, epoch);

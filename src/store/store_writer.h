@@ -24,7 +24,8 @@ namespace herald::store {
 // The schema both connections agree on. Offsets are stored as `seq` (OFFSET is an SQL keyword).
 // Channels get a small integer id so that publications do not repeat the channel's name.
 // 1: the first schema. 2: publications.publisher (who published; NULL for older rows).
-inline constexpr int kSchemaVersion = 2;
+// 3: idempotency_keys (a retried publish finds its first result after a restart).
+inline constexpr int kSchemaVersion = 3;
 
 struct AppendItem {
   std::string channel;
@@ -33,6 +34,7 @@ struct AppendItem {
   int64_t time_ms = 0;
   std::string data;
   std::string publisher;
+  std::string idempotency_key;  // "" = none
   RetentionPolicy policy;
   HistoryStore::Done done;
   std::string error;  // set by write_batch for an append that failed alone (a broken order)
@@ -54,6 +56,8 @@ class StoreWriter {
   // Applies TTLs to at most max_channels channels (continuing where the last pass stopped).
   // *wrapped tells whether the pass reached the last channel. Returns publications removed.
   Result<uint64_t> retention_pass(size_t max_channels, int64_t now_ms, bool* wrapped);
+  // Deletes the idempotency keys whose publication time is before before_ms. Returns how many.
+  Result<uint64_t> expire_idempotency_keys(int64_t before_ms);
   // The next pass starts again from the first channel.
   void restart_retention() { retention_cursor_.clear(); }
 
@@ -87,6 +91,7 @@ class StoreWriter {
   static uint64_t last_outside_window(const Channel& ch);
   Result<Ok> trim(Channel& ch);
   Result<Ok> insert(const Channel& ch, const AppendItem& item);
+  Result<Ok> insert_key(const Channel& ch, const AppendItem& item);
   Result<Ok> update(Channel& ch);
   // Rolls back the open transaction (if any), forgets the cache, and returns error.
   Error rollback(Error error);
@@ -107,6 +112,7 @@ class StoreWriter {
   Statement select_channel_, select_first_, insert_channel_, update_channel_;
   Statement insert_publication_, trim_below_, delete_history_, reset_channel_;
   Statement select_ttl_channels_, scan_oldest_;
+  Statement insert_key_, delete_keys_, expire_keys_;
 };
 
 }  // namespace herald::store

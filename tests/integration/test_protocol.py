@@ -344,6 +344,36 @@ async def idempotency(server):
     await c.close()
 
 
+@suite.case("an idempotency key still publishes once after a kill -9 restart", own_server=True,
+            timeout=60)
+async def idempotency_across_kill9(server):
+    # A client whose publish was answered just before a crash never saw the answer, and retries
+    # with the same key on the restarted server: the first result must come back, not a copy.
+    c = await Client.open(server, "publisher")
+    params = {"channel": "orders:kill", "data": {"n": 1}, "idempotency_key": "order-41"}
+    first = await c.call("publish", params)
+    check("result" in first, "the first publish is answered", first)
+    await c.call("publish", {"channel": "orders:kill", "data": {"n": 2}})
+    await c.close()
+    step("kill -9 the server")
+    server.kill()
+    again = Herald(server.argv[0], ["--data-dir", server.data_dir, *herald_links.server_args(),
+                                    *herald_redis.server_args()]).start()
+    try:
+        c2 = await Client.open(again, "the same publisher after the restart")
+        retry = await c2.call("publish", params)
+        check(retry.get("result") == first["result"],
+              "the retry gets the first publish's offset and epoch", (first, retry))
+        h = await c2.call("history", {"channel": "orders:kill"})
+        datas = [p["data"] for p in h["result"]["publications"]]
+        check(datas == [{"n": 1}, {"n": 2}], "each publication once in history", datas)
+        other = await c2.call("publish", {**params, "idempotency_key": "order-42"})
+        check(other["result"]["offset"] == 3, "a new key publishes at the next offset", other)
+        await c2.close()
+    finally:
+        again.stop()
+
+
 # (what, the line sent, the id its error must carry, the documented code)
 MALFORMED = [
     ("not json", "{nope", 0, 100),

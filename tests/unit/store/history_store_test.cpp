@@ -572,7 +572,7 @@ TEST(HistoryStore, PublisherIsStoredBesideTheDataAndReturnedAsGiven) {
   std::string epoch = s->load_channel("who")->epoch;
   const std::string who("\x02" "u1\x00\x03" "c42", 7);  // opaque: embedded NULs survive
   Waiter w;
-  s->append("who", epoch, 1, 1000, "{\"a\":1}", who, {}, w.callback());
+  s->append("who", epoch, NewPublication{1, 1000, "{\"a\":1}", who, {}}, {}, w.callback());
   s->append("who", epoch, 2, 1001, "{\"b\":2}", {}, w.callback());  // a backend publish
   ASSERT_TRUE(w.wait(2));
   ASSERT_EQ(w.ok(), 2u);
@@ -609,7 +609,7 @@ TEST(HistoryStore, SchemaVersion1IsUpgraded) {
   EXPECT_EQ(st->epoch, "e1");
   EXPECT_EQ(st->top_offset, 1u);
   Waiter w;
-  s->append("old", "e1", 2, 6, "\"new\"", "me", {}, w.callback());
+  s->append("old", "e1", NewPublication{2, 6, "\"new\"", "me", {}}, {}, w.callback());
   ASSERT_TRUE(w.wait(1));
   ASSERT_EQ(w.ok(), 1u) << (w.errors().empty() ? "" : w.errors().front());
   auto rows = s->read("old", 0, 0);
@@ -618,6 +618,13 @@ TEST(HistoryStore, SchemaVersion1IsUpgraded) {
   EXPECT_EQ((*rows)[0].data, "\"kept\"");
   EXPECT_EQ((*rows)[0].publisher, "") << "rows of the old schema have none";
   EXPECT_EQ((*rows)[1].publisher, "me");
+  // Upgraded through every version: the idempotency keys of version 3 work too.
+  s->append("old", "e1", NewPublication{3, 7, "{}", {}, "key-3"}, {}, w.callback());
+  ASSERT_TRUE(w.wait(2));
+  auto keys = s->idempotency_keys("old", 0, 0);
+  ASSERT_TRUE(keys.ok()) << keys.error();
+  ASSERT_EQ(keys->size(), 1u);
+  EXPECT_EQ(keys->front().offset, 3u);
 }
 
 TEST(HistoryStore, SynchronousFullWorksToo) {
