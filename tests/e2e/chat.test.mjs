@@ -215,42 +215,37 @@ describe('the chat page', () => {
       }
     });
 
-  // PENDING while the SDK has no SSE transport (another change adds SSE and long-polling to
-  // clients/js): the page asks the SDK for ['websocket', 'sse', 'poll'] and takes WebSocket alone
-  // when the SDK refuses the others. Until then this test reports itself as a todo; once the
-  // page's client offers SSE it runs in full.
-  test('PENDING (SDK SSE fallback): a page whose WebSocket is blocked falls back to SSE and '
-    + 'still chats', async (t) => {
-      const server = await startHerald();
-      try {
-        const blocked = await openPage(browser, `${server.base}/#fallback`, { nick: 'Ann',
-          init: () => {
-            window.WebSocket = class {
-              constructor() {
-                throw new Error('WebSocket blocked by the test');
-              }
-            };
-          } });
-        // The SDK's transport chain is private; a test may look.
-        const transports = await blocked.evaluate(() =>
-          window.heraldChat.client._chain._list.map((f) => f.name));
-        if (!transports.includes('sse')) {
-          t.todo(`the SDK offers only ${transports.join(', ')}: no SSE fallback yet`);
-          await blocked.context().close();
-          return;
-        }
-        const bo = await openPage(browser, `${server.base}/#fallback`, { nick: 'Bo' });
-        await waitConnected(blocked, 'Ann (no WebSocket)');
-        assert.equal(await blocked.evaluate(() => window.heraldChat.client.transport), 'sse');
-        await waitConnected(bo, 'Bo');
-        await say(blocked, 'over SSE');
-        await expectMessages(bo, 'Bo', ['over SSE']);
-        await say(bo, 'over WebSocket');
-        await expectMessages(blocked, 'Ann', ['over SSE', 'over WebSocket']);
-        await blocked.context().close();
-        await bo.context().close();
-      } finally {
-        await server.stop();
-      }
-    });
+  // A proxy that refuses WebSocket upgrades: every WebSocket the page opens goes to a port where
+  // nothing listens, so it fails the way a blocked upgrade does (an error, then close 1006), not
+  // by a constructor that throws. The SDK must fall through to SSE and stay there.
+  test('a page whose WebSocket is blocked falls back to SSE and still chats', async () => {
+    const server = await startHerald();
+    try {
+      const blocked = await openPage(browser, `${server.base}/#fallback`, { nick: 'Ann',
+        init: () => {
+          const Real = window.WebSocket;
+          window.webSocketsTried = 0;
+          window.WebSocket = class extends Real {
+            constructor(url, protocols) {
+              window.webSocketsTried += 1;
+              super('ws://127.0.0.1:9/blocked', protocols);
+            }
+          };
+        } });
+      const bo = await openPage(browser, `${server.base}/#fallback`, { nick: 'Bo' });
+      await waitConnected(blocked, 'Ann (no WebSocket)');
+      assert.equal(await blocked.evaluate(() => window.heraldChat.client.transport), 'sse');
+      assert.ok(await blocked.evaluate(() => window.webSocketsTried) >= 1,
+        'the page tried WebSocket first');
+      await waitConnected(bo, 'Bo');
+      await say(blocked, 'over SSE');
+      await expectMessages(bo, 'Bo', ['over SSE']);
+      await say(bo, 'over WebSocket');
+      await expectMessages(blocked, 'Ann', ['over SSE', 'over WebSocket']);
+      await blocked.context().close();
+      await bo.context().close();
+    } finally {
+      await server.stop();
+    }
+  });
 });
