@@ -48,8 +48,10 @@ export function within(promise, ms, what) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-// Polls fn() (sync or async) until it returns a truthy value, which it returns. On timeout the
-// error names the step and the last value (or error) seen.
+// Polls fn() (sync or async) until it returns a truthy value, which it returns. A check that is
+// not met yet returns a falsy value or throws an Error saying what it saw, never a truthy
+// description of the failure (that would end the wait). On timeout the error names the step and
+// the last value (or error) seen.
 export async function waitFor(what, fn, { timeout = 15000, interval = 100 } = {}) {
   const deadline = Date.now() + timeout;
   let last;
