@@ -12,8 +12,7 @@ constexpr std::string_view kJson = "application/json";
 
 }  // namespace
 
-HttpSession::HttpSession(Connection& conn)
-    : conn_(conn), services_(conn.services()), parser_(services_.acquire_parser()) {
+HttpSession::HttpSession(Connection& conn) : conn_(conn), services_(conn.services()) {
   conn_.set_timeout(services_.options.head_timeout_ms);
 }
 
@@ -24,8 +23,10 @@ HttpSession::~HttpSession() {
 
 size_t HttpSession::on_data(uint8_t* data, size_t size) {
   size_t offset = 0;
-  while (offset < size && !conn_.closing() && !last_request_ &&
-         (held_ == nullptr || held_->size() < kMaxPipelined)) {
+  if (parser_ == nullptr) {
+    parser_ = services_.acquire_parser();
+  }
+  while (offset < size && !conn_.closing() && !last_request_ && held_.size() < kMaxPipelined) {
     if (!saw_request_bytes_) {
       // The idle keep-alive wait is over; the head now has head_timeout to arrive in full.
       saw_request_bytes_ = true;
@@ -42,8 +43,8 @@ size_t HttpSession::on_data(uint8_t* data, size_t size) {
       std::string out;
       http::append_error_response(out, parser_->error());
       last_request_ = true;
-      if (held_ != nullptr) {
-        held_->push_back(HeldAnswer{next_ticket_++, true, false, std::move(out)});
+      if (!held_.empty()) {
+        held_.push_back(HeldAnswer{next_ticket_++, true, false, std::move(out)});
         return size;  // after the answers still owed, then the close
       }
       conn_.write(std::move(out));
@@ -64,7 +65,7 @@ size_t HttpSession::on_data(uint8_t* data, size_t size) {
     if (size - offset < req.head_size + body_size) {
       return offset;
     }
-    if (held_ != nullptr && ws::is_websocket_upgrade(req)) {
+    if (!held_.empty() && ws::is_websocket_upgrade(req)) {
       // The 101 must not overtake the answers still owed: leave the upgrade in the input until
       // they are out (flush_held resumes the input then).
       parser_->reset();
@@ -87,11 +88,22 @@ size_t HttpSession::on_data(uint8_t* data, size_t size) {
       return size;
     }
     saw_request_bytes_ = false;
-    if (held_ == nullptr) {
+    if (held_.empty()) {
       conn_.set_timeout(services_.options.idle_timeout_ms);
     }
   }
-  return conn_.closing() ? size : offset;
+  if (conn_.closing()) {
+    return size;
+  }
+  release_parser_if_idle(offset, size);
+  return offset;
+}
+
+void HttpSession::release_parser_if_idle(size_t consumed, size_t size) {
+  if (consumed == size && !saw_request_bytes_) {
+    services_.release_parser(std::move(parser_));
+    parser_ = nullptr;
+  }
 }
 
 void HttpSession::respond(int status, std::string_view content_type, std::string_view body,
@@ -118,8 +130,8 @@ void HttpSession::write_answer(std::string bytes, bool keep_alive) {
   if (!keep_alive) {
     last_request_ = true;
   }
-  if (held_ != nullptr) {
-    held_->push_back(HeldAnswer{next_ticket_++, true, keep_alive, std::move(bytes)});
+  if (!held_.empty()) {
+    held_.push_back(HeldAnswer{next_ticket_++, true, keep_alive, std::move(bytes)});
     return;  // written after the answers before it
   }
   conn_.write(std::move(bytes));
@@ -160,8 +172,7 @@ void HttpSession::start_sse(std::string session_id, std::vector<SseStream::Posit
 }
 
 uint64_t HttpSession::begin_async(uint32_t timeout_ms) {
-  if (held_ == nullptr) {
-    held_ = std::make_unique<std::deque<HeldAnswer>>();
+  if (held_.empty()) {
     services_.async_waiting[conn_.id()] = this;
     // The broker answers well within head_timeout; a held poll says how long it may take.
     conn_.set_timeout(timeout_ms != 0 ? timeout_ms : services_.options.head_timeout_ms);
@@ -169,22 +180,22 @@ uint64_t HttpSession::begin_async(uint32_t timeout_ms) {
     conn_.set_timeout(timeout_ms);
   }
   uint64_t ticket = next_ticket_++;
-  held_->push_back(HeldAnswer{ticket, false, true, {}});
+  held_.push_back(HeldAnswer{ticket, false, true, {}});
   return ticket;
 }
 
 void HttpSession::answer_async(uint64_t ticket, int status, std::string_view content_type,
                                std::string_view body, bool keep_alive,
                                std::string_view extra_headers) {
-  if (held_ == nullptr) {
+  if (held_.empty()) {
     return;
   }
   // Tickets are handed out in the order of held_, one apart, so the position is a subtraction.
-  uint64_t first = held_->front().ticket;
-  if (ticket < first || ticket - first >= held_->size()) {
+  uint64_t first = held_.front().ticket;
+  if (ticket < first || ticket - first >= held_.size()) {
     return;  // dropped with the rest after a Connection: close answer
   }
-  HeldAnswer& a = (*held_)[ticket - first];
+  HeldAnswer& a = held_[ticket - first];
   if (status >= 400) {
     services_.transport_metrics.http_errors.add();
   }
@@ -195,32 +206,38 @@ void HttpSession::answer_async(uint64_t ticket, int status, std::string_view con
 }
 
 void HttpSession::flush_held() {
-  bool wrote = false;
-  while (!held_->empty() && held_->front().ready) {
-    HeldAnswer a = std::move(held_->front());
-    held_->pop_front();
+  size_t written = 0;
+  bool close = false;
+  while (written < held_.size() && held_[written].ready) {
+    HeldAnswer& a = held_[written++];
     conn_.write(std::move(a.bytes));
-    wrote = true;
     if (!a.keep_alive) {
       conn_.close_after_flush();  // the answers after it belong to requests never read
-      held_->clear();
+      close = true;
       break;
     }
   }
-  if (held_->empty()) {
-    held_.reset();
+  if (close) {
+    held_.clear();
+  } else {
+    held_.erase(held_.begin(), held_.begin() + static_cast<std::ptrdiff_t>(written));
+  }
+  if (held_.empty()) {
+    if (held_.capacity() > 4) {
+      std::vector<HeldAnswer>().swap(held_);  // a burst of pipelining: give the memory back
+    }
     services_.async_waiting.erase(conn_.id());
     if (!conn_.closing()) {
       conn_.set_timeout(services_.options.idle_timeout_ms);
     }
   }
-  if (wrote && !conn_.closing()) {
+  if (written > 0 && !conn_.closing()) {
     conn_.resume_input();  // parsing may have stopped at kMaxPipelined, or at an upgrade
   }
 }
 
 void HttpSession::drain() {
-  if (!saw_request_bytes_ && held_ == nullptr) {
+  if (!saw_request_bytes_ && held_.empty()) {
     conn_.close_after_flush();
   }
   // A request in progress gets its answer; Connection: close is not forced here because the
