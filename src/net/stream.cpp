@@ -379,23 +379,29 @@ void Stream::handle_readable() {
     return;
   }
   std::vector<uint8_t>& scratch = loop_->read_buffer();
+  size_t n = receive(scratch);
+  if (n > 0) {
+    deliver_input(scratch.data(), n);
+  }
+}
+
+// One recv() into buf. Returns the bytes to process: 0 when there is nothing (would block), when
+// the peer closed or the read failed (then the stream is closing), or when the stream is no
+// longer open (lingering or flushing before close: input is discarded).
+size_t Stream::receive(std::vector<uint8_t>& buf) {
   // recv() rather than read(): the socket call skips the generic file read path.
-  ssize_t n = ::recv(fd_, scratch.data(), scratch.size(), MSG_DONTWAIT);
+  ssize_t n = ::recv(fd_, buf.data(), buf.size(), MSG_DONTWAIT);
   if (n == 0) {
     finish_close(CloseReason::kPeerClosed);
-    return;
+    return 0;
   }
   if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-      return;
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      finish_close(CloseReason::kReadError);
     }
-    finish_close(CloseReason::kReadError);
-    return;
+    return 0;
   }
-  if (state_ != State::kOpen) {
-    return;  // lingering or flushing before close: input is discarded
-  }
-  deliver_input(scratch.data(), static_cast<size_t>(n));
+  return state_ == State::kOpen ? static_cast<size_t>(n) : 0;
 }
 
 // Offers got fresh bytes (in a loop scratch buffer) to on_data(), after any kept input.
@@ -420,22 +426,11 @@ void Stream::deliver_input(uint8_t* data, size_t got) {
 // through the loop's ordinary read buffer. Partial records stay inside the SSL object.
 void Stream::handle_tls_readable() {
   std::vector<uint8_t>& cipher = loop_->tls_read_buffer();
-  ssize_t n = ::recv(fd_, cipher.data(), cipher.size(), MSG_DONTWAIT);
+  size_t n = receive(cipher);
   if (n == 0) {
-    finish_close(CloseReason::kPeerClosed);
     return;
   }
-  if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-      return;
-    }
-    finish_close(CloseReason::kReadError);
-    return;
-  }
-  if (state_ != State::kOpen) {
-    return;  // lingering or flushing before close: input is discarded
-  }
-  tls_->give_input(cipher.data(), static_cast<size_t>(n));
+  tls_->give_input(cipher.data(), n);
   std::vector<uint8_t>& plain = loop_->read_buffer();
   for (;;) {
     bool was_done = tls_->handshake_done();

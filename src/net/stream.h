@@ -114,6 +114,7 @@ class Stream : public IoHandler, private Timer {
   size_t queued_chunks() const { return out_ == nullptr ? 0 : out_->chunks.size() - out_->head; }
   void handle_readable();
   void handle_tls_readable();
+  size_t receive(std::vector<uint8_t>& buf);
   void deliver_input(uint8_t* data, size_t size);
   void process_pending(const uint8_t* fresh, size_t fresh_size);
   void flush();
