@@ -187,3 +187,27 @@ test('the dashboard\'s figures move while a load runs, and fall back after it', 
     await server.stop();
   }
 });
+
+// On a phone (390 px wide) neither page scrolls sideways: the dashboard's charts shrink with
+// their column (a grid column of 1fr kept the width of a canvas drawn for a wider layout).
+test('both pages fit a phone\'s width', async () => {
+  const server = await startHerald();
+  try {
+    for (const path of ['/#lobby', '/dashboard']) {
+      const page = await openPage(browser, `${server.base}${path}`,
+        { viewport: { width: 390, height: 844 } });
+      await waitFor(`${path} has drawn`, () => page.evaluate(() =>
+        document.querySelector('#status')?.dataset.state === 'live' ||
+        document.querySelector('#messages') !== null));
+      await page.waitForTimeout(1500); // a few refreshes: the charts redraw at their size
+      const widths = await page.evaluate(() => ({
+        page: document.documentElement.scrollWidth, viewport: window.innerWidth }));
+      assert.ok(widths.page <= widths.viewport,
+        `${path}: ${widths.page} px of content in a ${widths.viewport} px wide window`);
+      assert.deepEqual(page.errors, [], `no error in ${path}`);
+      await page.context().close();
+    }
+  } finally {
+    await server.stop();
+  }
+});

@@ -132,7 +132,7 @@ function render(stats) {
   show('v-pubs', rate(total.pubs), total.pubs);
   show('v-pubs-sub', `${count(t.publications)} since start`);
   show('v-channels', count(t.channels), t.channels);
-  show('v-channels-sub', `${count(t.clients)} protocol clients`);
+  show('v-channels-sub', `${count(t.clients)} protocol ${t.clients === 1 ? 'client' : 'clients'}`);
   show('v-lag', lag(t.lag_us), t.lag_us);
   show('v-lag-sub', `largest of ${stats.loops.length} loop${stats.loops.length === 1 ? '' : 's'}`);
 
