@@ -78,9 +78,14 @@ void PollSession::poll(uint64_t cursor, Answer answer) {
                 R"("status":400})");
     return;
   }
-  while (!entries_.empty() && entries_.front().seq <= cursor) {
-    bytes_ -= entries_.front().lines->size();
-    entries_.pop_front();
+  size_t acknowledged = 0;
+  while (acknowledged < entries_.size() && entries_[acknowledged].seq <= cursor) {
+    bytes_ -= entries_[acknowledged].lines->size();
+    ++acknowledged;
+  }
+  entries_.erase(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(acknowledged));
+  if (entries_.empty() && entries_.capacity() > 64) {
+    std::vector<Entry>().swap(entries_);  // after a burst: an idle session keeps no buffer
   }
   acked_ = cursor;
   if (waiter_ != nullptr) {

@@ -10,8 +10,8 @@
 // loop's LoopServices::polls; not tied to any connection. Thread: owning loop only.
 
 #include <cstdint>
-#include <deque>
 #include <functional>
+#include <vector>
 #include <string>
 #include <string_view>
 
@@ -69,7 +69,9 @@ class PollSession final : public EmulatedSession, private net::Timer {
 
   LoopServices& services_;
   uint64_t client_id_;
-  std::deque<Entry> entries_;  // seq > acked_, consecutive
+  // seq > acked_, consecutive. A vector: an idle session holds none, and a deque's first block
+  // alone is 512 bytes; the few entries a poll acknowledges are erased from the front at once.
+  std::vector<Entry> entries_;
   size_t bytes_ = 0;
   uint64_t next_seq_ = 1;
   uint64_t acked_ = 0;
