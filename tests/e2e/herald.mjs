@@ -2,24 +2,20 @@
 // stopped by its pid (never by name), Debian's chromium driven by playwright-core (never a
 // downloaded browser), and waits that poll a condition with a deadline and say what they waited
 // for when it passes.
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { spawnHerald, within } from '../support/herald_process.mjs';
+
+export { within };
 
 export const CHROMIUM = process.env.HERALD_CHROMIUM || '/usr/bin/chromium';
-const LISTEN_LINE = /^herald listening on http:\/\/([0-9.]+):([0-9]+)$/;
-const TCP_LINE = /^herald tcp on tcp:\/\/([0-9.]+):([0-9]+)$/;
 
-// Servers still running when this process exits are killed by their pid, and temporary data
-// directories removed.
-const liveChildren = new Set();
+// Temporary data directories are removed when this process exits (servers still running then
+// are killed by herald_process.mjs).
 const tempDirs = [];
 process.on('exit', () => {
-  for (const child of liveChildren) {
-    child.kill('SIGKILL');
-  }
   for (const dir of tempDirs) {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -37,15 +33,6 @@ export function screenshotPath(name) {
   const dir = process.env.HERALD_SCREENSHOTS || tempDir('herald-shots-');
   mkdirSync(dir, { recursive: true });
   return join(dir, name);
-}
-
-// Rejects with "step '<what>': timed out after <ms> ms" unless `promise` settles first.
-export function within(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`step '${what}': timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 // Polls fn() (sync or async) until it returns a truthy value, which it returns. A check that is
@@ -73,7 +60,7 @@ export async function waitFor(what, fn, { timeout = 15000, interval = 100 } = {}
 }
 
 // Starts `herald serve --listen <listen> ...` with durable history in dataDir (default: in
-// memory). Resolves once its first stdout line gives the port.
+// memory). Resolves once it said where it listens (tests/support/herald_process.mjs).
 export async function startHerald({ listen = '127.0.0.1:0', dataDir = null, args = [] } = {}) {
   const bin = process.env.HERALD_BIN;
   if (!bin) {
@@ -81,75 +68,11 @@ export async function startHerald({ listen = '127.0.0.1:0', dataDir = null, args
   }
   const argv = ['serve', '--listen', listen, ...(dataDir ? ['--data-dir', dataDir] : ['--memory']),
     ...args];
-  const child = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-  liveChildren.add(child);
-  let stderr = '';
-  child.stderr.on('data', (d) => {
-    stderr = (stderr + d.toString()).slice(-8192);
-  });
-  let exit = null;
-  const exited = new Promise((resolve) => child.on('exit', (code, sig) => {
-    liveChildren.delete(child);
-    exit = { code, sig };
-    resolve(exit);
-  }));
-  const wantLines = args.includes('--tcp-listen') ? 2 : 1;
-  const lines = new Promise((resolve, reject) => {
-    let out = '';
-    const onData = (d) => {
-      out += d.toString();
-      const got = out.split('\n');
-      if (got.length > wantLines) {
-        child.stdout.off('data', onData);
-        child.stdout.resume();
-        resolve(got.slice(0, wantLines));
-      }
-    };
-    child.stdout.on('data', onData);
-    child.on('error', reject);
-    exited.then(({ code, sig }) => reject(new Error(`herald exited (code ${code}, signal ${sig}) ` +
-      `before it said where it listens; stderr: ${stderr}`)));
-  });
-  let first;
-  try {
-    first = await within(lines, 15000, `start herald ${argv.join(' ')}`);
-  } catch (err) {
-    child.kill('SIGKILL');
-    throw err;
-  }
-  const m = LISTEN_LINE.exec(first[0]);
-  if (!m) {
-    child.kill('SIGKILL');
-    throw new Error(`expected 'herald listening on http://127.0.0.1:<port>', got ${first[0]}`);
-  }
-  const port = Number(m[2]);
-  const tcp = wantLines > 1 ? TCP_LINE.exec(first[1]) : null;
+  const server = await spawnHerald(bin, argv);
   return {
-    port,
-    tcpPort: tcp ? Number(tcp[2]) : 0,
-    pid: child.pid,
-    base: `http://127.0.0.1:${port}`,
-    wsUrl: (path = '') => `ws://127.0.0.1:${port}${path}`,
-    stderr: () => stderr,
-    alive: () => exit === null,
-    // SIGKILL: what a crash or an OOM kill does.
-    async kill() {
-      if (exit === null) {
-        child.kill('SIGKILL');
-        await exited;
-      }
-    },
-    // SIGTERM (a drain), then SIGKILL after graceMs.
-    async stop(graceMs = 10000) {
-      if (exit !== null) {
-        return exit;
-      }
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      const e = await exited;
-      clearTimeout(timer);
-      return e;
-    },
+    ...server,
+    base: `http://127.0.0.1:${server.port}`,
+    wsUrl: (path = '') => `ws://127.0.0.1:${server.port}${path}`,
   };
 }
 

@@ -13,7 +13,7 @@ afterEach(() => {
 });
 after(async () => {
   const exit = await server.stop();
-  assert.deepEqual(exit, { code: 0, sig: null },
+  assert.deepEqual(exit, { code: 0, signal: null },
     `SIGTERM after the suite: expected exit code 0; stderr:\n${server.stderr()}`);
 });
 

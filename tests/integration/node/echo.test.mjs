@@ -33,7 +33,7 @@ afterEach(() => {
 after(async () => {
   for (const [name, s] of Object.entries(servers)) {
     const exit = await s.stop();
-    assert.deepEqual(exit, { code: 0, sig: null },
+    assert.deepEqual(exit, { code: 0, signal: null },
       `SIGTERM to the ${name} server after the suite: expected exit code 0; ` +
       `stderr:\n${s.stderr()}`);
   }

@@ -1,29 +1,12 @@
 // Helpers shared by the Node integration tests: start the real `herald` binary on 127.0.0.1:0,
 // learn its port from the first stdout line, and wait on conditions (a message, a close) with a
 // hard timeout per step that names the step. The binary comes from $HERALD_BIN.
-import { spawn } from 'node:child_process';
 import WebSocket from 'ws';
+import { spawnHerald, within } from '../../support/herald_process.mjs';
 
 export const MIB = 1024 * 1024;
-const LISTEN_LINE = /^herald listening on (https?):\/\/([0-9.]+):([0-9]+)$/;
 
-// Children still running when this test process exits (a crash, an uncaught error) are killed
-// by their pid so that no server outlives its test.
-const liveChildren = new Set();
-process.on('exit', () => {
-  for (const child of liveChildren) {
-    child.kill('SIGKILL');
-  }
-});
-
-// Rejects with "step '<what>': timed out after <ms> ms" unless `promise` settles first.
-export function within(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`step '${what}': timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+export { within };
 
 // Starts `herald serve --listen 127.0.0.1:0 [--echo] ...args` (listen: another HOST:PORT, e.g.
 // the port of a server this one replaces; dataDir: durable history there instead of --memory).
@@ -39,72 +22,13 @@ export async function startHerald(args = [], { echo = true, listen = '127.0.0.1:
   // a data directory.
   const argv = ['serve', '--listen', listen,
     ...(dataDir ? ['--data-dir', dataDir] : ['--memory']), ...(echo ? ['--echo'] : []), ...args];
-  const child = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-  liveChildren.add(child);
-  child.on('exit', () => liveChildren.delete(child));
-  let stderr = '';
-  child.stderr.on('data', (d) => {
-    stderr = (stderr + d.toString()).slice(-8192);
-  });
-  const exited = new Promise((resolve) => child.on('exit', (code, sig) => resolve({ code, sig })));
-  const firstLine = new Promise((resolve, reject) => {
-    let out = '';
-    const onData = (d) => {
-      out += d.toString();
-      const nl = out.indexOf('\n');
-      if (nl >= 0) {
-        child.stdout.off('data', onData);
-        child.stdout.resume(); // keep draining later output
-        resolve(out.slice(0, nl));
-      }
-    };
-    child.stdout.on('data', onData);
-    child.on('error', reject);
-    exited.then(({ code, sig }) => reject(new Error(
-      `herald exited (code ${code}, signal ${sig}) before its first stdout line; ` +
-      `stdout: ${JSON.stringify(out)}; stderr: ${stderr}`)));
-  });
-  let line;
-  try {
-    line = await within(firstLine, 15000, `start herald ${argv.join(' ')}`);
-  } catch (e) {
-    child.kill('SIGKILL');
-    throw e;
+  const server = await spawnHerald(bin, argv);
+  if (server.host !== '127.0.0.1') {
+    await server.kill();
+    throw new Error(`step 'start herald': it listens on ${server.host}, not 127.0.0.1`);
   }
-  const m = LISTEN_LINE.exec(line);
-  if (!m || m[2] !== '127.0.0.1' || m[3] === '0') {
-    child.kill('SIGKILL');
-    throw new Error(`step 'read the first stdout line': expected ` +
-      `'herald listening on http(s)://127.0.0.1:<port>', got ${JSON.stringify(line)}`);
-  }
-  const port = Number(m[3]);
-  const wsScheme = m[1] === 'https' ? 'wss' : 'ws';
-  let exit = null;
-  exited.then((e) => { exit = e; });
-  return {
-    port,
-    pid: child.pid,
-    url: (path) => `${wsScheme}://127.0.0.1:${port}${path}`,
-    stderr: () => stderr,
-    alive: () => exit === null,
-    async kill() {
-      if (exit === null) {
-        child.kill('SIGKILL');
-        await exited;
-      }
-    },
-    // SIGTERM, then SIGKILL after `graceMs`. Resolves to {code, sig}.
-    async stop(graceMs = 10000) {
-      if (exit !== null) {
-        return exit;
-      }
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      const e = await exited;
-      clearTimeout(timer);
-      return e;
-    },
-  };
+  const wsScheme = server.scheme === 'https' ? 'wss' : 'ws';
+  return { ...server, url: (path) => `${wsScheme}://127.0.0.1:${server.port}${path}` };
 }
 
 // A ws client with an inbox, so that tests can wait for "the next message" in order.

@@ -26,7 +26,7 @@ before(async () => {
 after(async () => {
   const exit = await server.stop();
   rmSync(dir, { recursive: true, force: true });
-  assert.deepEqual(exit, { code: 0, sig: null }, `SIGTERM: exit 0; stderr:\n${server.stderr()}`);
+  assert.deepEqual(exit, { code: 0, signal: null }, `SIGTERM: exit 0; stderr:\n${server.stderr()}`);
 });
 
 test('wss /chat: three clients, each message reaches the two others; 1 MiB too', async () => {

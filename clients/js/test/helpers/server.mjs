@@ -7,7 +7,6 @@
 // The binary is $HERALD_BIN, else the first of build/{release,ci,debug}/apps/herald/herald. When
 // neither exists, integrationOptions() skips the integration tests (run.sh always sets
 // HERALD_BIN, so ctest never skips).
-import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,8 +14,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EventSource } from 'eventsource';
 import WebSocket from 'ws';
+import { spawnHerald, within } from '../../../../tests/support/herald_process.mjs';
 
-const LISTEN_LINE = /^herald listening on http:\/\/127\.0\.0\.1:([0-9]+)$/;
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 
 function executable(path) {
@@ -61,22 +60,7 @@ export function integrationOptions(extra = {}) {
     : { skip: 'no herald binary: set HERALD_BIN or build it (cmake --build --preset release)' };
 }
 
-// Children still running when this test process exits are killed by their pid.
-const live = new Set();
-process.on('exit', () => {
-  for (const child of live) {
-    child.kill('SIGKILL');
-  }
-});
-
-// Rejects with "step '<what>': timed out after <ms> ms" unless `promise` settles first.
-export function within(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`step '${what}': timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+export { within };
 
 // The next `event` of `emitter` whose payload satisfies `pred`.
 export function nextEvent(emitter, event, pred = () => true, ms = 5000, what = event) {
@@ -129,77 +113,14 @@ export function tempDir(prefix = 'herald-js-') {
 // Starts `herald serve`. port 0: the kernel picks one. dataDir: durable history there, else
 // --memory. Resolves once the first stdout line gave the port.
 export async function startHerald({ args = [], port = 0, dataDir = null } = {}) {
-  const bin = heraldBin();
   const argv = ['serve', '--listen', `127.0.0.1:${port}`, '--threads', '2',
     ...(dataDir ? ['--data-dir', dataDir] : ['--memory']), ...args];
-  const child = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(child);
-  let stderr = '';
-  child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-8192); });
-  const exited = new Promise((res) => child.on('exit', (code, signal) => {
-    live.delete(child);
-    res({ code, signal });
-  }));
-  const firstLine = new Promise((res, rej) => {
-    let out = '';
-    const onData = (d) => {
-      out += d;
-      const nl = out.indexOf('\n');
-      if (nl >= 0) {
-        child.stdout.off('data', onData);
-        child.stdout.resume();
-        res(out.slice(0, nl));
-      }
-    };
-    child.stdout.on('data', onData);
-    exited.then(({ code, signal }) => rej(new Error(`herald exited (${code}, ${signal}) before ` +
-      `its first line; stderr: ${stderr}`)));
-  });
-  let line;
-  try {
-    line = await within(firstLine, 15000, `start herald ${argv.join(' ')}`);
-  } catch (e) {
-    child.kill('SIGKILL');
-    throw e;
-  }
-  const m = LISTEN_LINE.exec(line);
-  if (!m) {
-    child.kill('SIGKILL');
-    throw new Error("expected 'herald listening on http://127.0.0.1:PORT', got " +
-      JSON.stringify(line));
-  }
-  let exit = null;
-  exited.then((e) => { exit = e; });
-  const boundPort = Number(m[1]);
+  const server = await spawnHerald(heraldBin(), argv);
   return {
-    port: boundPort,
-    pid: child.pid,
+    ...server,
     dataDir,
-    url: `http://127.0.0.1:${boundPort}`, // the SDK derives every transport's endpoint from it
-    wsUrl: `ws://127.0.0.1:${boundPort}/connection/websocket`,
-    stderr: () => stderr,
-    alive: () => exit === null,
-    signal: (sig) => child.kill(sig),
-    exited,
-    // SIGKILL: the process dies at once, with whatever it had not written.
-    async kill() {
-      if (exit === null) {
-        child.kill('SIGKILL');
-      }
-      return within(exited, 10000, `herald pid ${child.pid} dies on SIGKILL`);
-    },
-    // SIGTERM (drain), SIGKILL after graceMs.
-    async stop(graceMs = 10000) {
-      if (exit !== null) {
-        return exit;
-      }
-      child.kill('SIGCONT'); // in case a test left it stopped
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      const e = await exited;
-      clearTimeout(timer);
-      return e;
-    },
+    url: `http://127.0.0.1:${server.port}`, // the SDK derives every transport's endpoint from it
+    wsUrl: `ws://127.0.0.1:${server.port}/connection/websocket`,
   };
 }
 
