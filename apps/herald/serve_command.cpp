@@ -14,6 +14,7 @@
 #include "net/tls_context.h"
 #include "server/builtin_handlers.h"
 #include "server/config.h"
+#include "server/pusher_config.h"
 #include "server/token_keys.h"
 
 namespace herald::app {
@@ -26,6 +27,7 @@ struct ServeFlags {
   std::string listen;
   std::string tcp_listen;
   std::vector<std::string> allow_origins;
+  std::vector<std::string> pusher_apps;  // ID:KEY:SECRET each
   int threads = -1;
   bool echo = false;
   bool no_web_pages = false;
@@ -69,6 +71,13 @@ Result<server::ServeConfig> build_config(const ServeFlags& f) {
   }
   if (!f.allow_origins.empty()) {
     cfg.server.allowed_origins = f.allow_origins;
+  }
+  for (const std::string& flag : f.pusher_apps) {
+    auto app = server::parse_pusher_app_flag(flag);
+    if (!app) {
+      return Error{app.error()};
+    }
+    cfg.server.pusher_apps.push_back(std::move(*app));
   }
   if (f.threads >= 0) {
     cfg.server.threads = f.threads;
@@ -166,6 +175,9 @@ void add_serve_flags(CLI::App* cmd, ServeFlags& f) {
                   "a page origin allowed to connect from a browser (repeatable; wildcards as "
                   "https://*.example.com, http://localhost:*); default: any");
   cmd->add_option("--threads", f.threads, "event loops, 0 = one per core (default)");
+  cmd->add_option("--pusher-app", f.pusher_apps,
+                  "a Pusher-compatible app as ID:KEY:SECRET (repeatable; docs/PUSHER.md); its "
+                  "other options only in the config file");
   cmd->add_flag("--echo", f.echo, "also serve /echo (conformance tests, benchmarks)");
   cmd->add_flag("--no-web-pages", f.no_web_pages,
                 "do not serve the chat page (/) and the dashboard (/dashboard)");

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "herald/namespace_options.h"
+#include "herald/pusher_app.h"
 #include "herald/result.h"
 #include "herald/websocket.h"
 
@@ -87,6 +88,10 @@ struct ServerOptions {
   std::string token_audience;     // non-empty: a token's "aud" must hold it
   std::string token_issuer;       // non-empty: a token's "iss" must be it
   bool allow_anonymous = true;  // a connect without a token is an anonymous client ("" user)
+
+  // Pusher-compatible apps (docs/PUSHER.md): WebSocket on /app/{key}, REST on /apps/{id}/.
+  // Empty: those paths answer 404.
+  std::vector<PusherAppOptions> pusher_apps;
 };
 
 class Server {

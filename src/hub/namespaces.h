@@ -17,7 +17,17 @@ class Namespaces {
   Namespaces() = default;
   // named empty: every namespace gets default_ns; otherwise only the listed namespaces exist.
   Namespaces(NamespaceOptions default_ns, std::map<std::string, NamespaceOptions, std::less<>> named)
-      : default_(default_ns), named_(std::move(named)) {}
+      : default_(default_ns), named_(std::move(named)), open_(named_.empty()) {}
+  // Plus namespaces that exist beside the configured ones without closing the others (the
+  // Pusher apps' namespaces): with no named namespace every other one still gets default_ns.
+  // A name already in `named` keeps its configured options.
+  Namespaces(NamespaceOptions default_ns, std::map<std::string, NamespaceOptions, std::less<>> named,
+             const std::map<std::string, NamespaceOptions, std::less<>>& extra)
+      : Namespaces(default_ns, std::move(named)) {
+    for (const auto& [name, options] : extra) {
+      named_.emplace(name, options);
+    }
+  }
 
   // The channel's options, or nullptr when its namespace is not configured (error 118).
   const NamespaceOptions* find(std::string_view channel) const {
@@ -26,7 +36,10 @@ class Namespaces {
       return &default_;
     }
     auto it = named_.find(channel.substr(0, colon));
-    return it == named_.end() ? nullptr : &it->second;
+    if (it == named_.end()) {
+      return open_ ? &default_ : nullptr;
+    }
+    return &it->second;
   }
 
   // What the broker keeps of the channel's history (the defaults for an unknown namespace, which
@@ -43,6 +56,7 @@ class Namespaces {
  private:
   NamespaceOptions default_;
   std::map<std::string, NamespaceOptions, std::less<>> named_;
+  bool open_ = true;  // no namespace was configured: unlisted ones get the default options
 };
 
 }  // namespace herald::hub

@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "broker/redis_url.h"
+#include "pusher/apps.h"
+#include "server/pusher_config.h"
 
 namespace herald::server {
 namespace {
@@ -299,6 +301,12 @@ Result<Ok> load_config_file(const std::string& path, ServeConfig& config) {
         namespaces = kv.second;
         continue;
       }
+      if (key == "pusher") {
+        if (auto r = load_pusher_section(kv.second, config.server.pusher_apps); !r) {
+          return Error{path + ": " + r.error()};
+        }
+        continue;
+      }
       auto it = setters().find(key);
       if (it == setters().end()) {
         return Error{path + ":" + std::to_string(kv.first.Mark().line + 1) + ": unknown key '" +
@@ -447,11 +455,15 @@ std::string describe(const ServeConfig& config) {
       describe_namespace(out, ns, "    ");
     }
   }
+  out += describe_pusher(s.pusher_apps);
   return out;
 }
 
 Result<Ok> validate(const ServeConfig& config) {
   const ServerOptions& s = config.server;
+  if (auto r = pusher::Apps::validate(s.pusher_apps); !r) {
+    return r;
+  }
   for (const std::string& o : s.allowed_origins) {
     std::string why;
     if (!auth::OriginPolicy::valid_pattern(o, &why)) {

@@ -1,5 +1,6 @@
 #include "server/loop_context.h"
 
+#include "pusher/rest_api.h"
 #include "server/server_api.h"
 #include "server/stats.h"
 #include "transport/connection.h"
@@ -98,6 +99,22 @@ void LoopContext::route(transport::HttpSession& http, const http::Request& req,
     } else {
       transport::serve_poll(http, req, body, cors);
     }
+    return;
+  }
+  if (pusher && req.path.starts_with("/app/")) {
+    if (!origin_allowed(http, req)) {
+      return;
+    }
+    if (req.method != http::Method::kGet || !ws::is_websocket_upgrade(req)) {
+      http.respond(426, kJson, R"({"error":"this path speaks WebSocket only","status":426})", keep,
+                   "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n");
+      return;
+    }
+    pusher->upgrade(http, req, req.path.substr(5));
+    return;
+  }
+  if (pusher && req.path.starts_with("/apps/")) {
+    pusher::serve_rest(*pusher, http, req, body);
     return;
   }
   if (req.path.starts_with("/api/")) {
@@ -208,7 +225,17 @@ std::string ServerCore::metrics_text() const {
     transports.push_back(&ctx->transport_metrics);
     all.push_back(&ctx->metrics);
   }
-  return render_prometheus(transports, all);
+  std::string text = render_prometheus(transports, all);
+  if (!pusher_apps.empty()) {
+    std::vector<const pusher::Metrics*> pusher_loops;
+    for (const auto& ctx : loops) {
+      if (ctx->pusher) {
+        pusher_loops.push_back(&ctx->pusher->metrics());
+      }
+    }
+    pusher::render_metrics(text, pusher_loops);
+  }
+  return text;
 }
 
 }  // namespace herald::server

@@ -25,6 +25,8 @@
 #include "net/listener.h"
 #include "net/tls_context.h"
 #include "protocol/api_decoder.h"
+#include "pusher/apps.h"
+#include "pusher/endpoint.h"
 #include "server/limits.h"
 #include "server/metrics.h"
 #include "server/sessions.h"
@@ -59,6 +61,8 @@ class LoopContext final : public transport::LoopServices {
   transport::ProtocolEndpoint* endpoint = nullptr;
   std::vector<std::unique_ptr<Handler>> handlers;  // index: route id from ServerCore::routes
   std::unique_ptr<hub::Hub> hub;  // channels of the Herald protocol (created by Server::start)
+  // The Pusher protocol of this loop (null: no Pusher app). After `hub`: destroyed before it.
+  std::unique_ptr<pusher::Endpoint> pusher;
   LoopMetrics metrics;               // the protocol's and the server API's counters
   protocol::ApiDecoder api_decoder;  // bodies of the server API
   std::unique_ptr<net::Timer> drain_deadline;  // armed by Server::stop()
@@ -99,6 +103,7 @@ struct ServerCore {
   std::vector<Route> routes;
   std::unique_ptr<StaticFiles> web;  // the embedded pages (Server::web_pages()); null: none
   hub::Namespaces namespaces;  // from options, set by Server::start
+  pusher::Apps pusher_apps;    // from options.pusher_apps, set by Server::start
   auth::OriginPolicy origins;                    // from options.allowed_origins
   std::unique_ptr<SharedLimits> limits;          // per IP, per user, rates (Server::start)
   std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();

@@ -14,6 +14,7 @@
 #include "broker/redis_broker.h"
 #include "server/loop_context.h"
 #include "server/protocol_handler.h"
+#include "server/pusher_host.h"
 #include "server/token_keys.h"
 #include "transport/connection.h"
 #include "transport/http_session.h"
@@ -284,7 +285,13 @@ Result<Ok> Server::start() {
   for (auto& ctx : core.loops) {
     loop_ptrs.push_back(&ctx->loop);
   }
-  core.namespaces = hub::Namespaces(core.options.default_namespace, core.options.namespaces);
+  if (auto r = pusher::Apps::validate(core.options.pusher_apps); !r) {
+    return r;
+  }
+  core.pusher_apps = pusher::Apps(core.options.pusher_apps);
+  core.namespaces = hub::Namespaces(core.options.default_namespace, core.options.namespaces,
+                                    server::pusher_namespaces(core.pusher_apps,
+                                                              core.options.namespaces));
   core.origins = auth::OriginPolicy(core.options.allowed_origins);
   const hub::Namespaces* namespaces = &core.namespaces;
   broker::HistoryPolicy policy = [namespaces](std::string_view channel) {
@@ -316,6 +323,9 @@ Result<Ok> Server::start() {
   }
   for (auto& ctx : core.loops) {
     ctx->hub = std::make_unique<hub::Hub>(ctx->loop.index(), *core.broker);
+    if (!core.pusher_apps.empty()) {
+      ctx->pusher = server::make_pusher_endpoint(core.pusher_apps, *ctx);
+    }
   }
   for (auto& ctx : core.loops) {
     server::LoopContext* raw = ctx.get();

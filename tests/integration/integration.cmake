@@ -90,6 +90,11 @@ if(HERALD_IT_NODE AND HERALD_IT_NPM)
   add_test(NAME integration_node
     COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/node/run.sh $<TARGET_FILE:herald>)
   set_tests_properties(integration_node PROPERTIES LABELS integration TIMEOUT 180)
+  # The Pusher protocol with the real third-party clients: pusher-js 8 and the `pusher` server
+  # library (tests/integration/pusher/package-lock.json).
+  add_test(NAME integration_pusher
+    COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/pusher/run.sh $<TARGET_FILE:herald>)
+  set_tests_properties(integration_pusher PROPERTIES LABELS integration TIMEOUT 180)
 else()
   message(STATUS "integration tests: node/npm not found, integration_node not registered")
 endif()

@@ -1,0 +1,281 @@
+#include "pusher/endpoint.h"
+
+#include <sys/random.h>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+
+#include "base/json_string.h"
+#include "http/url.h"
+#include "pusher/signing.h"
+#include "transport/http_session.h"
+
+namespace herald::pusher {
+namespace {
+
+// The path a refused connection's WebSocketSession keeps (it must outlive the session).
+constexpr std::string_view kRefusedPath = "/app/";
+
+}  // namespace
+
+Session::Session(Endpoint& ep, transport::WebSocketSession& ws, const App& a, std::string id)
+    : endpoint(ep), ws_(ws), app(a), socket_id(std::move(id)) {
+  tokens = a.options.client_event_rate * 2;
+}
+
+void Session::on_channel_publications(std::string_view channel, const std::string& /*epoch*/,
+                                      const std::shared_ptr<const broker::PublicationBatch>& batch) {
+  auto it = subs.find(channel);
+  if (it == subs.end() || !it->second.established) {
+    return;  // a presence subscription still waiting for its own join: nothing before succeeded
+  }
+  std::string_view name = channel.substr(app.ns.size() + 1);
+  for (const PusherFrame& f : endpoint.frames().frames(name, batch)) {
+    if (!f.except_socket.empty() && f.except_socket == socket_id) {
+      continue;  // its own client event, or a REST event sent with its socket_id
+    }
+    ws_.deliver(*f.frame);
+  }
+}
+
+void Session::on_channel_publication(std::string_view channel, const std::string& epoch,
+                                     const std::shared_ptr<const broker::PublicationRecord>& pub) {
+  auto batch = std::make_shared<broker::PublicationBatch>(1, pub);
+  on_channel_publications(channel, epoch, batch);
+}
+
+void Session::on_channel_lost(std::string_view /*channel*/) {
+  // Pusher has no way to tell a client it may have missed events; the subscription goes on.
+}
+
+Endpoint::Endpoint(const Apps& apps, std::unique_ptr<Host> host)
+    : apps_(apps), host_(std::move(host)) {
+  if (getrandom(&rng_state_, sizeof(rng_state_), 0) != sizeof(rng_state_)) {
+    rng_state_ = static_cast<uint64_t>(
+        std::chrono::steady_clock::now().time_since_epoch().count());
+  }
+  rng_state_ |= 1;
+}
+
+Endpoint::~Endpoint() = default;
+
+uint32_t Endpoint::random_u32() {
+  // xorshift64*: socket ids need to be hard to guess in passing, not cryptographic (the
+  // connection id part makes them unique).
+  rng_state_ ^= rng_state_ >> 12;
+  rng_state_ ^= rng_state_ << 25;
+  rng_state_ ^= rng_state_ >> 27;
+  return static_cast<uint32_t>((rng_state_ * 2685821657736338717ULL) >> 32);
+}
+
+Session* Endpoint::find(uint64_t id) {
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? nullptr : it->second.get();
+}
+
+void Endpoint::upgrade(transport::HttpSession& http, const http::Request& req,
+                       std::string_view key) {
+  const App* app = apps_.by_key(key);
+  opening_app_ = app;
+  opening_refusal_ = 0;
+  opening_message_.clear();
+  if (app == nullptr) {
+    opening_refusal_ = kAppNotFound;
+    opening_message_ = "App key " + std::string(key.substr(0, 100)) + " does not exist";
+  } else if (auto version = http::query_param(req.query, "protocol"); !version) {
+    opening_refusal_ = kNoProtocol;
+    opening_message_ = "No protocol version supplied";
+  } else {
+    int v = 0;
+    auto [end, ec] = std::from_chars(version->data(), version->data() + version->size(), v);
+    if (ec != std::errc{} || end != version->data() + version->size()) {
+      opening_refusal_ = kBadVersion;
+      opening_message_ = "Invalid version string format";
+    } else if (v < 5 || v > 7) {
+      opening_refusal_ = kUnsupportedProtocol;
+      opening_message_ = "Unsupported protocol version";
+    } else if (!app->origins.allows(req.header("Origin"), req.header("Host"))) {
+      opening_refusal_ = kUnauthorized;
+      opening_message_ = "Origin not allowed";
+    }
+  }
+  http.upgrade_websocket(req, *this, app != nullptr ? std::string_view(app->ws_path) : kRefusedPath);
+  opening_app_ = nullptr;
+}
+
+void Endpoint::on_open(WebSocket& ws) {
+  auto& session_ws = static_cast<transport::WebSocketSession&>(ws);
+  if (opening_app_ == nullptr || opening_refusal_ != 0) {
+    // Refused after the upgrade, as Pusher does: pusher-js reads the code from the close (and
+    // from the pusher:error before it) and does not retry a 40xx.
+    metrics_.refused_connections.add();
+    uint16_t code = opening_refusal_ != 0 ? opening_refusal_ : uint16_t{kAppNotFound};
+    ws.send(error_event(code, opening_message_), MessageType::kText);
+    ws.close(code, opening_message_);
+    return;
+  }
+  std::string socket_id = std::to_string(ws.id()) + "." + std::to_string(random_u32() % 1000000000);
+  auto s = std::make_unique<Session>(*this, session_ws, *opening_app_, std::move(socket_id));
+  s->refilled_ms = host_->loop().now_ms();
+  Session* sp = s.get();
+  sessions_[ws.id()] = std::move(s);
+  metrics_.connections.add();
+  metrics_.connections_total.add();
+  sp->send(connection_established(sp->socket_id, sp->app.options.activity_timeout_s));
+}
+
+void Endpoint::on_message(WebSocket& ws, std::string_view data, MessageType type) {
+  Session* s = find(ws.id());
+  if (s == nullptr) {
+    return;  // a refused connection closing
+  }
+  if (type != MessageType::kText) {
+    metrics_.bad_messages.add();
+    error(*s, kInvalidMessage, "binary messages are not part of the Pusher protocol");
+    return;
+  }
+  handle(*s, data);
+}
+
+void Endpoint::on_close(WebSocket& ws, uint16_t /*code*/, std::string_view /*reason*/) {
+  auto it = sessions_.find(ws.id());
+  if (it == sessions_.end()) {
+    return;
+  }
+  leave_all(*it->second);
+  metrics_.connections.sub();
+  sessions_.erase(it);
+}
+
+void Endpoint::error(Session& s, uint16_t code, std::string_view message) {
+  s.send(error_event(code, message));
+}
+
+void Endpoint::handle(Session& s, std::string_view text) {
+  ClientFrame f;
+  FrameError e = decoder_.decode(text, f);
+  if (e != FrameError::kNone) {
+    metrics_.bad_messages.add();
+    error(s, kInvalidMessage, describe(e));
+    return;
+  }
+  if (f.event == "pusher:ping") {
+    s.send(R"({"event":"pusher:pong","data":"{}"})");
+  } else if (f.event == "pusher:pong") {
+    // The answer to a ping: any frame already counted as activity.
+  } else if (f.event == "pusher:subscribe") {
+    subscribe(s, f);
+  } else if (f.event == "pusher:unsubscribe") {
+    unsubscribe(s, f.channel);
+  } else if (f.event == "pusher:signin") {
+    signin(s, f);
+  } else if (f.event.starts_with("client-")) {
+    client_event(s, f);
+  } else {
+    metrics_.bad_messages.add();
+    error(s, kUnknownEvent, "unknown event: " + std::string(f.event));
+  }
+}
+
+void Endpoint::client_event(Session& s, const ClientFrame& f) {
+  const PusherAppOptions& app = s.app.options;
+  auto refuse = [&](uint16_t code, std::string_view why) {
+    metrics_.client_event_refusals.add();
+    error(s, code, why);
+  };
+  if (!app.client_events) {
+    return refuse(kClientEventRefused, "client events are not enabled for this app");
+  }
+  auto it = f.channel.empty() ? s.subs.end() : s.subs.find(herald_channel(s.app.ns, f.channel));
+  if (it == s.subs.end() || !it->second.established) {
+    return refuse(kClientEventRefused,
+                  "client events are only accepted on a channel the connection subscribed to");
+  }
+  if (!allows_client_events(it->second.kind)) {
+    return refuse(kClientEventRefused,
+                  "client events are only accepted on private and presence channels");
+  }
+  if (f.data.size() > app.max_event_size) {
+    return refuse(kEventTooLarge, "the event's data is over " +
+                                      std::to_string(app.max_event_size) + " bytes");
+  }
+  uint64_t now = host_->loop().now_ms();
+  double rate = app.client_event_rate;
+  s.tokens = std::min(rate * 2, s.tokens + static_cast<double>(now - s.refilled_ms) * rate / 1000);
+  s.refilled_ms = now;
+  if (s.tokens < 1) {
+    return refuse(kClientEventRate, "client event rejected due to rate limit");
+  }
+  s.tokens -= 1;
+  const std::string& user = is_presence(it->second.kind) ? it->second.user_id : s.user_id;
+  broker::PublishRequest req;
+  req.data = publication_data(f.event, f.data, user);
+  req.publisher = broker::ClientInfo{s.socket_id, user, {}};
+  metrics_.client_events.add();
+  host_->hub().publish(it->first, std::move(req), [](Result<broker::PublishResult>) {});
+}
+
+void Endpoint::signin(Session& s, const ClientFrame& f) {
+  auto refuse = [&](std::string_view why) {
+    metrics_.signin_refusals.add();
+    s.send(error_event(kUnauthorized, why));
+    s.ws_.close(kUnauthorized, why);
+  };
+  if (f.auth.empty() || f.user_data.empty()) {
+    return refuse("pusher:signin needs auth and user_data");
+  }
+  if (!check_auth(s.app.options.key, s.app.options.secret, signin_message(s.socket_id, f.user_data),
+                  f.auth)) {
+    return refuse("Invalid signature for pusher:signin");
+  }
+  if (!channel_data_.parse(f.user_data)) {
+    return refuse("user_data must be a JSON object");
+  }
+  std::optional<std::string> id = channel_data_.string_or_integer("id");
+  if (!id || id->empty() || id->size() > kMaxChannelName) {
+    return refuse("user_data needs a non-empty \"id\"");
+  }
+  s.user_id = std::move(*id);
+  metrics_.signins.add();
+  std::string data = R"({"user_data":)";
+  append_json_string(data, f.user_data);
+  data += '}';
+  std::string out;
+  append_event_string_data(out, "pusher:signin_success", {}, data);
+  s.send(out);
+}
+
+size_t Endpoint::terminate_user(const App& app, std::string_view user) {
+  std::vector<uint64_t> ids;
+  for (const auto& [id, s] : sessions_) {
+    if (&s->app == &app && !s->user_id.empty() && s->user_id == user) {
+      ids.push_back(id);
+    }
+  }
+  for (uint64_t id : ids) {
+    if (Session* s = find(id)) {
+      std::string_view why = "connection terminated by the application";
+      s->send(error_event(kUnauthorized, why));
+      s->ws_.close(kUnauthorized, why);
+    }
+  }
+  return ids.size();
+}
+
+void Endpoint::subscriber_counts(const App& app,
+                                 std::unordered_map<std::string, size_t>& out) const {
+  // Every subscriber of the channel on this loop, whatever its protocol (one engine), minus the
+  // roster that follows a presence channel's members.
+  host_->hub().for_each_channel([&](const std::string& name, size_t members) {
+    if (pusher_channel(app.ns, name).empty()) {
+      return;
+    }
+    size_t rosters = rosters_.count(name);
+    if (members > rosters) {
+      out[name] += members - rosters;
+    }
+  });
+}
+
+}  // namespace herald::pusher

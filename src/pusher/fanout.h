@@ -1,0 +1,47 @@
+#pragma once
+// FrameCache: a batch of a channel's publications framed once per loop for Pusher clients, so
+// every Pusher subscriber of the loop queues the same bytes (encode once, as the Herald
+// protocol's PushEncoder). Each publication is its own WebSocket message (pusher-js reads one
+// event per message), so a batch becomes one Publication per event; each remembers the socket
+// it must not reach (the sender of a client event, the socket_id of a REST event). A one-entry
+// cache: a fan-out delivers one batch to its members back to back.
+// Owned by the loop's Endpoint. Thread: the loop's own.
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "broker/broker.h"
+#include "pusher/json_object.h"
+#include "transport/topics.h"
+
+namespace herald::pusher {
+
+struct PusherFrame {
+  std::shared_ptr<transport::Publication> frame;
+  std::string except_socket;  // the socket id that must not receive it ("" = none)
+};
+
+class FrameCache {
+ public:
+  // pusher_channel: the channel's Pusher name (the Herald name minus the app's namespace).
+  const std::vector<PusherFrame>& frames(
+      std::string_view pusher_channel,
+      const std::shared_ptr<const broker::PublicationBatch>& batch);
+  // One publication framed for one client (a cache- channel's replay); not cached.
+  std::string frame_one(std::string_view pusher_channel, const broker::PublicationRecord& rec);
+
+ private:
+  const void* key_ = nullptr;
+  std::shared_ptr<const void> ref_;  // keeps key_'s address from being reused while cached
+  std::string channel_;
+  std::vector<PusherFrame> frames_;
+  JsonObject reader_;
+};
+
+// A publisher's client id is a Pusher socket id ("<digits>.<digits>") when a Pusher client or a
+// REST call with socket_id published it.
+bool is_socket_id(std::string_view s);
+
+}  // namespace herald::pusher

@@ -1,0 +1,29 @@
+#pragma once
+// Host: what the Pusher layer needs from the server on one loop (the hub, the loop, the other
+// loops' Pusher endpoints), so that src/pusher depends on the hub and the transports but not on
+// the server that routes to it. Implemented by server::PusherHost over a LoopContext.
+// Thread: the loop's own, except post_to's target runs on its loop.
+
+#include <cstddef>
+#include <functional>
+
+#include "hub/hub.h"
+#include "net/event_loop.h"
+
+namespace herald::pusher {
+
+class Endpoint;
+
+class Host {
+ public:
+  virtual ~Host() = default;
+  // Null until the server has made the loop's hub (before any connection arrives).
+  virtual hub::Hub& hub() = 0;
+  virtual net::EventLoop& loop() = 0;
+  virtual size_t max_subscriptions() const = 0;
+  virtual int loop_count() const = 0;
+  // Runs fn on loop i's thread with that loop's Pusher endpoint.
+  virtual void post_to(int i, std::function<void(Endpoint&)> fn) = 0;
+};
+
+}  // namespace herald::pusher

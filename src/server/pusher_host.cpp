@@ -1,0 +1,45 @@
+#include "server/pusher_host.h"
+
+#include "server/loop_context.h"
+
+namespace herald::server {
+namespace {
+
+class PusherHost final : public pusher::Host {
+ public:
+  explicit PusherHost(LoopContext& ctx) : ctx_(ctx) {}
+  hub::Hub& hub() override { return *ctx_.hub; }
+  net::EventLoop& loop() override { return ctx_.loop; }
+  size_t max_subscriptions() const override { return ctx_.core.options.max_subscriptions; }
+  int loop_count() const override { return static_cast<int>(ctx_.core.loops.size()); }
+  void post_to(int i, std::function<void(pusher::Endpoint&)> fn) override {
+    LoopContext* target = ctx_.core.loops[static_cast<size_t>(i)].get();
+    target->loop.post([target, fn = std::move(fn)] {
+      if (target->pusher) {
+        fn(*target->pusher);
+      }
+    });
+  }
+
+ private:
+  LoopContext& ctx_;
+};
+
+}  // namespace
+
+std::map<std::string, NamespaceOptions, std::less<>> pusher_namespaces(
+    const pusher::Apps& apps, const std::map<std::string, NamespaceOptions, std::less<>>& named) {
+  std::map<std::string, NamespaceOptions, std::less<>> out;
+  for (const auto& app : apps.all()) {
+    if (named.find(app->ns) == named.end()) {
+      out.emplace(app->ns, pusher::Apps::namespace_options());
+    }
+  }
+  return out;
+}
+
+std::unique_ptr<pusher::Endpoint> make_pusher_endpoint(const pusher::Apps& apps, LoopContext& ctx) {
+  return std::make_unique<pusher::Endpoint>(apps, std::make_unique<PusherHost>(ctx));
+}
+
+}  // namespace herald::server

@@ -1,0 +1,146 @@
+// Helpers for the Pusher suite: start the real `herald` binary ($HERALD_BIN) on 127.0.0.1:0 with
+// Pusher apps, learn its port from the first stdout line, and wait on conditions (an event, a
+// state) with a hard timeout per step that names the step. No sleeps.
+import { spawn } from 'node:child_process';
+import Pusher from 'pusher-js';
+import PusherServer from 'pusher';
+
+const LISTEN_LINE = /^herald listening on http:\/\/127\.0\.0\.1:([0-9]+)$/;
+export const APP = { id: '1', key: 'key-one', secret: 'secret-one-1234' };
+
+const live = new Set();
+process.on('exit', () => {
+  for (const child of live) {
+    child.kill('SIGKILL');
+  }
+});
+
+export function within(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`step '${what}': timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+// Starts `herald serve --memory --listen 127.0.0.1:0 --pusher-app 1:key-one:secret...` (plus
+// args). stop() kills exactly this child by its pid.
+export async function startHerald(args = []) {
+  const bin = process.env.HERALD_BIN;
+  if (!bin) {
+    throw new Error('HERALD_BIN is not set');
+  }
+  const argv = ['serve', '--listen', '127.0.0.1:0', '--memory', '--threads', '2',
+    '--pusher-app', `${APP.id}:${APP.key}:${APP.secret}`, ...args];
+  const child = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(child);
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-4096); });
+  const exited = new Promise((resolve) => child.on('exit', (code, sig) => {
+    live.delete(child);
+    resolve({ code, sig });
+  }));
+  const line = await within(new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (d) => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl >= 0) {
+        child.stdout.off('data', onData);
+        child.stdout.resume();
+        resolve(out.slice(0, nl));
+      }
+    };
+    child.stdout.on('data', onData);
+    exited.then(({ code }) => reject(new Error(`herald exited (${code}): ${stderr}`)));
+  }), 15000, 'start herald');
+  const m = LISTEN_LINE.exec(line);
+  if (!m) {
+    child.kill('SIGKILL');
+    throw new Error(`unexpected first line ${JSON.stringify(line)}`);
+  }
+  const port = Number(m[1]);
+  return {
+    port,
+    stderr: () => stderr,
+    async stop() {
+      child.kill('SIGTERM');
+      await within(exited, 10000, 'herald exits on SIGTERM');
+    },
+    exited,
+  };
+}
+
+// The `pusher` server library pointed at the server (secret: another one to forge requests).
+export function restClient(port, { secret = APP.secret } = {}) {
+  return new PusherServer({ appId: APP.id, key: APP.key, secret, host: '127.0.0.1',
+    port: String(port), useTLS: false });
+}
+
+// A pusher-js client whose channel and user authorization are signed by the `pusher` server
+// library (authorizeChannel / authenticateUser), as a backend's auth endpoint would.
+export function client(port, { user = null, info = {}, key = APP.key, signer = null } = {}) {
+  const rest = signer ?? restClient(port);
+  const p = new Pusher(key, {
+    wsHost: '127.0.0.1', wsPort: port, forceTLS: false, enabledTransports: ['ws'],
+    cluster: 'local', disableStats: true,
+    channelAuthorization: {
+      customHandler: (params, cb) => {
+        const presence = params.channelName.startsWith('presence-');
+        cb(null, rest.authorizeChannel(params.socketId, params.channelName,
+          presence ? { user_id: user, user_info: info } : undefined));
+      },
+    },
+    userAuthentication: {
+      customHandler: (params, cb) => cb(null, rest.authenticateUser(params.socketId,
+        { id: user, user_info: info })),
+    },
+  });
+  return p;
+}
+
+export function connected(p) {
+  return within(new Promise((resolve, reject) => {
+    if (p.connection.state === 'connected') {
+      resolve(p.connection.socket_id);
+      return;
+    }
+    p.connection.bind('connected', () => resolve(p.connection.socket_id));
+    p.connection.bind('failed', () => reject(new Error('connection failed')));
+  }), 5000, 'connected');
+}
+
+// Resolves with the first `event` the bindable (channel, connection, user) emits.
+export function next(bindable, event, what = event) {
+  return within(new Promise((resolve) => {
+    const handler = (data, meta) => {
+      bindable.unbind(event, handler);
+      resolve({ data, meta });
+    };
+    bindable.bind(event, handler);
+  }), 5000, what);
+}
+
+export async function subscribed(p, name) {
+  const ch = p.subscribe(name);
+  const ok = next(ch, 'pusher:subscription_succeeded', `subscribe ${name}`);
+  const { data } = await ok;
+  return { ch, data };
+}
+
+// A signed request of the Pusher REST API by hand (for what the library will not send).
+export async function signedFetch(port, method, path, { body, params = {}, timestamp, tamper } = {}) {
+  const crypto = await import('node:crypto');
+  const q = { auth_key: APP.key, auth_timestamp: String(timestamp ?? Math.floor(Date.now() / 1000)),
+    auth_version: '1.0', ...params };
+  if (body !== undefined) {
+    q.body_md5 = crypto.createHash('md5').update(body).digest('hex');
+  }
+  const sorted = Object.keys(q).sort().map((k) => `${k}=${q[k]}`).join('&');
+  const sig = crypto.createHmac('sha256', APP.secret).update(`${method}\n${path}\n${sorted}`)
+    .digest('hex');
+  const sent = tamper ? tamper(body) : body;
+  const res = await fetch(`http://127.0.0.1:${port}${path}?${sorted}&auth_signature=${sig}`,
+    { method, body: sent, headers: sent ? { 'content-type': 'application/json' } : {} });
+  return { status: res.status, body: await res.text() };
+}
