@@ -22,6 +22,8 @@ set(_herald_packaged "${_herald_config}")
 # history in its state directory instead.
 string(REPLACE "\ndata_dir: herald-data\n" "\ndata_dir: /var/lib/herald\n" _herald_packaged
        "${_herald_packaged}")
+string(REPLACE "these are the embedded defaults." "these are the embedded defaults, but for data_dir."
+       _herald_packaged "${_herald_packaged}")
 string(REGEX REPLACE "^# herald serve --config docs/herald.example.yaml\n"
        "# /etc/herald/herald.yaml: the configuration of the herald service (Debian package).\n# `systemctl restart herald` after a change (`herald check-config --config FILE` first);\n# `systemctl reload herald` (SIGHUP) reloads only the TLS and token key files.\n"
        _herald_packaged "${_herald_packaged}")

@@ -209,7 +209,7 @@ def main():
         sys.exit(SKIP)
     for tool in ("cpack", "dpkg-shlibdeps", "systemd-analyze", "setpriv", "apt-get"):
         if shutil.which(tool) is None:
-            print(f"FAIL: {tool} not found (scripts/deps installs dpkg-dev)", flush=True)
+            print(f"FAIL: {tool} not found (scripts/deps --test installs it)", flush=True)
             sys.exit(1)
     print("== package: build, install, verify, serve, purge", flush=True)
     user_existed = run(["getent", "passwd", "herald"]).returncode == 0
