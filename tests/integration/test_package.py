@@ -24,9 +24,9 @@ Usage: HERALD_TEST_PACKAGE=1 /usr/bin/python3 test_package.py --build build/ci
 
 import argparse
 import glob
+import grp
 import json
 import os
-import grp
 import pwd
 import re
 import select
@@ -37,7 +37,6 @@ import stat
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 
 SKIP = 77
