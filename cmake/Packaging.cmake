@@ -50,8 +50,9 @@ set(CPACK_PACKAGE_NAME herald)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
     "real-time messaging server: WebSocket, Server-Sent Events, long-polling")
+# The synopsis is the summary above; CPack indents these lines as the extended description.
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
-    "real-time messaging server: WebSocket, Server-Sent Events, long-polling\n Herald keeps browsers and apps connected and fans out what a web application\n publishes to channels, with history, recovery and presence. This package\n runs it as the systemd service herald (user herald, history in\n /var/lib/herald, configuration in /etc/herald/herald.yaml).")
+    "Herald keeps browsers and apps connected and fans out what a web application\npublishes to channels, with history, recovery and presence. This package runs it\nas the systemd service herald (user herald, history in /var/lib/herald,\nconfiguration in /etc/herald/herald.yaml).")
 set(CPACK_PACKAGE_CONTACT "Herald developers <herald@localhost>")
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
