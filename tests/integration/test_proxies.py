@@ -26,6 +26,7 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import sys
 import time
 import traceback
@@ -321,6 +322,7 @@ def main():
     finally:
         _kill_all_servers()
         redis.stop()
+        shutil.rmtree(redis.dir, ignore_errors=True)  # stop() keeps it (for a restart)
     if failures:
         print(f"== proxies: {len(failures)} of {total} FAILED:", flush=True)
         for f in failures:
