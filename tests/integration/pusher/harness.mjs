@@ -1,27 +1,13 @@
 // Helpers for the Pusher suite: start the real `herald` binary ($HERALD_BIN) on 127.0.0.1:0 with
 // Pusher apps, learn its port from the first stdout line, and wait on conditions (an event, a
 // state) with a hard timeout per step that names the step. No sleeps.
-import { spawn } from 'node:child_process';
 import Pusher from 'pusher-js';
 import PusherServer from 'pusher';
+import { spawnHerald, within } from '../../support/herald_process.mjs';
 
-const LISTEN_LINE = /^herald listening on http:\/\/127\.0\.0\.1:([0-9]+)$/;
 export const APP = { id: '1', key: 'key-one', secret: 'secret-one-1234' };
 
-const live = new Set();
-process.on('exit', () => {
-  for (const child of live) {
-    child.kill('SIGKILL');
-  }
-});
-
-export function within(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`step '${what}': timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+export { within };
 
 // Starts `herald serve --memory --listen 127.0.0.1:0 --pusher-app 1:key-one:secret...` (plus
 // args). stop() kills exactly this child by its pid.
@@ -32,43 +18,7 @@ export async function startHerald(args = []) {
   }
   const argv = ['serve', '--listen', '127.0.0.1:0', '--memory', '--threads', '2',
     '--pusher-app', `${APP.id}:${APP.key}:${APP.secret}`, ...args];
-  const child = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(child);
-  let stderr = '';
-  child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-4096); });
-  const exited = new Promise((resolve) => child.on('exit', (code, sig) => {
-    live.delete(child);
-    resolve({ code, sig });
-  }));
-  const line = await within(new Promise((resolve, reject) => {
-    let out = '';
-    const onData = (d) => {
-      out += d.toString();
-      const nl = out.indexOf('\n');
-      if (nl >= 0) {
-        child.stdout.off('data', onData);
-        child.stdout.resume();
-        resolve(out.slice(0, nl));
-      }
-    };
-    child.stdout.on('data', onData);
-    exited.then(({ code }) => reject(new Error(`herald exited (${code}): ${stderr}`)));
-  }), 15000, 'start herald');
-  const m = LISTEN_LINE.exec(line);
-  if (!m) {
-    child.kill('SIGKILL');
-    throw new Error(`unexpected first line ${JSON.stringify(line)}`);
-  }
-  const port = Number(m[1]);
-  return {
-    port,
-    stderr: () => stderr,
-    async stop() {
-      child.kill('SIGTERM');
-      await within(exited, 10000, 'herald exits on SIGTERM');
-    },
-    exited,
-  };
+  return spawnHerald(bin, argv);
 }
 
 // The `pusher` server library pointed at the server (secret: another one to forge requests).
