@@ -40,6 +40,7 @@ class RedisServer:
         self.port = free_port()
         self.proc = None
         self.dir = tempfile.mkdtemp(prefix="herald-redis-")
+        _dirs.append(self.dir)
         self.persistent = persistent
 
     @property
@@ -102,6 +103,7 @@ class RedisServer:
 
 
 _live = set()
+_dirs = []  # every server's directory, stopped or not: removed at exit
 
 
 @atexit.register
@@ -111,7 +113,8 @@ def _stop_all():
             r.stop()
         except Exception:  # noqa: BLE001 - best effort at exit
             pass
-        shutil.rmtree(r.dir, ignore_errors=True)
+    for d in _dirs:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def server_args():

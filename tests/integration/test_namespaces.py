@@ -8,7 +8,9 @@ Usage: /usr/bin/python3 test_namespaces.py --herald build/<dir>/apps/herald/hera
 """
 
 import asyncio
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 
@@ -45,6 +47,7 @@ namespaces:
 """
 
 _config_dir = tempfile.mkdtemp(prefix="herald-ns-test-")
+atexit.register(shutil.rmtree, _config_dir, True)
 CONFIG_PATH = os.path.join(_config_dir, "herald.yaml")
 with open(CONFIG_PATH, "w") as f:
     f.write(CONFIG)

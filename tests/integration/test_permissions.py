@@ -10,7 +10,9 @@ Usage: /usr/bin/python3 test_permissions.py --herald build/<dir>/apps/herald/her
        [--transport websocket|tcp|sse|poll] [-k SUBSTRING]
 """
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 
@@ -51,6 +53,7 @@ namespaces:
   dialogs:
 """
 _dir = tempfile.mkdtemp(prefix="herald-perm-test-")
+atexit.register(shutil.rmtree, _dir, True)
 CONFIG_PATH = os.path.join(_dir, "herald.yaml")
 with open(CONFIG_PATH, "w") as f:
     f.write(CONFIG)

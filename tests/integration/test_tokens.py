@@ -14,11 +14,13 @@ Usage: /usr/bin/python3 test_tokens.py --herald build/<dir>/apps/herald/herald [
 """
 
 import asyncio
+import atexit
 import base64
 import hashlib
 import hmac
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -194,6 +196,7 @@ async def no_secret(server):
 
 
 _dir = tempfile.mkdtemp(prefix="herald-token-test-")
+atexit.register(shutil.rmtree, _dir, True)
 STRICT = os.path.join(_dir, "strict.yaml")
 with open(STRICT, "w") as f:
     f.write(f"token_hmac_secret: \"{SECRET}\"\nallow_anonymous: false\n")
@@ -333,6 +336,7 @@ async def asymmetric_refused(server):
 
 
 _aud_dir = tempfile.mkdtemp(prefix="herald-aud-test-")
+atexit.register(shutil.rmtree, _aud_dir, True)
 AUD_CONFIG = os.path.join(_aud_dir, "aud.yaml")
 with open(AUD_CONFIG, "w") as f:
     f.write(f'token_public_key: "{PUBLIC_PEM}"\ntoken_audience: herald-test\n'
@@ -384,6 +388,7 @@ def bad_key_files(server):
 
 
 _jwks_dir = tempfile.mkdtemp(prefix="herald-jwks-test-")
+atexit.register(shutil.rmtree, _jwks_dir, True)
 JWKS = os.path.join(_jwks_dir, "jwks.json")
 ROTATED = tk.Key(KEYS, "rotated", "rsa")
 tk.write_jwks(JWKS, [(RSA, "k1"), (EC, "e1")])
@@ -505,6 +510,7 @@ async def refresh_moves_expiry(server):
 
 
 _chan_dir = tempfile.mkdtemp(prefix="herald-chan-test-")
+atexit.register(shutil.rmtree, _chan_dir, True)
 CHANNEL_CONFIG = os.path.join(_chan_dir, "channels.yaml")
 with open(CHANNEL_CONFIG, "w") as f:
     f.write(f'token_hmac_secret: "{SECRET}"\ntoken_public_key: "{PUBLIC_PEM}"\n'
