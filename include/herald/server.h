@@ -87,6 +87,13 @@ struct ServerOptions {
   std::string token_audience;     // non-empty: a token's "aud" must hold it
   std::string token_issuer;       // non-empty: a token's "iss" must be it
   bool allow_anonymous = true;  // a connect without a token is an anonymous client ("" user)
+
+  // Observability (docs/OPERATIONS.md). The latency histograms read the clock once per command
+  // and once per delivered batch; false leaves them empty (only to measure what they cost: the
+  // counters stay on). Connect and disconnect log lines: at most log_rate a second per loop and
+  // per kind (bursts of twice that), the rest counted; 0 = no limit.
+  bool latency_metrics = true;
+  double log_rate = 100;
 };
 
 class Server {

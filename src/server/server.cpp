@@ -315,6 +315,12 @@ Result<Ok> Server::start() {
   }
   for (auto& ctx : core.loops) {
     ctx->hub = std::make_unique<hub::Hub>(ctx->loop.index(), *core.broker);
+    if (core.options.latency_metrics) {
+      ctx->hub->on_delivered = [m = &ctx->metrics](const broker::PublicationBatch& batch,
+                                                   size_t members) {
+        observe_delivery(*m, batch, members);
+      };
+    }
   }
   for (auto& ctx : core.loops) {
     server::LoopContext* raw = ctx.get();
