@@ -1,7 +1,6 @@
 #include "server/prometheus_text.h"
 
 #include <charconv>
-#include <cstdio>
 
 namespace herald::server {
 namespace {
