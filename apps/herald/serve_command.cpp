@@ -1,7 +1,6 @@
 #include "serve_command.h"
 
 #include <signal.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
@@ -14,6 +13,7 @@
 #include "net/tls_context.h"
 #include "server/builtin_handlers.h"
 #include "server/config.h"
+#include "server/log.h"
 #include "server/pusher_config.h"
 #include "server/token_keys.h"
 
@@ -53,6 +53,8 @@ struct ServeFlags {
   std::string token_issuer;
   std::string tls_cert;
   std::string tls_key;
+  std::string log_level;
+  std::string log_format;
 };
 
 // Defaults, then the file, then flags: the last word wins.
@@ -160,6 +162,12 @@ Result<server::ServeConfig> build_config(const ServeFlags& f) {
   if (!f.tls_key.empty()) {
     cfg.server.tls_key = f.tls_key;
   }
+  if (!f.log_level.empty()) {
+    cfg.log_level = f.log_level;
+  }
+  if (!f.log_format.empty()) {
+    cfg.log_format = f.log_format;
+  }
   if (auto r = server::validate(cfg); !r) {
     return Error{r.error()};
   }
@@ -213,6 +221,11 @@ void add_serve_flags(CLI::App* cmd, ServeFlags& f) {
   cmd->add_option("--tls-cert", f.tls_cert,
                   "PEM certificate chain: serve https/wss (with --tls-key); SIGHUP reloads it");
   cmd->add_option("--tls-key", f.tls_key, "PEM private key of --tls-cert (unencrypted)");
+  cmd->add_option("--log-level", f.log_level,
+                  "trace, debug, info (default: one line per connect and disconnect), warn, "
+                  "error, critical, off");
+  cmd->add_option("--log-format", f.log_format,
+                  "text (default), json (one object per line) or logfmt");
 }
 
 // What SIGHUP reads again: files that are rotated while the server runs.
@@ -267,14 +280,14 @@ void handle_signals(Server& server, const sigset_t& signals, Reloadable reloadab
 }
 
 int run_serve(const ServeFlags& flags) {
-  auto logger = spdlog::stderr_color_mt("herald");
-  spdlog::set_default_logger(logger);
   auto cfg = build_config(flags);
   if (!cfg) {
     std::fprintf(stderr, "herald: %s\n", cfg.error().c_str());
     return 2;
   }
-  spdlog::set_level(spdlog::level::from_str(cfg->log_level));
+  // Both were checked by validate().
+  server::install_logging(server::parse_log_format(cfg->log_format).value(),
+                          server::parse_log_level(cfg->log_level).value());
 
   // Signals are taken by one thread with sigwait(), so no loop is interrupted and stop() runs in
   // an ordinary thread. Blocked here, before any loop thread exists, so they inherit the mask.

@@ -92,6 +92,12 @@ struct ServerOptions {
   // Pusher-compatible apps (docs/PUSHER.md): WebSocket on /app/{key}, REST on /apps/{id}/.
   // Empty: those paths answer 404.
   std::vector<PusherAppOptions> pusher_apps;
+  // Observability (docs/OPERATIONS.md). The latency histograms read the clock once per command
+  // and once per delivered batch; false leaves them empty (only to measure what they cost: the
+  // counters stay on). Connect and disconnect log lines: at most log_rate a second per loop and
+  // per kind (bursts of twice that), the rest counted; 0 = no limit.
+  bool latency_metrics = true;
+  double log_rate = 100;
 };
 
 class Server {

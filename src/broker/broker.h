@@ -43,6 +43,9 @@ struct PublicationRecord {
   int64_t time_ms = 0;
   std::string data;  // raw JSON text, never re-serialized
   ClientInfo publisher;  // the publishing client; client empty for a backend (server API) publish
+  // Steady clock (ns) when this process took the publish, for the publish-to-delivery histogram;
+  // 0 when unknown (read back from a store or from Redis).
+  int64_t published_ns = 0;
 };
 
 // A channel's position: what a client compares its own {offset, epoch} with.
@@ -115,6 +118,7 @@ struct PublishRequest {
   std::string data;             // raw JSON
   ClientInfo publisher;         // the publishing client, or empty for the server API
   std::string idempotency_key;  // non-empty: a second publish with it in the window is a no-op
+  int64_t published_ns = 0;     // steady clock (ns) when taken (set by the hub if 0)
 };
 
 // How long an idempotency key is remembered, and how many per channel at most.

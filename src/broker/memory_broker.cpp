@@ -236,6 +236,7 @@ void MemoryBroker::publish(int loop_index, std::string_view channel_name, Publis
         rec->time_ms = now;
         rec->data = std::move(request.data);
         rec->publisher = std::move(request.publisher);
+        rec->published_ns = request.published_ns;
         std::shared_ptr<const PublicationRecord> shared = std::move(rec);
         PublishResult result{StreamTop{c.top.epoch, shared->offset, c.top.first_offset}, false};
         if (!request.idempotency_key.empty()) {

@@ -1,6 +1,7 @@
 #include "hub/hub.h"
 
 #include <algorithm>
+#include <chrono>
 
 namespace herald::hub {
 
@@ -217,6 +218,11 @@ void Hub::leave_all(ChannelMember* m) {
 }
 
 void Hub::publish(std::string_view channel, PublishRequest request, Broker::PublishCallback done) {
+  if (request.published_ns == 0) {
+    request.published_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               std::chrono::steady_clock::now().time_since_epoch())
+                               .count();
+  }
   broker_.publish(loop_, channel, std::move(request), std::move(done));
 }
 
@@ -244,6 +250,9 @@ void Hub::on_publications(std::string_view channel, const std::string& epoch,
   for (Recovering& r : lc.recovering) {
     r.buffered.insert(r.buffered.end(), batch->begin(), batch->end());
     r.buffered_epoch = epoch;
+  }
+  if (on_delivered && !lc.members.empty()) {
+    on_delivered(*batch, lc.members.size());
   }
 }
 

@@ -128,6 +128,10 @@ class Hub final : public BrokerSink {
   void on_leave(std::string_view channel, const ClientInfo& who) override;
   void on_lost(std::string_view channel) override;
 
+  // Called once per batch handed to this loop's live members, with how many they were: the
+  // server's publish-to-delivery histogram (one clock read per batch, not per delivery).
+  std::function<void(const PublicationBatch& batch, size_t members)> on_delivered;
+
   size_t channel_count() const { return channels_.size(); }
   // fn(name, established members) for every channel this loop holds.
   template <typename Fn>

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "base/counter.h"
 #include "base/result.h"
 #include "net/buffer.h"
 #include "net/free_list.h"
@@ -69,6 +70,11 @@ class EventLoop {
   void release_bytes(std::string* bytes);
   OutQueue* acquire_queue() { return queue_pool_.acquire(); }
   void release_queue(OutQueue* queue);
+
+  // Bytes this loop's sockets received and sent (what recv and send returned: TLS records, HTTP
+  // heads and WebSocket framing included), for /metrics. Thread: owning loop writes; any reads.
+  Counter bytes_received;
+  Counter bytes_sent;
 
   TimerWheel& timers() { return timers_; }
   // Wall-clock-free monotonic milliseconds, sampled once per iteration.

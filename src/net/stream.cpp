@@ -266,6 +266,7 @@ bool Stream::send_plain() {
       return false;
     }
     queued_bytes_ -= static_cast<size_t>(n);
+    loop_->bytes_sent.add(static_cast<uint64_t>(n));
     consume_plain(static_cast<size_t>(n));
   }
   return true;
@@ -294,6 +295,7 @@ bool Stream::send_tls() {
       }
       tls_->consume_output(static_cast<size_t>(n));
       queued_bytes_ -= static_cast<size_t>(n);
+      loop_->bytes_sent.add(static_cast<uint64_t>(n));
     }
     if (!tls_->handshake_done()) {
       return true;  // plaintext waits for the handshake (the read path flushes after it)
@@ -401,6 +403,7 @@ size_t Stream::receive(std::vector<uint8_t>& buf) {
     }
     return 0;
   }
+  loop_->bytes_received.add(static_cast<uint64_t>(n));
   return state_ == State::kOpen ? static_cast<size_t>(n) : 0;
 }
 

@@ -17,6 +17,7 @@
 #include "broker/redis_url.h"
 #include "pusher/apps.h"
 #include "server/pusher_config.h"
+#include "server/log.h"
 
 namespace herald::server {
 namespace {
@@ -64,6 +65,11 @@ const std::map<std::string, Setter>& setters() {
       {"echo", [](const YAML::Node& n, ServeConfig& c) { c.echo = n.as<bool>(); }},
       {"web_pages", [](const YAML::Node& n, ServeConfig& c) { c.web_pages = n.as<bool>(); }},
       {"log_level", [](const YAML::Node& n, ServeConfig& c) { c.log_level = n.as<std::string>(); }},
+      {"log_format",
+       [](const YAML::Node& n, ServeConfig& c) { c.log_format = n.as<std::string>(); }},
+      {"log_rate", [](const YAML::Node& n, ServeConfig& c) { c.server.log_rate = rate_or_off(n); }},
+      {"latency_metrics",
+       [](const YAML::Node& n, ServeConfig& c) { c.server.latency_metrics = n.as<bool>(); }},
       {"max_message_size",
        [](const YAML::Node& n, ServeConfig& c) { c.server.max_message_size = positive_size(n); }},
       {"max_output_bytes",
@@ -398,6 +404,9 @@ std::string describe(const ServeConfig& config) {
   line("echo", config.echo ? "true" : "false");
   line("web_pages", config.web_pages ? "true" : "false");
   line("log_level", quoted(config.log_level));
+  line("log_format", quoted(config.log_format));
+  line("log_rate", number(s.log_rate));
+  line("latency_metrics", s.latency_metrics ? "true" : "false");
   line("max_message_size", std::to_string(s.max_message_size));
   line("max_output_bytes", std::to_string(s.max_output_bytes));
   line("max_connections", std::to_string(s.max_connections));
@@ -469,6 +478,12 @@ Result<Ok> validate(const ServeConfig& config) {
     if (!auth::OriginPolicy::valid_pattern(o, &why)) {
       return Error{"allowed_origins: " + why};
     }
+  }
+  if (auto level = parse_log_level(config.log_level); !level) {
+    return Error{level.error()};
+  }
+  if (auto format = parse_log_format(config.log_format); !format) {
+    return Error{format.error()};
   }
   if (s.threads < 0 || s.threads > 1024) {
     return Error{"threads must be between 0 (one per core) and 1024"};

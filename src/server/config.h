@@ -16,7 +16,8 @@ struct ServeConfig {
   ServerOptions server;
   bool echo = false;              // mount /echo (conformance and benchmarks), off by default
   bool web_pages = true;          // the chat page at /, the dashboard at /dashboard
-  std::string log_level = "info";
+  std::string log_level = "info";  // trace, debug, info, warn, error, critical, off
+  std::string log_format = "text";  // text (a person reads it), json or logfmt (a machine does)
 };
 
 // Reads a YAML mapping. Unknown keys and values of the wrong type are errors, so a typo never

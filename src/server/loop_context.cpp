@@ -14,6 +14,7 @@ namespace {
 thread_local LoopContext* t_current_loop = nullptr;
 
 constexpr std::string_view kJson = "application/json";
+constexpr std::string_view kPrometheusText = "text/plain; version=0.0.4; charset=utf-8";
 
 }  // namespace
 
@@ -23,7 +24,8 @@ void set_current_loop(LoopContext* ctx) { t_current_loop = ctx; }
 LoopContext::LoopContext(int index, ServerCore& server_core)
     : transport::LoopServices(index, server_core.options, server_core.http_limits,
                               server_core.deflate),
-      core(server_core) {}
+      core(server_core),
+      log_limiter(server_core.options.log_rate, server_core.options.log_rate * 2) {}
 
 LoopContext::~LoopContext() = default;
 
@@ -149,8 +151,12 @@ void LoopContext::route(transport::HttpSession& http, const http::Request& req,
       return;
     }
     bool is_health = req.path == "/health";
+    if (!is_health && req.method == http::Method::kGet) {
+      serve_metrics(http, req);
+      return;
+    }
     std::string text = is_health ? std::string(R"({"status":"ok"})") : core.metrics_text();
-    std::string_view type = is_health ? kJson : "text/plain; version=0.0.4; charset=utf-8";
+    std::string_view type = is_health ? kJson : kPrometheusText;
     if (req.method == http::Method::kHead) {
       http.respond_head(200, type, text.size(), keep);
     } else {
@@ -217,15 +223,20 @@ void ServerCore::publish(const std::shared_ptr<transport::Publication>& pub) {
   }
 }
 
-std::string ServerCore::metrics_text() const {
-  std::vector<const transport::TransportMetrics*> transports;
-  std::vector<const LoopMetrics*> all;
-  all.reserve(loops.size());
+std::string ServerCore::metrics_text(const std::vector<LoopStats>* samples) const {
+  MetricsSources s;
   for (const auto& ctx : loops) {
-    transports.push_back(&ctx->transport_metrics);
-    all.push_back(&ctx->metrics);
+    s.transports.push_back(&ctx->transport_metrics);
+    s.loops.push_back(&ctx->metrics);
+    s.bytes_received.push_back(ctx->loop.bytes_received.get());
+    s.bytes_sent.push_back(ctx->loop.bytes_sent.get());
+    for (size_t i = 0; i < kLogEvents; ++i) {
+      s.log_suppressed[i] += ctx->log_limiter.suppressed(static_cast<LogEvent>(i));
+    }
   }
-  std::string text = render_prometheus(transports, all);
+  s.samples = samples;
+  s.store = store.get();
+  std::string text = render_prometheus(s);
   if (!pusher_apps.empty()) {
     std::vector<const pusher::Metrics*> pusher_loops;
     for (const auto& ctx : loops) {
@@ -236,6 +247,53 @@ std::string ServerCore::metrics_text() const {
     pusher::render_metrics(text, pusher_loops);
   }
   return text;
+}
+
+void LoopContext::serve_metrics(transport::HttpSession& http, const http::Request& req) {
+  uint64_t ticket = http.begin_async();
+  uint64_t id = http.conn().id();
+  bool keep = req.keep_alive;
+  gather_loop_stats(*this, [this, id, ticket, keep](std::vector<LoopStats> loops) {
+    auto it = async_waiting.find(id);
+    if (it == async_waiting.end()) {
+      return;  // the scraper went away
+    }
+    it->second->answer_async(ticket, 200, kPrometheusText, core.metrics_text(&loops), keep);
+  });
+}
+
+void LoopContext::on_client_opened(transport::Kind kind, uint64_t id, std::string_view remote,
+                                   std::string_view path) {
+  if (!log_enabled(spdlog::level::info) || !log_limiter.admit(LogEvent::kConnect, loop.now_ms())) {
+    return;
+  }
+  LogLine line("connect");
+  line.field("transport", transport::to_string(kind)).field("conn", id);
+  if (!remote.empty()) {
+    line.field("remote", remote);
+  }
+  if (!path.empty()) {
+    line.field("path", path);
+  }
+  line.field("loop", static_cast<uint64_t>(loop.index())).write(spdlog::level::info);
+}
+
+void LoopContext::on_client_closed(transport::Kind kind, uint64_t id, transport::EndReason reason,
+                                   uint16_t code, uint64_t duration_ms) {
+  if (!log_enabled(spdlog::level::info) ||
+      !log_limiter.admit(LogEvent::kDisconnect, loop.now_ms())) {
+    return;
+  }
+  LogLine line("disconnect");
+  line.field("transport", transport::to_string(kind))
+      .field("conn", id)
+      .field("reason", transport::to_string(reason));
+  if (code != 0) {
+    line.field("code", static_cast<uint64_t>(code));
+  }
+  line.number("duration_s", static_cast<double>(duration_ms) / 1000)
+      .field("loop", static_cast<uint64_t>(loop.index()))
+      .write(spdlog::level::info);
 }
 
 }  // namespace herald::server

@@ -28,9 +28,11 @@
 #include "pusher/apps.h"
 #include "pusher/endpoint.h"
 #include "server/limits.h"
+#include "server/log.h"
 #include "server/metrics.h"
 #include "server/sessions.h"
 #include "server/static_files.h"
+#include "server/stats.h"
 #include "store/history_store.h"
 #include "transport/loop_services.h"
 #include "transport/topics.h"
@@ -64,6 +66,7 @@ class LoopContext final : public transport::LoopServices {
   // The Pusher protocol of this loop (null: no Pusher app). After `hub`: destroyed before it.
   std::unique_ptr<pusher::Endpoint> pusher;
   LoopMetrics metrics;               // the protocol's and the server API's counters
+  LogLimiter log_limiter;            // connect/disconnect lines of this loop (log_rate)
   protocol::ApiDecoder api_decoder;  // bodies of the server API
   std::unique_ptr<net::Timer> drain_deadline;  // armed by Server::stop()
 
@@ -83,6 +86,13 @@ class LoopContext final : public transport::LoopServices {
 
  private:
   void on_connection_removed(transport::Connection& c) override;
+  // The connect and disconnect log lines.
+  void on_client_opened(transport::Kind kind, uint64_t id, std::string_view remote,
+                        std::string_view path) override;
+  void on_client_closed(transport::Kind kind, uint64_t id, transport::EndReason reason,
+                        uint16_t code, uint64_t duration_ms) override;
+  // GET /metrics: asks every loop for its lag, channels and subscriptions, then answers.
+  void serve_metrics(transport::HttpSession& http, const http::Request& req);
   // The Origin allow-list for browser transports: false after answering 403.
   bool origin_allowed(transport::HttpSession& http, const http::Request& req);
 };
@@ -118,7 +128,9 @@ struct ServerCore {
 
   // Sends pub to every loop (directly on the calling loop, posted to the others). Thread: any.
   void publish(const std::shared_ptr<transport::Publication>& pub);
-  std::string metrics_text() const;
+  // The /metrics text; with samples (each loop's own figures, see gather_loop_stats) it also
+  // has the loop lag, channels and subscriptions.
+  std::string metrics_text(const std::vector<LoopStats>* samples = nullptr) const;
 };
 
 // The loop the calling thread runs, or nullptr for a thread that runs none.

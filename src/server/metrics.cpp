@@ -1,8 +1,10 @@
 #include "server/metrics.h"
 
-#include <malloc.h>
-
+#include <chrono>
 #include <cstdio>
+
+#include "server/metrics_families.h"
+#include "server/process_metrics.h"
 
 namespace herald::server {
 namespace {
@@ -124,6 +126,33 @@ uint64_t sum_over(const std::vector<const LoopMetrics*>& loops, Get get) {
 
 }  // namespace
 
+int64_t steady_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void observe_delivery(LoopMetrics& m, const broker::PublicationBatch& batch, size_t members) {
+  int64_t now = steady_now_ns();
+  for (const auto& pub : batch) {
+    if (pub->published_ns != 0 && now >= pub->published_ns) {
+      m.publish_delivery.observe_ns(static_cast<uint64_t>(now - pub->published_ns), members);
+    }
+  }
+}
+
+std::string_view to_string(ApiKeyRefusal refusal) {
+  switch (refusal) {
+    case ApiKeyRefusal::kMissing:
+      return "missing";
+    case ApiKeyRefusal::kWrong:
+      return "wrong";
+    case ApiKeyRefusal::kNotLoopback:
+      return "not_loopback";
+  }
+  return "unknown";
+}
+
 std::string_view to_string(TokenUse use) {
   switch (use) {
     case TokenUse::kConnect:
@@ -147,6 +176,15 @@ Counter& LoopMetrics::protocol_error(protocol::ErrorCode code) {
 
 std::string render_prometheus(const std::vector<const TransportMetrics*>& transports,
                               const std::vector<const LoopMetrics*>& loops) {
+  MetricsSources sources;
+  sources.transports = transports;
+  sources.loops = loops;
+  return render_prometheus(sources);
+}
+
+std::string render_prometheus(const MetricsSources& sources) {
+  const std::vector<const TransportMetrics*>& transports = sources.transports;
+  const std::vector<const LoopMetrics*>& loops = sources.loops;
   std::string out;
   out.reserve(16384);
   char line[256];
@@ -162,6 +200,8 @@ std::string render_prometheus(const std::vector<const TransportMetrics*>& transp
       {"command_rate", &LoopMetrics::command_rate_refusals},
       {"publish_rate_per_user", &LoopMetrics::publish_rate_refusals},
       {"api_rate", &LoopMetrics::api_rate_refusals},
+      {"max_subscriptions", &LoopMetrics::subscription_limit_refusals},
+      {"max_subscribers", &LoopMetrics::subscriber_limit_refusals},
   };
   for (const auto& [name, member] : kLimits) {
     uint64_t sum = 0;
@@ -172,6 +212,7 @@ std::string render_prometheus(const std::vector<const TransportMetrics*>& transp
                   static_cast<unsigned long long>(sum));
     out += line;
   }
+  render_transport_limits(out, transports);
   out +=
       "# HELP herald_protocol_errors_total Error replies to Herald protocol clients, by code\n"
       "# TYPE herald_protocol_errors_total counter\n";
@@ -225,14 +266,8 @@ std::string render_prometheus(const std::vector<const TransportMetrics*>& transp
       out += line;
     }
   }
-  // Process-wide figures that no loop owns. mallinfo2() walks the malloc arenas: fine for a
-  // scrape every few seconds, and the one number that says what connections really cost.
-  struct mallinfo2 heap = mallinfo2();
-  std::snprintf(line, sizeof(line),
-                "# HELP herald_heap_bytes Heap bytes in use (malloc arenas + mmapped blocks)\n"
-                "# TYPE herald_heap_bytes gauge\nherald_heap_bytes %zu\n",
-                heap.uordblks + heap.hblkhd);
-  out += line;
+  render_families(out, sources);
+  render_process_figures(out, read_process_figures());
   return out;
 }
 

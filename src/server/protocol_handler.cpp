@@ -158,7 +158,13 @@ class ProtocolHandler final : public Handler,
           end_after_replies(*s, out, protocol::DisconnectCode::kUnsupportedProtocol, "");
         }
       } else {
-        handle(*s, std::get<protocol::Command>(item), out);
+        auto& cmd = std::get<protocol::Command>(item);
+        command_started_ns_ = timing_ ? steady_now_ns() : 0;
+        command_async_ = false;
+        handle(*s, cmd, out);
+        if (!command_async_) {
+          observe_command(cmd.method, command_started_ns_);
+        }
       }
       if (s->close_code != 0) {
         break;  // the rest of the frame is not run
@@ -195,6 +201,19 @@ class ProtocolHandler final : public Handler,
 
  private:
   hub::Hub& hub() { return *ctx_.hub; }
+
+  // The running command's answer comes later: returns its start, for observe_command then.
+  int64_t defer_timing() {
+    command_async_ = true;
+    return command_started_ns_;
+  }
+  // herald_command_duration_seconds (started 0: not timed).
+  void observe_command(protocol::Method method, int64_t started) {
+    if (started != 0) {
+      ctx_.metrics.command_duration[static_cast<size_t>(method)].observe_ns(
+          static_cast<uint64_t>(steady_now_ns() - started));
+    }
+  }
 
   Session* find(uint64_t id) {
     auto it = sessions_.find(id);
@@ -437,8 +456,10 @@ class ProtocolHandler final : public Handler,
     }
     switch (cmd.method) {
       case Method::kPresence:
-        hub().presence(cmd.channel, [this, id = s.transport().id(),
-                                     cmd_id = cmd.id](Result<std::vector<broker::ClientInfo>> r) {
+        hub().presence(cmd.channel, [this, id = s.transport().id(), cmd_id = cmd.id,
+                                     started = defer_timing()](
+                                        Result<std::vector<broker::ClientInfo>> r) {
+          observe_command(protocol::Method::kPresence, started);
           std::string line;
           if (!r.ok()) {
             error(line, cmd_id, ErrorCode::kUnavailable);
@@ -456,7 +477,9 @@ class ProtocolHandler final : public Handler,
         return;
       case Method::kPresenceStats:
         hub().presence_stats(
-            cmd.channel, [this, id = s.transport().id(), cmd_id = cmd.id](Result<broker::PresenceStats> r) {
+            cmd.channel, [this, id = s.transport().id(), cmd_id = cmd.id,
+                          started = defer_timing()](Result<broker::PresenceStats> r) {
+              observe_command(protocol::Method::kPresenceStats, started);
               std::string line;
               if (!r.ok()) {
                 error(line, cmd_id, ErrorCode::kUnavailable);
@@ -508,6 +531,7 @@ class ProtocolHandler final : public Handler,
     }
     if (hub().subscription_count(&s) + s.reserving.size() >= ctx_.core.options.max_subscriptions) {
       add_line(out);
+      ctx_.metrics.subscription_limit_refusals.add();
       error(out, cmd.id, ErrorCode::kLimitExceeded, "too many subscriptions on this connection");
       return;
     }
@@ -516,7 +540,7 @@ class ProtocolHandler final : public Handler,
       since = hub::Position{cmd.since->offset, cmd.since->epoch};
     }
     if (!tracks_presence(*ns)) {
-      join(s, cmd.id, cmd.channel, since, *ns);
+      join(s, cmd.id, cmd.channel, since, *ns, defer_timing());
       return;
     }
     // Presence first: it is where the subscriber limit is counted, atomically for the channel.
@@ -524,7 +548,8 @@ class ProtocolHandler final : public Handler,
     s.reserving.insert(cmd.channel);
     hub().presence_add(cmd.channel, s.info(), ns->join_leave, ns->max_subscribers,
                        [this, id = s.transport().id(), client = s.info().client, cmd_id = cmd.id,
-                        channel = cmd.channel, since, ns](Result<bool> added) {
+                        channel = cmd.channel, since, ns,
+                        started = defer_timing()](Result<bool> added) {
                          Session* sp = find(id);
                          if (sp == nullptr) {
                            if (added.ok() && added.value()) {
@@ -534,29 +559,34 @@ class ProtocolHandler final : public Handler,
                          }
                          sp->reserving.erase(channel);
                          if (!added.ok()) {
+                           observe_command(protocol::Method::kSubscribe, started);
                            std::string line;
                            error(line, cmd_id, ErrorCode::kUnavailable, added.error());
                            sp->transport().send_text(line);
                            return;
                          }
                          if (!added.value()) {
+                           ctx_.metrics.subscriber_limit_refusals.add();
+                           observe_command(protocol::Method::kSubscribe, started);
                            std::string line;
                            error(line, cmd_id, ErrorCode::kLimitExceeded,
                                  "the channel has its maximum number of subscribers");
                            sp->transport().send_text(line);
                            return;
                          }
-                         join(*sp, cmd_id, channel, since, *ns);
+                         join(*sp, cmd_id, channel, since, *ns, started);
                        });
   }
 
   // Joins the channel's live stream (with recovery from `since`) and answers the subscribe.
   void join(Session& s, uint32_t cmd_id, const std::string& channel,
-            std::optional<hub::Position> since, const NamespaceOptions& ns) {
+            std::optional<hub::Position> since, const NamespaceOptions& ns, int64_t started) {
     Session* sp = &s;
     bool recoverable = ns.history_size > 0;
     hub().subscribe(sp, channel, since,
-                    [this, sp, cmd_id, channel, recoverable](Result<hub::SubscribeReply> r) {
+                    [this, sp, cmd_id, channel, recoverable,
+                     started](Result<hub::SubscribeReply> r) {
+                      observe_command(protocol::Method::kSubscribe, started);
                       std::string line;
                       if (!r.ok()) {
                         forget_presence(*sp, channel);
@@ -621,7 +651,9 @@ class ProtocolHandler final : public Handler,
     }
     broker::PublishRequest req{std::move(cmd.data), s.info(), std::move(cmd.idempotency_key)};
     hub().publish(cmd.channel, std::move(req),
-                  [this, id = s.transport().id(), cmd_id = cmd.id](Result<broker::PublishResult> r) {
+                  [this, id = s.transport().id(), cmd_id = cmd.id,
+                   started = defer_timing()](Result<broker::PublishResult> r) {
+                    observe_command(protocol::Method::kPublish, started);
                     std::string line;
                     if (!r.ok()) {
                       error(line, cmd_id, protocol::ErrorCode::kUnavailable, r.error());
@@ -641,8 +673,9 @@ class ProtocolHandler final : public Handler,
   void history(Session& s, protocol::Command& cmd) {
     hub().history(
         cmd.channel, history_query(cmd.since, cmd.limit, cmd.reverse),
-        [this, id = s.transport().id(), cmd_id = cmd.id, since = cmd.since](
-            Result<broker::HistoryResult> r) {
+        [this, id = s.transport().id(), cmd_id = cmd.id, since = cmd.since,
+         started = defer_timing()](Result<broker::HistoryResult> r) {
+          observe_command(protocol::Method::kHistory, started);
           std::string line;
           if (auto code = history_error(since, r)) {
             error(line, cmd_id, *code);
@@ -670,6 +703,9 @@ class ProtocolHandler final : public Handler,
   std::vector<protocol::DecodedCommand> decoded_;
   std::unordered_map<uint64_t, std::unique_ptr<Session>> sessions_;
   PushEncoder encoder_;
+  bool timing_ = ctx_.core.options.latency_metrics;  // herald_command_duration_seconds is on
+  int64_t command_started_ns_ = 0;  // the command being handled (0: not timed)
+  bool command_async_ = false;      // its answer comes later (defer_timing was called)
 };
 
 }  // namespace

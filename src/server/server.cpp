@@ -326,6 +326,12 @@ Result<Ok> Server::start() {
     if (!core.pusher_apps.empty()) {
       ctx->pusher = server::make_pusher_endpoint(core.pusher_apps, *ctx);
     }
+    if (core.options.latency_metrics) {
+      ctx->hub->on_delivered = [m = &ctx->metrics](const broker::PublicationBatch& batch,
+                                                   size_t members) {
+        observe_delivery(*m, batch, members);
+      };
+    }
   }
   for (auto& ctx : core.loops) {
     server::LoopContext* raw = ctx.get();

@@ -37,6 +37,7 @@ bool authorized(HttpSession& conn, LoopContext& ctx, const http::Request& req, b
     if (conn.conn().peer_is_loopback()) {
       return true;
     }
+    ctx.metrics.api_key_refusals[static_cast<size_t>(ApiKeyRefusal::kNotLoopback)].add();
     respond_error(conn, ctx, keep, protocol::ErrorCode::kPermissionDenied,
                   "no API key is configured: the server API answers loopback peers only");
     return false;
@@ -45,6 +46,8 @@ bool authorized(HttpSession& conn, LoopContext& ctx, const http::Request& req, b
   // Constant time, so the key cannot be guessed byte by byte from response times.
   if (given.size() != opt.api_key.size() ||
       CRYPTO_memcmp(given.data(), opt.api_key.data(), given.size()) != 0) {
+    ApiKeyRefusal why = given.empty() ? ApiKeyRefusal::kMissing : ApiKeyRefusal::kWrong;
+    ctx.metrics.api_key_refusals[static_cast<size_t>(why)].add();
     respond_error(conn, ctx, keep, protocol::ErrorCode::kUnauthorized, "missing or wrong X-API-Key");
     return false;
   }

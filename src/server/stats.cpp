@@ -42,6 +42,7 @@ LoopStats sample(LoopContext& loop, Clock::time_point posted) {
     loop.hub->for_each_channel([&s](const std::string& name, size_t members) {
       if (members > 0) {
         s.channel_hashes.push_back(std::hash<std::string>{}(name));
+        s.subscriptions += members;
       }
     });
   }
@@ -117,6 +118,12 @@ std::string render_stats(const StatsSnapshot& snapshot) {
   return out;
 }
 
+void gather_loop_stats(LoopContext& ctx, std::function<void(std::vector<LoopStats>)> done) {
+  Clock::time_point posted = Clock::now();
+  on_every_loop<LoopStats>(
+      ctx, [posted](LoopContext& loop) { return sample(loop, posted); }, std::move(done));
+}
+
 void serve_stats(transport::HttpSession& http, LoopContext& ctx, const http::Request& req) {
   bool keep = req.keep_alive;
   if (req.method != http::Method::kGet) {
@@ -126,10 +133,8 @@ void serve_stats(transport::HttpSession& http, LoopContext& ctx, const http::Req
   }
   uint64_t ticket = http.begin_async();
   uint64_t id = http.conn().id();
-  Clock::time_point posted = Clock::now();
-  on_every_loop<LoopStats>(
-      ctx, [posted](LoopContext& loop) { return sample(loop, posted); },
-      [&ctx, id, ticket, keep](std::vector<LoopStats> loops) {
+  gather_loop_stats(
+      ctx, [&ctx, id, ticket, keep](std::vector<LoopStats> loops) {
         auto it = ctx.async_waiting.find(id);
         if (it == ctx.async_waiting.end()) {
           return;  // the page went away

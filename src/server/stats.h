@@ -12,6 +12,7 @@
 // `uptime_ms`. Thread: the loop that received the request (each loop is read on its own thread).
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +36,7 @@ struct LoopStats {
   uint64_t tcp = 0;           // raw TCP protocol connections
   uint64_t clients = 0;       // connected Herald protocol clients (every transport)
   uint64_t channels = 0;      // Herald channels with subscribers on this loop
+  uint64_t subscriptions = 0;  // members of those channels (a client in 3 channels counts 3)
   uint64_t messages_in = 0;   // WebSocket messages, TCP lines and session POSTs received
   uint64_t messages_out = 0;  // WebSocket messages, TCP sends and SSE events queued
   uint64_t publications = 0;  // publications accepted into channels (clients and server API)
@@ -59,5 +61,9 @@ std::string render_stats(const StatsSnapshot& snapshot);
 
 // Answers GET /stats.json once every loop has given its figures.
 void serve_stats(transport::HttpSession& http, LoopContext& ctx, const http::Request& req);
+
+// Asks every loop for its LoopStats on its own thread, then calls done on ctx's loop (also what
+// /metrics reads for the loop lag, channels and subscriptions).
+void gather_loop_stats(LoopContext& ctx, std::function<void(std::vector<LoopStats>)> done);
 
 }  // namespace herald::server

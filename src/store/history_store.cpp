@@ -309,9 +309,14 @@ void commit_items(StoreWriter& writer, std::vector<AppendItem>& batch) {
   for (const AppendItem& item : batch) {
     any = any || item.error.empty();
   }
+  auto started = std::chrono::steady_clock::now();
   Result<Ok> r = any ? writer.write_batch(batch) : Result<Ok>(Ok{});
   if (any) {
     writer.last_batch_ok.store(r.ok(), std::memory_order_relaxed);
+    writer.commit_latency.observe_ns(static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
+                                                             started)
+            .count()));
   }
   // Counted before the callbacks run, so whoever a callback wakes sees the counters up to date.
   uint64_t failed = 0;
@@ -500,6 +505,8 @@ Result<std::vector<std::string>> HistoryStore::channels(std::string_view prefix,
     return out;
   });
 }
+
+const Histogram& HistoryStore::commit_latency() const { return writer_->commit_latency; }
 
 StoreStats HistoryStore::stats() const {
   StoreStats s;

@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/histogram.h"
 #include "base/result.h"
 
 namespace herald::store {
@@ -184,6 +185,8 @@ class HistoryStore {
   Result<uint64_t> run_retention();
 
   StoreStats stats() const;
+  // How long each batch took to commit (written by the writer thread). Thread: any reads.
+  const Histogram& commit_latency() const;
   const StoreOptions& options() const { return options_; }
 
  private:

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/histogram.h"
 #include "base/result.h"
 #include "store/checkpointer.h"
 #include "store/history_store.h"
@@ -67,6 +68,9 @@ class StoreWriter {
   std::atomic<bool> last_batch_ok{true};
   std::atomic<uint64_t> batches{0};
   std::atomic<uint64_t> retention_removed{0};
+  // How long each batch's transaction took, BEGIN to COMMIT (what an append waits for once its
+  // batch is taken): herald_store_commit_seconds.
+  Histogram commit_latency;
 
  private:
   struct Channel {

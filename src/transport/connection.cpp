@@ -12,7 +12,8 @@ namespace herald::transport {
 Connection::Connection(LoopServices& services, int fd, const sockaddr_storage& peer, uint64_t id)
     : net::Stream(services.loop, fd, services.options.max_output_bytes),
       services_(&services),
-      id_(id) {
+      id_(id),
+      opened_ms32_(static_cast<uint32_t>(services.loop.now_ms())) {
   std::memcpy(&peer_, &peer, sizeof(peer_));
 }
 
@@ -37,6 +38,7 @@ void Connection::on_timeout() {
 void Connection::on_tls_handshake() { services_->transport_metrics.tls_handshakes.add(); }
 
 void Connection::on_closed(net::CloseReason reason) {
+  services_->transport_metrics.connections_closed[static_cast<size_t>(reason)].add();
   if (reason == net::CloseReason::kTlsError) {
     if (tls_handshake_pending()) {
       services_->transport_metrics.tls_handshake_errors.add();

@@ -52,6 +52,12 @@ class Connection final : public net::Stream {
   // Formatted on demand into a per-thread buffer: valid until the next call on this thread.
   // (Keeping the text per connection would cost 32 bytes on every idle connection.)
   std::string_view remote_address() const;
+  // The loop's now_ms() when the connection was accepted (kept in 32 bits, in what was padding:
+  // right for connections younger than 49 days).
+  uint64_t opened_ms() const {
+    uint64_t now = loop().now_ms();
+    return now - static_cast<uint32_t>(static_cast<uint32_t>(now) - opened_ms32_);
+  }
 
   // LoopServices' intrusive list.
   Connection* prev = nullptr;
@@ -66,6 +72,7 @@ class Connection final : public net::Stream {
   LoopServices* services_;
   uint64_t id_;
   sockaddr_in6 peer_{};  // IPv4 peers stored as sockaddr_in in the same bytes
+  uint32_t opened_ms32_;  // fills the 4 bytes after peer_: costs no memory
   std::unique_ptr<Mode> mode_;
   std::unique_ptr<Mode> retired_;  // the mode replaced during the current callback
 };

@@ -40,6 +40,10 @@ size_t HttpSession::on_data(uint8_t* data, size_t size) {
     }
     if (st == http::RequestParser::Status::kError) {
       services_.transport_metrics.http_errors.add();
+      int status = http::status_for(parser_->error());
+      if (status == 413 || status == 414 || status == 431) {
+        services_.transport_metrics.head_limit_refusals.add();
+      }
       std::string out;
       http::append_error_response(out, parser_->error());
       last_request_ = true;

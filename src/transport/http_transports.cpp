@@ -124,6 +124,9 @@ void post_commands(HttpSession& http, const http::Request& req, std::string_view
                    std::string_view session, Kind kind, std::string_view cors) {
   LoopServices& home = http.conn().services();
   home.transport_metrics.session_posts.add();
+  if (kind == Kind::kPoll) {
+    home.transport_metrics.poll_posts.add();
+  }
   int loop = session_loop(session, home.loop_count());
   if (loop < 0) {
     respond_error(http, 404, "unknown session", req.keep_alive, cors);

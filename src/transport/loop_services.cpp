@@ -19,6 +19,47 @@ std::string_view to_string(Kind kind) {
   return "unknown";
 }
 
+std::string_view to_string(EndReason reason) {
+  switch (reason) {
+    case EndReason::kClientClosed:
+      return "client_closed";
+    case EndReason::kNetworkError:
+      return "network_error";
+    case EndReason::kSlowConsumer:
+      return "slow_consumer";
+    case EndReason::kTimeout:
+      return "timeout";
+    case EndReason::kProtocolError:
+      return "protocol_error";
+    case EndReason::kServerClosed:
+      return "server_closed";
+    case EndReason::kShutdown:
+      return "shutdown";
+  }
+  return "unknown";
+}
+
+EndReason end_reason_of(net::CloseReason reason) {
+  switch (reason) {
+    case net::CloseReason::kLocal:
+      return EndReason::kServerClosed;
+    case net::CloseReason::kPeerClosed:
+      return EndReason::kClientClosed;
+    case net::CloseReason::kReadError:
+    case net::CloseReason::kWriteError:
+      return EndReason::kNetworkError;
+    case net::CloseReason::kOutputLimit:
+      return EndReason::kSlowConsumer;
+    case net::CloseReason::kTimeout:
+      return EndReason::kTimeout;
+    case net::CloseReason::kShutdown:
+      return EndReason::kShutdown;
+    case net::CloseReason::kTlsError:
+      return EndReason::kProtocolError;
+  }
+  return EndReason::kServerClosed;
+}
+
 LoopServices::LoopServices(int index, const ServerOptions& server_options,
                            const http::Limits& limits, const ws::DeflateConfig& deflate)
     : loop(index), options(server_options), http_limits(limits), deflate_config(deflate) {}
@@ -85,6 +126,19 @@ void LoopServices::remove_connection(Connection* c) {
   if (draining && connection_count == 0) {
     loop.stop();
   }
+}
+
+void LoopServices::client_opened(Kind kind, uint64_t id, std::string_view remote,
+                                 std::string_view path) {
+  transport_metrics.client_opened[static_cast<size_t>(kind)].add();
+  on_client_opened(kind, id, remote, path);
+}
+
+void LoopServices::client_closed(Kind kind, uint64_t id, EndReason reason, uint16_t code,
+                                 uint64_t opened_ms) {
+  transport_metrics.client_closed[static_cast<size_t>(kind)][static_cast<size_t>(reason)].add();
+  uint64_t now = loop.now_ms();
+  on_client_closed(kind, id, reason, code, now > opened_ms ? now - opened_ms : 0);
 }
 
 void LoopServices::drain_connections() {

@@ -16,6 +16,7 @@
 #include "http/request.h"
 #include "http/request_parser.h"
 #include "net/event_loop.h"
+#include "net/stream.h"
 #include "base/string_hash.h"
 #include "transport/metrics.h"
 #include "transport/sessions.h"
@@ -91,9 +92,25 @@ class LoopServices {
   std::unique_ptr<http::RequestParser> acquire_parser();
   void release_parser(std::unique_ptr<http::RequestParser> parser);
 
+  // A client connection began (a WebSocket upgrade, an SSE stream, a long-poll session, a raw
+  // TCP connection) or ended: counted by transport (and by why it ended), then told to the
+  // server, which logs it. `opened_ms`: the loop's now_ms() when it began. Never called per
+  // message.
+  void client_opened(Kind kind, uint64_t id, std::string_view remote, std::string_view path);
+  void client_closed(Kind kind, uint64_t id, EndReason reason, uint16_t code, uint64_t opened_ms);
+
  protected:
   // A connection left the list (after remove_connection's own bookkeeping).
   virtual void on_connection_removed(Connection& c) { (void)c; }
+  // The server's view of client_opened/client_closed (its connect and disconnect log lines).
+  virtual void on_client_opened(Kind kind, uint64_t id, std::string_view remote,
+                                std::string_view path) {
+    (void)kind, (void)id, (void)remote, (void)path;
+  }
+  virtual void on_client_closed(Kind kind, uint64_t id, EndReason reason, uint16_t code,
+                                uint64_t duration_ms) {
+    (void)kind, (void)id, (void)reason, (void)code, (void)duration_ms;
+  }
 
  private:
   std::vector<std::unique_ptr<http::RequestParser>> parser_pool_;

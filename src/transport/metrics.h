@@ -4,24 +4,19 @@
 // (single writer, relaxed atomics: a plain store on x86), and the scraper reads them from any
 // thread. Thread: the owning loop writes; any reads.
 
-#include <atomic>
+#include <cstddef>
 #include <cstdint>
+#include <string_view>
+
+#include "base/counter.h"
+#include "transport/end_reason.h"
 
 namespace herald::transport {
 
-class Counter {
- public:
-  void add(uint64_t n = 1) {
-    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-  }
-  void sub(uint64_t n = 1) {
-    v_.store(v_.load(std::memory_order_relaxed) - n, std::memory_order_relaxed);
-  }
-  uint64_t get() const { return v_.load(std::memory_order_relaxed); }
+using herald::Counter;
 
- private:
-  std::atomic<uint64_t> v_{0};
-};
+// The transports of client connections, as Kind in transport.h (same order: the index).
+inline constexpr size_t kKinds = 4;
 
 struct TransportMetrics {
   Counter connections_accepted;  // TCP connections accepted (every listener)
@@ -52,6 +47,16 @@ struct TransportMetrics {
   Counter tls_handshakes;        // TLS handshakes completed
   Counter tls_handshake_errors;  // TLS handshakes failed (bad ClientHello, version, timeout...)
   Counter tls_errors;            // TLS connections dropped for a bad record after the handshake
+  // Limits hit in the transports (herald_limit_refusals_total{limit=...}).
+  Counter message_size_refusals;  // a WebSocket message or a TCP line over max_message_size
+  Counter head_limit_refusals;    // a request head or body over its limit (413, 414, 431)
+  Counter poll_posts;            // the part of session_posts that went to long-poll sessions
+  Counter poll_entries_out;      // replies and push batches queued to long-poll sessions
+  // Every TCP connection's end, by net::CloseReason (index: its value).
+  Counter connections_closed[8];
+  // Client connections (index: Kind) opened, and closed by why (index: EndReason).
+  Counter client_opened[kKinds];
+  Counter client_closed[kKinds][kEndReasons];
 };
 
 }  // namespace herald::transport

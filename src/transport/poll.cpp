@@ -13,6 +13,8 @@ PollSession::~PollSession() = default;
 void PollSession::open(std::string_view commands) {
   services_.sessions.add(this);
   services_.transport_metrics.poll_sessions.add();
+  opened_ms_ = services_.loop.now_ms();
+  services_.client_opened(Kind::kPoll, client_id_, {}, "/connection/poll");
   services_.loop.timers().arm(*this, services_.loop.now_ms(), services_.options.session_timeout_ms);
   services_.protocol_endpoint().on_open(*this);
   if (!ended_) {
@@ -22,10 +24,12 @@ void PollSession::open(std::string_view commands) {
 
 void PollSession::append(net::SharedBuffer lines) {
   bytes_ += lines->size();
+  services_.transport_metrics.poll_entries_out.add();
   entries_.push_back(Entry{next_seq_++, std::move(lines)});
   if (bytes_ > services_.options.max_output_bytes) {
     // The client does not poll often enough to keep up: end it rather than grow.
     services_.transport_metrics.slow_disconnects.add();
+    end_.note(EndReason::kSlowConsumer);
     entries_.clear();
     bytes_ = 0;
     overflowed_ = true;
@@ -128,7 +132,11 @@ bool PollSession::commands(std::string_view lines) {
   return true;
 }
 
-void PollSession::close(uint16_t /*code*/, std::string_view /*reason*/) {
+void PollSession::close(uint16_t code, std::string_view /*reason*/) {
+  if (!ended_) {
+    end_.note(EndReason::kServerClosed);
+    close_code_ = code;
+  }
   // The disconnect push is in the buffer; the protocol side lets go of this session now (on the
   // next turn: close() is called from inside the protocol handler), the client takes the rest.
   end();
@@ -148,11 +156,13 @@ void PollSession::end() {
 
 void PollSession::drain() {
   if (!ended_) {
+    end_.note(EndReason::kShutdown);
     services_.protocol_endpoint().on_going_away(*this);  // a disconnect push, then close()
   }
 }
 
 void PollSession::leave() {
+  end_.note(EndReason::kClientClosed);
   end();
   answer_waiter();
   collect();
@@ -166,6 +176,8 @@ void PollSession::collect() {
   cancel();
   services_.sessions.remove(session_id());
   services_.transport_metrics.poll_sessions.sub();
+  services_.client_closed(Kind::kPoll, client_id_, end_.reason(net::CloseReason::kLocal),
+                          close_code_, opened_ms_);
   std::string id(session_id());
   services_.loop.run_soon([&services = services_, id] { services.polls.erase(id); });
 }
@@ -177,6 +189,7 @@ void PollSession::on_timer() {
   }
   // Nobody polled for session_timeout: the client is gone.
   services_.transport_metrics.poll_expired.add();
+  end_.note(EndReason::kTimeout);
   end();
   collect();
 }

@@ -18,6 +18,7 @@
 #include "net/buffer.h"
 #include "net/timer_wheel.h"
 #include "transport/sessions.h"
+#include "transport/end_reason.h"
 
 namespace herald::transport {
 
@@ -79,6 +80,9 @@ class PollSession final : public EmulatedSession, private net::Timer {
   bool ended_ = false;       // no more commands; the protocol side is gone
   bool overflowed_ = false;  // ended because the buffer passed its cap
   bool finished_ = false;
+  EndNote end_;              // why it ended (a session has no socket to tell)
+  uint16_t close_code_ = 0;  // the protocol's disconnect code, when it ended the session
+  uint64_t opened_ms_ = 0;   // the loop's now_ms() at open()
 };
 
 }  // namespace herald::transport

@@ -31,6 +31,7 @@ void SseStream::open(std::string_view commands, std::string_view extra_headers) 
   services_.sessions.add(this);
   registered_ = true;
   services_.transport_metrics.sse_open.add();
+  services_.client_opened(Kind::kSse, conn_.id(), conn_.remote_address(), "/connection/sse");
   conn_.set_timeout(services_.options.ping_interval_ms);
   if (!unidirectional()) {
     conn_.write(head);
@@ -185,10 +186,12 @@ void SseStream::send_positioned(std::string_view pushes, const PushPositions& at
   services_.transport_metrics.sse_events_out.add();
 }
 
-void SseStream::close(uint16_t /*code*/, std::string_view /*reason*/) {
+void SseStream::close(uint16_t code, std::string_view /*reason*/) {
   if (!open_) {
     return;
   }
+  end_.note(EndReason::kServerClosed);
+  close_code_ = code;
   open_ = false;  // the code travelled in the disconnect push, the stream's last event
   if (!head_pending_) {
     conn_.close_after_flush();  // (a refused connect is answered by open())
@@ -209,6 +212,7 @@ void SseStream::on_timeout() {
 
 void SseStream::drain() {
   if (open_) {
+    end_.note(EndReason::kShutdown);
     endpoint_.on_going_away(*this);
     close(0, {});
   }
@@ -222,6 +226,8 @@ void SseStream::on_closed(net::CloseReason reason) {
   if (registered_) {
     services_.sessions.remove(session_id());
     services_.transport_metrics.sse_open.sub();
+    services_.client_closed(Kind::kSse, conn_.id(), end_.reason(reason), close_code_,
+                            conn_.opened_ms());
     endpoint_.on_close(*this);
   }
 }

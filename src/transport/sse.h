@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "transport/connection.h"
+#include "transport/end_reason.h"
 #include "transport/sessions.h"
 
 namespace herald::transport {
@@ -81,6 +82,8 @@ class SseStream final : public Mode, public EmulatedSession {
   // is then answered 403 instead of 200, because a browser's EventSource retries a stream that
   // ends but gives up on an error status.
   bool head_pending_ = false;
+  EndNote end_;              // why it is ending, when this side knows first
+  uint16_t close_code_ = 0;  // the protocol's disconnect code, when it closed the stream
   std::vector<std::string> pending_;  // what send_text got meanwhile
 };
 

@@ -19,6 +19,7 @@ void TcpLines::open() {
   services_.transport_metrics.tcp_open.add();
   last_rx_ms_ = conn_.loop().now_ms();
   conn_.set_timeout(services_.options.ping_interval_ms);
+  services_.client_opened(Kind::kTcp, conn_.id(), conn_.remote_address(), {});
   endpoint_.on_open(*this);
 }
 
@@ -37,6 +38,10 @@ size_t TcpLines::on_data(uint8_t* data, size_t size) {
   });
   if (reader_.error() != LineReader::Error::kNone && open_) {
     services_.transport_metrics.tcp_line_errors.add();
+    end_.note(EndReason::kProtocolError);
+    if (reader_.error() == LineReader::Error::kTooLong) {
+      services_.transport_metrics.message_size_refusals.add();
+    }
     endpoint_.on_bad_input(*this, LineReader::describe(reader_.error()));
     close(0, {});  // in case the endpoint did not
     return size;
@@ -56,16 +61,19 @@ void TcpLines::send_shared(const Publication& pushes, const PushPositions& /*at*
   }
 }
 
-void TcpLines::close(uint16_t /*code*/, std::string_view /*reason*/) {
+void TcpLines::close(uint16_t code, std::string_view /*reason*/) {
   if (!open_) {
     return;
   }
+  end_.note(EndReason::kServerClosed);
+  close_code_ = code;
   open_ = false;  // the code travelled in the disconnect push; a socket has nothing to carry it
   conn_.close_after_flush();
 }
 
 void TcpLines::drain() {
   if (open_) {
+    end_.note(EndReason::kShutdown);
     endpoint_.on_going_away(*this);
     close(0, {});
   }
@@ -103,6 +111,8 @@ void TcpLines::on_closed(net::CloseReason reason) {
   }
   open_ = false;
   services_.transport_metrics.tcp_open.sub();
+  services_.client_closed(Kind::kTcp, conn_.id(), end_.reason(reason), close_code_,
+                          conn_.opened_ms());
   endpoint_.on_close(*this);
 }
 

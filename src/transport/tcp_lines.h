@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "transport/connection.h"
+#include "transport/end_reason.h"
 #include "transport/line_reader.h"
 #include "transport/transport.h"
 
@@ -45,6 +46,8 @@ class TcpLines final : public Mode, public Transport {
   LineReader reader_;
   bool open_ = true;  // false once close() was called: nothing more is read or sent
   bool ping_outstanding_ = false;
+  EndNote end_;              // why it is ending, when this side knows first
+  uint16_t close_code_ = 0;  // the protocol's disconnect code, when it closed the connection
   uint64_t last_rx_ms_ = 0;
 };
 

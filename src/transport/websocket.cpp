@@ -41,6 +41,7 @@ void WebSocketSession::open() {
   services_.transport_metrics.websockets_open.add();
   last_rx_ms_ = conn_.loop().now_ms();
   conn_.set_timeout(services_.options.ping_interval_ms);
+  services_.client_opened(Kind::kWebSocket, conn_.id(), conn_.remote_address(), path_);
   handler_.on_open(*this);
 }
 
@@ -53,6 +54,9 @@ size_t WebSocketSession::on_data(uint8_t* data, size_t size) {
   size_t used = receiver_.consume(data, size, *this);
   if (receiver_.error() != ws::ReceiveError::kNone && state_ != State::kDone) {
     services_.transport_metrics.ws_protocol_errors.add();
+    if (ws::close_code_for(receiver_.error()) == ws::kCloseTooBig) {
+      services_.transport_metrics.message_size_refusals.add();
+    }
     fail(ws::close_code_for(receiver_.error()), ws::to_string(receiver_.error()));
     return size;
   }
@@ -120,6 +124,7 @@ void WebSocketSession::close(uint16_t code, std::string_view reason) {
   }
   send_close(code, reason);
   close_code_ = code;
+  end_.note(EndReason::kServerClosed);
   state_ = State::kCloseSent;
   conn_.set_timeout(services_.options.close_timeout_ms);
 }
@@ -129,6 +134,7 @@ void WebSocketSession::fail(uint16_t code, std::string_view why) {
     send_close(code, why);
   }
   close_code_ = code;
+  end_.note(EndReason::kProtocolError);
   state_ = State::kDone;
   handler_.on_error(*this, why);
   conn_.close_after_flush();
@@ -158,6 +164,7 @@ void WebSocketSession::on_close(uint16_t code, std::string_view /*reason*/) {
     // closes the TCP connection first, as RFC 6455 7.1.1 asks.
     send_close(code, {});
     close_code_ = code;
+    end_.note(EndReason::kClientClosed);
   }
   state_ = State::kDone;
   conn_.close_after_flush();
@@ -178,7 +185,12 @@ void WebSocketSession::publish(std::string_view topic, std::string_view data, Me
   services_.publish_topic(Publication::make(topic, data, type, conn_.id()));
 }
 
-void WebSocketSession::drain() { close(ws::kCloseGoingAway, "server shutting down"); }
+void WebSocketSession::drain() {
+  if (state_ == State::kOpen) {
+    end_.note(EndReason::kShutdown);
+  }
+  close(ws::kCloseGoingAway, "server shutting down");
+}
 
 void WebSocketSession::on_timeout() {
   const ServerOptions& opt = services_.options;
@@ -219,6 +231,8 @@ void WebSocketSession::on_closed(net::CloseReason reason) {
   services_.topics.unsubscribe_all(this);
   services_.transport_metrics.websockets_open.sub();
   state_ = State::kDone;
+  services_.client_closed(Kind::kWebSocket, conn_.id(), end_.reason(reason), close_code_,
+                          conn_.opened_ms());
   handler_.on_close(*this, close_code_, {});
 }
 

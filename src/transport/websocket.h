@@ -13,6 +13,7 @@
 
 #include "herald/websocket.h"
 #include "transport/connection.h"
+#include "transport/end_reason.h"
 #include "transport/topics.h"
 #include "transport/transport.h"
 #include "ws/deflate.h"
@@ -80,6 +81,7 @@ class WebSocketSession final : public Mode,
   std::string_view path_;  // the route's path: lives as long as the server
   State state_ = State::kOpen;
   bool ping_outstanding_ = false;
+  EndNote end_;                 // why it is ending, when this side knows first
   uint16_t close_code_ = 1006;  // what on_close reports: the peer's code, ours, or 1006
   uint64_t last_rx_ms_ = 0;
   std::optional<ws::DeflateParams> deflate_;

@@ -155,8 +155,8 @@ def check_metrics(dashboard, families):
     noted = set()
     for title, expr, legend in queries(dashboard):
         step(f"the metrics of '{title}': {expr}")
-        names = {family_of(n, families) for n in re.findall(r"\bherald_\w+", expr)}
-        check(names, "at least one herald_ metric", expr)
+        names = {family_of(n, families) for n in re.findall(r"\b(?:herald|process)_\w+", expr)}
+        check(names, "at least one herald_ or process_ metric", expr)
         labels = set(SCRAPE_LABELS)
         for name in names:
             shown.add(name)
