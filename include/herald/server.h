@@ -62,6 +62,9 @@ struct ServerOptions {
   std::string broker = "memory";
   std::string redis_url;                  // redis://[user:pass@]host:port/db
   std::string redis_prefix = "herald";    // every Redis key starts with it: clusters can share one
+  // A node renews its presence members in Redis every third of this; the members of a node that
+  // died are gone (and their leaves pushed) within lease + lease/3.
+  uint32_t redis_presence_lease_ms = 60'000;
   size_t max_subscriptions = 128;         // per connection; more get error 110
   NamespaceOptions default_namespace;     // channels without a "ns:" prefix
   // Named namespaces. Empty: every namespace gets default_namespace's options (the embedded

@@ -49,6 +49,7 @@ RedisBroker::RedisBroker(std::vector<net::EventLoop*> loops, RedisBrokerOptions 
   co.subscriber = true;
   sub_ = std::make_unique<RedisConnection>(*io_loop_, co, self);
   refresh_timer_ = std::make_unique<RefreshTimer>(*this);
+  node_id_ = new_epoch();  // 64 random bits, as hex
 }
 
 RedisBroker::~RedisBroker() {
@@ -63,6 +64,7 @@ Result<Ok> RedisBroker::start() {
     cmd_->start();
     sub_->start();
     refresh_timer_->arm();
+    start_nodes();
   });
   thread_ = std::thread([this] { io_loop_->run(); });
   return Ok{};
@@ -74,6 +76,7 @@ void RedisBroker::stop() {
   }
   io_loop_->post([this] {
     refresh_timer_->cancel();
+    stop_nodes();
     cmd_->stop();
     sub_->stop();
     io_loop_->stop();
@@ -266,7 +269,8 @@ void RedisBroker::on_ready(RedisConnection& conn) {
     for (const auto* script :
          {&redis_scripts::publish(), &redis_scripts::read(), &redis_scripts::presence_add(),
           &redis_scripts::presence_remove(), &redis_scripts::presence_read(),
-          &redis_scripts::presence_refresh()}) {
+          &redis_scripts::presence_refresh(), &redis_scripts::node_announce(),
+          &redis_scripts::user_admit(), &redis_scripts::user_refresh()}) {
       conn.command({"SCRIPT", "LOAD", script->text}, nullptr);
     }
     for (auto& [name, c] : channels_) {
@@ -275,8 +279,10 @@ void RedisBroker::on_ready(RedisConnection& conn) {
       }
     }
     refresh_presence();  // puts back what a restarted Redis lost
+    announce_node();
     return;
   }
+  subscribe_node_channels();
   // The subscriber: every channel the node holds is subscribed again.
   for (auto& [name, c] : channels_) {
     if (c.state == NodeChannel::State::kUnsubscribed) {

@@ -38,22 +38,31 @@
 //
 // Presence: a hash and a lease zset per channel in Redis, shared by all nodes; each node renews
 // the leases of the members it added every lease/3 (and puts back any Redis lost), so the
-// members of a node that died expire after at most the lease. Their leave pushes are not sent
-// yet (a later step).
+// members of a node that died expire after at most the lease; every node sweeps the channels it
+// follows every lease/3, and the sweep publishes their leaves (when the namespace announces
+// joins and leaves), so the survivors' subscribers hear them within lease + lease/3.
+//
+// The nodes: each has a random id, announces itself every 2 s in a zset of leases (6 s), and
+// listens on two pub/sub channels, its own and every node's, for the messages of the server's
+// cluster layer (Broker::send_to_node).
 //
 // Files: redis_broker.cpp (start, scripts, publish, history, connections),
-// redis_broker_stream.cpp (subscriptions and the fan-out stream), redis_broker_presence.cpp.
+// redis_broker_stream.cpp (subscriptions and the fan-out stream), redis_broker_presence.cpp,
+// redis_broker_nodes.cpp.
 // Thread: Broker methods from any hub loop (they post to the Redis loop); start()/stop() from
 // the thread that owns the broker.
 
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "base/string_hash.h"
@@ -105,6 +114,17 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
   void presence(int loop_index, std::string_view channel, PresenceCallback done) override;
   void presence_stats(int loop_index, std::string_view channel,
                       PresenceStatsCallback done) override;
+  void user_admit(int loop_index, std::string_view user, std::string_view client, size_t limit,
+                  AddedCallback done) override;
+  void user_release(std::string_view user, std::string_view client) override;
+  std::string_view node_id() const override { return node_id_; }
+  std::vector<std::string> nodes() const override;
+  void set_node_sink(NodeSink* sink) override { node_sink_ = sink; }
+  void send_to_node(std::string_view to, std::string payload) override;
+
+  // How often a node renews its entry in the zset of nodes, and how long the entry lasts.
+  static constexpr uint32_t kNodeAnnounceMs = 2'000;
+  static constexpr uint32_t kNodeLeaseMs = 6'000;
 
  private:
   // The node's view of one channel it is subscribed to. Thread: the Redis loop.
@@ -173,8 +193,21 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
                     Result<HistoryResult> r);
   void announce(std::string_view name, const ClientInfo& who, bool join);
   void refresh_presence();
+  bool announces(std::string_view channel) const;  // the namespace has join/leave pushes
   void forget_member(const std::string& name, const std::string& client);
   void update_ready();
+  // The nodes of the cluster (redis_broker_nodes.cpp).
+  std::string node_channel(std::string_view node) const;  // messages to one node
+  std::string all_nodes_channel() const;                   // messages to every node
+  void start_nodes();
+  void stop_nodes();
+  void subscribe_node_channels();
+  bool is_node_channel(std::string_view channel) const;
+  bool on_node_push(std::string_view channel, std::string_view payload);
+  void announce_node();
+  void refresh_users();
+  void forget_user_client(const std::string& user, const std::string& client);
+  std::string user_key(std::string_view user) const;
   std::string new_epoch();  // random, 16 hex digits
   static int64_t meta_ttl(const HistoryOptions& h);
 
@@ -200,10 +233,33 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
   std::deque<std::string> sent_order_;  // channels of those commands, in the order sent
   std::vector<std::string> to_flush_;
   bool flush_scheduled_ = false;
+  // Connections of users counted through this node, renewed with the presence: user -> clients.
+  std::unordered_map<std::string, std::unordered_set<std::string>> user_clients_;
   // Presence members added through this node, renewed every lease/3: channel -> client -> info.
   std::unordered_map<std::string, std::unordered_map<std::string, std::string>> members_;
   class RefreshTimer;
   std::unique_ptr<RefreshTimer> refresh_timer_;
+  // Runs a function every `every_ms` on the Redis loop. Thread: the Redis loop.
+  class Ticker final : public net::Timer {
+   public:
+    Ticker(net::EventLoop& loop, uint32_t every_ms, std::function<void()> action)
+        : loop_(loop), every_ms_(every_ms), action_(std::move(action)) {}
+    void arm() { loop_.timers().arm(*this, loop_.now_ms(), every_ms_); }
+
+   private:
+    void on_timer() override {
+      action_();
+      arm();
+    }
+    net::EventLoop& loop_;
+    uint32_t every_ms_;
+    std::function<void()> action_;
+  };
+  std::unique_ptr<Ticker> node_timer_;
+  std::string node_id_;  // random, 16 hex digits
+  NodeSink* node_sink_ = nullptr;
+  mutable std::mutex nodes_mutex_;
+  std::vector<std::string> nodes_;  // live ids as last announced (guarded by nodes_mutex_)
   std::mt19937_64 rng_{std::random_device{}()};
 };
 

@@ -164,6 +164,12 @@ void RedisBroker::on_push(RedisConnection& /*conn*/, resp::Reply& r) {
     if (!sent_order_.empty()) {
       std::string name = std::move(sent_order_.front());
       sent_order_.pop_front();
+      if (name.empty()) {
+        spdlog::error("redis broker: subscribe to the node channels refused ({}): the server "
+                      "API's questions to every node will not reach this one",
+                      r.str);
+        return;
+      }
       spdlog::error("redis broker: (un)subscribe of {} refused: {}", name, r.str);
       count_confirmation(name);
       refuse(name, r.str);
@@ -174,6 +180,15 @@ void RedisBroker::on_push(RedisConnection& /*conn*/, resp::Reply& r) {
     return;
   }
   const std::string& kind = r.elements[0].str;
+  if (kind == "message" && on_node_push(r.elements[1].str, r.elements[2].str)) {
+    return;
+  }
+  if (kind == "subscribe" && is_node_channel(r.elements[1].str)) {
+    if (!sent_order_.empty()) {
+      sent_order_.pop_front();  // its empty name
+    }
+    return;
+  }
   std::string_view name = channel_of(r.elements[1].str);
   if (name.empty()) {
     return;

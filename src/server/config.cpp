@@ -127,6 +127,10 @@ const std::map<std::string, Setter>& setters() {
        [](const YAML::Node& n, ServeConfig& c) { c.server.redis_url = n.as<std::string>(); }},
       {"redis_prefix",
        [](const YAML::Node& n, ServeConfig& c) { c.server.redis_prefix = n.as<std::string>(); }},
+      {"redis_presence_lease",
+       [](const YAML::Node& n, ServeConfig& c) {
+         c.server.redis_presence_lease_ms = seconds_to_ms(n);
+       }},
       {"data_dir",
        [](const YAML::Node& n, ServeConfig& c) { c.server.data_dir = n.as<std::string>(); }},
       {"max_subscriptions",
@@ -418,6 +422,7 @@ std::string describe(const ServeConfig& config) {
     line("redis_url", quoted(s.redis_url));
   }
   line("redis_prefix", quoted(s.redis_prefix));
+  line("redis_presence_lease", seconds(s.redis_presence_lease_ms));
   line("data_dir", quoted(s.data_dir));
   line("max_subscriptions", std::to_string(s.max_subscriptions));
   line("allow_anonymous", s.allow_anonymous ? "true" : "false");
@@ -489,6 +494,9 @@ Result<Ok> validate(const ServeConfig& config) {
     if (auto url = broker::parse_redis_url(s.redis_url); !url) {
       return Error{url.error()};
     }
+  }
+  if (s.redis_presence_lease_ms < 1'000) {
+    return Error{"redis_presence_lease must be at least 1 second"};
   }
   if (s.redis_prefix.empty() || s.redis_prefix.size() > 64 ||
       s.redis_prefix.find_first_of("{} \r\n") != std::string::npos) {

@@ -8,10 +8,13 @@
 #include <chrono>
 #include <optional>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include "broker/memory_broker.h"
 #include "broker/redis_broker.h"
+#include "server/cluster.h"
+#include "server/cluster_api.h"
 #include "server/loop_context.h"
 #include "server/protocol_handler.h"
 #include "server/token_keys.h"
@@ -297,6 +300,7 @@ Result<Ok> Server::start() {
     }
     ro.url = *url;
     ro.prefix = core.options.redis_prefix;
+    ro.presence_lease_ms = core.options.redis_presence_lease_ms;
     auto rb = std::make_unique<broker::RedisBroker>(loop_ptrs, ro, policy);
     if (auto r = rb->start(); !r) {
       return Error{"redis broker: " + r.error()};
@@ -310,11 +314,22 @@ Result<Ok> Server::start() {
     }
     core.redis = rb.get();
     core.broker = std::move(rb);
+    // Client ids are the connection ids in hex, and several nodes share presence and the
+    // per-user counts in Redis by client id: each node numbers its connections from a random
+    // 62-bit start, so two nodes' ids meet with a chance of about connections / 2^62.
+    std::random_device random;
+    uint64_t start = (uint64_t{random()} << 32 | random()) & 0x3fff'ffff'ffff'ffffULL;
+    core.next_connection_id.store(start | 1, std::memory_order_relaxed);
   } else {
     core.broker = std::make_unique<broker::MemoryBroker>(loop_ptrs, core.store.get(), policy);
   }
   for (auto& ctx : core.loops) {
     ctx->hub = std::make_unique<hub::Hub>(ctx->loop.index(), *core.broker);
+  }
+  if (redis) {
+    core.cluster = std::make_unique<server::Cluster>(core);
+    server::register_cluster_api(*core.cluster);
+    server::register_cluster_sessions(*core.cluster);
   }
   for (auto& ctx : core.loops) {
     server::LoopContext* raw = ctx.get();
