@@ -41,7 +41,7 @@ struct ServeFlags {
   std::string data_dir;
   bool memory = false;
   std::string broker;
-  std::string redis_url;
+  std::vector<std::string> redis_url;  // --redis, repeated for several shards
   std::string redis_prefix;
   std::string api_key;
   std::string token_secret;
@@ -116,7 +116,10 @@ Result<server::ServeConfig> build_config(const ServeFlags& f) {
     cfg.server.data_dir.clear();
   }
   if (!f.redis_url.empty()) {
-    cfg.server.redis_url = f.redis_url;
+    cfg.server.redis_url.clear();
+    for (const std::string& url : f.redis_url) {
+      cfg.server.redis_url += (cfg.server.redis_url.empty() ? "" : " ") + url;
+    }
     cfg.server.broker = "redis";  // --redis URL alone means "use it"
   }
   if (!f.broker.empty()) {
@@ -184,7 +187,8 @@ void add_serve_flags(CLI::App* cmd, ServeFlags& f) {
   cmd->add_option("--broker", f.broker,
                   "memory (this process, one node) or redis (several nodes share --redis)");
   cmd->add_option("--redis", f.redis_url,
-                  "redis://[user:pass@]host:port/db: channels in Redis (implies --broker redis)");
+                  "redis://[user:pass@]host:port/db: channels in Redis (implies --broker redis); "
+                  "repeat it for several independent Redis sharing the channels");
   cmd->add_option("--redis-prefix", f.redis_prefix,
                   "prefix of every Redis key (default herald): clusters can share one Redis");
   cmd->add_option("--token-secret", f.token_secret,

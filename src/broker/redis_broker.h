@@ -1,13 +1,16 @@
 #pragma once
-// RedisBroker: the broker for several nodes, over one Redis (a seam, `shard_for`, is left for
-// several Redis instances and a Redis Cluster). Each channel's order, history, meta and
+// RedisBroker: the broker for several nodes, over one Redis or several independent ones
+// (shards: each channel lives on one, chosen by consistent hashing of its name, so adding a
+// shard moves about 1/N of the channels). Each channel's order, history, meta and
 // idempotency keys live in Redis and change only through Lua scripts (redis_scripts.h), so every
 // node sees one order; publications reach the nodes through Redis pub/sub, one SUBSCRIBE per
 // channel per node (however many loops and clients want it), and each loop still encodes a batch
 // once for all its subscribers.
 //
 // Where its work runs: one event loop of its own (the "Redis loop", its own thread), holding two
-// connections (RedisConnection): one for commands (pipelined scripts) and one in subscriber mode.
+// connections (RedisConnection) per shard: one for commands (pipelined scripts) and one in
+// subscriber mode. What is not a channel's lives on the first shard (the nodes' registry and
+// messages) or is hashed like a channel (a user's connection count).
 // Broker methods, called on the hub loops, post to it; answers and publications are posted back
 // to the loops. Keeping Redis I/O on one loop keeps the hub loops free of Redis parsing and makes
 // the ordering argument below a matter of one thread's program order.
@@ -74,7 +77,9 @@
 namespace herald::broker {
 
 struct RedisBrokerOptions {
-  RedisUrl url;
+  // One Redis, or several independent ones that share the channels (the first also carries the
+  // nodes' registry and messages). Every node must list the same shards (in any order).
+  std::vector<RedisUrl> shards;
   // Every key and pub/sub channel starts with "<prefix>:", so several Herald clusters (or tests)
   // share one Redis without seeing each other's channels.
   std::string prefix = "herald";
@@ -151,13 +156,29 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
     std::vector<HeldRead> held;
   };
 
+  // One Redis of the deployment: its two connections and the subscriber's bookkeeping.
+  struct Shard {
+    RedisUrl url;
+    std::unique_ptr<RedisConnection> cmd;
+    std::unique_ptr<RedisConnection> sub;
+    // SUBSCRIBE/UNSUBSCRIBE sent on sub and not yet confirmed, per channel: a confirmation
+    // counts only when it is the last one outstanding (a quick unsubscribe-subscribe must not
+    // look live early).
+    std::unordered_map<std::string, int, StringHash, std::equal_to<>> unconfirmed;
+    std::deque<std::string> sent_order;  // channels of those commands, in the order sent
+    bool ready() const { return cmd->ready() && sub->ready(); }
+  };
+
   // Keys and channel names of one channel.
   std::string key(std::string_view channel, char kind) const;
   std::string fanout_channel(std::string_view channel) const { return key(channel, 'f'); }
   // The herald channel of a fan-out channel name, or "" when it is not one of ours.
   std::string_view channel_of(std::string_view fanout) const;
-  // The connection for a channel's commands (one Redis for now: the seam for sharding).
-  RedisConnection& shard_for(std::string_view /*channel*/) { return *cmd_; }
+  // The shard of a channel (or of a user's key): consistent hashing over the shards' addresses.
+  Shard& shard_for(std::string_view name);
+  Shard& home() { return *shards_.front(); }  // the nodes' registry and messages
+  Shard& shard_of(const RedisConnection& c);
+  static std::string unavailable(const Shard& s);
 
   // Runs a script: EVALSHA, and EVAL when Redis does not know it (NOSCRIPT).
   void eval(RedisConnection& conn, const redis_scripts::Script& script,
@@ -178,7 +199,7 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
   void send_subscribe(const std::string& name, bool subscribe);
   void on_confirmed(const std::string& name);
   // One confirmation (or refusal) of the channel's (UN)SUBSCRIBE came: true when it was the last.
-  bool count_confirmation(const std::string& name);
+  bool count_confirmation(Shard& shard, const std::string& name);
   void refuse(const std::string& name, const std::string& why);
   void read_position(const std::string& name);
   void on_position(const std::string& name, uint64_t generation, Result<HistoryResult> r);
@@ -222,15 +243,11 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
   std::vector<BrokerSink*> sinks_;
   std::unique_ptr<net::EventLoop> io_loop_;
   std::thread thread_;
-  std::unique_ptr<RedisConnection> cmd_;
-  std::unique_ptr<RedisConnection> sub_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::vector<std::pair<uint64_t, uint32_t>> ring_;  // (point, shard index), sorted
   std::atomic<bool> ready_{false};
   // Thread: the Redis loop.
   std::unordered_map<std::string, NodeChannel, StringHash, std::equal_to<>> channels_;
-  // SUBSCRIBE/UNSUBSCRIBE sent and not yet confirmed, per channel: a confirmation counts only
-  // when it is the last one outstanding (a quick unsubscribe-subscribe must not look live early).
-  std::unordered_map<std::string, int, StringHash, std::equal_to<>> unconfirmed_;
-  std::deque<std::string> sent_order_;  // channels of those commands, in the order sent
   std::vector<std::string> to_flush_;
   bool flush_scheduled_ = false;
   // Connections of users counted through this node, renewed with the presence: user -> clients.
@@ -258,6 +275,7 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
   std::unique_ptr<Ticker> node_timer_;
   std::string node_id_;  // random, 16 hex digits
   NodeSink* node_sink_ = nullptr;
+  bool greeted_ = false;  // the other nodes were told this one is up (Redis loop)
   mutable std::mutex nodes_mutex_;
   std::vector<std::string> nodes_;  // live ids as last announced (guarded by nodes_mutex_)
   std::mt19937_64 rng_{std::random_device{}()};

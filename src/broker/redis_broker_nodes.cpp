@@ -6,6 +6,8 @@
 // Thread: the Redis loop, apart from nodes() and send_to_node() (any thread).
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "broker/redis_broker.h"
 
 namespace herald::broker {
@@ -30,18 +32,18 @@ void RedisBroker::start_nodes() {
 
 void RedisBroker::stop_nodes() {
   node_timer_.reset();
-  if (cmd_->ready()) {
+  if (home().cmd->ready()) {
     // A node that stops cleanly leaves at once; one that dies is dropped when its lease ends.
-    cmd_->command({"ZREM", all_nodes_channel(), node_id_}, nullptr);
+    home().cmd->command({"ZREM", all_nodes_channel(), node_id_}, nullptr);
   }
 }
 
-// One command per channel, each with an empty name in sent_order_, so that a refusal (an ACL
+// On the first shard. One command per channel, each with an empty name in sent_order, so that a refusal (an ACL
 // without them) or a confirmation is matched to it and never to a channel's SUBSCRIBE.
 void RedisBroker::subscribe_node_channels() {
   for (const std::string& channel : {node_channel(node_id_), all_nodes_channel()}) {
-    if (sub_->send({"SUBSCRIBE", channel})) {
-      sent_order_.emplace_back();
+    if (home().sub->send({"SUBSCRIBE", channel})) {
+      home().sent_order.emplace_back();
     }
   }
 }
@@ -51,11 +53,11 @@ bool RedisBroker::is_node_channel(std::string_view channel) const {
 }
 
 void RedisBroker::announce_node() {
-  if (!cmd_->ready()) {
+  if (!home().cmd->ready()) {
     return;
   }
   std::vector<std::string> args{all_nodes_channel(), node_id_, std::to_string(kNodeLeaseMs)};
-  eval(*cmd_, redis_scripts::node_announce(), std::move(args), 1, [this](Result<resp::Reply> r) {
+  eval(*home().cmd, redis_scripts::node_announce(), std::move(args), 1, [this](Result<resp::Reply> r) {
     if (!r.ok() || !r->is_array()) {
       return;
     }
@@ -63,20 +65,28 @@ void RedisBroker::announce_node() {
     for (const resp::Reply& e : r->elements) {
       live.push_back(e.str);
     }
-    std::lock_guard lock(nodes_mutex_);
-    nodes_.swap(live);
+    {
+      std::lock_guard lock(nodes_mutex_);
+      nodes_.swap(live);
+    }
+    if (!greeted_) {
+      // The others read the zset only every kNodeAnnounceMs: an empty message tells them now,
+      // so that a question asked a moment after this node started waits for its answer too.
+      greeted_ = true;
+      send_to_node("", {});
+    }
   });
 }
 
 void RedisBroker::send_to_node(std::string_view to, std::string payload) {
   io_loop_->post([this, to = std::string(to), payload = std::move(payload)] {
-    if (!cmd_->ready()) {
+    if (!home().cmd->ready()) {
       return;
     }
     std::string message = node_id_;
     message += '\n';
     message += payload;
-    cmd_->command({"PUBLISH", to.empty() ? all_nodes_channel() : node_channel(to), message},
+    home().cmd->command({"PUBLISH", to.empty() ? all_nodes_channel() : node_channel(to), message},
                   nullptr);
   });
 }
@@ -93,6 +103,16 @@ bool RedisBroker::on_node_push(std::string_view channel, std::string_view payloa
   std::string_view from = payload.substr(0, nl);
   if (from == node_id_) {
     return true;  // our own message to every node
+  }
+  {
+    // A node we have not read in the zset yet is alive: it just spoke.
+    std::lock_guard lock(nodes_mutex_);
+    if (std::find(nodes_.begin(), nodes_.end(), from) == nodes_.end()) {
+      nodes_.emplace_back(from);
+    }
+  }
+  if (payload.size() == nl + 1) {
+    return true;  // a new node's greeting
   }
   node_sink_->on_node_message(from, payload.substr(nl + 1));
   return true;

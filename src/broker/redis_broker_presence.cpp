@@ -19,10 +19,10 @@ void RedisBroker::presence_add(int loop_index, std::string_view channel, ClientI
                                bool announce_it, size_t limit, AddedCallback done) {
   io_loop_->post([this, loop_index, announce_it, limit, name = std::string(channel),
                   who = std::move(who), done = std::move(done)]() mutable {
-    RedisConnection& conn = shard_for(name);
+    Shard& shard = shard_for(name);
+    RedisConnection& conn = *shard.cmd;
     if (!conn.ready()) {
-      reply<Result<bool>>(loop_index, std::move(done),
-                          Error{"redis " + options_.url.address() + " is unavailable"});
+      reply<Result<bool>>(loop_index, std::move(done), Error{unavailable(shard)});
       return;
     }
     std::string packed = pack_client(who);
@@ -64,7 +64,7 @@ void RedisBroker::presence_remove(int /*loop_index*/, std::string_view channel,
     // While Redis is away the member stays there until its lease ends.
     std::vector<std::string> args{key(name, 'p'), key(name, 'q'), client, fanout_channel(name),
                                   announce_it ? "1" : "0"};
-    eval(shard_for(name), redis_scripts::presence_remove(), std::move(args), 2, nullptr);
+    eval(*shard_for(name).cmd, redis_scripts::presence_remove(), std::move(args), 2, nullptr);
   });
 }
 
@@ -72,7 +72,7 @@ void RedisBroker::presence(int loop_index, std::string_view channel, PresenceCal
   io_loop_->post([this, loop_index, name = std::string(channel), done = std::move(done)]() mutable {
     std::vector<std::string> args{key(name, 'p'), key(name, 'q'), "list", fanout_channel(name),
                                   announces(name) ? "1" : "0"};
-    eval(shard_for(name), redis_scripts::presence_read(), std::move(args), 2,
+    eval(*shard_for(name).cmd, redis_scripts::presence_read(), std::move(args), 2,
          [this, loop_index, done = std::move(done)](Result<Reply> r) mutable {
            if (!r.ok() || !r->is_array()) {
              reply<Result<std::vector<ClientInfo>>>(
@@ -97,7 +97,7 @@ void RedisBroker::presence_stats(int loop_index, std::string_view channel,
   io_loop_->post([this, loop_index, name = std::string(channel), done = std::move(done)]() mutable {
     std::vector<std::string> args{key(name, 'p'), key(name, 'q'), "stats", fanout_channel(name),
                                   announces(name) ? "1" : "0"};
-    eval(shard_for(name), redis_scripts::presence_read(), std::move(args), 2,
+    eval(*shard_for(name).cmd, redis_scripts::presence_read(), std::move(args), 2,
          [this, loop_index, done = std::move(done)](Result<Reply> r) mutable {
            if (!r.ok() || !r->is_array() || r->elements.size() != 2) {
              reply<Result<PresenceStats>>(
@@ -135,10 +135,10 @@ void RedisBroker::user_admit(int loop_index, std::string_view user, std::string_
                              size_t limit, AddedCallback done) {
   io_loop_->post([this, loop_index, limit, user = std::string(user), client = std::string(client),
                   done = std::move(done)]() mutable {
-    RedisConnection& conn = shard_for(user);
+    Shard& shard = shard_for(user);
+    RedisConnection& conn = *shard.cmd;
     if (!conn.ready()) {
-      reply<Result<bool>>(loop_index, std::move(done),
-                          Error{"redis " + options_.url.address() + " is unavailable"});
+      reply<Result<bool>>(loop_index, std::move(done), Error{unavailable(shard)});
       return;
     }
     user_clients_[user].insert(client);  // before the answer: a release meanwhile wins
@@ -163,7 +163,7 @@ void RedisBroker::user_admit(int loop_index, std::string_view user, std::string_
 void RedisBroker::user_release(std::string_view user, std::string_view client) {
   io_loop_->post([this, user = std::string(user), client = std::string(client)] {
     forget_user_client(user, client);
-    shard_for(user).command({"ZREM", user_key(user), client}, nullptr);
+    shard_for(user).cmd->command({"ZREM", user_key(user), client}, nullptr);
   });
 }
 
@@ -180,7 +180,7 @@ void RedisBroker::refresh_users() {
   for (const auto& [user, clients] : user_clients_) {
     std::vector<std::string> args{user_key(user), std::to_string(options_.presence_lease_ms)};
     args.insert(args.end(), clients.begin(), clients.end());
-    eval(shard_for(user), redis_scripts::user_refresh(), std::move(args), 1, nullptr);
+    eval(*shard_for(user).cmd, redis_scripts::user_refresh(), std::move(args), 1, nullptr);
   }
 }
 
@@ -192,9 +192,6 @@ bool RedisBroker::announces(std::string_view channel) const {
 // follows for subscribers whose namespace announces leaves, so the members of a node that died
 // leave (and their leaves are pushed here) at most lease + lease/3 after it stopped renewing.
 void RedisBroker::refresh_presence() {
-  if (!cmd_->ready()) {
-    return;
-  }
   using Clients = std::unordered_map<std::string, std::string>;
   auto refresh = [this](const std::string& name, const Clients* clients) {
     std::vector<std::string> args{key(name, 'p'), key(name, 'q'),
@@ -206,7 +203,7 @@ void RedisBroker::refresh_presence() {
         args.push_back(packed);
       }
     }
-    eval(shard_for(name), redis_scripts::presence_refresh(), std::move(args), 2, nullptr);
+    eval(*shard_for(name).cmd, redis_scripts::presence_refresh(), std::move(args), 2, nullptr);
   };
   for (const auto& [name, clients] : members_) {
     refresh(name, &clients);

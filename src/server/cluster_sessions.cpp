@@ -49,13 +49,13 @@ std::string_view LoopContext::node_id() const {
 void LoopContext::relay_session(std::string_view node, transport::SessionRequest req,
                                 uint32_t timeout_ms,
                                 std::function<void(int status, std::string body)> reply) {
-  bool alive = false;
-  if (core.cluster) {
-    for (const std::string& n : core.broker->nodes()) {
-      alive = alive || n == node;
-    }
+  // A node missing from a list this node has read is gone; before the first read, ask anyway.
+  std::vector<std::string> nodes = core.broker->nodes();
+  bool alive = nodes.empty();
+  for (const std::string& n : nodes) {
+    alive = alive || n == node;
   }
-  if (!alive) {
+  if (!core.cluster || !alive) {
     // Its node is gone, and the session with it: the client starts a new one.
     reply(404, R"({"error":"unknown session","status":404})");
     return;

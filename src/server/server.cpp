@@ -294,11 +294,21 @@ Result<Ok> Server::start() {
   };
   if (redis) {
     broker::RedisBrokerOptions ro;
-    auto url = broker::parse_redis_url(core.options.redis_url);
-    if (!url) {
-      return Error{url.error()};
+    for (const std::string& one : broker::split_redis_urls(core.options.redis_url)) {
+      auto url = broker::parse_redis_url(one);
+      if (!url) {
+        return Error{url.error()};
+      }
+      for (const broker::RedisUrl& seen : ro.shards) {
+        if (seen.address() == url->address() && seen.db == url->db) {
+          return Error{"redis_url lists " + url->address() + " twice"};
+        }
+      }
+      ro.shards.push_back(*url);
     }
-    ro.url = *url;
+    if (ro.shards.empty()) {
+      return Error{"broker is redis but no redis_url is set (redis://host:port)"};
+    }
     ro.prefix = core.options.redis_prefix;
     ro.presence_lease_ms = core.options.redis_presence_lease_ms;
     auto rb = std::make_unique<broker::RedisBroker>(loop_ptrs, ro, policy);
@@ -309,7 +319,8 @@ Result<Ok> Server::start() {
     // moment. A Redis that is down does not stop the start: the broker keeps reconnecting, and
     // until then calls fail with the temporary error.
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-    while (!rb->ready() && std::chrono::steady_clock::now() < deadline) {
+    // Once this node is in the zset of nodes the others can count it and relay to it.
+    while ((!rb->ready() || rb->nodes().empty()) && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     core.redis = rb.get();

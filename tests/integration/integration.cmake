@@ -49,6 +49,10 @@ if(HERALD_IT_REDIS)
   add_test(NAME integration_cluster
     COMMAND ${HERALD_IT_PYTHON} -B ${CMAKE_CURRENT_LIST_DIR}/test_cluster.py --herald $<TARGET_FILE:herald>)
   set_tests_properties(integration_cluster PROPERTIES LABELS "integration;redis" TIMEOUT 300)
+  add_test(NAME integration_cluster_sharded
+    COMMAND ${HERALD_IT_PYTHON} -B ${CMAKE_CURRENT_LIST_DIR}/test_cluster.py --herald $<TARGET_FILE:herald>
+            --redis sharded)
+  set_tests_properties(integration_cluster_sharded PROPERTIES LABELS "integration;redis" TIMEOUT 300)
 else()
   message(WARNING "integration tests: redis-server not found, the Redis suites are not registered "
                   "(scripts/deps --test installs redis-server)")

@@ -19,7 +19,11 @@ free loopback port and stopped by its pid:
 - `info` (num_nodes 3) and `channels` count every node; max_connections_per_user holds over
   every node.
 
-Usage: /usr/bin/python3 test_cluster.py --herald build/<dir>/apps/herald/herald [-k SUBSTRING]
+With --redis sharded, the same cases run over three independent redis-servers that share the
+channels (consistent hashing), plus a check that the channels are spread over them.
+
+Usage: /usr/bin/python3 test_cluster.py --herald build/<dir>/apps/herald/herald
+       [--redis single|sharded] [-k SUBSTRING]
 """
 
 import argparse
@@ -323,9 +327,13 @@ async def info_and_channels_everywhere(binary, redis_urls):
     subs.append(await Follower(nodes, 2, "feed:n0", "sub2b", user="user0").open())
 
     async def three_nodes():
-        status, body = await api(nodes[0], "info", {})
-        return status == 200 and body["result"]["num_nodes"] == 3 and body
-    body = await wait_until("info: num_nodes 3 (every node announced itself)", three_nodes, 10)
+        for n in nodes:
+            status, body = await api(n, "info", {})
+            if status != 200 or body["result"]["num_nodes"] != 3:
+                return False
+        return body
+    body = await wait_until("info: num_nodes 3 on every node (every node announced itself)",
+                            three_nodes, 10)
     res = body["result"]
     check(res["num_clients"] == 4 and res["num_users"] == 3 and res["num_channels"] == 3,
           "info counts the clients, users and channels of every node", res)
@@ -371,6 +379,28 @@ async def user_limit_everywhere(binary, redis_urls):
     await a1.close()
 
 
+async def shards_share_channels(binary, redis_urls, redis):
+    nodes = start_nodes(binary, redis_urls, prefix="spread")
+    names = [f"feed:s{i}" for i in range(30)]
+    for i, name in enumerate(names):
+        status, body = await api(nodes[i % 3], "publish", {"channel": name, "data": i})
+        check(status == 200 and body["result"]["offset"] == 1, f"publish to {name}", body)
+    step("every channel's keys live on one instance, and every instance holds some channels")
+    where = {}
+    for k, r in enumerate(redis):
+        for key in r.command("--scan", "--pattern", "spread:{feed:*}:*").split():
+            channel = key[len("spread:{"):key.rindex("}")]
+            where.setdefault(channel, set()).add(k)
+    check(set(where) == set(names) and all(len(v) == 1 for v in where.values()),
+          "each channel on exactly one instance", where)
+    per_instance = [sum(1 for v in where.values() if k in v) for k in range(len(redis))]
+    check(all(n >= 3 for n in per_instance), "consistent hashing spreads 30 channels", per_instance)
+    for i, name in enumerate(names):
+        status, body = await api(nodes[(i + 1) % 3], "history", {"channel": name})
+        check(status == 200 and [p["data"] for p in body["result"]["publications"]] == [i],
+              f"{name}: its history through another node", body)
+
+
 CASES = [
     ("a publish through any node reaches every node's subscribers, in one order",
      any_node_one_order, False),
@@ -391,21 +421,31 @@ CASES = [
 ]
 
 
+SHARDED_CASES = [
+    ("three Redis shards: each channel on one instance, all instances used",
+     shards_share_channels, True),
+]
+
+
 def main():
     ap = argparse.ArgumentParser(description="Herald integration tests: three nodes on Redis")
     ap.add_argument("--herald", required=True)
+    ap.add_argument("--redis", choices=("single", "sharded"), default="single",
+                    help="one redis-server, or three independent ones sharing the channels")
     ap.add_argument("-k", action="append", default=[])
     opts = ap.parse_args()
     if not herald_redis.available():
         print("FAIL: redis-server not found (scripts/deps --test installs it)", flush=True)
         sys.exit(1)
     failures = []
-    cases = [c for c in CASES if not opts.k or any(k in c[0] for k in opts.k)]
-    print(f"== cluster (three nodes on Redis): {len(cases)} cases against {opts.herald}",
-          flush=True)
+    all_cases = CASES + (SHARDED_CASES if opts.redis == "sharded" else [])
+    cases = [c for c in all_cases if not opts.k or any(k in c[0] for k in opts.k)]
+    print(f"== cluster (three nodes on {opts.redis} Redis): {len(cases)} cases against "
+          f"{opts.herald}", flush=True)
     for name, fn, wants_redis in cases:
         clear_steps()
-        redis = [herald_redis.RedisServer().start()]
+        redis = [herald_redis.RedisServer().start()
+                 for _ in range(3 if opts.redis == "sharded" else 1)]
         urls = [r.url for r in redis]
         t0 = time.monotonic()
         try:
