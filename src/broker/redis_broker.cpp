@@ -3,10 +3,12 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 
 #include "broker/publisher_codec.h"
+#include "broker/redis_cluster.h"
 #include "broker/redis_replies.h"
 
 namespace herald::broker {
@@ -85,6 +87,8 @@ RedisBroker::RedisBroker(std::vector<net::EventLoop*> loops, RedisBrokerOptions 
     }
   }
   std::sort(ring_.begin(), ring_.end());
+  slots_ = options_.cluster_slots;
+  home_ = cluster() ? slots_[cluster_slot(all_nodes_channel())] : 0;
   refresh_timer_ = std::make_unique<RefreshTimer>(*this);
   node_id_ = new_epoch();  // 64 random bits, as hex
 }
@@ -152,17 +156,56 @@ std::string_view RedisBroker::channel_of(std::string_view fanout) const {
 void RedisBroker::eval(RedisConnection& conn, const redis_scripts::Script& script,
                        std::vector<std::string> keys_and_args, size_t num_keys,
                        RedisConnection::Callback done) {
-  auto args = std::make_shared<std::vector<std::string>>(std::move(keys_and_args));
+  eval_on(conn, cluster() ? redis_scripts::for_cluster(script) : script,
+          std::make_shared<std::vector<std::string>>(std::move(keys_and_args)), num_keys, false,
+          false, std::move(done));
+}
+
+// Redis Cluster: MOVED (the slot has a new master: remembered) and ASK (the slot is being
+// migrated: this one command goes there, after ASKING) are followed once, to a master we hold
+// connections to. A master we do not know (added after the start) fails the call.
+void RedisBroker::eval_on(RedisConnection& conn, const redis_scripts::Script& script,
+                          std::shared_ptr<std::vector<std::string>> args, size_t num_keys,
+                          bool asking, bool redirected, RedisConnection::Callback done) {
   std::string nkeys = std::to_string(num_keys);
   std::vector<std::string_view> cmd{"EVALSHA", script.sha1, nkeys};
   cmd.insert(cmd.end(), args->begin(), args->end());
-  conn.command(cmd, [&conn, &script, args, nkeys, done = std::move(done)](Result<Reply> r) mutable {
+  if (asking) {
+    conn.command({"ASKING"}, nullptr);  // applies to the next command on this connection
+  }
+  conn.command(cmd, [this, &conn, &script, args, nkeys, num_keys, asking, redirected,
+                     done = std::move(done)](Result<Reply> r) mutable {
     if (r.ok() && r->is_error() && r->str.rfind("NOSCRIPT", 0) == 0) {
       // Redis restarted or its scripts were flushed since we loaded them: send the text.
       std::vector<std::string_view> again{"EVAL", script.text, nkeys};
       again.insert(again.end(), args->begin(), args->end());
+      if (asking) {
+        conn.command({"ASKING"}, nullptr);
+      }
       conn.command(again, std::move(done));
       return;
+    }
+    if (r.ok() && r->is_error() && !redirected &&
+        (r->str.rfind("MOVED ", 0) == 0 || r->str.rfind("ASK ", 0) == 0)) {
+      bool moved = r->str[0] == 'M';
+      // "MOVED <slot> <host>:<port>"
+      std::string_view rest = std::string_view(r->str).substr(moved ? 6 : 4);
+      size_t space = rest.find(' ');
+      uint32_t slot = 0;
+      std::from_chars(rest.data(), rest.data() + space, slot);
+      std::string_view where = space == std::string_view::npos ? "" : rest.substr(space + 1);
+      for (uint32_t i = 0; i < shards_.size(); ++i) {
+        if (shards_[i]->url.address() == where && shards_[i]->cmd->ready()) {
+          if (moved && slot < slots_.size()) {
+            slots_[slot] = i;
+          }
+          eval_on(*shards_[i]->cmd, script, args, num_keys, !moved, true, std::move(done));
+          return;
+        }
+      }
+      spdlog::warn("redis cluster: {} names a master this node does not know (restart the node "
+                   "to discover it)",
+                   r->str);
     }
     if (done) {
       done(std::move(r));
@@ -191,6 +234,9 @@ void RedisBroker::update_ready() {
 }
 
 RedisBroker::Shard& RedisBroker::shard_for(std::string_view name) {
+  if (cluster()) {
+    return *shards_[slots_[cluster_slot(key(name, 'm'))]];
+  }
   if (shards_.size() == 1) {
     return *shards_.front();
   }
@@ -339,7 +385,8 @@ void RedisBroker::on_ready(RedisConnection& conn) {
           &redis_scripts::presence_remove(), &redis_scripts::presence_read(),
           &redis_scripts::presence_refresh(), &redis_scripts::node_announce(),
           &redis_scripts::user_admit(), &redis_scripts::user_refresh()}) {
-      conn.command({"SCRIPT", "LOAD", script->text}, nullptr);
+      conn.command({"SCRIPT", "LOAD", (cluster() ? redis_scripts::for_cluster(*script) : *script).text},
+                   nullptr);
     }
     for (auto& [name, c] : channels_) {
       if (c.state == NodeChannel::State::kPositioning && &shard_for(name) == &shard) {

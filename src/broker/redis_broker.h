@@ -80,6 +80,9 @@ struct RedisBrokerOptions {
   // One Redis, or several independent ones that share the channels (the first also carries the
   // nodes' registry and messages). Every node must list the same shards (in any order).
   std::vector<RedisUrl> shards;
+  // A Redis Cluster (redis_cluster.h): shards are its masters and this maps each of the 16384
+  // slots to one of them (empty: independent shards, by consistent hashing).
+  std::vector<uint32_t> cluster_slots;
   // Every key and pub/sub channel starts with "<prefix>:", so several Herald clusters (or tests)
   // share one Redis without seeing each other's channels.
   std::string prefix = "herald";
@@ -176,7 +179,8 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
   std::string_view channel_of(std::string_view fanout) const;
   // The shard of a channel (or of a user's key): consistent hashing over the shards' addresses.
   Shard& shard_for(std::string_view name);
-  Shard& home() { return *shards_.front(); }  // the nodes' registry and messages
+  Shard& home() { return *shards_[home_]; }  // the nodes' registry and messages
+  bool cluster() const { return !slots_.empty(); }
   Shard& shard_of(const RedisConnection& c);
   static std::string unavailable(const Shard& s);
 
@@ -184,6 +188,9 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
   void eval(RedisConnection& conn, const redis_scripts::Script& script,
             std::vector<std::string> keys_and_args, size_t num_keys,
             RedisConnection::Callback done);
+  void eval_on(RedisConnection& conn, const redis_scripts::Script& script,
+               std::shared_ptr<std::vector<std::string>> args, size_t num_keys, bool asking,
+               bool redirected, RedisConnection::Callback done);
   // Posts done(value) to loop loop_index (nothing when done is empty).
   template <typename T>
   void reply(int loop_index, std::function<void(T)> done, T value) {
@@ -245,6 +252,8 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
   std::thread thread_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<std::pair<uint64_t, uint32_t>> ring_;  // (point, shard index), sorted
+  std::vector<uint32_t> slots_;  // Redis Cluster: slot -> shard (MOVED updates it)
+  uint32_t home_ = 0;            // the shard of the nodes' registry
   std::atomic<bool> ready_{false};
   // Thread: the Redis loop.
   std::unordered_map<std::string, NodeChannel, StringHash, std::equal_to<>> channels_;

@@ -74,7 +74,10 @@ void RedisBroker::do_unsubscribe(int loop, const std::string& name) {
 void RedisBroker::send_subscribe(const std::string& name, bool subscribe) {
   std::string fanout = fanout_channel(name);
   Shard& shard = shard_for(name);
-  if (shard.sub->send({subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE", fanout})) {
+  // A Redis Cluster's sharded pub/sub: the master of the channel's slot alone carries it.
+  std::string_view verb = cluster() ? (subscribe ? "SSUBSCRIBE" : "SUNSUBSCRIBE")
+                                    : (subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE");
+  if (shard.sub->send({verb, fanout})) {
     ++shard.unconfirmed[name];
     shard.sent_order.push_back(name);
   }
@@ -181,7 +184,11 @@ void RedisBroker::on_push(RedisConnection& conn, resp::Reply& r) {
   if (!r.is_array() || r.elements.size() != 3) {
     return;
   }
-  const std::string& kind = r.elements[0].str;
+  // Sharded pub/sub (Redis Cluster) names its pushes with an "s" in front.
+  std::string_view kind = r.elements[0].str;
+  if (kind == "smessage" || kind == "ssubscribe" || kind == "sunsubscribe") {
+    kind.remove_prefix(1);
+  }
   if (kind == "message" && on_node_push(r.elements[1].str, r.elements[2].str)) {
     return;
   }

@@ -2,6 +2,10 @@
 
 #include <openssl/sha.h>
 
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
 namespace herald::broker::redis_scripts {
 namespace {
 
@@ -257,6 +261,28 @@ Script make(std::string_view name, std::string_view text) {
 }
 
 }  // namespace
+
+const Script& for_cluster(const Script& script) {
+  // Built once per script and kept for the life of the process (a handful of entries).
+  struct Variant {
+    std::string text;
+    Script script;
+  };
+  static std::mutex mutex;
+  static std::unordered_map<std::string_view, std::unique_ptr<Variant>> variants;
+  std::lock_guard lock(mutex);
+  auto& v = variants[script.name];
+  if (!v) {
+    v = std::make_unique<Variant>();
+    v->text = std::string(script.text);
+    for (size_t at = 0; (at = v->text.find("redis.call('PUBLISH'", at)) != std::string::npos;) {
+      v->text.replace(at, 20, "redis.call('SPUBLISH'");
+      at += 21;
+    }
+    v->script = make(script.name, v->text);
+  }
+  return v->script;
+}
 
 const Script& publish() {
   static const Script kScript = make("publish", kPublish);

@@ -51,4 +51,9 @@ const Script& user_admit();
 // KEYS: as user_admit. ARGV: lease ms, then clients: renews their leases.
 const Script& user_refresh();
 
+// The same script for a Redis Cluster: its PUBLISHes to a channel's fan-out are SPUBLISH
+// (sharded pub/sub: only the master of the channel's slot carries them, and the channel shares
+// the slot of the keys through the hash tag). Thread: any.
+const Script& for_cluster(const Script& script);
+
 }  // namespace herald::broker::redis_scripts

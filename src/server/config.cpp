@@ -137,6 +137,8 @@ const std::map<std::string, Setter>& setters() {
        }},
       {"redis_prefix",
        [](const YAML::Node& n, ServeConfig& c) { c.server.redis_prefix = n.as<std::string>(); }},
+      {"redis_cluster",
+       [](const YAML::Node& n, ServeConfig& c) { c.server.redis_cluster = n.as<bool>(); }},
       {"redis_presence_lease",
        [](const YAML::Node& n, ServeConfig& c) {
          c.server.redis_presence_lease_ms = seconds_to_ms(n);
@@ -440,6 +442,7 @@ std::string describe(const ServeConfig& config) {
   }
   line("redis_prefix", quoted(s.redis_prefix));
   line("redis_presence_lease", seconds(s.redis_presence_lease_ms));
+  line("redis_cluster", s.redis_cluster ? "true" : "false");
   line("data_dir", quoted(s.data_dir));
   line("max_subscriptions", std::to_string(s.max_subscriptions));
   line("allow_anonymous", s.allow_anonymous ? "true" : "false");

@@ -13,6 +13,7 @@
 
 #include "broker/memory_broker.h"
 #include "broker/redis_broker.h"
+#include "broker/redis_cluster.h"
 #include "server/cluster.h"
 #include "server/cluster_api.h"
 #include "server/loop_context.h"
@@ -308,6 +309,14 @@ Result<Ok> Server::start() {
     }
     if (ro.shards.empty()) {
       return Error{"broker is redis but no redis_url is set (redis://host:port)"};
+    }
+    if (core.options.redis_cluster) {
+      auto map = broker::discover_cluster(ro.shards, 2'000);
+      if (!map) {
+        return Error{map.error()};
+      }
+      ro.shards = std::move(map->masters);
+      ro.cluster_slots = std::move(map->slots);
     }
     ro.prefix = core.options.redis_prefix;
     ro.presence_lease_ms = core.options.redis_presence_lease_ms;

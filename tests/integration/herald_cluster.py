@@ -56,10 +56,15 @@ def config_path(extra=""):
     return path
 
 
+CLUSTER = False  # the suite runs over a Redis Cluster: nodes get --redis-cluster
+
+
 def start_nodes(binary, redis_urls, count=3, prefix="cl", extra=(), config_extra=""):
     """count nodes on the Redis (or Redis instances) of redis_urls, one config for all."""
     path = config_path(config_extra)
     args = ["--config", path, "--redis-prefix", prefix, "--threads", "2", *extra]
+    if CLUSTER and "--redis-cluster" not in args:
+        args.append("--redis-cluster")
     for url in redis_urls:
         args += ["--redis", url]
     return [Herald(binary, args).start() for _ in range(count)]

@@ -39,6 +39,7 @@ import websockets
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import herald_cluster  # noqa: E402
 import herald_links  # noqa: E402
 import herald_redis  # noqa: E402
 from herald_checks import Failure, check, clear_steps, current_step, recent_steps, step  # noqa: E402
@@ -421,32 +422,64 @@ CASES = [
 ]
 
 
+async def sharded_pubsub_in_cluster(binary, redis_urls, redis):
+    nodes = start_nodes(binary, redis_urls, prefix="spub", extra=("--redis-cluster",))
+    subs = [await Follower(nodes, i, f"feed:c{i}", f"sub{i}").open() for i in range(3)]
+    step("each node SSUBSCRIBEs its channels' fan-out on the master of their slot")
+    found = {}
+    for k, r in enumerate(redis):
+        for ch in r.command("PUBSUB", "SHARDCHANNELS", "spub:*").split():
+            found[ch] = k
+    check(set(found) == {f"spub:{{feed:c{i}}}:f" for i in range(3)},
+          "the fan-out channels are sharded channels (PUBSUB SHARDCHANNELS)", found)
+    check(not any(r.command("PUBSUB", "CHANNELS", "spub:{*").split() for r in redis),
+          "and not global ones", [r.command("PUBSUB", "CHANNELS", "spub:*") for r in redis])
+    for i in range(3):
+        status, body = await api(nodes[(i + 1) % 3], "publish", {"channel": f"feed:c{i}",
+                                                                 "data": i})
+        check(status == 200, "publish", body)
+    for f in subs:
+        await f.until(lambda f: f.offsets == [1], "its publication, through SPUBLISH")
+        await f.close()
+
+
 SHARDED_CASES = [
     ("three Redis shards: each channel on one instance, all instances used",
      shards_share_channels, True),
 ]
 
 
+CLUSTER_CASES = [
+    ("Redis Cluster: the fan-out is sharded pub/sub (SSUBSCRIBE, SPUBLISH)",
+     sharded_pubsub_in_cluster, True),
+]
+
+
 def main():
     ap = argparse.ArgumentParser(description="Herald integration tests: three nodes on Redis")
     ap.add_argument("--herald", required=True)
-    ap.add_argument("--redis", choices=("single", "sharded"), default="single",
-                    help="one redis-server, or three independent ones sharing the channels")
+    ap.add_argument("--redis", choices=("single", "sharded", "cluster"), default="single",
+                    help="one redis-server, three independent ones sharing the channels, or a "
+                    "Redis Cluster of three masters")
     ap.add_argument("-k", action="append", default=[])
     opts = ap.parse_args()
     if not herald_redis.available():
         print("FAIL: redis-server not found (scripts/deps --test installs it)", flush=True)
         sys.exit(1)
     failures = []
-    all_cases = CASES + (SHARDED_CASES if opts.redis == "sharded" else [])
+    all_cases = CASES + (SHARDED_CASES if opts.redis != "single" else []) + (
+        CLUSTER_CASES if opts.redis == "cluster" else [])
     cases = [c for c in all_cases if not opts.k or any(k in c[0] for k in opts.k)]
     print(f"== cluster (three nodes on {opts.redis} Redis): {len(cases)} cases against "
           f"{opts.herald}", flush=True)
     for name, fn, wants_redis in cases:
         clear_steps()
-        redis = [herald_redis.RedisServer().start()
-                 for _ in range(3 if opts.redis == "sharded" else 1)]
+        redis = [herald_redis.RedisServer(cluster=opts.redis == "cluster").start()
+                 for _ in range(1 if opts.redis == "single" else 3)]
         urls = [r.url for r in redis]
+        if opts.redis == "cluster":
+            herald_redis.create_cluster(redis)
+            herald_cluster.CLUSTER = True
         t0 = time.monotonic()
         try:
             args = (opts.herald, urls, redis) if wants_redis else (opts.herald, urls)
