@@ -53,6 +53,11 @@ if(HERALD_IT_REDIS)
     COMMAND ${HERALD_IT_PYTHON} -B ${CMAKE_CURRENT_LIST_DIR}/test_cluster.py --herald $<TARGET_FILE:herald>
             --redis sharded)
   set_tests_properties(integration_cluster_sharded PROPERTIES LABELS "integration;redis" TIMEOUT 300)
+  add_test(NAME integration_cluster_redis_cluster
+    COMMAND ${HERALD_IT_PYTHON} -B ${CMAKE_CURRENT_LIST_DIR}/test_cluster.py --herald $<TARGET_FILE:herald>
+            --redis cluster)
+  set_tests_properties(integration_cluster_redis_cluster PROPERTIES LABELS "integration;redis"
+                       TIMEOUT 300)
 else()
   message(WARNING "integration tests: redis-server not found, the Redis suites are not registered "
                   "(scripts/deps --test installs redis-server)")

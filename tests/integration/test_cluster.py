@@ -449,7 +449,38 @@ SHARDED_CASES = [
 ]
 
 
+async def moved_slot_is_followed(binary, redis_urls, redis):
+    nodes = start_nodes(binary, redis_urls, prefix="moved", extra=("--redis-cluster",))
+    channel = "feed:mv"
+    for i in range(3):
+        status, body = await api(nodes[i], "publish", {"channel": channel, "data": i})
+        check(status == 200 and body["result"]["offset"] == i + 1, "publish before", body)
+    slot = redis[0].command("CLUSTER", "KEYSLOT", channel)
+    src = next(r for r in redis if r.command("CLUSTER", "COUNTKEYSINSLOT", slot) != "0")
+    dst = next(r for r in redis if r is not src)
+    src_id, dst_id = src.command("CLUSTER", "MYID"), dst.command("CLUSTER", "MYID")
+    step(f"move slot {slot} ({channel}) from port {src.port} to port {dst.port}, keys included")
+    dst.command("CLUSTER", "SETSLOT", slot, "IMPORTING", src_id)
+    src.command("CLUSTER", "SETSLOT", slot, "MIGRATING", dst_id)
+    keys = src.command("CLUSTER", "GETKEYSINSLOT", slot, "100").split()
+    check(len(keys) >= 2, "the channel's keys are in the slot", keys)
+    out = src.command("MIGRATE", "127.0.0.1", str(dst.port), "", "0", "5000", "KEYS", *keys)
+    check(out == "OK", "MIGRATE", out)
+    for r in redis:
+        r.command("CLUSTER", "SETSLOT", slot, "NODE", dst_id)
+    herald_redis.wait_cluster_ok(redis)
+    for i in range(3, 9):
+        status, body = await api(nodes[i % 3], "publish", {"channel": channel, "data": i})
+        check(status == 200 and body["result"]["offset"] == i + 1,
+              f"publish {i} after the move: the MOVED answer is followed, offsets go on", body)
+    status, body = await api(nodes[1], "history", {"channel": channel})
+    check(status == 200 and [p["data"] for p in body["result"]["publications"]] == list(range(9)),
+          "the history moved with the slot", body)
+
+
 CLUSTER_CASES = [
+    ("Redis Cluster: a slot moved to another master is followed (MOVED)",
+     moved_slot_is_followed, True),
     ("Redis Cluster: the fan-out is sharded pub/sub (SSUBSCRIBE, SPUBLISH)",
      sharded_pubsub_in_cluster, True),
 ]
