@@ -43,7 +43,8 @@ struct ServeFlags {
   std::string data_dir;
   bool memory = false;
   std::string broker;
-  std::string redis_url;
+  std::vector<std::string> redis_url;  // --redis, repeated for several shards
+  bool redis_cluster = false;
   std::string redis_prefix;
   std::string api_key;
   std::string token_secret;
@@ -127,11 +128,17 @@ Result<server::ServeConfig> build_config(const ServeFlags& f) {
     cfg.server.data_dir.clear();
   }
   if (!f.redis_url.empty()) {
-    cfg.server.redis_url = f.redis_url;
+    cfg.server.redis_url.clear();
+    for (const std::string& url : f.redis_url) {
+      cfg.server.redis_url += (cfg.server.redis_url.empty() ? "" : " ") + url;
+    }
     cfg.server.broker = "redis";  // --redis URL alone means "use it"
   }
   if (!f.broker.empty()) {
     cfg.server.broker = f.broker;
+  }
+  if (f.redis_cluster) {
+    cfg.server.redis_cluster = true;
   }
   if (!f.redis_prefix.empty()) {
     cfg.server.redis_prefix = f.redis_prefix;
@@ -204,7 +211,10 @@ void add_serve_flags(CLI::App* cmd, ServeFlags& f) {
   cmd->add_option("--broker", f.broker,
                   "memory (this process, one node) or redis (several nodes share --redis)");
   cmd->add_option("--redis", f.redis_url,
-                  "redis://[user:pass@]host:port/db: channels in Redis (implies --broker redis)");
+                  "redis://[user:pass@]host:port/db: channels in Redis (implies --broker redis); "
+                  "repeat it for several independent Redis sharing the channels");
+  cmd->add_flag("--redis-cluster", f.redis_cluster,
+                "--redis names seed nodes of a Redis Cluster (masters and slots read at start)");
   cmd->add_option("--redis-prefix", f.redis_prefix,
                   "prefix of every Redis key (default herald): clusters can share one Redis");
   cmd->add_option("--token-secret", f.token_secret,

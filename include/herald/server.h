@@ -63,6 +63,12 @@ struct ServerOptions {
   std::string broker = "memory";
   std::string redis_url;                  // redis://[user:pass@]host:port/db
   std::string redis_prefix = "herald";    // every Redis key starts with it: clusters can share one
+  // A node renews its presence members in Redis every third of this; the members of a node that
+  // died are gone (and their leaves pushed) within lease + lease/3.
+  uint32_t redis_presence_lease_ms = 60'000;
+  // redis_url names seeds of a Redis Cluster: its masters and slots are read from them at start
+  // (CLUSTER SLOTS), each channel goes to the master of its slot, fan-out uses SSUBSCRIBE.
+  bool redis_cluster = false;
   size_t max_subscriptions = 128;         // per connection; more get error 110
   NamespaceOptions default_namespace;     // channels without a "ns:" prefix
   // Named namespaces. Empty: every namespace gets default_namespace's options (the embedded

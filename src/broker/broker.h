@@ -104,10 +104,21 @@ class BrokerSink {
   virtual void on_lost(std::string_view /*channel*/) {}
 };
 
+// Receives what other nodes of the cluster send this one (see Broker::send_to_node).
+// Thread: the broker's own (the Redis loop): it must post onward and never block.
+class NodeSink {
+ public:
+  virtual ~NodeSink() = default;
+  virtual void on_node_message(std::string_view from, std::string_view payload) = 0;
+};
+
 struct HistoryOptions {
   uint64_t max_publications = 1000;  // per channel; older ones are dropped (0: no history)
   int64_t ttl_ms = 0;                // 0: kept until pushed out by max_publications
   bool durable = true;               // in the broker's durable store, if it has one
+  // Join/leave pushes are on in the channel's namespace: a broker that expires members by
+  // itself (Redis: the members of a node that died) announces their leaves too.
+  bool announce_presence = false;
 };
 
 // A channel's history options (from its namespace). Called by the broker when it first meets a
@@ -167,6 +178,33 @@ class Broker {
   virtual void presence(int loop_index, std::string_view channel, PresenceCallback done) = 0;
   virtual void presence_stats(int loop_index, std::string_view channel,
                               PresenceStatsCallback done) = 0;
+
+  // Connections per user over every node (max_connections_per_user with several nodes): counts
+  // `client` among user's connections unless they already number `limit`; done(false) then.
+  // done gets an Error when the broker is unavailable (the caller decides: Herald lets the
+  // connection in, its node's own count still applies). A broker of one node admits everyone
+  // (the server counts on its own). Thread: a loop's; done on it.
+  virtual void user_admit(int loop_index, std::string_view /*user*/, std::string_view /*client*/,
+                          size_t /*limit*/, AddedCallback done) {
+    (void)loop_index;
+    done(true);
+  }
+  virtual void user_release(std::string_view /*user*/, std::string_view /*client*/) {}
+
+  // The nodes of a cluster and messages between them, for what spans every node: the server
+  // API's questions and orders (disconnect a user, count clients and channels) and the commands
+  // of an HTTP session that reach another node than the one holding it. A broker of one node
+  // (the memory broker) has no other node: no id, an empty node list, nothing to send.
+  // This node's id ("" for a broker of one node). Thread: any.
+  virtual std::string_view node_id() const { return {}; }
+  // The ids of the nodes alive (announced within their lease), this one included, as last read.
+  // Thread: any.
+  virtual std::vector<std::string> nodes() const { return {}; }
+  // Set before the loops run; the broker calls it for every message to this node.
+  virtual void set_node_sink(NodeSink* /*sink*/) {}
+  // Sends payload to node `to` ("": to every other node). Best effort: dropped while the broker
+  // is unavailable (whoever waits for an answer gives up after its own timeout). Thread: any.
+  virtual void send_to_node(std::string_view /*to*/, std::string /*payload*/) {}
 };
 
 }  // namespace herald::broker

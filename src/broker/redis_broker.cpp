@@ -2,12 +2,34 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cstdio>
+#include <cstdlib>
 
 #include "broker/publisher_codec.h"
+#include "broker/redis_cluster.h"
 #include "broker/redis_replies.h"
 
 namespace herald::broker {
+namespace {
+
+// FNV-1a, then a 64-bit finalizer (murmur3's): stable across builds and machines, which the
+// shard map must be (every node computes it on its own).
+uint64_t ring_hash(std::string_view s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : s) {
+    h = (h ^ c) * 1099511628211ULL;
+  }
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
+  return h;
+}
+
+}  // namespace
 
 using redis_replies::bad_reply;
 using redis_replies::parse_history;
@@ -40,15 +62,35 @@ RedisBroker::RedisBroker(std::vector<net::EventLoop*> loops, RedisBrokerOptions 
       policy_(std::move(policy)),
       sinks_(loops_.size(), nullptr) {
   io_loop_ = std::make_unique<net::EventLoop>(static_cast<int>(loops_.size()));
-  RedisConnection::Options co;
-  co.url = options_.url;
-  co.command_timeout_ms = options_.command_timeout_ms;
-  co.connect_timeout_ms = options_.command_timeout_ms;
   RedisConnection::Listener* self = this;  // a private base: converted here, inside the class
-  cmd_ = std::make_unique<RedisConnection>(*io_loop_, co, self);
-  co.subscriber = true;
-  sub_ = std::make_unique<RedisConnection>(*io_loop_, co, self);
+  for (const RedisUrl& url : options_.shards) {
+    auto shard = std::make_unique<Shard>();
+    shard->url = url;
+    RedisConnection::Options co;
+    co.url = url;
+    co.command_timeout_ms = options_.command_timeout_ms;
+    co.connect_timeout_ms = options_.command_timeout_ms;
+    shard->cmd = std::make_unique<RedisConnection>(*io_loop_, co, self);
+    co.subscriber = true;
+    shard->sub = std::make_unique<RedisConnection>(*io_loop_, co, self);
+    shards_.push_back(std::move(shard));
+  }
+  // Each shard owns the arcs of the ring before its points: a channel goes to the first point
+  // at or after its hash. 64 points per shard, named by its address (not its place in the
+  // list), keep the shares even and let every node compute the same map.
+  for (uint32_t i = 0; i < shards_.size(); ++i) {
+    const RedisUrl& u = shards_[i]->url;
+    for (int p = 0; p < 64; ++p) {
+      ring_.emplace_back(ring_hash(u.address() + "/" + std::to_string(u.db) + "#" +
+                                   std::to_string(p)),
+                         i);
+    }
+  }
+  std::sort(ring_.begin(), ring_.end());
+  slots_ = options_.cluster_slots;
+  home_ = cluster() ? slots_[cluster_slot(all_nodes_channel())] : 0;
   refresh_timer_ = std::make_unique<RefreshTimer>(*this);
+  node_id_ = new_epoch();  // 64 random bits, as hex
 }
 
 RedisBroker::~RedisBroker() {
@@ -60,9 +102,12 @@ Result<Ok> RedisBroker::start() {
     return r;
   }
   io_loop_->post([this] {
-    cmd_->start();
-    sub_->start();
+    for (auto& shard : shards_) {
+      shard->cmd->start();
+      shard->sub->start();
+    }
     refresh_timer_->arm();
+    start_nodes();
   });
   thread_ = std::thread([this] { io_loop_->run(); });
   return Ok{};
@@ -74,8 +119,11 @@ void RedisBroker::stop() {
   }
   io_loop_->post([this] {
     refresh_timer_->cancel();
-    cmd_->stop();
-    sub_->stop();
+    stop_nodes();
+    for (auto& shard : shards_) {
+      shard->cmd->stop();
+      shard->sub->stop();
+    }
     io_loop_->stop();
   });
   thread_.join();
@@ -108,17 +156,56 @@ std::string_view RedisBroker::channel_of(std::string_view fanout) const {
 void RedisBroker::eval(RedisConnection& conn, const redis_scripts::Script& script,
                        std::vector<std::string> keys_and_args, size_t num_keys,
                        RedisConnection::Callback done) {
-  auto args = std::make_shared<std::vector<std::string>>(std::move(keys_and_args));
+  eval_on(conn, cluster() ? redis_scripts::for_cluster(script) : script,
+          std::make_shared<std::vector<std::string>>(std::move(keys_and_args)), num_keys, false,
+          false, std::move(done));
+}
+
+// Redis Cluster: MOVED (the slot has a new master: remembered) and ASK (the slot is being
+// migrated: this one command goes there, after ASKING) are followed once, to a master we hold
+// connections to. A master we do not know (added after the start) fails the call.
+void RedisBroker::eval_on(RedisConnection& conn, const redis_scripts::Script& script,
+                          std::shared_ptr<std::vector<std::string>> args, size_t num_keys,
+                          bool asking, bool redirected, RedisConnection::Callback done) {
   std::string nkeys = std::to_string(num_keys);
   std::vector<std::string_view> cmd{"EVALSHA", script.sha1, nkeys};
   cmd.insert(cmd.end(), args->begin(), args->end());
-  conn.command(cmd, [&conn, &script, args, nkeys, done = std::move(done)](Result<Reply> r) mutable {
+  if (asking) {
+    conn.command({"ASKING"}, nullptr);  // applies to the next command on this connection
+  }
+  conn.command(cmd, [this, &conn, &script, args, nkeys, num_keys, asking, redirected,
+                     done = std::move(done)](Result<Reply> r) mutable {
     if (r.ok() && r->is_error() && r->str.rfind("NOSCRIPT", 0) == 0) {
       // Redis restarted or its scripts were flushed since we loaded them: send the text.
       std::vector<std::string_view> again{"EVAL", script.text, nkeys};
       again.insert(again.end(), args->begin(), args->end());
+      if (asking) {
+        conn.command({"ASKING"}, nullptr);
+      }
       conn.command(again, std::move(done));
       return;
+    }
+    if (r.ok() && r->is_error() && !redirected &&
+        (r->str.rfind("MOVED ", 0) == 0 || r->str.rfind("ASK ", 0) == 0)) {
+      bool moved = r->str[0] == 'M';
+      // "MOVED <slot> <host>:<port>"
+      std::string_view rest = std::string_view(r->str).substr(moved ? 6 : 4);
+      size_t space = rest.find(' ');
+      uint32_t slot = 0;
+      std::from_chars(rest.data(), rest.data() + space, slot);
+      std::string_view where = space == std::string_view::npos ? "" : rest.substr(space + 1);
+      for (uint32_t i = 0; i < shards_.size(); ++i) {
+        if (shards_[i]->url.address() == where && shards_[i]->cmd->ready()) {
+          if (moved && slot < slots_.size()) {
+            slots_[slot] = i;
+          }
+          eval_on(*shards_[i]->cmd, script, args, num_keys, !moved, true, std::move(done));
+          return;
+        }
+      }
+      spdlog::warn("redis cluster: {} names a master this node does not know (restart the node "
+                   "to discover it)",
+                   r->str);
     }
     if (done) {
       done(std::move(r));
@@ -139,7 +226,36 @@ int64_t RedisBroker::meta_ttl(const HistoryOptions& h) {
 }
 
 void RedisBroker::update_ready() {
-  ready_.store(cmd_->ready() && sub_->ready(), std::memory_order_relaxed);
+  bool all = true;
+  for (const auto& shard : shards_) {
+    all = all && shard->ready();
+  }
+  ready_.store(all, std::memory_order_relaxed);
+}
+
+RedisBroker::Shard& RedisBroker::shard_for(std::string_view name) {
+  if (cluster()) {
+    return *shards_[slots_[cluster_slot(key(name, 'm'))]];
+  }
+  if (shards_.size() == 1) {
+    return *shards_.front();
+  }
+  auto it = std::lower_bound(ring_.begin(), ring_.end(),
+                             std::make_pair(ring_hash(name), uint32_t{0}));
+  return *shards_[it == ring_.end() ? ring_.front().second : it->second];
+}
+
+RedisBroker::Shard& RedisBroker::shard_of(const RedisConnection& c) {
+  for (auto& shard : shards_) {
+    if (shard->cmd.get() == &c || shard->sub.get() == &c) {
+      return *shard;
+    }
+  }
+  std::abort();  // every connection belongs to a shard
+}
+
+std::string RedisBroker::unavailable(const Shard& s) {
+  return "redis " + s.url.address() + " is unavailable";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -149,10 +265,10 @@ void RedisBroker::publish(int loop_index, std::string_view channel, PublishReque
                           PublishCallback done) {
   io_loop_->post([this, loop_index, name = std::string(channel), request = std::move(request),
                   done = std::move(done)]() mutable {
-    RedisConnection& conn = shard_for(name);
+    Shard& shard = shard_for(name);
+    RedisConnection& conn = *shard.cmd;
     if (!conn.ready()) {
-      reply<Result<PublishResult>>(loop_index, std::move(done),
-                                   Error{"redis " + options_.url.address() + " is unavailable"});
+      reply<Result<PublishResult>>(loop_index, std::move(done), Error{unavailable(shard)});
       return;
     }
     HistoryOptions h = policy_ ? policy_(name) : HistoryOptions{};
@@ -195,10 +311,10 @@ void RedisBroker::read_history(int loop_index, std::string_view channel, const H
                                HistoryCallback done) {
   io_loop_->post([this, loop_index, query, name = std::string(channel),
                   done = std::move(done)]() mutable {
-    RedisConnection& conn = shard_for(name);
+    Shard& shard = shard_for(name);
+    RedisConnection& conn = *shard.cmd;
     if (!conn.ready()) {
-      reply<Result<HistoryResult>>(loop_index, std::move(done),
-                                   Error{"redis " + options_.url.address() + " is unavailable"});
+      reply<Result<HistoryResult>>(loop_index, std::move(done), Error{unavailable(shard)});
       return;
     }
     HistoryOptions h = policy_ ? policy_(name) : HistoryOptions{};
@@ -259,27 +375,36 @@ void RedisBroker::release_held(NodeChannel& c, bool all) {
 
 void RedisBroker::on_ready(RedisConnection& conn) {
   update_ready();
-  if (&conn == cmd_.get()) {
-    spdlog::info("redis broker: connected to {}", options_.url.address());
+  Shard& shard = shard_of(conn);
+  if (&conn == shard.cmd.get()) {
+    spdlog::info("redis broker: connected to {}", shard.url.address());
     // Loaded first, so that EVALSHA rarely meets NOSCRIPT (whose EVAL retry could let a later
     // publish of this node overtake an earlier one).
     for (const auto* script :
          {&redis_scripts::publish(), &redis_scripts::read(), &redis_scripts::presence_add(),
           &redis_scripts::presence_remove(), &redis_scripts::presence_read(),
-          &redis_scripts::presence_refresh()}) {
-      conn.command({"SCRIPT", "LOAD", script->text}, nullptr);
+          &redis_scripts::presence_refresh(), &redis_scripts::node_announce(),
+          &redis_scripts::user_admit(), &redis_scripts::user_refresh()}) {
+      conn.command({"SCRIPT", "LOAD", (cluster() ? redis_scripts::for_cluster(*script) : *script).text},
+                   nullptr);
     }
     for (auto& [name, c] : channels_) {
-      if (c.state == NodeChannel::State::kPositioning) {
+      if (c.state == NodeChannel::State::kPositioning && &shard_for(name) == &shard) {
         read_position(name);  // one that failed while Redis was away
       }
     }
     refresh_presence();  // puts back what a restarted Redis lost
+    if (&shard == &home()) {
+      announce_node();
+    }
     return;
   }
-  // The subscriber: every channel the node holds is subscribed again.
+  if (&shard == &home()) {
+    subscribe_node_channels();
+  }
+  // The subscriber: every channel of this shard that the node holds is subscribed again.
   for (auto& [name, c] : channels_) {
-    if (c.state == NodeChannel::State::kUnsubscribed) {
+    if (c.state == NodeChannel::State::kUnsubscribed && &shard_for(name) == &shard) {
       c.state = NodeChannel::State::kSubscribing;
       send_subscribe(name, true);
     }
@@ -290,18 +415,20 @@ void RedisBroker::on_down(RedisConnection& conn, const std::string& why) {
   bool was_ready = ready_.load(std::memory_order_relaxed);
   update_ready();
   if (was_ready) {
-    spdlog::warn("redis broker: {} ({}): publishes fail until it is back", why,
-                 &conn == cmd_.get() ? "commands" : "subscriber");
+    spdlog::warn("redis broker: {} {} ({}): publishes fail until it is back",
+                 shard_of(conn).url.address(), why,
+                 &conn == shard_of(conn).cmd.get() ? "commands" : "subscriber");
   }
-  if (&conn != sub_.get()) {
+  Shard& shard = shard_of(conn);
+  if (&conn != shard.sub.get()) {
     return;
   }
-  // Whatever Redis sent while we were away is gone: every stream is broken.
-  unconfirmed_.clear();
-  sent_order_.clear();
+  // Whatever this Redis sent while we were away is gone: every stream of its channels is broken.
+  shard.unconfirmed.clear();
+  shard.sent_order.clear();
   std::vector<std::string> unused;
   for (auto& [name, c] : channels_) {
-    if (c.state == NodeChannel::State::kUnsubscribed) {
+    if (c.state == NodeChannel::State::kUnsubscribed || &shard_for(name) != &shard) {
       continue;
     }
     for (auto& [loop, done] : c.waiting) {

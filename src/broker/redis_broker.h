@@ -1,13 +1,16 @@
 #pragma once
-// RedisBroker: the broker for several nodes, over one Redis (a seam, `shard_for`, is left for
-// several Redis instances and a Redis Cluster). Each channel's order, history, meta and
+// RedisBroker: the broker for several nodes, over one Redis or several independent ones
+// (shards: each channel lives on one, chosen by consistent hashing of its name, so adding a
+// shard moves about 1/N of the channels). Each channel's order, history, meta and
 // idempotency keys live in Redis and change only through Lua scripts (redis_scripts.h), so every
 // node sees one order; publications reach the nodes through Redis pub/sub, one SUBSCRIBE per
 // channel per node (however many loops and clients want it), and each loop still encodes a batch
 // once for all its subscribers.
 //
 // Where its work runs: one event loop of its own (the "Redis loop", its own thread), holding two
-// connections (RedisConnection): one for commands (pipelined scripts) and one in subscriber mode.
+// connections (RedisConnection) per shard: one for commands (pipelined scripts) and one in
+// subscriber mode. What is not a channel's lives on the first shard (the nodes' registry and
+// messages) or is hashed like a channel (a user's connection count).
 // Broker methods, called on the hub loops, post to it; answers and publications are posted back
 // to the loops. Keeping Redis I/O on one loop keeps the hub loops free of Redis parsing and makes
 // the ordering argument below a matter of one thread's program order.
@@ -38,22 +41,31 @@
 //
 // Presence: a hash and a lease zset per channel in Redis, shared by all nodes; each node renews
 // the leases of the members it added every lease/3 (and puts back any Redis lost), so the
-// members of a node that died expire after at most the lease. Their leave pushes are not sent
-// yet (a later step).
+// members of a node that died expire after at most the lease; every node sweeps the channels it
+// follows every lease/3, and the sweep publishes their leaves (when the namespace announces
+// joins and leaves), so the survivors' subscribers hear them within lease + lease/3.
+//
+// The nodes: each has a random id, announces itself every 2 s in a zset of leases (6 s), and
+// listens on two pub/sub channels, its own and every node's, for the messages of the server's
+// cluster layer (Broker::send_to_node).
 //
 // Files: redis_broker.cpp (start, scripts, publish, history, connections),
-// redis_broker_stream.cpp (subscriptions and the fan-out stream), redis_broker_presence.cpp.
+// redis_broker_stream.cpp (subscriptions and the fan-out stream), redis_broker_presence.cpp,
+// redis_broker_nodes.cpp.
 // Thread: Broker methods from any hub loop (they post to the Redis loop); start()/stop() from
 // the thread that owns the broker.
 
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "base/string_hash.h"
@@ -65,7 +77,12 @@
 namespace herald::broker {
 
 struct RedisBrokerOptions {
-  RedisUrl url;
+  // One Redis, or several independent ones that share the channels (the first also carries the
+  // nodes' registry and messages). Every node must list the same shards (in any order).
+  std::vector<RedisUrl> shards;
+  // A Redis Cluster (redis_cluster.h): shards are its masters and this maps each of the 16384
+  // slots to one of them (empty: independent shards, by consistent hashing).
+  std::vector<uint32_t> cluster_slots;
   // Every key and pub/sub channel starts with "<prefix>:", so several Herald clusters (or tests)
   // share one Redis without seeing each other's channels.
   std::string prefix = "herald";
@@ -105,6 +122,17 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
   void presence(int loop_index, std::string_view channel, PresenceCallback done) override;
   void presence_stats(int loop_index, std::string_view channel,
                       PresenceStatsCallback done) override;
+  void user_admit(int loop_index, std::string_view user, std::string_view client, size_t limit,
+                  AddedCallback done) override;
+  void user_release(std::string_view user, std::string_view client) override;
+  std::string_view node_id() const override { return node_id_; }
+  std::vector<std::string> nodes() const override;
+  void set_node_sink(NodeSink* sink) override { node_sink_ = sink; }
+  void send_to_node(std::string_view to, std::string payload) override;
+
+  // How often a node renews its entry in the zset of nodes, and how long the entry lasts.
+  static constexpr uint32_t kNodeAnnounceMs = 2'000;
+  static constexpr uint32_t kNodeLeaseMs = 6'000;
 
  private:
   // The node's view of one channel it is subscribed to. Thread: the Redis loop.
@@ -131,18 +159,38 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
     std::vector<HeldRead> held;
   };
 
+  // One Redis of the deployment: its two connections and the subscriber's bookkeeping.
+  struct Shard {
+    RedisUrl url;
+    std::unique_ptr<RedisConnection> cmd;
+    std::unique_ptr<RedisConnection> sub;
+    // SUBSCRIBE/UNSUBSCRIBE sent on sub and not yet confirmed, per channel: a confirmation
+    // counts only when it is the last one outstanding (a quick unsubscribe-subscribe must not
+    // look live early).
+    std::unordered_map<std::string, int, StringHash, std::equal_to<>> unconfirmed;
+    std::deque<std::string> sent_order;  // channels of those commands, in the order sent
+    bool ready() const { return cmd->ready() && sub->ready(); }
+  };
+
   // Keys and channel names of one channel.
   std::string key(std::string_view channel, char kind) const;
   std::string fanout_channel(std::string_view channel) const { return key(channel, 'f'); }
   // The herald channel of a fan-out channel name, or "" when it is not one of ours.
   std::string_view channel_of(std::string_view fanout) const;
-  // The connection for a channel's commands (one Redis for now: the seam for sharding).
-  RedisConnection& shard_for(std::string_view /*channel*/) { return *cmd_; }
+  // The shard of a channel (or of a user's key): consistent hashing over the shards' addresses.
+  Shard& shard_for(std::string_view name);
+  Shard& home() { return *shards_[home_]; }  // the nodes' registry and messages
+  bool cluster() const { return !slots_.empty(); }
+  Shard& shard_of(const RedisConnection& c);
+  static std::string unavailable(const Shard& s);
 
   // Runs a script: EVALSHA, and EVAL when Redis does not know it (NOSCRIPT).
   void eval(RedisConnection& conn, const redis_scripts::Script& script,
             std::vector<std::string> keys_and_args, size_t num_keys,
             RedisConnection::Callback done);
+  void eval_on(RedisConnection& conn, const redis_scripts::Script& script,
+               std::shared_ptr<std::vector<std::string>> args, size_t num_keys, bool asking,
+               bool redirected, RedisConnection::Callback done);
   // Posts done(value) to loop loop_index (nothing when done is empty).
   template <typename T>
   void reply(int loop_index, std::function<void(T)> done, T value) {
@@ -158,7 +206,7 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
   void send_subscribe(const std::string& name, bool subscribe);
   void on_confirmed(const std::string& name);
   // One confirmation (or refusal) of the channel's (UN)SUBSCRIBE came: true when it was the last.
-  bool count_confirmation(const std::string& name);
+  bool count_confirmation(Shard& shard, const std::string& name);
   void refuse(const std::string& name, const std::string& why);
   void read_position(const std::string& name);
   void on_position(const std::string& name, uint64_t generation, Result<HistoryResult> r);
@@ -173,8 +221,21 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
                     Result<HistoryResult> r);
   void announce(std::string_view name, const ClientInfo& who, bool join);
   void refresh_presence();
+  bool announces(std::string_view channel) const;  // the namespace has join/leave pushes
   void forget_member(const std::string& name, const std::string& client);
   void update_ready();
+  // The nodes of the cluster (redis_broker_nodes.cpp).
+  std::string node_channel(std::string_view node) const;  // messages to one node
+  std::string all_nodes_channel() const;                   // messages to every node
+  void start_nodes();
+  void stop_nodes();
+  void subscribe_node_channels();
+  bool is_node_channel(std::string_view channel) const;
+  bool on_node_push(std::string_view channel, std::string_view payload);
+  void announce_node();
+  void refresh_users();
+  void forget_user_client(const std::string& user, const std::string& client);
+  std::string user_key(std::string_view user) const;
   std::string new_epoch();  // random, 16 hex digits
   static int64_t meta_ttl(const HistoryOptions& h);
 
@@ -189,21 +250,43 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
   std::vector<BrokerSink*> sinks_;
   std::unique_ptr<net::EventLoop> io_loop_;
   std::thread thread_;
-  std::unique_ptr<RedisConnection> cmd_;
-  std::unique_ptr<RedisConnection> sub_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::vector<std::pair<uint64_t, uint32_t>> ring_;  // (point, shard index), sorted
+  std::vector<uint32_t> slots_;  // Redis Cluster: slot -> shard (MOVED updates it)
+  uint32_t home_ = 0;            // the shard of the nodes' registry
   std::atomic<bool> ready_{false};
   // Thread: the Redis loop.
   std::unordered_map<std::string, NodeChannel, StringHash, std::equal_to<>> channels_;
-  // SUBSCRIBE/UNSUBSCRIBE sent and not yet confirmed, per channel: a confirmation counts only
-  // when it is the last one outstanding (a quick unsubscribe-subscribe must not look live early).
-  std::unordered_map<std::string, int, StringHash, std::equal_to<>> unconfirmed_;
-  std::deque<std::string> sent_order_;  // channels of those commands, in the order sent
   std::vector<std::string> to_flush_;
   bool flush_scheduled_ = false;
+  // Connections of users counted through this node, renewed with the presence: user -> clients.
+  std::unordered_map<std::string, std::unordered_set<std::string>> user_clients_;
   // Presence members added through this node, renewed every lease/3: channel -> client -> info.
   std::unordered_map<std::string, std::unordered_map<std::string, std::string>> members_;
   class RefreshTimer;
   std::unique_ptr<RefreshTimer> refresh_timer_;
+  // Runs a function every `every_ms` on the Redis loop. Thread: the Redis loop.
+  class Ticker final : public net::Timer {
+   public:
+    Ticker(net::EventLoop& loop, uint32_t every_ms, std::function<void()> action)
+        : loop_(loop), every_ms_(every_ms), action_(std::move(action)) {}
+    void arm() { loop_.timers().arm(*this, loop_.now_ms(), every_ms_); }
+
+   private:
+    void on_timer() override {
+      action_();
+      arm();
+    }
+    net::EventLoop& loop_;
+    uint32_t every_ms_;
+    std::function<void()> action_;
+  };
+  std::unique_ptr<Ticker> node_timer_;
+  std::string node_id_;  // random, 16 hex digits
+  NodeSink* node_sink_ = nullptr;
+  bool greeted_ = false;  // the other nodes were told this one is up (Redis loop)
+  mutable std::mutex nodes_mutex_;
+  std::vector<std::string> nodes_;  // live ids as last announced (guarded by nodes_mutex_)
   std::mt19937_64 rng_{std::random_device{}()};
 };
 

@@ -19,10 +19,10 @@ void RedisBroker::presence_add(int loop_index, std::string_view channel, ClientI
                                bool announce_it, size_t limit, AddedCallback done) {
   io_loop_->post([this, loop_index, announce_it, limit, name = std::string(channel),
                   who = std::move(who), done = std::move(done)]() mutable {
-    RedisConnection& conn = shard_for(name);
+    Shard& shard = shard_for(name);
+    RedisConnection& conn = *shard.cmd;
     if (!conn.ready()) {
-      reply<Result<bool>>(loop_index, std::move(done),
-                          Error{"redis " + options_.url.address() + " is unavailable"});
+      reply<Result<bool>>(loop_index, std::move(done), Error{unavailable(shard)});
       return;
     }
     std::string packed = pack_client(who);
@@ -64,14 +64,15 @@ void RedisBroker::presence_remove(int /*loop_index*/, std::string_view channel,
     // While Redis is away the member stays there until its lease ends.
     std::vector<std::string> args{key(name, 'p'), key(name, 'q'), client, fanout_channel(name),
                                   announce_it ? "1" : "0"};
-    eval(shard_for(name), redis_scripts::presence_remove(), std::move(args), 2, nullptr);
+    eval(*shard_for(name).cmd, redis_scripts::presence_remove(), std::move(args), 2, nullptr);
   });
 }
 
 void RedisBroker::presence(int loop_index, std::string_view channel, PresenceCallback done) {
   io_loop_->post([this, loop_index, name = std::string(channel), done = std::move(done)]() mutable {
-    std::vector<std::string> args{key(name, 'p'), key(name, 'q'), "list"};
-    eval(shard_for(name), redis_scripts::presence_read(), std::move(args), 2,
+    std::vector<std::string> args{key(name, 'p'), key(name, 'q'), "list", fanout_channel(name),
+                                  announces(name) ? "1" : "0"};
+    eval(*shard_for(name).cmd, redis_scripts::presence_read(), std::move(args), 2,
          [this, loop_index, done = std::move(done)](Result<Reply> r) mutable {
            if (!r.ok() || !r->is_array()) {
              reply<Result<std::vector<ClientInfo>>>(
@@ -94,8 +95,9 @@ void RedisBroker::presence(int loop_index, std::string_view channel, PresenceCal
 void RedisBroker::presence_stats(int loop_index, std::string_view channel,
                                  PresenceStatsCallback done) {
   io_loop_->post([this, loop_index, name = std::string(channel), done = std::move(done)]() mutable {
-    std::vector<std::string> args{key(name, 'p'), key(name, 'q'), "stats"};
-    eval(shard_for(name), redis_scripts::presence_read(), std::move(args), 2,
+    std::vector<std::string> args{key(name, 'p'), key(name, 'q'), "stats", fanout_channel(name),
+                                  announces(name) ? "1" : "0"};
+    eval(*shard_for(name).cmd, redis_scripts::presence_read(), std::move(args), 2,
          [this, loop_index, done = std::move(done)](Result<Reply> r) mutable {
            if (!r.ok() || !r->is_array() || r->elements.size() != 2) {
              reply<Result<PresenceStats>>(
@@ -118,18 +120,99 @@ void RedisBroker::forget_member(const std::string& name, const std::string& clie
   }
 }
 
-void RedisBroker::refresh_presence() {
-  if (!cmd_->ready()) {
-    return;
-  }
-  for (const auto& [name, clients] : members_) {
-    std::vector<std::string> args{key(name, 'p'), key(name, 'q'),
-                                  std::to_string(options_.presence_lease_ms)};
-    for (const auto& [client, packed] : clients) {
-      args.push_back(client);
-      args.push_back(packed);
+// ---------------------------------------------------------------------------------------------
+// Connections per user over every node: a zset per user with a lease per connection, renewed
+// with the presence, so the connections of a node that died stop counting after the lease.
+
+std::string RedisBroker::user_key(std::string_view user) const {
+  std::string k = options_.prefix + ":u:{";
+  k += user;
+  k += '}';
+  return k;
+}
+
+void RedisBroker::user_admit(int loop_index, std::string_view user, std::string_view client,
+                             size_t limit, AddedCallback done) {
+  io_loop_->post([this, loop_index, limit, user = std::string(user), client = std::string(client),
+                  done = std::move(done)]() mutable {
+    Shard& shard = shard_for(user);
+    RedisConnection& conn = *shard.cmd;
+    if (!conn.ready()) {
+      reply<Result<bool>>(loop_index, std::move(done), Error{unavailable(shard)});
+      return;
     }
-    eval(shard_for(name), redis_scripts::presence_refresh(), std::move(args), 2, nullptr);
+    user_clients_[user].insert(client);  // before the answer: a release meanwhile wins
+    std::vector<std::string> args{user_key(user), client, std::to_string(limit),
+                                  std::to_string(options_.presence_lease_ms)};
+    eval(conn, redis_scripts::user_admit(), std::move(args), 1,
+         [this, loop_index, user, client, done = std::move(done)](Result<Reply> r) mutable {
+           bool admitted = r.ok() && r->type == Type::kInteger && r->integer == 1;
+           if (!admitted) {
+             forget_user_client(user, client);
+           }
+           if (!r.ok() || r->type != Type::kInteger) {
+             reply<Result<bool>>(loop_index, std::move(done),
+                                 r.ok() ? bad_reply("user admit", *r) : Error{r.error()});
+             return;
+           }
+           reply<Result<bool>>(loop_index, std::move(done), Result<bool>(admitted));
+         });
+  });
+}
+
+void RedisBroker::user_release(std::string_view user, std::string_view client) {
+  io_loop_->post([this, user = std::string(user), client = std::string(client)] {
+    forget_user_client(user, client);
+    shard_for(user).cmd->command({"ZREM", user_key(user), client}, nullptr);
+  });
+}
+
+void RedisBroker::forget_user_client(const std::string& user, const std::string& client) {
+  if (auto u = user_clients_.find(user); u != user_clients_.end()) {
+    u->second.erase(client);
+    if (u->second.empty()) {
+      user_clients_.erase(u);
+    }
+  }
+}
+
+void RedisBroker::refresh_users() {
+  for (const auto& [user, clients] : user_clients_) {
+    std::vector<std::string> args{user_key(user), std::to_string(options_.presence_lease_ms)};
+    args.insert(args.end(), clients.begin(), clients.end());
+    eval(*shard_for(user).cmd, redis_scripts::user_refresh(), std::move(args), 1, nullptr);
+  }
+}
+
+bool RedisBroker::announces(std::string_view channel) const {
+  return policy_ && policy_(channel).announce_presence;
+}
+
+// Every lease/3: renews the leases of this node's members, and sweeps the channels this node
+// follows for subscribers whose namespace announces leaves, so the members of a node that died
+// leave (and their leaves are pushed here) at most lease + lease/3 after it stopped renewing.
+void RedisBroker::refresh_presence() {
+  using Clients = std::unordered_map<std::string, std::string>;
+  auto refresh = [this](const std::string& name, const Clients* clients) {
+    std::vector<std::string> args{key(name, 'p'), key(name, 'q'),
+                                  std::to_string(options_.presence_lease_ms), fanout_channel(name),
+                                  announces(name) ? "1" : "0"};
+    if (clients != nullptr) {
+      for (const auto& [client, packed] : *clients) {
+        args.push_back(client);
+        args.push_back(packed);
+      }
+    }
+    eval(*shard_for(name).cmd, redis_scripts::presence_refresh(), std::move(args), 2, nullptr);
+  };
+  for (const auto& [name, clients] : members_) {
+    refresh(name, &clients);
+  }
+  refresh_users();
+  for (const auto& [name, c] : channels_) {
+    if (c.state == NodeChannel::State::kLive && !members_.contains(name) && announces(name)) {
+      refresh(name, nullptr);
+    }
   }
 }
 

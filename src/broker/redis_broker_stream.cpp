@@ -22,9 +22,8 @@ void RedisBroker::subscribe(int loop_index, std::string_view channel, SubscribeC
 }
 
 void RedisBroker::do_subscribe(int loop, std::string name, SubscribeCallback done) {
-  if (!sub_->ready() || !cmd_->ready()) {
-    reply<Result<Ok>>(loop, std::move(done),
-                      Error{"redis " + options_.url.address() + " is unavailable"});
+  if (Shard& shard = shard_for(name); !shard.ready()) {
+    reply<Result<Ok>>(loop, std::move(done), Error{unavailable(shard)});
     return;
   }
   auto [it, created] = channels_.try_emplace(name);
@@ -74,9 +73,13 @@ void RedisBroker::do_unsubscribe(int loop, const std::string& name) {
 
 void RedisBroker::send_subscribe(const std::string& name, bool subscribe) {
   std::string fanout = fanout_channel(name);
-  if (sub_->send({subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE", fanout})) {
-    ++unconfirmed_[name];
-    sent_order_.push_back(name);
+  Shard& shard = shard_for(name);
+  // A Redis Cluster's sharded pub/sub: the master of the channel's slot alone carries it.
+  std::string_view verb = cluster() ? (subscribe ? "SSUBSCRIBE" : "SUNSUBSCRIBE")
+                                    : (subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE");
+  if (shard.sub->send({verb, fanout})) {
+    ++shard.unconfirmed[name];
+    shard.sent_order.push_back(name);
   }
 }
 
@@ -105,7 +108,7 @@ void RedisBroker::read_position(const std::string& name) {
                                 std::to_string(h.ttl_ms),
                                 new_epoch(),
                                 std::to_string(meta_ttl(h))};
-  eval(shard_for(name), redis_scripts::read(), std::move(args), 4,
+  eval(*shard_for(name).cmd, redis_scripts::read(), std::move(args), 4,
        [this, name, generation](Result<Reply> r) {
          on_position(name, generation,
                      r.ok() ? parse_history(r.value()) : Result<HistoryResult>(Error{r.error()}));
@@ -157,15 +160,23 @@ void RedisBroker::on_position(const std::string& name, uint64_t generation,
   }
 }
 
-void RedisBroker::on_push(RedisConnection& /*conn*/, resp::Reply& r) {
+void RedisBroker::on_push(RedisConnection& conn, resp::Reply& r) {
+  Shard& shard = shard_of(conn);
+  std::deque<std::string>& sent_order = shard.sent_order;
   if (r.is_error()) {
     // Redis refused a SUBSCRIBE or UNSUBSCRIBE (an ACL without the channel, say): replies come
     // in the order of the commands, so it is the oldest one still unanswered.
-    if (!sent_order_.empty()) {
-      std::string name = std::move(sent_order_.front());
-      sent_order_.pop_front();
+    if (!sent_order.empty()) {
+      std::string name = std::move(sent_order.front());
+      sent_order.pop_front();
+      if (name.empty()) {
+        spdlog::error("redis broker: subscribe to the node channels refused ({}): the server "
+                      "API's questions to every node will not reach this one",
+                      r.str);
+        return;
+      }
       spdlog::error("redis broker: (un)subscribe of {} refused: {}", name, r.str);
-      count_confirmation(name);
+      count_confirmation(shard, name);
       refuse(name, r.str);
     }
     return;
@@ -173,7 +184,20 @@ void RedisBroker::on_push(RedisConnection& /*conn*/, resp::Reply& r) {
   if (!r.is_array() || r.elements.size() != 3) {
     return;
   }
-  const std::string& kind = r.elements[0].str;
+  // Sharded pub/sub (Redis Cluster) names its pushes with an "s" in front.
+  std::string_view kind = r.elements[0].str;
+  if (kind == "smessage" || kind == "ssubscribe" || kind == "sunsubscribe") {
+    kind.remove_prefix(1);
+  }
+  if (kind == "message" && on_node_push(r.elements[1].str, r.elements[2].str)) {
+    return;
+  }
+  if (kind == "subscribe" && is_node_channel(r.elements[1].str)) {
+    if (!sent_order.empty()) {
+      sent_order.pop_front();  // its empty name
+    }
+    return;
+  }
   std::string_view name = channel_of(r.elements[1].str);
   if (name.empty()) {
     return;
@@ -183,25 +207,25 @@ void RedisBroker::on_push(RedisConnection& /*conn*/, resp::Reply& r) {
     return;
   }
   if (kind == "subscribe" || kind == "unsubscribe") {
-    if (!sent_order_.empty()) {
-      sent_order_.pop_front();
+    if (!sent_order.empty()) {
+      sent_order.pop_front();
     }
     std::string channel(name);
-    if (count_confirmation(channel)) {
+    if (count_confirmation(shard, channel)) {
       on_confirmed(channel);
     }
   }
 }
 
-bool RedisBroker::count_confirmation(const std::string& name) {
-  auto u = unconfirmed_.find(name);
-  if (u == unconfirmed_.end()) {
+bool RedisBroker::count_confirmation(Shard& shard, const std::string& name) {
+  auto u = shard.unconfirmed.find(name);
+  if (u == shard.unconfirmed.end()) {
     return false;
   }
   if (--u->second > 0) {
     return false;
   }
-  unconfirmed_.erase(u);
+  shard.unconfirmed.erase(u);
   return true;
 }
 

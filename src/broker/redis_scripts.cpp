@@ -2,6 +2,10 @@
 
 #include <openssl/sha.h>
 
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
 namespace herald::broker::redis_scripts {
 namespace {
 
@@ -144,11 +148,19 @@ constexpr std::string_view kRead =
     "return {epoch, top, first, entries}\n";
 
 // Presence: a hash client -> packed info, and a zset client -> lease end (ms). Whoever reads or
-// writes first drops the members whose lease ended (a node that died stops renewing them).
+// writes first drops the members whose lease ended (a node that died stops renewing them) and,
+// when the namespace has join/leave pushes, publishes their leaves to the channel's fan-out, so
+// the subscribers on the surviving nodes hear that they left. The keys live twice the lease: a
+// member is swept (and its leave pushed) before its hash can expire under it.
 #define HERALD_LUA_PRESENCE                                                           \
-  "local function expire_members(hash, leases, now)\n"                                \
+  "local function expire_members(hash, leases, now, chan, announce)\n"                \
   "  local gone = redis.call('ZRANGEBYSCORE', leases, '-inf', now, 'LIMIT', 0, 1000)\n" \
   "  if #gone > 0 then\n"                                                             \
+  "    if announce then\n"                                                            \
+  "      for _, info in ipairs(redis.call('HMGET', hash, unpack(gone))) do\n"         \
+  "        if info then redis.call('PUBLISH', chan, 'l' .. info) end\n"               \
+  "      end\n"                                                                       \
+  "    end\n"                                                                         \
   "    redis.call('HDEL', hash, unpack(gone))\n"                                      \
   "    redis.call('ZREM', leases, unpack(gone))\n"                                    \
   "  end\n"                                                                           \
@@ -159,13 +171,13 @@ constexpr std::string_view kPresenceAdd =
     "local hash, leases = KEYS[1], KEYS[2]\n"
     "local client, info, limit, lease = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])\n"
     "local now = now_ms()\n"
-    "expire_members(hash, leases, now)\n"
+    "expire_members(hash, leases, now, ARGV[5], ARGV[6] == '1')\n"
     "local known = redis.call('HEXISTS', hash, client) == 1\n"
     "if not known and limit > 0 and redis.call('HLEN', hash) >= limit then return 0 end\n"
     "redis.call('HSET', hash, client, info)\n"
     "redis.call('ZADD', leases, now + lease, client)\n"
-    "redis.call('PEXPIRE', hash, lease)\n"
-    "redis.call('PEXPIRE', leases, lease)\n"
+    "redis.call('PEXPIRE', hash, lease * 2)\n"
+    "redis.call('PEXPIRE', leases, lease * 2)\n"
     "if not known and ARGV[6] == '1' then redis.call('PUBLISH', ARGV[5], 'j' .. info) end\n"
     "return 1\n";
 
@@ -178,10 +190,11 @@ constexpr std::string_view kPresenceRemove =
     "if ARGV[3] == '1' then redis.call('PUBLISH', ARGV[2], 'l' .. info) end\n"
     "return 1\n";
 
+// ARGV: 'list' or 'stats', the fan-out channel, '1' when leaves are announced.
 constexpr std::string_view kPresenceRead =
     HERALD_LUA_COMMON HERALD_LUA_PRESENCE
     "local hash, leases = KEYS[1], KEYS[2]\n"
-    "expire_members(hash, leases, now_ms())\n"
+    "expire_members(hash, leases, now_ms(), ARGV[2], ARGV[3] == '1')\n"
     "local infos = redis.call('HVALS', hash)\n"
     "if ARGV[1] == 'list' then return infos end\n"
     "local users, n = {}, 0\n"
@@ -194,17 +207,53 @@ constexpr std::string_view kPresenceRead =
     "end\n"
     "return {#infos, n}\n";
 
+// A node's renewal of its members' leases (pairs client, info from ARGV[4]), after sweeping the
+// members whose lease ended. With no pair it only sweeps (a channel the node follows for its
+// subscribers' leave pushes).
 constexpr std::string_view kPresenceRefresh =
-    HERALD_LUA_COMMON
+    HERALD_LUA_COMMON HERALD_LUA_PRESENCE
     "local hash, leases = KEYS[1], KEYS[2]\n"
     "local lease = tonumber(ARGV[1])\n"
-    "local until_ms = now_ms() + lease\n"
-    "for i = 2, #ARGV, 2 do\n"
+    "local now = now_ms()\n"
+    "expire_members(hash, leases, now, ARGV[2], ARGV[3] == '1')\n"
+    "if #ARGV < 4 then return 0 end\n"
+    "for i = 4, #ARGV, 2 do\n"
     "  redis.call('HSET', hash, ARGV[i], ARGV[i + 1])\n"
-    "  redis.call('ZADD', leases, until_ms, ARGV[i])\n"
+    "  redis.call('ZADD', leases, now + lease, ARGV[i])\n"
     "end\n"
-    "redis.call('PEXPIRE', hash, lease)\n"
-    "redis.call('PEXPIRE', leases, lease)\n"
+    "redis.call('PEXPIRE', hash, lease * 2)\n"
+    "redis.call('PEXPIRE', leases, lease * 2)\n"
+    "return 1\n";
+
+// A node announces itself: its lease in the zset of nodes is renewed, the nodes whose lease
+// ended are dropped, and the live ones are returned.
+constexpr std::string_view kNodeAnnounce =
+    HERALD_LUA_COMMON
+    "local now = now_ms()\n"
+    "local lease = tonumber(ARGV[2])\n"
+    "redis.call('ZADD', KEYS[1], now + lease, ARGV[1])\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)\n"
+    "redis.call('PEXPIRE', KEYS[1], lease)\n"
+    "return redis.call('ZRANGE', KEYS[1], 0, -1)\n";
+
+// Connections per user: a zset client -> lease end, renewed by each node for its own clients.
+constexpr std::string_view kUserAdmit =
+    HERALD_LUA_COMMON
+    "local now = now_ms()\n"
+    "local lease = tonumber(ARGV[3])\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)\n"
+    "if not redis.call('ZSCORE', KEYS[1], ARGV[1]) and\n"
+    "   redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end\n"
+    "redis.call('ZADD', KEYS[1], now + lease, ARGV[1])\n"
+    "redis.call('PEXPIRE', KEYS[1], lease * 2)\n"
+    "return 1\n";
+
+constexpr std::string_view kUserRefresh =
+    HERALD_LUA_COMMON
+    "local now = now_ms()\n"
+    "local lease = tonumber(ARGV[1])\n"
+    "for i = 2, #ARGV do redis.call('ZADD', KEYS[1], now + lease, ARGV[i]) end\n"
+    "redis.call('PEXPIRE', KEYS[1], lease * 2)\n"
     "return 1\n";
 
 Script make(std::string_view name, std::string_view text) {
@@ -212,6 +261,28 @@ Script make(std::string_view name, std::string_view text) {
 }
 
 }  // namespace
+
+const Script& for_cluster(const Script& script) {
+  // Built once per script and kept for the life of the process (a handful of entries).
+  struct Variant {
+    std::string text;
+    Script script;
+  };
+  static std::mutex mutex;
+  static std::unordered_map<std::string_view, std::unique_ptr<Variant>> variants;
+  std::lock_guard lock(mutex);
+  auto& v = variants[script.name];
+  if (!v) {
+    v = std::make_unique<Variant>();
+    v->text = std::string(script.text);
+    for (size_t at = 0; (at = v->text.find("redis.call('PUBLISH'", at)) != std::string::npos;) {
+      v->text.replace(at, 20, "redis.call('SPUBLISH'");
+      at += 21;
+    }
+    v->script = make(script.name, v->text);
+  }
+  return v->script;
+}
 
 const Script& publish() {
   static const Script kScript = make("publish", kPublish);
@@ -240,6 +311,21 @@ const Script& presence_read() {
 
 const Script& presence_refresh() {
   static const Script kScript = make("presence_refresh", kPresenceRefresh);
+  return kScript;
+}
+
+const Script& node_announce() {
+  static const Script kScript = make("node_announce", kNodeAnnounce);
+  return kScript;
+}
+
+const Script& user_admit() {
+  static const Script kScript = make("user_admit", kUserAdmit);
+  return kScript;
+}
+
+const Script& user_refresh() {
+  static const Script kScript = make("user_refresh", kUserRefresh);
   return kScript;
 }
 

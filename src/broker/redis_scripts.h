@@ -33,11 +33,27 @@ const Script& read();
 const Script& presence_add();
 // KEYS: as presence_add. ARGV: client, fan-out channel, announce (0/1). Returns 1 if removed.
 const Script& presence_remove();
-// KEYS: as presence_add. ARGV: mode ("list" or "stats"). list: the packed infos of the members
-// whose lease holds; stats: {clients, distinct non-empty users}.
+// Scripts that read or renew presence first drop the members whose lease ended, and publish
+// their leaves to the fan-out channel when announce is 1.
+// KEYS: as presence_add. ARGV: mode ("list" or "stats"), fan-out channel, announce (0/1).
+// list: the packed infos of the members whose lease holds; stats: {clients, distinct users}.
 const Script& presence_read();
-// KEYS: as presence_add. ARGV: lease ms, then client, packed info pairs: renews this node's
-// members' leases (and puts back any that Redis lost).
+// KEYS: as presence_add. ARGV: lease ms, fan-out channel, announce (0/1), then client, packed
+// info pairs: renews this node's members' leases (and puts back any that Redis lost). Without
+// pairs it only sweeps the ended leases.
 const Script& presence_refresh();
+// KEYS: the zset of nodes. ARGV: node id, lease ms. Renews the node's lease, drops the nodes
+// whose lease ended, returns the live node ids.
+const Script& node_announce();
+// KEYS: a user's zset of connections. ARGV: client, limit, lease ms. Drops the connections
+// whose lease ended; returns 1 when the client is (now) counted, 0 when the user has `limit`.
+const Script& user_admit();
+// KEYS: as user_admit. ARGV: lease ms, then clients: renews their leases.
+const Script& user_refresh();
+
+// The same script for a Redis Cluster: its PUBLISHes to a channel's fan-out are SPUBLISH
+// (sharded pub/sub: only the master of the channel's slot carries them, and the channel shares
+// the slot of the keys through the hash tag). Thread: any.
+const Script& for_cluster(const Script& script);
 
 }  // namespace herald::broker::redis_scripts

@@ -95,4 +95,20 @@ Result<RedisUrl> parse_redis_url(std::string_view url) {
   return out;
 }
 
+std::vector<std::string> split_redis_urls(std::string_view list) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < list.size()) {
+    size_t end = list.find_first_of(" ,\t", i);
+    if (end == std::string_view::npos) {
+      end = list.size();
+    }
+    if (end > i) {
+      out.emplace_back(list.substr(i, end - i));
+    }
+    i = end + 1;
+  }
+  return out;
+}
+
 }  // namespace herald::broker

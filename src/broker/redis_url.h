@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.h"
 
@@ -24,5 +25,8 @@ struct RedisUrl {
 // Parses redis://[[user]:password@]host[:port][/db]. The user and password may be
 // percent-encoded; an IPv6 host is written in brackets. rediss:// (TLS) is refused for now.
 Result<RedisUrl> parse_redis_url(std::string_view url);
+
+// The URLs of a list separated by spaces or commas (several Redis shards), in order.
+std::vector<std::string> split_redis_urls(std::string_view list);
 
 }  // namespace herald::broker

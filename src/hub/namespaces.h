@@ -50,7 +50,7 @@ class Namespaces {
       ns = &default_;
     }
     return broker::HistoryOptions{ns->history_size, static_cast<int64_t>(ns->history_ttl_s) * 1000,
-                          ns->durable};
+                                  ns->durable, ns->join_leave};
   }
 
  private:

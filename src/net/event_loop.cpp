@@ -89,8 +89,8 @@ void EventLoop::post(Task task) {
 }
 
 void EventLoop::stop() {
-  running_.store(false, std::memory_order_release);
-  post([] {});  // wake the loop so it sees running_ == false
+  stop_requested_.store(true, std::memory_order_release);
+  post([] {});  // wake the loop so it sees the request
 }
 
 void EventLoop::defer_flush(IoHandler* d, bool& scheduled_flag) {
@@ -164,9 +164,8 @@ void EventLoop::run_soon(Task task) {
 
 void EventLoop::run() {
   t_current = this;
-  running_.store(true, std::memory_order_release);
   epoll_event events[kMaxEvents];
-  while (running_.load(std::memory_order_acquire)) {
+  while (!stop_requested_.load(std::memory_order_acquire)) {
     int timeout = flush_list_.empty() ? timers_.next_timeout_ms(now_ms_) : 0;
     int n = epoll_wait(epoll_fd_, events, kMaxEvents, timeout);
     update_clock();
@@ -187,6 +186,7 @@ void EventLoop::run() {
   // Drain what was posted before stop() so no task (and the buffers it holds) is lost silently.
   drain_posted();
   run_flushes();
+  stop_requested_.store(false, std::memory_order_relaxed);
   t_current = nullptr;
 }
 

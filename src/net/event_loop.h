@@ -110,7 +110,9 @@ class EventLoop {
   int index_;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
-  std::atomic<bool> running_{false};
+  // Set by stop(), read by run(): a stop() that comes before run() began is kept (run() then
+  // returns at once); run() clears it when it returns, so the loop may run again.
+  std::atomic<bool> stop_requested_{false};
   uint64_t now_ms_ = 0;
   TimerWheel timers_;
   std::vector<uint8_t> read_buffer_;

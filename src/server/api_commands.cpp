@@ -9,7 +9,7 @@
 #include "hub/hub.h"
 #include "protocol/json_writer.h"
 #include "protocol/messages.h"
-#include "server/every_loop.h"
+#include "server/cluster_api.h"
 #include "server/history_query.h"
 #include "server/loop_context.h"
 #include "server/version.h"
@@ -182,97 +182,42 @@ void presence(LoopContext& ctx, protocol::ApiCommand& cmd, ApiReplyCallback done
   });
 }
 
-// Channels with subscribers on any loop, with their subscriber counts summed over the loops.
+// Channels with subscribers on any loop of any node, with their subscriber counts summed.
 void channels(LoopContext& ctx, protocol::ApiCommand& cmd, ApiReplyCallback done) {
-  using Counts = std::vector<std::pair<std::string, size_t>>;
-  on_every_loop<Counts>(
-      ctx,
-      [pattern = cmd.pattern](LoopContext& loop) {
-        Counts out;
-        loop.hub->for_each_channel([&](const std::string& name, size_t members) {
-          if (members > 0 && (pattern.empty() || glob_match(pattern, name))) {
-            out.emplace_back(name, members);
-          }
-        });
-        return out;
-      },
-      [done = std::move(done)](std::vector<Counts> per_loop) {
-        std::map<std::string, size_t> total;
-        for (const Counts& counts : per_loop) {
-          for (const auto& [name, n] : counts) {
-            total[name] += n;
-          }
-        }
-        std::string result = "{\"channels\":{";
-        bool first = true;
-        for (const auto& [name, n] : total) {
-          result += first ? "" : ",";
-          first = false;
-          protocol::append_json_string(result, name);
-          result += ":{\"num_clients\":" + std::to_string(n) + "}";
-        }
-        result += "}}";
-        done(ApiReply::result(std::move(result)));
-      });
+  all_channels(ctx, cmd.pattern, [done = std::move(done)](std::map<std::string, size_t> total) {
+    std::string result = "{\"channels\":{";
+    bool first = true;
+    for (const auto& [name, n] : total) {
+      result += first ? "" : ",";
+      first = false;
+      protocol::append_json_string(result, name);
+      result += ":{\"num_clients\":" + std::to_string(n) + "}";
+    }
+    result += "}}";
+    done(ApiReply::result(std::move(result)));
+  });
 }
 
 void disconnect(LoopContext& ctx, protocol::ApiCommand& cmd, ApiReplyCallback done) {
-  on_every_loop<size_t>(
-      ctx,
-      [user = cmd.user](LoopContext& loop) {
-        size_t n = 0;
-        for (ProtocolSessions* sessions : loop.protocol_sessions) {
-          n += sessions->disconnect_user(
-              user, static_cast<uint16_t>(protocol::DisconnectCode::kForceDisconnect),
-              "force disconnect");
-        }
-        return n;
-      },
-      [done = std::move(done)](std::vector<size_t> /*per_loop*/) { done(ApiReply::result("{}")); });
+  all_disconnect(ctx, cmd.user,
+                 [done = std::move(done)](size_t /*closed*/) { done(ApiReply::result("{}")); });
 }
 
 void info(LoopContext& ctx, ApiReplyCallback done) {
-  struct LoopInfo {
-    size_t clients = 0;
-    std::unordered_set<std::string> users;
-    std::vector<std::string> channels;
-  };
   auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
                                                                  ctx.core.started_at)
                     .count();
-  on_every_loop<LoopInfo>(
-      ctx,
-      [](LoopContext& loop) {
-        LoopInfo out;
-        for (ProtocolSessions* sessions : loop.protocol_sessions) {
-          out.clients += sessions->count_clients(out.users);
-        }
-        loop.hub->for_each_channel([&](const std::string& name, size_t members) {
-          if (members > 0) {
-            out.channels.push_back(name);
-          }
-        });
-        return out;
-      },
-      [uptime, done = std::move(done)](std::vector<LoopInfo> per_loop) {
-        size_t clients = 0;
-        std::unordered_set<std::string> users;
-        std::unordered_set<std::string> channels;
-        for (LoopInfo& l : per_loop) {
-          clients += l.clients;
-          users.merge(l.users);
-          channels.insert(std::make_move_iterator(l.channels.begin()),
-                          std::make_move_iterator(l.channels.end()));
-        }
-        std::string result = "{\"version\":";
-        protocol::append_json_string(result, kServerVersion);
-        result += ",\"protocol\":" + std::to_string(protocol::kProtocolVersion) +
-                  ",\"uptime\":" + std::to_string(uptime) +
-                  ",\"num_clients\":" + std::to_string(clients) +
-                  ",\"num_users\":" + std::to_string(users.size()) +
-                  ",\"num_channels\":" + std::to_string(channels.size()) + "}";
-        done(ApiReply::result(std::move(result)));
-      });
+  all_info(ctx, [uptime, done = std::move(done)](InfoTotals t) {
+    std::string result = "{\"version\":";
+    protocol::append_json_string(result, kServerVersion);
+    result += ",\"protocol\":" + std::to_string(protocol::kProtocolVersion) +
+              ",\"uptime\":" + std::to_string(uptime) +
+              ",\"num_nodes\":" + std::to_string(t.nodes) +
+              ",\"num_clients\":" + std::to_string(t.clients) +
+              ",\"num_users\":" + std::to_string(t.users.size()) +
+              ",\"num_channels\":" + std::to_string(t.channels.size()) + "}";
+    done(ApiReply::result(std::move(result)));
+  });
 }
 
 }  // namespace

@@ -132,9 +132,25 @@ const std::map<std::string, Setter>& setters() {
        [](const YAML::Node& n, ServeConfig& c) { c.server.allow_anonymous = n.as<bool>(); }},
       {"broker", [](const YAML::Node& n, ServeConfig& c) { c.server.broker = n.as<std::string>(); }},
       {"redis_url",
-       [](const YAML::Node& n, ServeConfig& c) { c.server.redis_url = n.as<std::string>(); }},
+       [](const YAML::Node& n, ServeConfig& c) {
+         // One URL, or several (a list, or separated by spaces): independent Redis shards.
+         if (n.IsSequence()) {
+           c.server.redis_url.clear();
+           for (const auto& url : n.as<std::vector<std::string>>()) {
+             c.server.redis_url += (c.server.redis_url.empty() ? "" : " ") + url;
+           }
+         } else {
+           c.server.redis_url = n.as<std::string>();
+         }
+       }},
       {"redis_prefix",
        [](const YAML::Node& n, ServeConfig& c) { c.server.redis_prefix = n.as<std::string>(); }},
+      {"redis_cluster",
+       [](const YAML::Node& n, ServeConfig& c) { c.server.redis_cluster = n.as<bool>(); }},
+      {"redis_presence_lease",
+       [](const YAML::Node& n, ServeConfig& c) {
+         c.server.redis_presence_lease_ms = seconds_to_ms(n);
+       }},
       {"data_dir",
        [](const YAML::Node& n, ServeConfig& c) { c.server.data_dir = n.as<std::string>(); }},
       {"max_subscriptions",
@@ -427,14 +443,23 @@ std::string describe(const ServeConfig& config) {
   line("permessage_deflate", s.permessage_deflate ? "true" : "false");
   line("deflate_min_size", std::to_string(s.deflate_min_size));
   line("broker", quoted(s.broker));
-  if (auto url = broker::parse_redis_url(s.redis_url); url.ok() && !url->password.empty()) {
+  bool secret = false;
+  std::string shown;
+  for (const std::string& one : broker::split_redis_urls(s.redis_url)) {
+    auto url = broker::parse_redis_url(one);
+    secret = secret || (url.ok() && !url->password.empty());
+    shown += (shown.empty() ? "redis://" : " redis://") +
+             (url.ok() ? url->address() + "/" + std::to_string(url->db) : std::string("?"));
+  }
+  if (secret) {
     // The password is a secret: said to be set, not printed (and so not read back).
-    out += "# redis_url: (set, with a password) redis://" + url->address() + "/" +
-           std::to_string(url->db) + "\n";
+    out += "# redis_url: (set, with a password) " + shown + "\n";
   } else {
     line("redis_url", quoted(s.redis_url));
   }
   line("redis_prefix", quoted(s.redis_prefix));
+  line("redis_presence_lease", seconds(s.redis_presence_lease_ms));
+  line("redis_cluster", s.redis_cluster ? "true" : "false");
   line("data_dir", quoted(s.data_dir));
   line("max_subscriptions", std::to_string(s.max_subscriptions));
   line("allow_anonymous", s.allow_anonymous ? "true" : "false");
@@ -513,9 +538,14 @@ Result<Ok> validate(const ServeConfig& config) {
     if (s.redis_url.empty()) {
       return Error{"broker is redis but no redis_url is set (redis://host:port)"};
     }
-    if (auto url = broker::parse_redis_url(s.redis_url); !url) {
-      return Error{url.error()};
+    for (const std::string& one : broker::split_redis_urls(s.redis_url)) {
+      if (auto url = broker::parse_redis_url(one); !url) {
+        return Error{url.error()};
+      }
     }
+  }
+  if (s.redis_presence_lease_ms < 1'000) {
+    return Error{"redis_presence_lease must be at least 1 second"};
   }
   if (s.redis_prefix.empty() || s.redis_prefix.size() > 64 ||
       s.redis_prefix.find_first_of("{} \r\n") != std::string::npos) {

@@ -41,6 +41,7 @@
 namespace herald::server {
 
 struct ServerCore;
+class Cluster;
 
 class LoopContext final : public transport::LoopServices {
  public:
@@ -78,6 +79,9 @@ class LoopContext final : public transport::LoopServices {
   int loop_count() const override;
   transport::LoopServices& loop_at(int index) override;
   uint64_t new_client_id() override;
+  std::string_view node_id() const override;
+  void relay_session(std::string_view node, transport::SessionRequest req, uint32_t timeout_ms,
+                     std::function<void(int status, std::string body)> reply) override;
 
   // Delivers a topic publication to this loop's subscribers. Thread: owning loop only.
   void deliver(const transport::Publication& pub);
@@ -119,6 +123,9 @@ struct ServerCore {
   std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
   // Declaration order is destruction order reversed: the store goes first (its last commit
   // callbacks post to loops that still exist), then the loops (with their hubs), then the broker.
+  // With several nodes: questions to the other nodes (declared before the broker, whose node
+  // messages it receives, so that it outlives the broker's thread).
+  std::unique_ptr<Cluster> cluster;
   std::unique_ptr<broker::Broker> broker;
   broker::RedisBroker* redis = nullptr;  // the broker, when it is the Redis one
   std::vector<std::unique_ptr<LoopContext>> loops;

@@ -189,6 +189,10 @@ class ProtocolHandler final : public Handler,
     }
     if (s->user_counted) {
       ctx_.core.limits->release_user(s->info().user);
+      if (!ctx_.core.broker->node_id().empty() &&
+          ctx_.core.limits->options().connections_per_user > 0) {
+        ctx_.core.broker->user_release(s->info().user, s->info().client);
+      }
     }
     // Presence is cleaned up on every kind of disconnect: this runs for all of them. (A channel
     // still reserving is cleaned up by its presence answer, which finds the session gone.)
@@ -284,11 +288,37 @@ class ProtocolHandler final : public Handler,
         return false;
       }
       s.user_counted = true;
+      count_user_on_every_node(s, claims.user);
     }
     s.info().user = std::move(claims.user);
     s.info().info = claims.info.empty() ? cmd.data : std::move(claims.info);
     ttl_s = arm_expiry(s, claims.expires_at_s, now_s);
     return true;
+  }
+
+  // With several nodes the user's connections on every node count: the broker keeps them in
+  // Redis. The connect does not wait for it: a connection found over the limit a moment after
+  // its connect result is closed with 4504 then (Redis unavailable: this node's count holds).
+  void count_user_on_every_node(Session& s, const std::string& user) {
+    size_t limit = ctx_.core.limits->options().connections_per_user;
+    if (limit == 0 || ctx_.core.broker->node_id().empty()) {
+      return;
+    }
+    ctx_.core.broker->user_admit(
+        ctx_.loop.index(), user, s.info().client, limit,
+        [this, id = s.transport().id()](Result<bool> admitted) {
+          Session* over = find(id);
+          if (!admitted.ok() || *admitted || over == nullptr) {
+            return;
+          }
+          ctx_.metrics.user_connection_refusals.add();
+          auto code = protocol::DisconnectCode::kConnectionLimit;
+          std::string push;
+          protocol::append_disconnect_push(push, code, "too many connections for this user");
+          over->transport().send_text(push);
+          over->transport().close(static_cast<uint16_t>(code),
+                                  "too many connections for this user");
+        });
   }
 
   // The token's "exp" ends the connection with 4004 when it passes (a refresh moves it).

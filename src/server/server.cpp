@@ -8,10 +8,14 @@
 #include <chrono>
 #include <optional>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include "broker/memory_broker.h"
 #include "broker/redis_broker.h"
+#include "broker/redis_cluster.h"
+#include "server/cluster.h"
+#include "server/cluster_api.h"
 #include "server/loop_context.h"
 #include "server/protocol_handler.h"
 #include "server/pusher_host.h"
@@ -299,12 +303,31 @@ Result<Ok> Server::start() {
   };
   if (redis) {
     broker::RedisBrokerOptions ro;
-    auto url = broker::parse_redis_url(core.options.redis_url);
-    if (!url) {
-      return Error{url.error()};
+    for (const std::string& one : broker::split_redis_urls(core.options.redis_url)) {
+      auto url = broker::parse_redis_url(one);
+      if (!url) {
+        return Error{url.error()};
+      }
+      for (const broker::RedisUrl& seen : ro.shards) {
+        if (seen.address() == url->address() && seen.db == url->db) {
+          return Error{"redis_url lists " + url->address() + " twice"};
+        }
+      }
+      ro.shards.push_back(*url);
     }
-    ro.url = *url;
+    if (ro.shards.empty()) {
+      return Error{"broker is redis but no redis_url is set (redis://host:port)"};
+    }
+    if (core.options.redis_cluster) {
+      auto map = broker::discover_cluster(ro.shards, 2'000);
+      if (!map) {
+        return Error{map.error()};
+      }
+      ro.shards = std::move(map->masters);
+      ro.cluster_slots = std::move(map->slots);
+    }
     ro.prefix = core.options.redis_prefix;
+    ro.presence_lease_ms = core.options.redis_presence_lease_ms;
     auto rb = std::make_unique<broker::RedisBroker>(loop_ptrs, ro, policy);
     if (auto r = rb->start(); !r) {
       return Error{"redis broker: " + r.error()};
@@ -313,11 +336,18 @@ Result<Ok> Server::start() {
     // moment. A Redis that is down does not stop the start: the broker keeps reconnecting, and
     // until then calls fail with the temporary error.
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-    while (!rb->ready() && std::chrono::steady_clock::now() < deadline) {
+    // Once this node is in the zset of nodes the others can count it and relay to it.
+    while ((!rb->ready() || rb->nodes().empty()) && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     core.redis = rb.get();
     core.broker = std::move(rb);
+    // Client ids are the connection ids in hex, and several nodes share presence and the
+    // per-user counts in Redis by client id: each node numbers its connections from a random
+    // 62-bit start, so two nodes' ids meet with a chance of about connections / 2^62.
+    std::random_device random;
+    uint64_t start = (uint64_t{random()} << 32 | random()) & 0x3fff'ffff'ffff'ffffULL;
+    core.next_connection_id.store(start | 1, std::memory_order_relaxed);
   } else {
     core.broker = std::make_unique<broker::MemoryBroker>(loop_ptrs, core.store.get(), policy);
   }
@@ -332,6 +362,11 @@ Result<Ok> Server::start() {
         observe_delivery(*m, batch, members);
       };
     }
+  }
+  if (redis) {
+    core.cluster = std::make_unique<server::Cluster>(core);
+    server::register_cluster_api(*core.cluster);
+    server::register_cluster_sessions(*core.cluster);
   }
   for (auto& ctx : core.loops) {
     server::LoopContext* raw = ctx.get();

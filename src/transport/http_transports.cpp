@@ -1,5 +1,6 @@
 #include "transport/http_transports.h"
 
+#include <algorithm>
 #include <charconv>
 #include <functional>
 #include <memory>
@@ -117,39 +118,88 @@ std::string_view cookie(const http::Request& req, std::string_view name) {
   return {};
 }
 
-// POST ...?session=S: the body's commands go to session S, on the loop that holds it; 204 once
-// they ran there (their replies travel on the stream or wait for the next poll), 404 when no
-// such session lives.
-void post_commands(HttpSession& http, const http::Request& req, std::string_view body,
-                   std::string_view session, Kind kind, std::string_view cors) {
-  LoopServices& home = http.conn().services();
-  home.transport_metrics.session_posts.add();
-  if (kind == Kind::kPoll) {
-    home.transport_metrics.poll_posts.add();
-  }
-  int loop = session_loop(session, home.loop_count());
-  if (loop < 0) {
-    respond_error(http, 404, "unknown session", req.keep_alive, cors);
+// Runs req on `there`, the loop holding its session: reply gets 204 (commands ran: their
+// replies travel on the stream or wait for the next poll), the poll's answer, 404 when no such
+// session lives there, 410 when it ended.
+void run_here(LoopServices& there, const SessionRequest& req, Reply reply) {
+  EmulatedSession* s = there.sessions.find(req.session);
+  Kind kind = req.poll ? Kind::kPoll : Kind::kSse;
+  if (s == nullptr || s->kind() != kind) {
+    reply(404, R"({"error":"unknown session","status":404})");
     return;
   }
-  answer_from(http, loop, req.keep_alive, false, 0, cors,
-              [id = std::string(session), commands = std::string(body), kind](LoopServices& there,
-                                                                               Reply reply) {
-                EmulatedSession* s = there.sessions.find(id);
-                if (s == nullptr || s->kind() != kind) {
-                  reply(404, R"({"error":"unknown session","status":404})");
-                  return;
-                }
-                if (kind == Kind::kPoll) {
-                  if (!static_cast<PollSession*>(s)->commands(commands)) {
-                    reply(410, R"({"error":"session ended","status":410})");
-                    return;
-                  }
-                } else {
-                  there.protocol_endpoint().on_text(*s, commands);
-                }
-                reply(204, {});
+  switch (req.op) {
+    case SessionRequest::Op::kCommands:
+      if (req.poll) {
+        if (!static_cast<PollSession*>(s)->commands(req.body)) {
+          reply(410, R"({"error":"session ended","status":410})");
+          return;
+        }
+      } else {
+        there.protocol_endpoint().on_text(*s, req.body);
+      }
+      reply(204, {});
+      return;
+    case SessionRequest::Op::kPoll:
+      static_cast<PollSession*>(s)->poll(req.cursor, std::move(reply));
+      return;
+    case SessionRequest::Op::kLeave:
+      static_cast<PollSession*>(s)->leave();
+      reply(204, {});
+      return;
+  }
+}
+
+// A request naming session req.session: run on the loop that holds it, on this node or, through
+// the cluster, on another one; answered on http in request order.
+void serve_session(HttpSession& http, SessionRequest req, bool keep, uint32_t hold_ms,
+                   std::string_view cors) {
+  LoopServices& home = http.conn().services();
+  bool lines = req.op == SessionRequest::Op::kPoll;
+  std::string_view node = session_node(req.session);
+  if (!node.empty() && node != home.node_id()) {
+    uint64_t conn_id = http.conn().id();
+    uint64_t ticket = http.begin_async(hold_ms);
+    home.transport_metrics.session_relays.add();
+    // The relay gives up a second before the connection's own timeout would close it.
+    uint32_t relay_ms =
+        std::max<uint32_t>(hold_ms != 0 ? hold_ms : home.options.head_timeout_ms, 2'000) - 1'000;
+    home.relay_session(node, std::move(req), relay_ms,
+                       [&home, conn_id, ticket, keep, lines, cors = std::string(cors)](
+                           int status, std::string body) {
+                         auto it = home.async_waiting.find(conn_id);
+                         if (it != home.async_waiting.end()) {
+                           it->second->answer_async(ticket, status, content_type(status, lines),
+                                                    body, keep, cors);
+                         }
+                       });
+    return;
+  }
+  int loop = session_loop(req.session, home.loop_count());
+  if (loop < 0) {
+    respond_error(http, 404, "unknown session", keep, cors);
+    return;
+  }
+  answer_from(http, loop, keep, lines, hold_ms, cors,
+              [req = std::move(req)](LoopServices& there, Reply reply) {
+                run_here(there, req, std::move(reply));
               });
+}
+
+// POST ...?session=S: the body's commands go to session S.
+void post_commands(HttpSession& http, const http::Request& req, std::string_view body,
+                   std::string_view session, Kind kind, std::string_view cors) {
+  TransportMetrics& metrics = http.conn().services().transport_metrics;
+  metrics.session_posts.add();
+  if (kind == Kind::kPoll) {
+    metrics.poll_posts.add();
+  }
+  SessionRequest r;
+  r.op = SessionRequest::Op::kCommands;
+  r.poll = kind == Kind::kPoll;
+  r.session = std::string(session);
+  r.body = std::string(body);
+  serve_session(http, std::move(r), req.keep_alive, 0, cors);
 }
 
 }  // namespace
@@ -226,7 +276,7 @@ void serve_sse(HttpSession& http, const http::Request& req, std::string_view bod
       commands += "}}";
     }
   }
-  http.start_sse(new_session_id(services.loop.index()), std::move(positions), commands, cors);
+  http.start_sse(new_session_id(services.node_id(), services.loop.index()), std::move(positions), commands, cors);
 }
 
 void serve_poll(HttpSession& http, const http::Request& req, std::string_view body,
@@ -247,7 +297,7 @@ void serve_poll(HttpSession& http, const http::Request& req, std::string_view bo
       respond_error(http, 400, "a new long-poll session starts with its connect command", keep, cors);
       return;
     }
-    std::string id = new_session_id(services.loop.index());
+    std::string id = new_session_id(services.node_id(), services.loop.index());
     // Its own client id, not the connection's: one keep-alive connection may create several
     // sessions, and two clients with one id would replace each other in the protocol handler
     // (the first freed while still subscribed).
@@ -261,21 +311,15 @@ void serve_poll(HttpSession& http, const http::Request& req, std::string_view bo
   }
   if (req.method == http::Method::kDelete) {
     // The client leaves: its session ends now rather than at session_timeout.
-    int loop = session ? session_loop(*session, services.loop_count()) : -1;
-    if (loop < 0) {
+    if (!session) {
       respond_error(http, 404, "unknown session", keep, cors);
       return;
     }
-    answer_from(http, loop, keep, false, 0, cors,
-                [id = std::move(*session)](LoopServices& there, Reply reply) {
-                  EmulatedSession* s = there.sessions.find(id);
-                  if (s == nullptr || s->kind() != Kind::kPoll) {
-                    reply(404, R"({"error":"unknown session","status":404})");
-                    return;
-                  }
-                  static_cast<PollSession*>(s)->leave();
-                  reply(204, {});
-                });
+    SessionRequest r;
+    r.op = SessionRequest::Op::kLeave;
+    r.poll = true;
+    r.session = std::move(*session);
+    serve_session(http, std::move(r), keep, 0, cors);
     return;
   }
   if (req.method != http::Method::kGet) {
@@ -292,21 +336,26 @@ void serve_poll(HttpSession& http, const http::Request& req, std::string_view bo
     respond_error(http, 400, "a poll needs ?session= and a numeric cursor=", keep, cors);
     return;
   }
-  int loop = session_loop(*session, services.loop_count());
+  SessionRequest r;
+  r.op = SessionRequest::Op::kPoll;
+  r.poll = true;
+  r.session = std::move(*session);
+  r.cursor = cursor;
+  uint32_t hold = services.options.poll_timeout_ms + services.options.head_timeout_ms;
+  serve_session(http, std::move(r), keep, hold, cors);
+}
+
+void run_session_request(LoopServices& home, SessionRequest req,
+                         std::function<void(int status, std::string body)> reply) {
+  int loop = session_loop(req.session, home.loop_count());
   if (loop < 0) {
-    respond_error(http, 404, "unknown session", keep, cors);
+    reply(404, R"({"error":"unknown session","status":404})");
     return;
   }
-  uint32_t hold = services.options.poll_timeout_ms + services.options.head_timeout_ms;
-  answer_from(http, loop, keep, true, hold, cors,
-              [id = std::move(*session), cursor](LoopServices& there, Reply reply) {
-                EmulatedSession* s = there.sessions.find(id);
-                if (s == nullptr || s->kind() != Kind::kPoll) {
-                  reply(404, R"({"error":"unknown session","status":404})");
-                  return;
-                }
-                static_cast<PollSession*>(s)->poll(cursor, std::move(reply));
-              });
+  LoopServices& there = home.loop_at(loop);
+  there.loop.post([&there, req = std::move(req), reply = std::move(reply)]() mutable {
+    run_here(there, req, std::move(reply));
+  });
 }
 
 }  // namespace herald::transport

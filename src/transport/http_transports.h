@@ -9,12 +9,17 @@
 //   GET  /connection/poll?session=S&cursor=N  a poll
 //   POST /connection/poll?session=S           commands for session S (replies in the next poll)
 // A request naming a session held by another loop is handed to that loop and answered from
-// there (through HttpSession's asynchronous answers), so any connection may carry it.
+// there (through HttpSession's asynchronous answers), so any connection may carry it; one
+// naming a session of another node is relayed to that node (LoopServices::relay_session) and
+// answered the same way, so a load balancer needs no sticky sessions.
 // Thread: the loop of the HttpSession.
 
+#include <functional>
+#include <string>
 #include <string_view>
 
 #include "http/request.h"
+#include "transport/sessions.h"
 
 namespace herald::transport {
 
@@ -26,5 +31,12 @@ void serve_sse(HttpSession& http, const http::Request& req, std::string_view bod
                std::string_view cors);
 void serve_poll(HttpSession& http, const http::Request& req, std::string_view body,
                 std::string_view cors);
+
+class LoopServices;
+// Runs a session request relayed from another node on the loop of this node that holds the
+// session; reply(status, body) runs on that loop (404 when no such session lives here).
+// Thread: home's loop.
+void run_session_request(LoopServices& home, SessionRequest req,
+                         std::function<void(int status, std::string body)> reply);
 
 }  // namespace herald::transport

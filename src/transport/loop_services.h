@@ -7,7 +7,9 @@
 // `transport_metrics` (read by any thread) and `loop.post()`.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -52,6 +54,15 @@ class LoopServices {
   // (a long-poll session: several may be created over one keep-alive connection, and the
   // protocol keys its clients by this id). Thread: any.
   virtual uint64_t new_client_id() = 0;
+  // Several nodes on Redis: this node's id ("" when it is alone), and a request for a session
+  // held by node `node`, relayed to it; reply(status, body) runs on this loop, with 404 when
+  // the node is not alive and 503 when it did not answer within timeout_ms.
+  virtual std::string_view node_id() const { return {}; }
+  virtual void relay_session(std::string_view node, SessionRequest req, uint32_t timeout_ms,
+                             std::function<void(int status, std::string body)> reply) {
+    (void)node, (void)req, (void)timeout_ms;
+    reply(404, R"({"error":"unknown session","status":404})");
+  }
 
   net::EventLoop loop;
   const ServerOptions& options;

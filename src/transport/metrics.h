@@ -44,6 +44,7 @@ struct TransportMetrics {
   Counter poll_requests;         // long-poll GETs answered or held
   Counter poll_expired;          // long-poll sessions collected because nobody polled
   Counter session_posts;         // commands POSTed to an SSE or long-poll session
+  Counter session_relays;        // session requests relayed to the node holding the session
   Counter tls_handshakes;        // TLS handshakes completed
   Counter tls_handshake_errors;  // TLS handshakes failed (bad ClientHello, version, timeout...)
   Counter tls_errors;            // TLS connections dropped for a bad record after the handshake

@@ -10,6 +10,7 @@ channels, while a case that restarts its server keeps its own.
 
 import atexit
 import os
+import random
 import shutil
 import signal
 import socket
@@ -33,15 +34,30 @@ def free_port():
         return s.getsockname()[1]
 
 
+def free_cluster_port():
+    """A free port P whose cluster bus port P + 10000 is free too (and below 65536)."""
+    for _ in range(200):
+        port = random.randint(20000, 55000)
+        try:
+            for p in (port, port + 10000):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", p))
+            return port
+        except OSError:
+            continue
+    raise Failure("pick a port for a Redis Cluster node", "a free pair P, P+10000", "none")
+
+
 class RedisServer:
     """One redis-server child. Owned by the test; stopped by its pid."""
 
-    def __init__(self, persistent=False):
-        self.port = free_port()
+    def __init__(self, persistent=False, cluster=False):
+        self.port = free_cluster_port() if cluster else free_port()
         self.proc = None
         self.dir = tempfile.mkdtemp(prefix="herald-redis-")
         _dirs.append(self.dir)
         self.persistent = persistent
+        self.cluster = cluster  # a Redis Cluster node (create_cluster() joins them)
 
     @property
     def url(self):
@@ -55,6 +71,10 @@ class RedisServer:
             args += ["--appendonly", "yes", "--appendfsync", "always", "--save", ""]
         else:
             args += ["--save", "", "--appendonly", "no"]
+        if self.cluster:
+            # nodes.conf stays in dir: a node started again keeps its id and slots (not its data).
+            args += ["--cluster-enabled", "yes", "--cluster-config-file",
+                     os.path.join(self.dir, "nodes.conf"), "--cluster-node-timeout", "5000"]
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         _live.add(self)
@@ -100,6 +120,33 @@ class RedisServer:
              "persistence)")
         self.stop()
         return self.start()
+
+
+def create_cluster(servers, timeout=30):
+    """Joins cluster-enabled servers into one Redis Cluster of masters (no replicas) with
+    `redis-cli --cluster create`, and waits until every node says cluster_state:ok."""
+    step(f"redis-cli --cluster create on ports {[s.port for s in servers]}")
+    out = subprocess.run(["redis-cli", "--cluster", "create",
+                          *[f"127.0.0.1:{s.port}" for s in servers],
+                          "--cluster-replicas", "0", "--cluster-yes"],
+                         capture_output=True, timeout=60, check=False)
+    if out.returncode != 0:
+        raise Failure("redis-cli --cluster create", "exit 0",
+                      f"{out.returncode}: {out.stdout.decode()[-500:]} {out.stderr.decode()[-500:]}")
+    deadline = time.monotonic() + timeout
+    while not all("cluster_state:ok" in s.command("CLUSTER", "INFO") for s in servers):
+        if time.monotonic() > deadline:
+            raise Failure("the cluster is ok", "cluster_state:ok on every node",
+                          [s.command("CLUSTER", "INFO")[:60] for s in servers])
+        time.sleep(0.1)
+
+
+def wait_cluster_ok(servers, timeout=30):
+    deadline = time.monotonic() + timeout
+    while not all("cluster_state:ok" in s.command("CLUSTER", "INFO") for s in servers):
+        if time.monotonic() > deadline:
+            raise Failure("the cluster is ok again", "cluster_state:ok on every node", "not yet")
+        time.sleep(0.1)
 
 
 _live = set()

@@ -50,6 +50,21 @@ if(HERALD_IT_REDIS)
   add_test(NAME integration_redis
     COMMAND ${HERALD_IT_PYTHON} -B ${CMAKE_CURRENT_LIST_DIR}/test_redis.py --herald $<TARGET_FILE:herald>)
   set_tests_properties(integration_redis PROPERTIES LABELS "integration;redis" TIMEOUT 180)
+  # Three nodes on Redis (issue 13): order across nodes, a node SIGKILLed under load, Redis paused
+  # and restarted, presence leases and leaves, disconnect, info, channels, connection limits and
+  # SSE/long-poll sessions across nodes.
+  add_test(NAME integration_cluster
+    COMMAND ${HERALD_IT_PYTHON} -B ${CMAKE_CURRENT_LIST_DIR}/test_cluster.py --herald $<TARGET_FILE:herald>)
+  set_tests_properties(integration_cluster PROPERTIES LABELS "integration;redis" TIMEOUT 300)
+  add_test(NAME integration_cluster_sharded
+    COMMAND ${HERALD_IT_PYTHON} -B ${CMAKE_CURRENT_LIST_DIR}/test_cluster.py --herald $<TARGET_FILE:herald>
+            --redis sharded)
+  set_tests_properties(integration_cluster_sharded PROPERTIES LABELS "integration;redis" TIMEOUT 300)
+  add_test(NAME integration_cluster_redis_cluster
+    COMMAND ${HERALD_IT_PYTHON} -B ${CMAKE_CURRENT_LIST_DIR}/test_cluster.py --herald $<TARGET_FILE:herald>
+            --redis cluster)
+  set_tests_properties(integration_cluster_redis_cluster PROPERTIES LABELS "integration;redis"
+                       TIMEOUT 300)
 else()
   message(WARNING "integration tests: redis-server not found, the Redis suites are not registered "
                   "(scripts/deps --test installs redis-server)")

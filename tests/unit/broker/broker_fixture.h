@@ -118,7 +118,7 @@ class BrokerTest : public ::testing::Test {
   // A Redis broker over the fixture's loops, with a key prefix of this test's own.
   std::unique_ptr<RedisBroker> make_redis_broker(const std::string& url, HistoryPolicy policy) {
     RedisBrokerOptions options;
-    options.url = parse_redis_url(url).value();
+    options.shards = {parse_redis_url(url).value()};
     options.prefix = prefix();
     auto broker = std::make_unique<RedisBroker>(loops_.pointers(), options, std::move(policy));
     if (!broker->start().ok()) {

@@ -28,7 +28,7 @@ class RedisBrokerTest : public BrokerTest {
   std::unique_ptr<Node> second_node(const std::string& url) {
     auto node = std::make_unique<Node>();
     RedisBrokerOptions options;
-    options.url = parse_redis_url(url).value();
+    options.shards = {parse_redis_url(url).value()};
     options.prefix = prefix();
     node->broker = std::make_unique<RedisBroker>(node->loops.pointers(), options);
     for (int i = 0; i < 2; ++i) {

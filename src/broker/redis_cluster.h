@@ -1,0 +1,35 @@
+#pragma once
+// Redis Cluster support for the Redis broker: the slot of a key (CRC16 of its hash tag, as Redis
+// computes it), and the discovery of the masters and which slots each serves (CLUSTER SLOTS,
+// asked once at start of one of the seed addresses). The broker then keeps one pair of
+// connections per master and sends each channel's scripts and SSUBSCRIBE to the master of the
+// channel's slot (all of a channel's keys share the hash tag `{channel}`); MOVED and ASK replies
+// are followed at run time (redis_broker.cpp).
+// Thread: any (discover_cluster blocks: call it before the loops run).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "broker/redis_url.h"
+
+namespace herald::broker {
+
+inline constexpr uint32_t kClusterSlots = 16384;
+
+// The slot of key: CRC16 (XMODEM) of the part between the first '{' and the next '}' when that
+// part is not empty, else of the whole key, modulo 16384.
+uint16_t cluster_slot(std::string_view key);
+
+struct ClusterMap {
+  std::vector<RedisUrl> masters;  // with the seed's user, password and no database
+  std::vector<uint32_t> slots;    // kClusterSlots entries: index into masters
+};
+
+// Asks the first seed that answers for CLUSTER SLOTS (timeout per seed); an error names every
+// seed tried, or a slot no master serves.
+Result<ClusterMap> discover_cluster(const std::vector<RedisUrl>& seeds, uint32_t timeout_ms);
+
+}  // namespace herald::broker
