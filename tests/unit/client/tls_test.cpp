@@ -186,6 +186,9 @@ TEST(TlsClient, HandshakeVerifiesTheAddressAndNegotiatesAlpn) {
   EXPECT_TRUE(client->handshake_done());
   EXPECT_TRUE(server.done());
   EXPECT_EQ(client->alpn_selected(), "http/1.1");
+  // The browsers' order: a server without a preference of its own picks AES-128-GCM.
+  EXPECT_EQ(client->version(), "TLSv1.3");
+  EXPECT_EQ(client->cipher(), "TLS_AES_128_GCM_SHA256");
 }
 
 TEST(TlsClient, HandshakeVerifiesAName) {

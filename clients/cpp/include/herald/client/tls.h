@@ -88,6 +88,9 @@ class TlsClientSession {
   const std::string& error() const { return error_; }
   // The protocol the server chose by ALPN (empty: none).
   std::string alpn_selected() const;
+  // The negotiated version and cipher suite ("TLSv1.3", "TLS_AES_128_GCM_SHA256").
+  std::string version() const;
+  std::string cipher() const;
 
   // The BIO's view of the current call (public for the BIO callbacks in tls.cpp only).
   struct Io {
