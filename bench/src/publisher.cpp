@@ -48,8 +48,9 @@ Publisher::~Publisher() = default;
 bool Publisher::connect() {
   if (o_.publish_via == PublishVia::kApi) {
     if (shared_.url.tls()) {
-      shared_.set_first_error("publisher: the server API client speaks plain HTTP; against a TLS "
-                              "server use --publish ws");
+      shared_.set_first_error(
+          "publisher: the server API client speaks plain HTTP; against a TLS "
+          "server use --publish ws");
       return false;
     }
     auto r = api_.open(shared_.endpoint, o_.api_connections, shared_.url.host_header(), o_.api_key);

@@ -3,9 +3,8 @@
 // opening commands as lines once connected, hands every server line on alone and answers the
 // server's keepalive (an empty line) with an empty line. close() sends FIN and waits for the
 // server's.
-#include "link.h"
-
 #include "herald/client/line_connection.h"
+#include "link.h"
 
 namespace herald::bench {
 namespace {
@@ -39,8 +38,7 @@ class TcpLink final : public Link, private client::LineHandler {
   void abort() override { conn_.abort(); }
   bool active() const override {
     auto s = conn_.state();
-    return s != client::LineConnection::State::kIdle &&
-           s != client::LineConnection::State::kClosed;
+    return s != client::LineConnection::State::kIdle && s != client::LineConnection::State::kClosed;
   }
   int last_errno() const override { return conn_.last_errno(); }
   void add_counters(LinkCounters& into) const override { into.keepalives += conn_.keepalives(); }

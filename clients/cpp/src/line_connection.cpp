@@ -108,9 +108,8 @@ void LineConnection::on_socket_end(Socket& /*socket*/, const SocketEnd& end) {
       break;
     case SocketEnd::Kind::kEof:
     case SocketEnd::Kind::kError:
-      info.cause = asked && end.kind == SocketEnd::Kind::kEof
-                       ? CloseCause::kClosed
-                       : CloseCause::kConnectionLost;
+      info.cause = asked && end.kind == SocketEnd::Kind::kEof ? CloseCause::kClosed
+                                                              : CloseCause::kConnectionLost;
       info.code = info.cause == CloseCause::kClosed ? 1000 : 1006;
       break;
   }

@@ -66,8 +66,8 @@ class BlockingClient : private ConnectionHandler, private LineHandler {
   void on_close(LineConnection& conn, const CloseInfo& info) override;
 
   Loop loop_;
-  std::unique_ptr<Connection> conn_;        // ws://, wss://
-  std::unique_ptr<LineConnection> lines_;   // tcp://, tls://
+  std::unique_ptr<Connection> conn_;       // ws://, wss://
+  std::unique_ptr<LineConnection> lines_;  // tcp://, tls://
   std::deque<Message> inbox_;
   bool closed_ = false;
   std::string closed_how_;

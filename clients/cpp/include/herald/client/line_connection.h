@@ -19,8 +19,8 @@ namespace herald::client {
 class LineConnection;
 
 struct LineOptions {
-  size_t max_line = 16u << 20;            // the server's max_message_size default
-  size_t max_output_bytes = 64u << 20;    // send_lines() refuses beyond this much unsent data
+  size_t max_line = 16u << 20;                  // the server's max_message_size default
+  size_t max_output_bytes = 64u << 20;          // send_lines() refuses beyond this much unsent data
   std::shared_ptr<const TlsClientContext> tls;  // needed for tls://
 };
 
