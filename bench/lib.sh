@@ -2,7 +2,9 @@
 # sets HERALD (the herald binary, or "none"), HERE (this folder) and OUT_DIR before sourcing.
 #
 # start_server KIND starts one server pinned to CPU 0 and sets SERVER_PID and SERVER_PORT (and
-# SERVER_TCP_PORT with SERVER_TCP=1, see below); stop_server stops it (also on exit);
+# SERVER_TCP_PORT with SERVER_TCP=1, see below; over TLS with SERVER_TLS_CERT and SERVER_TLS_KEY
+# set: herald gets --tls-cert/--tls-key, OTHER_SERVER the env UWS_TLS_CERT/UWS_TLS_KEY, as
+# bench/build-uws.sh's server takes them); stop_server stops it (also on exit);
 # wait_quiet waits for the machine to calm down before a run.
 
 # Pinning: server on CPU 0, generator on CPU 1 (skipped on a single-CPU machine).
@@ -66,6 +68,11 @@ SERVER_TCP_PORT=""
 start_server() {
   local kind=$1 log="$OUT_DIR/server-$1.out"
   : >"$log"
+  local tls=() tls_env=()
+  if [[ -n "${SERVER_TLS_CERT:-}" ]]; then
+    tls=(--tls-cert "$SERVER_TLS_CERT" --tls-key "$SERVER_TLS_KEY")
+    tls_env=(UWS_TLS_CERT="$SERVER_TLS_CERT" UWS_TLS_KEY="$SERVER_TLS_KEY")
+  fi
   if [[ "$kind" == herald-durable || "$kind" == herald-memory ]]; then
     local history=(--memory)
     if [[ "$kind" == herald-durable ]]; then
@@ -76,14 +83,15 @@ start_server() {
     [[ -n "$PROTO_CONFIG" ]] && config=(--config "$PROTO_CONFIG")
     [[ "${SERVER_TCP:-0}" == 1 ]] && config+=(--tcp-listen 127.0.0.1:0)
     "${PIN_SERVER[@]}" "$HERALD" serve --listen 127.0.0.1:0 --threads 1 "${history[@]}" \
-      "${config[@]}" >"$log" 2>"$OUT_DIR/server-$kind.err" &
+      "${config[@]}" "${tls[@]}" >"$log" 2>"$OUT_DIR/server-$kind.err" &
   elif [[ "$kind" == ws ]]; then
     "${PIN_SERVER[@]}" node "$HERE/reference/ws-server.js" 0 >"$log" 2>"$OUT_DIR/server-ws.err" &
   elif [[ "$kind" == "${OTHER_NAME:-other}" && -n "${OTHER_SERVER:-}" ]]; then
-    "${PIN_SERVER[@]}" "$OTHER_SERVER" 0 >"$log" 2>"$OUT_DIR/server-$kind.err" &
+    env "${tls_env[@]}" "${PIN_SERVER[@]}" "$OTHER_SERVER" 0 >"$log" \
+      2>"$OUT_DIR/server-$kind.err" &
   else
     "${PIN_SERVER[@]}" "$HERALD" serve --listen 127.0.0.1:0 --threads 1 --echo --memory \
-      >"$log" 2>"$OUT_DIR/server-herald.err" &
+      "${tls[@]}" >"$log" 2>"$OUT_DIR/server-herald.err" &
   fi
   SERVER_PID=$!
   SERVER_PORT=""
@@ -94,14 +102,14 @@ start_server() {
     local line
     line=$(head -n 1 "$log" 2>/dev/null || true)
     if [[ "$line" =~ ^listening\ ([0-9]+)$ ]] ||
-       [[ "$line" =~ ^herald\ listening\ on\ http://127\.0\.0\.1:([0-9]+)$ ]]; then
+       [[ "$line" =~ ^herald\ listening\ on\ https?://127\.0\.0\.1:([0-9]+)$ ]]; then
       SERVER_PORT=${BASH_REMATCH[1]}
       if [[ $want_tcp == 0 ]]; then
         return 0
       fi
       line=$(sed -n 2p "$log" 2>/dev/null || true)  # "herald tcp on tcp://127.0.0.1:PORT"
-      if [[ "$line" =~ ^herald\ tcp\ on\ tcp://127\.0\.0\.1:([0-9]+)$ ]]; then
-        SERVER_TCP_PORT=${BASH_REMATCH[1]}
+      if [[ "$line" =~ ^herald\ tcp\ on\ (tcp|tls)://127\.0\.0\.1:([0-9]+)$ ]]; then
+        SERVER_TCP_PORT=${BASH_REMATCH[2]}
         return 0
       fi
     fi

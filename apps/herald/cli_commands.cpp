@@ -16,11 +16,18 @@ namespace {
 struct Common {
   std::string server = "http://127.0.0.1:8080";
   std::string api_key;
+  client::TlsOptions tls;
+  bool insecure = false;
 };
 
 void add_common(CLI::App* cmd, Common& c) {
-  cmd->add_option("--server", c.server, "server base URL")->capture_default_str();
+  cmd->add_option("--server", c.server, "server base URL (http:// or https://)")
+      ->capture_default_str();
   cmd->add_option("--api-key", c.api_key, "X-API-Key (default: $HERALD_API_KEY)");
+  cmd->add_option("--ca-file", c.tls.ca_file,
+                  "https: PEM certificates to trust (default: the system's store)");
+  cmd->add_flag("--insecure-skip-tls-verify", c.insecure,
+                "https: accept any certificate for any host (INSECURE: only for a test server)");
 }
 
 std::string key_of(const Common& c) {
@@ -34,7 +41,9 @@ std::string key_of(const Common& c) {
 // Posts and parses {"result": ...}; prints the server's error and returns false otherwise.
 bool call(const Common& c, const std::string& method, const std::string& body,
           simdjson::dom::parser& parser, simdjson::dom::element& result) {
-  auto r = post_api(c.server, method, body, key_of(c));
+  client::TlsOptions tls = c.tls;
+  tls.verify = !c.insecure;
+  auto r = post_api(c.server, method, body, key_of(c), tls);
   if (!r) {
     std::fprintf(stderr, "herald %s: %s\n", method.c_str(), r.error().c_str());
     return false;

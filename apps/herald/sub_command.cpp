@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "herald/client/blocking_client.h"
+#include "herald/client/tls.h"
+#include "herald/client/url.h"
 #include "protocol/json_writer.h"
 #include "server_lines.h"
 
@@ -66,8 +68,11 @@ enum class Outcome : uint8_t {
 // Owned by run_subscriber. Thread: the main thread.
 class Subscriber {
  public:
-  Subscriber(const SubOptions& options, std::string url)
-      : options_(options), url_(std::move(url)), rng_(std::random_device{}()) {
+  Subscriber(const SubOptions& options, std::string url, client::ConnectionOptions connection)
+      : options_(options),
+        url_(std::move(url)),
+        connection_(std::move(connection)),
+        rng_(std::random_device{}()) {
     has_position_ = options.has_since;
     offset_ = options.since;
     epoch_ = options.epoch;
@@ -114,13 +119,12 @@ class Subscriber {
 
  private:
   Outcome session() {
-    auto connected = client::BlockingClient::connect(url_, kConnectTimeout);
+    auto connected = client::BlockingClient::connect(url_, kConnectTimeout, connection_);
     if (!connected) {
       lost_reason_ = connected.error();
       return Outcome::kLost;
     }
     ws_ = std::move(*connected);
-    connected_once_ = true;
     Outcome outcome = converse();
     if (outcome == Outcome::kDone || outcome == Outcome::kFailed) {
       ws_->close(1000);
@@ -292,6 +296,9 @@ class Subscriber {
       return Outcome::kFailed;
     }
     if (line_.id == kConnectId) {
+      // A Herald server answered: from now on a lost connection is retried. (Over tcp:// the
+      // socket opens with the TCP connect, so a port that is not herald's must fail here.)
+      connected_once_ = true;
       if (line_.ping > 0) {
         ping_seconds_ = line_.ping;
       }
@@ -399,6 +406,7 @@ class Subscriber {
 
   const SubOptions& options_;
   const std::string url_;
+  const client::ConnectionOptions connection_;  // the TLS context, made once
   std::mt19937 rng_;
   std::unique_ptr<client::BlockingClient> ws_;
   ServerLineParser parser_;
@@ -412,7 +420,7 @@ class Subscriber {
   std::string epoch_;
   uint64_t printed_ = 0;
 
-  bool connected_once_ = false;
+  bool connected_once_ = false;  // a connect reply has been received
   bool subscribed_ = false;      // in the current session
   bool reconnected_ = false;     // a subscribe has succeeded before
   bool asked_recovery_ = false;  // the subscribe in flight carries `since`
@@ -425,16 +433,29 @@ class Subscriber {
 
 }  // namespace
 
-Result<std::string> subscriber_websocket_url(std::string_view server) {
+Result<std::string> subscriber_url(std::string_view server) {
   std::string_view rest = server;
-  if (rest.starts_with("http://")) {
-    rest.remove_prefix(7);
-  } else if (rest.starts_with("ws://")) {
-    rest.remove_prefix(5);
+  std::string url;
+  if (rest.starts_with("tcp://") || rest.starts_with("tls://")) {
+    client::ServerUrl parsed;
+    client::UrlError err = client::parse_server_url(rest, parsed);
+    if (err != client::UrlError::kNone) {
+      return Error{std::string(server) + ": " + std::string(client::to_string(err))};
+    }
+    return std::string(server);
+  }
+  if (rest.starts_with("http://") || rest.starts_with("ws://")) {
+    rest.remove_prefix(rest.find("://") + 3);
+    url = "ws://";
   } else if (rest.starts_with("https://") || rest.starts_with("wss://")) {
-    return Error{std::string(server) + ": TLS (https://, wss://) is not supported by herald sub"};
+    rest.remove_prefix(rest.find("://") + 3);
+    url = "wss://";
   } else if (rest.find("://") != std::string_view::npos) {
-    return Error{std::string(server) + ": expected http://HOST:PORT or ws://HOST:PORT"};
+    return Error{std::string(server) +
+                 ": expected http[s]://HOST:PORT, ws[s]://HOST:PORT, tcp://HOST:PORT or "
+                 "tls://HOST:PORT"};
+  } else {
+    url = "ws://";
   }
   size_t slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
@@ -442,7 +463,6 @@ Result<std::string> subscriber_websocket_url(std::string_view server) {
   while (path.ends_with('/')) {
     path.remove_suffix(1);
   }
-  std::string url = "ws://";
   url += authority;
   url += path;
   if (!path.ends_with(kEndpoint)) {
@@ -461,10 +481,28 @@ Millis reconnect_delay(unsigned attempt, double jitter) {
 }
 
 int run_subscriber(const SubOptions& options) {
-  auto url = subscriber_websocket_url(options.server);
+  auto url = subscriber_url(options.server);
   if (!url) {
     std::fprintf(stderr, "herald sub: %s\n", url.error().c_str());
     return 1;
+  }
+  client::ConnectionOptions connection;
+  if (url->starts_with("wss://") || url->starts_with("tls://")) {
+    // One context for every reconnect: the trust store is read once.
+    client::TlsOptions tls;
+    tls.ca_file = options.ca_file;
+    tls.verify = !options.insecure_skip_tls_verify;
+    auto ctx = client::TlsClientContext::create(tls);
+    if (!ctx) {
+      std::fprintf(stderr, "herald sub: %s\n", ctx.error().c_str());
+      return 1;
+    }
+    if (!tls.verify) {
+      std::fprintf(stderr,
+                   "herald sub: warning: --insecure-skip-tls-verify: the server's certificate "
+                   "is not checked\n");
+    }
+    connection.tls = *ctx;
   }
   // No SA_RESTART: the signal interrupts epoll_wait and the loop sees g_stop within a slice.
   struct sigaction action {};
@@ -475,7 +513,7 @@ int run_subscriber(const SubOptions& options) {
   sigaction(SIGINT, &action, &old_int);
   sigaction(SIGTERM, &action, &old_term);
   g_stop = 0;
-  int code = Subscriber(options, *url).run();
+  int code = Subscriber(options, *url, std::move(connection)).run();
   sigaction(SIGINT, &old_int, nullptr);
   sigaction(SIGTERM, &old_term, nullptr);
   return code;
@@ -484,14 +522,22 @@ int run_subscriber(const SubOptions& options) {
 void register_sub_command(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<SubOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "sub", "print CHANNEL's publications as they come, one JSON per line (WebSocket)");
+      "sub", "print CHANNEL's publications as they come, one JSON per line (WebSocket or TCP)");
   cmd->add_option("channel", o->channel, "channel name")->required();
   CLI::Option* since =
       cmd->add_option("--since", o->since, "recover the publications after this offset first");
   cmd->add_option("--epoch", o->epoch, "the epoch --since belongs to (default: the current one)")
       ->needs(since);
   cmd->add_option("--count", o->count, "exit after printing this many publications");
-  cmd->add_option("--server", o->server, "server URL (http:// or ws://)")->capture_default_str();
+  cmd->add_option("--server", o->server,
+                  "server URL: http[s]:// or ws[s]:// (WebSocket), tcp:// or tls:// (the raw TCP "
+                  "port of herald serve --tcp-listen)")
+      ->capture_default_str();
+  cmd->add_option("--ca-file", o->ca_file,
+                  "TLS: PEM certificates to trust (default: the system's store)");
+  cmd->add_flag("--insecure-skip-tls-verify", o->insecure_skip_tls_verify,
+                "TLS: accept any certificate for any host (INSECURE: anyone on the path can read "
+                "and change the stream)");
   cmd->add_option("--token", o->token, "connection token (JWT; default: $HERALD_TOKEN)");
   cmd->callback([o, since, &exit_code] {
     o->has_since = since->count() > 0;

@@ -19,10 +19,20 @@ void add_output(CLI::App* sub, BenchOptions& o) {
   sub->add_flag("--quiet,-q", o.quiet, "no progress line on stderr");
 }
 
+// wss:// and tls://: what the clients trust.
+void add_tls(CLI::App* sub, BenchOptions& o) {
+  sub->add_option("--ca-file", o.ca_file,
+                  "wss:// and tls://: PEM certificates to trust (default: the system's store)");
+  sub->add_flag("--insecure-skip-tls-verify", o.insecure_skip_tls_verify,
+                "wss:// and tls://: accept any certificate for any host (INSECURE: only for a "
+                "test server)");
+}
+
 void add_common(CLI::App* sub, BenchOptions& o,
                 const std::string& connections_flag = "--connections,-c",
                 const std::string& connections_help = "WebSocket connections") {
-  sub->add_option("--url", o.url, "ws:// URL of the server (loopback only)")->capture_default_str();
+  sub->add_option("--url", o.url, "ws:// or wss:// URL of the server (loopback only)")
+      ->capture_default_str();
   sub->add_option(connections_flag, o.connections, connections_help)
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
@@ -36,6 +46,7 @@ void add_common(CLI::App* sub, BenchOptions& o,
       ->capture_default_str()
       ->check(CLI::Range(1, 10000));
   sub->add_flag("--deflate", o.deflate, "offer permessage-deflate");
+  add_tls(sub, o);
   add_output(sub, o);
 }
 
@@ -83,8 +94,8 @@ void add_transport(CLI::App* sub, BenchOptions& o) {
           {"poll", Transport::kPoll}}))
       ->option_text("websocket|tcp|sse|poll (default websocket)");
   sub->add_option("--tcp", o.tcp_address,
-                  "HOST:PORT of the raw TCP transport (herald serve --tcp-listen), for "
-                  "--transport tcp");
+                  "HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT of the raw TCP transport (herald "
+                  "serve --tcp-listen), for --transport tcp");
 }
 
 // fanout and channels: subscribers + a publisher at --rate.

@@ -75,6 +75,11 @@ int run_history(const BenchOptions& o) {
     std::fprintf(stderr, "herald bench history: %s\n", target.error().c_str());
     return 1;
   }
+  if (target->url.tls()) {
+    std::fprintf(stderr, "herald bench history: --url %s: the server API client speaks plain HTTP, "
+                 "not TLS\n", o.url.c_str());
+    return 2;
+  }
   ApiClient api;
   if (auto r = api.open(target->endpoint, o.api_connections, target->url.host_header(), o.api_key);
       !r) {

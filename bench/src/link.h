@@ -5,7 +5,7 @@
 // they start a link with its opening commands, read the server's lines from it, and close it,
 // so the four transports are measured by the same code.
 //   websocket  /connection/websocket of --url: one text frame per send (ws_link.cpp)
-//   tcp        the raw TCP port (--tcp): one line per command (tcp_link.cpp)
+//   tcp        the raw TCP port (--tcp, tcp:// or tls://): one line per command (tcp_link.cpp)
 //   sse        GET /connection/sse?connect=..., commands POSTed with ?session= (sse_link.cpp)
 //   poll       POST /connection/poll, then one held GET ?session=&cursor= at a time (poll_link.cpp)
 
@@ -27,10 +27,11 @@ std::string_view to_string(Transport transport);
 // SSE and long-poll routes live there) and the raw TCP address of --tcp.
 struct LinkTarget {
   Transport transport = Transport::kWebSocket;
-  client::WsUrl url;      // host, port (Host header) and the WebSocket path
-  client::Endpoint http;  // url's address
-  client::Endpoint tcp;   // --tcp (only for Transport::kTcp)
-  client::ConnectionOptions ws_options;
+  client::ServerUrl url;      // host, port (Host header) and the WebSocket path
+  client::Endpoint http;      // url's address
+  client::ServerUrl tcp_url;  // --tcp as tcp:// or tls:// (only for Transport::kTcp)
+  client::Endpoint tcp;       // its address
+  client::ConnectionOptions ws_options;  // .tls: the run's TLS context when one is needed
 };
 
 // What a link has counted, summed over a worker's links for the report.

@@ -45,7 +45,9 @@ struct BenchOptions {
   // and the server API of the same host:port:
   PublishVia publish_via = PublishVia::kApi;
   Transport transport = Transport::kWebSocket;  // fanout, channels, idle: the subscribers'
-  std::string tcp_address;  // HOST:PORT of the raw TCP transport (--transport tcp)
+  std::string tcp_address;  // [tcp://|tls://]HOST:PORT of the raw TCP transport (--transport tcp)
+  std::string ca_file;      // wss:// and tls://: the certificates to trust (empty: the system's)
+  bool insecure_skip_tls_verify = false;  // wss:// and tls://: no certificate check at all
   std::string ns = "bench";  // namespace of every channel used: bench:fanout, bench:ch:7...
   int channels = 1;          // channels: one subscriber each; history: channels written to
   int api_connections = 1;   // keep-alive server API connections, 1..64

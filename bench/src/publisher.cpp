@@ -14,8 +14,9 @@ namespace {
 constexpr uint32_t kConnectId = 4000000000u;
 constexpr double kCloseTimeoutS = 1.0;
 
-client::ConnectionOptions ws_options() {
-  client::ConnectionOptions c;
+// The run's WebSocket options (its TLS context too), with room for a deep pipeline.
+client::ConnectionOptions ws_options(const Shared& shared) {
+  client::ConnectionOptions c = shared.link.ws_options;
   c.validate_utf8 = false;  // replies only; their JSON is checked by the line parser
   c.max_output_bytes = 16u << 20;
   return c;
@@ -46,6 +47,12 @@ Publisher::~Publisher() = default;
 
 bool Publisher::connect() {
   if (o_.publish_via == PublishVia::kApi) {
+    if (shared_.url.tls()) {
+      shared_.set_first_error(
+          "publisher: the server API client speaks plain HTTP; against a TLS "
+          "server use --publish ws");
+      return false;
+    }
     auto r = api_.open(shared_.endpoint, o_.api_connections, shared_.url.host_header(), o_.api_key);
     if (!r) {
       shared_.set_first_error("publisher: " + r.error());
@@ -54,7 +61,7 @@ bool Publisher::connect() {
     return true;
   }
   client::ConnectionHandler& handler = *this;  // a private base: convert here, not in make_unique
-  ws_ = std::make_unique<client::Connection>(loop_, handler, ws_options());
+  ws_ = std::make_unique<client::Connection>(loop_, handler, ws_options(shared_));
   if (!ws_->start(shared_.endpoint, shared_.url)) {
     shared_.set_first_error("publisher: cannot connect");
     return false;

@@ -178,6 +178,11 @@ int run_recovery(const BenchOptions& o) {
     std::fprintf(stderr, "herald bench recovery: %s\n", target.error().c_str());
     return 1;
   }
+  if (target->url.tls()) {
+    std::fprintf(stderr, "herald bench recovery: --url %s: the server API client speaks plain HTTP, "
+                 "not TLS\n", o.url.c_str());
+    return 2;
+  }
   ApiClient api;
   if (auto r = api.open(target->endpoint, 1, target->url.host_header(), o.api_key); !r) {
     std::fprintf(stderr, "herald bench recovery: %s\n", r.error().c_str());

@@ -36,6 +36,13 @@ Result<Target> resolve_target(const std::string& url) {
   return t;
 }
 
+Result<std::shared_ptr<const client::TlsClientContext>> make_tls_context(const BenchOptions& o) {
+  client::TlsOptions tls;
+  tls.ca_file = o.ca_file;
+  tls.verify = !o.insecure_skip_tls_verify;
+  return client::TlsClientContext::create(tls);
+}
+
 Result<LinkTarget> resolve_link_target(const BenchOptions& o) {
   auto http = resolve_target(o.url);
   if (!http) {
@@ -46,19 +53,36 @@ Result<LinkTarget> resolve_link_target(const BenchOptions& o) {
   t.url = http->url;
   t.http = http->endpoint;
   t.ws_options = ws_connection_options(o);
+  bool tls = t.url.tls();
   if (o.transport == Transport::kTcp) {
-    std::string_view address = o.tcp_address;
-    if (address.starts_with("tcp://")) {
-      address.remove_prefix(6);  // as `herald serve` prints it
+    std::string address = o.tcp_address;
+    if (address.find("://") == std::string::npos) {
+      address = "tcp://" + address;  // HOST:PORT
     }
-    if (address.empty()) {
+    if (address == "tcp://") {
       return Error{"--transport tcp needs --tcp HOST:PORT (herald serve --tcp-listen)"};
     }
-    auto tcp = resolve_target("ws://" + std::string(address) + "/");
+    client::UrlError err = client::parse_server_url(address, t.tcp_url);
+    if (err != client::UrlError::kNone || t.tcp_url.websocket()) {
+      return Error{"--tcp " + o.tcp_address + ": expected HOST:PORT, tcp://HOST:PORT or " +
+                   "tls://HOST:PORT"};
+    }
+    auto tcp = client::resolve(t.tcp_url);
     if (!tcp) {
       return Error{"--tcp " + o.tcp_address + ": " + tcp.error()};
     }
-    t.tcp = tcp->endpoint;
+    if (!tcp->is_loopback()) {
+      return Error{"refusing --tcp " + o.tcp_address + ": herald bench only targets loopback"};
+    }
+    t.tcp = *tcp;
+    tls = tls || t.tcp_url.tls();
+  }
+  if (tls) {
+    auto ctx = make_tls_context(o);
+    if (!ctx) {
+      return Error{ctx.error()};
+    }
+    t.ws_options.tls = *ctx;
   }
   return t;
 }
@@ -197,7 +221,7 @@ void Worker::close_all() {
 
 WsWorker::WsWorker(Shared& shared, int index, std::vector<uint32_t> ids)
     : Worker(shared, index, std::move(ids)) {
-  client::ConnectionOptions co = ws_connection_options(*shared.options);
+  const client::ConnectionOptions& co = shared.link.ws_options;
   conns_.reserve(ids_.size());
   for (size_t i = 0; i < ids_.size(); ++i) {
     conns_.push_back(std::make_unique<client::Connection>(loop_, *this, co));

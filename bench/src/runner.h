@@ -28,23 +28,29 @@ enum class Phase : int { kConnect, kMeasure, kDrain, kClose };
 
 uint64_t now_ns();
 
-// Where the generator sends its traffic: the parsed --url and its address, loopback only.
+// Where the generator sends its traffic: the parsed --url (ws:// or wss://) and its address,
+// loopback only.
 struct Target {
-  client::WsUrl url;
+  client::ServerUrl url;
   client::Endpoint endpoint;
 };
 Result<Target> resolve_target(const std::string& url);
-// The links' target for o: --url, and --tcp when the transport is tcp (loopback only too).
+// The links' target for o: --url, and --tcp when the transport is tcp (loopback only too), with
+// the WebSocket clients' options; over TLS (wss:// or --tcp tls://) one TLS context made from
+// --ca-file / --insecure-skip-tls-verify, shared by every connection of the run.
 Result<LinkTarget> resolve_link_target(const BenchOptions& o);
-// The options of the generator's WebSocket clients.
+// The options of the generator's WebSocket clients (without TLS).
 client::ConnectionOptions ws_connection_options(const BenchOptions& o);
+// The TLS context of o's clients.
+Result<std::shared_ptr<const client::TlsClientContext>> make_tls_context(const BenchOptions& o);
 
 // What the main thread and all workers share. Written by the main thread except where noted.
 struct Shared {
   const BenchOptions* options = nullptr;
-  client::WsUrl url;
+  client::ServerUrl url;
   client::Endpoint endpoint;
-  LinkTarget link;  // where the subscriber modes' links connect
+  LinkTarget link;  // where the subscriber modes' links connect; link.ws_options for every
+                    // WebSocket client of the run (TLS context included)
   std::atomic<int> phase{static_cast<int>(Phase::kConnect)};
   std::atomic<uint64_t> measure_start_ns{0};
   std::atomic<uint64_t> measure_end_ns{0};

@@ -1,106 +1,67 @@
-// TcpLink: the Herald protocol over the raw TCP transport (docs/PROTOCOL.md, "Raw TCP"): the
-// opening commands go out as lines as soon as the TCP connect completes; every line from the
-// server is handed on alone, except the empty line, the server's keepalive, which is answered
-// with an empty line (the pong a client owes it). close() sends FIN and waits for the server's.
-#include <cstring>
-
-#include "line_splitter.h"
+// TcpLink: the Herald protocol over the raw TCP transport (docs/PROTOCOL.md, "Raw TCP"), plain
+// or TLS (--tcp tls://HOST:PORT): a thin adapter over client::LineConnection, which sends the
+// opening commands as lines once connected, hands every server line on alone and answers the
+// server's keepalive (an empty line) with an empty line. close() sends FIN and waits for the
+// server's.
+#include "herald/client/line_connection.h"
 #include "link.h"
-#include "link_socket.h"
 
 namespace herald::bench {
 namespace {
 
-// The server's limit on a line (max_message_size); a longer one is a broken server.
-constexpr size_t kMaxLine = 16u << 20;
 // send() refuses beyond this much unwritten output: the server is not reading.
 constexpr size_t kMaxOutput = 4u << 20;
 
+client::LineOptions line_options(const LinkTarget& target) {
+  client::LineOptions o;
+  o.max_output_bytes = kMaxOutput;
+  o.tls = target.ws_options.tls;  // one context for every TLS client of the run
+  return o;
+}
+
 // Thread: its loop's thread only.
-class TcpLink final : public Link, private LinkSocket::Owner {
+class TcpLink final : public Link, private client::LineHandler {
  public:
   TcpLink(const LinkTarget& target, client::Loop& loop, LinkHandler& handler)
-      : target_(target), handler_(handler), socket_(loop, *this), lines_(kMaxLine) {}
+      : target_(target), handler_(handler), conn_(loop, *this, line_options(target)) {}
 
   bool start(std::string_view opening) override {
-    if (!socket_.connect(target_.tcp)) {
+    if (!conn_.start(target_.tcp, target_.tcp_url)) {
       return false;
     }
-    active_ = true;
-    queue_lines(opening);
+    conn_.send_lines(opening);  // queued until the connect (and TLS handshake) completes
     return true;
   }
 
-  bool send(std::string_view lines) override {
-    if (!active_ || closing_ || socket_.buffered() > kMaxOutput) {
-      return false;
-    }
-    queue_lines(lines);
-    return true;
+  bool send(std::string_view lines) override { return conn_.send_lines(lines); }
+  void close() override { conn_.close(); }
+  void abort() override { conn_.abort(); }
+  bool active() const override {
+    auto s = conn_.state();
+    return s != client::LineConnection::State::kIdle && s != client::LineConnection::State::kClosed;
   }
-
-  void close() override {
-    if (active_ && !closing_) {
-      closing_ = true;
-      socket_.shutdown_write();  // the server closes its side in turn
-    }
-  }
-
-  void abort() override { end(false, "aborted"); }
-  bool active() const override { return active_; }
-  int last_errno() const override { return socket_.last_errno(); }
-  void add_counters(LinkCounters& into) const override { into.keepalives += keepalives_; }
+  int last_errno() const override { return conn_.last_errno(); }
+  void add_counters(LinkCounters& into) const override { into.keepalives += conn_.keepalives(); }
 
  private:
-  void queue_lines(std::string_view lines) {
-    socket_.write(lines);
-    socket_.write("\n");
+  void on_line(client::LineConnection& /*conn*/, std::string_view line) override {
+    handler_.on_link_text(*this, line);
   }
 
-  void on_socket_connected(LinkSocket& /*socket*/) override {}
-
-  void on_socket_data(LinkSocket& socket, std::string_view data) override {
-    bool ok = lines_.feed(data, [&](std::string_view line) {
-      if (line.empty()) {
-        ++keepalives_;
-        if (!closing_) {
-          socket.write("\n");
-        }
-        return true;
-      }
-      handler_.on_link_text(*this, line);
-      return active_;
-    });
-    if (!ok && active_) {
-      end(false, "server line over 16 MiB");
+  void on_close(client::LineConnection& /*conn*/, const client::CloseInfo& info) override {
+    bool clean = info.cause == client::CloseCause::kClosed;
+    std::string why;
+    if (!clean) {
+      why = info.cause == client::CloseCause::kConnectionLost && info.sys_errno == 0
+                ? std::string("server closed the connection")
+                : info.describe();
     }
-  }
-
-  void on_socket_closed(LinkSocket& /*socket*/, int err) override {
-    if (closing_ && err == 0) {
-      end(true, {});
-      return;
-    }
-    std::string why = err == 0 ? "server closed the connection" : std::strerror(err);
-    end(false, why);
-  }
-
-  void end(bool clean, std::string_view why) {
-    if (!active_) {
-      return;
-    }
-    active_ = false;
-    socket_.close();
     handler_.on_link_close(*this, clean, why);
   }
 
   const LinkTarget& target_;
   LinkHandler& handler_;
-  LinkSocket socket_;
-  LineSplitter lines_;
-  bool active_ = false;
-  bool closing_ = false;
-  uint64_t keepalives_ = 0;
+  client::LineConnection conn_;
 };
 
 }  // namespace

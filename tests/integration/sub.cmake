@@ -6,4 +6,8 @@ if(TARGET herald AND TARGET herald_client)
     COMMAND ${HERALD_IT_PYTHON} -B ${CMAKE_CURRENT_LIST_DIR}/test_cli_sub.py
             --herald $<TARGET_FILE:herald>)
   set_tests_properties(integration_cli_sub PROPERTIES LABELS integration TIMEOUT 180)
+  add_test(NAME integration_cli_sub_transports
+    COMMAND ${HERALD_IT_PYTHON} -B ${CMAKE_CURRENT_LIST_DIR}/test_cli_sub_transports.py
+            --herald $<TARGET_FILE:herald>)
+  set_tests_properties(integration_cli_sub_transports PROPERTIES LABELS integration TIMEOUT 240)
 endif()

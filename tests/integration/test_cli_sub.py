@@ -3,7 +3,8 @@
 order, recovered publications first; --count ends it with exit 0, SIGINT/SIGTERM too; a server
 restart (same port, same durable data directory) is bridged by reconnecting and recovering from
 the last printed offset, with nothing missed or printed twice; an unreachable or malformed
-server URL exits 1 at once with a message on stderr.
+server URL exits 1 at once with a message on stderr. tcp://, tls:// and wss://:
+test_cli_sub_transports.py.
 
 Publishing goes through the server API (POST /api/publish with urllib) or a python-websockets
 client; "subscribed" is observed through POST /api/channels, never assumed after a sleep.
@@ -403,13 +404,14 @@ def reconnect(server):
             new.stop()
 
 
-@suite.case("a server that refuses, a bad URL, TLS: exit 1 with a message (no retry loop)")
+@suite.case("a server that refuses, a bad URL, TLS to a plain port: exit 1 with a message "
+            "(no retry loop)")
 def unreachable(server):
     port = free_port()
     cases = [(f"http://127.0.0.1:{port}", "Connection refused"),
              ("http://127.0.0.1:notaport", "port"),
-             ("https://127.0.0.1:8443", "TLS"),
-             ("ftp://127.0.0.1:21", "expected http://")]
+             (f"https://127.0.0.1:{server.port}", "TLS failed"),
+             ("ftp://127.0.0.1:21", "expected http[s]://")]
     for url, says in cases:
         sub = Sub(server.argv[0], server.port, "sub:f", server_url=url)
         try:

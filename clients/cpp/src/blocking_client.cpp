@@ -18,10 +18,17 @@ int millis_left(Clock::time_point deadline) {
 Result<std::unique_ptr<BlockingClient>> BlockingClient::connect(std::string_view url,
                                                                 Millis timeout,
                                                                 ConnectionOptions options) {
-  WsUrl parsed;
-  UrlError url_error = parse_ws_url(url, parsed);
+  ServerUrl parsed;
+  UrlError url_error = parse_server_url(url, parsed);
   if (url_error != UrlError::kNone) {
     return Error{std::string(url) + ": " + std::string(to_string(url_error))};
+  }
+  if (parsed.tls() && options.tls == nullptr) {
+    auto tls = TlsClientContext::create(TlsOptions{});
+    if (!tls) {
+      return Error{tls.error()};
+    }
+    options.tls = *tls;
   }
   auto endpoint = resolve(parsed);
   if (!endpoint) {
@@ -31,45 +38,82 @@ Result<std::unique_ptr<BlockingClient>> BlockingClient::connect(std::string_view
   if (!client->loop_.ok()) {
     return Error{"epoll_create1 failed"};
   }
-  ConnectionHandler& handler = *client;  // the base is private: convert here, where it is visible
-  client->conn_ = std::make_unique<Connection>(client->loop_, handler, std::move(options));
-  if (!client->conn_->start(*endpoint, parsed)) {
-    return Error{"connect to " + endpoint->to_string() + ": " +
-                 std::strerror(client->conn_->last_errno())};
+  bool started = false;
+  int err = 0;
+  if (parsed.websocket()) {
+    ConnectionHandler& handler = *client;  // the base is private: convert here, where it is visible
+    client->conn_ = std::make_unique<Connection>(client->loop_, handler, std::move(options));
+    started = client->conn_->start(*endpoint, parsed);
+    err = client->conn_->last_errno();
+  } else {
+    LineOptions lo;
+    lo.max_line = options.max_message_size;
+    lo.max_output_bytes = options.max_output_bytes;
+    lo.tls = std::move(options.tls);
+    LineHandler& handler = *client;
+    client->lines_ = std::make_unique<LineConnection>(client->loop_, handler, std::move(lo));
+    started = client->lines_->start(*endpoint, parsed);
+    err = client->lines_->last_errno();
+  }
+  if (!started) {
+    return Error{"connect to " + endpoint->to_string() + ": " + std::strerror(err)};
   }
   auto deadline = Clock::now() + timeout;
-  while (!client->conn_->is_open() && !client->closed_ && Clock::now() < deadline) {
+  while (!client->is_open() && !client->closed_ && Clock::now() < deadline) {
     client->loop_.run_once(millis_left(deadline));
   }
   if (client->closed_) {
     return Error{"connect to " + std::string(url) + ": " + client->closed_how_};
   }
-  if (!client->conn_->is_open()) {
-    client->conn_->abort();
+  if (!client->is_open()) {
+    client->abort();
     return Error{"connect to " + std::string(url) + ": timed out"};
   }
   return client;
 }
 
 BlockingClient::~BlockingClient() {
-  if (conn_ != nullptr && !closed_) {
-    conn_->abort();
+  if (!closed_) {
+    abort();
   }
 }
 
+void BlockingClient::abort() {
+  if (conn_ != nullptr) {
+    conn_->abort();
+  } else if (lines_ != nullptr) {
+    lines_->abort();
+  }
+}
+
+size_t BlockingClient::buffered_bytes() const {
+  if (conn_ != nullptr) {
+    return conn_->buffered_bytes();
+  }
+  return lines_ != nullptr ? lines_->buffered_bytes() : 0;
+}
+
 Result<Ok> BlockingClient::send(Opcode opcode, std::string_view payload, Millis timeout) {
-  if (closed_ || !conn_->send(opcode, payload)) {
+  bool queued = false;
+  if (!closed_) {
+    if (conn_ != nullptr) {
+      queued = conn_->send(opcode, payload);
+    } else if (lines_ != nullptr && opcode == Opcode::kText) {
+      queued = lines_->send_lines(payload);
+    }
+  }
+  if (!queued) {
     return Error{closed_ ? "connection closed: " + closed_how_
                          : std::string("connection is not open or its output is full")};
   }
   auto deadline = Clock::now() + timeout;
   do {
-    loop_.run_once(conn_->buffered_bytes() == 0 ? 0 : millis_left(deadline));
-  } while (!closed_ && conn_->buffered_bytes() > 0 && Clock::now() < deadline);
+    loop_.run_once(buffered_bytes() == 0 ? 0 : millis_left(deadline));
+  } while (!closed_ && buffered_bytes() > 0 && Clock::now() < deadline);
   if (closed_) {
     return Error{"connection closed: " + closed_how_};
   }
-  if (conn_->buffered_bytes() > 0) {
+  if (buffered_bytes() > 0) {
     return Error{"send timed out"};
   }
   return Ok{};
@@ -106,13 +150,17 @@ void BlockingClient::close(uint16_t code, std::string_view reason, Millis timeou
   if (closed_) {
     return;
   }
-  conn_->close(code, reason);
+  if (conn_ != nullptr) {
+    conn_->close(code, reason);
+  } else {
+    lines_->close();
+  }
   auto deadline = Clock::now() + timeout;
   while (!closed_ && Clock::now() < deadline) {
     loop_.run_once(millis_left(deadline));
   }
   if (!closed_) {
-    conn_->abort();
+    abort();
   }
 }
 
@@ -122,6 +170,17 @@ void BlockingClient::on_message(Connection& conn, Opcode opcode, std::string_vie
 }
 
 void BlockingClient::on_close(Connection& conn, const CloseInfo& info) {
+  (void)conn;
+  closed_ = true;
+  closed_how_ = info.describe();
+}
+
+void BlockingClient::on_line(LineConnection& conn, std::string_view line) {
+  (void)conn;
+  inbox_.push_back(Message{Opcode::kText, std::string(line)});
+}
+
+void BlockingClient::on_close(LineConnection& conn, const CloseInfo& info) {
   (void)conn;
   closed_ = true;
   closed_how_ = info.describe();

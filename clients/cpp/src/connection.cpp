@@ -1,10 +1,5 @@
 #include "herald/client/connection.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 
@@ -19,6 +14,8 @@ std::string_view to_string(CloseCause cause) {
       return "open";
     case CloseCause::kConnectFailed:
       return "connect failed";
+    case CloseCause::kTlsFailed:
+      return "TLS failed";
     case CloseCause::kHandshakeFailed:
       return "handshake failed";
     case CloseCause::kProtocolError:
@@ -54,6 +51,10 @@ std::string CloseInfo::describe() const {
       out += ": ";
       out += to_string(frame_error);
       break;
+    case CloseCause::kTlsFailed:
+      out += ": ";
+      out += tls_error;
+      break;
     case CloseCause::kClosed:
       out += " with code " + std::to_string(code);
       if (!reason.empty()) {
@@ -70,138 +71,77 @@ Connection::Connection(Loop& loop, ConnectionHandler& handler, ConnectionOptions
     : loop_(loop),
       handler_(handler),
       options_(std::move(options)),
+      socket_(loop, *this),
       parser_(options_.max_message_size) {}
 
-Connection::~Connection() {
-  loop_.forget(this);
-  if (fd_ >= 0) {
-    ::close(fd_);
-  }
-}
+Connection::~Connection() = default;  // the socket closes itself without a callback
 
-bool Connection::start(const Endpoint& endpoint, const WsUrl& url) {
+bool Connection::start(const Endpoint& endpoint, const ServerUrl& url) {
   if (state_ != State::kIdle) {
     last_errno_ = EISCONN;
     return false;
   }
-  fd_ = ::socket(endpoint.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd_ < 0) {
-    last_errno_ = errno;
+  if (!url.websocket() || (url.tls() && options_.tls == nullptr)) {
+    last_errno_ = EINVAL;
     return false;
   }
-  int one = 1;
-  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  if (::connect(fd_, reinterpret_cast<const sockaddr*>(&endpoint.addr), endpoint.len) != 0 &&
-      errno != EINPROGRESS) {
-    last_errno_ = errno;
-    ::close(fd_);
-    fd_ = -1;
+  // ALPN http/1.1 over TLS: a server that speaks several protocols on its port knows ours.
+  const TlsClientContext* tls = url.tls() ? options_.tls.get() : nullptr;
+  if (!socket_.connect(endpoint, tls, url.host, tls != nullptr ? "http/1.1" : "")) {
+    last_errno_ = socket_.last_errno();
     return false;
   }
   std::string key = make_websocket_key();
   UpgradeOptions up;
   up.offer_deflate = options_.offer_deflate;
   up.origin = options_.origin;
-  out_ = build_upgrade_request(url, key, up);
+  request_ = build_upgrade_request(url, key, up);
   handshake_ =
       std::make_unique<HandshakeResponseParser>(compute_accept_key(key), options_.offer_deflate);
   state_ = State::kConnecting;
-  interest_ = EPOLLOUT;
-  if (!loop_.watch(fd_, this, interest_)) {
-    last_errno_ = errno;
-    ::close(fd_);
-    fd_ = -1;
-    state_ = State::kIdle;
-    return false;
-  }
   return true;
 }
 
-void Connection::handle_events(uint32_t events) {
-  if (state_ == State::kClosed || state_ == State::kIdle) {
-    return;
-  }
-  if (state_ == State::kConnecting) {
-    if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) != 0) {
-      on_connected();
-    }
-    return;
-  }
-  if ((events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) != 0) {
-    on_readable();
-  }
-  if (state_ != State::kClosed && (events & EPOLLOUT) != 0) {
-    flush();
-  }
-}
-
-void Connection::on_connected() {
-  int err = 0;
-  socklen_t len = sizeof(err);
-  if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
-    err = errno;
-  }
-  if (err != 0) {
-    CloseInfo info;
-    info.cause = CloseCause::kConnectFailed;
-    info.sys_errno = err;
-    finish(info);
-    return;
-  }
+void Connection::on_socket_open(Socket& socket) {
   state_ = State::kHandshaking;
-  flush();  // the upgrade request
-  if (state_ != State::kClosed) {
-    update_interest();
-  }
+  socket.write(request_);
+  request_.clear();
+  request_.shrink_to_fit();
 }
 
-void Connection::update_interest() {
-  uint32_t want = EPOLLIN | EPOLLRDHUP;
-  if (buffered_bytes() > 0) {
-    want |= EPOLLOUT;
-  }
-  if (want != interest_) {
-    interest_ = want;
-    loop_.modify(fd_, this, interest_);
-  }
+void Connection::on_socket_data(Socket& /*socket*/, std::string_view data) {
+  consume(data);
 }
 
-void Connection::mark_dirty() { loop_.mark_dirty(this); }
-
-void Connection::on_readable() {
-  char* buf = loop_.read_buffer();
-  size_t cap = loop_.read_buffer_size();
-  // Bounded: a socket that keeps filling the buffer yields to the others after a few reads.
-  for (int round = 0; round < 4; ++round) {
-    ssize_t n = ::recv(fd_, buf, cap, 0);
-    if (n > 0) {
-      consume(std::string_view(buf, static_cast<size_t>(n)));
-      if (state_ == State::kClosed || static_cast<size_t>(n) < cap) {
-        return;
-      }
-      continue;
-    }
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      return;
-    }
-    CloseInfo info;
-    info.sys_errno = n < 0 ? errno : 0;
-    if (close_received_) {
-      info.cause = CloseCause::kClosed;
-      info.code = close_code_;
-      info.reason = close_reason_;
-    } else if (state_ == State::kHandshaking) {
-      info.cause = CloseCause::kHandshakeFailed;
-      info.handshake_error = HandshakeError::kBadStatusLine;
-    } else {
-      info.cause = CloseCause::kConnectionLost;
-    }
-    finish(info);
+void Connection::on_socket_end(Socket& /*socket*/, const SocketEnd& end) {
+  if (state_ == State::kClosed) {
     return;
   }
+  CloseInfo info;
+  info.sys_errno = end.sys_errno;
+  switch (end.kind) {
+    case SocketEnd::Kind::kConnectFailed:
+      info.cause = CloseCause::kConnectFailed;
+      break;
+    case SocketEnd::Kind::kTlsFailed:
+      info.cause = CloseCause::kTlsFailed;
+      info.tls_error = end.tls_error;
+      break;
+    case SocketEnd::Kind::kEof:
+    case SocketEnd::Kind::kError:
+      if (close_received_) {
+        info.cause = CloseCause::kClosed;
+        info.code = close_code_;
+        info.reason = close_reason_;
+      } else if (state_ == State::kHandshaking) {
+        info.cause = CloseCause::kHandshakeFailed;
+        info.handshake_error = HandshakeError::kBadStatusLine;
+      } else {
+        info.cause = CloseCause::kConnectionLost;
+      }
+      break;
+  }
+  finish(info);
 }
 
 void Connection::consume(std::string_view data) {
@@ -300,12 +240,8 @@ void Connection::dispatch(const FrameEvent& ev) {
 }
 
 void Connection::queue_frame(Opcode opcode, std::string_view payload, bool rsv1) {
-  if (out_pos_ > 0 && out_pos_ == out_.size()) {
-    out_.clear();
-    out_pos_ = 0;
-  }
-  append_client_frame(out_, opcode, payload, loop_.next_mask(), true, rsv1);
-  mark_dirty();
+  append_client_frame(socket_.output(), opcode, payload, loop_.next_mask(), true, rsv1);
+  socket_.mark_dirty();
 }
 
 bool Connection::send(Opcode opcode, std::string_view payload) {
@@ -357,7 +293,10 @@ void Connection::fail_protocol(FrameError error) {
     std::string payload = make_close_payload(close_code_for(error), to_string(error));
     queue_frame(Opcode::kClose, payload);
     close_sent_ = true;
-    ::send(fd_, out_.data() + out_pos_, buffered_bytes(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    socket_.flush();
+    if (state_ == State::kClosed) {
+      return;  // the write failed: on_close has been called
+    }
   }
   CloseInfo info;
   info.cause = CloseCause::kProtocolError;
@@ -366,52 +305,14 @@ void Connection::fail_protocol(FrameError error) {
   finish(info);
 }
 
-void Connection::flush() {
-  if (fd_ < 0 || state_ == State::kClosed || state_ == State::kConnecting) {
-    return;
-  }
-  while (out_pos_ < out_.size()) {
-    ssize_t n =
-        ::send(fd_, out_.data() + out_pos_, out_.size() - out_pos_, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n > 0) {
-      out_pos_ += static_cast<size_t>(n);
-      continue;
-    }
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      break;
-    }
-    CloseInfo info;
-    info.cause = CloseCause::kConnectionLost;
-    info.sys_errno = errno;
-    finish(info);
-    return;
-  }
-  if (out_pos_ == out_.size()) {
-    out_.clear();
-    out_pos_ = 0;
-    // A burst should not pin megabytes on an idle connection.
-    if (out_.capacity() > (1u << 20)) {
-      out_.shrink_to_fit();
-    }
-  }
-  update_interest();
-}
-
 void Connection::finish(CloseInfo info) {
   if (state_ == State::kClosed) {
     return;
   }
   state_ = State::kClosed;
-  if (fd_ >= 0) {
-    ::close(fd_);
-    fd_ = -1;
-  }
-  out_.clear();
-  out_pos_ = 0;
-  out_.shrink_to_fit();
+  socket_.close();
+  request_.clear();
+  request_.shrink_to_fit();
   handshake_.reset();
   handler_.on_close(*this, info);
 }

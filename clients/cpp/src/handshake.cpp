@@ -114,7 +114,7 @@ std::string compute_accept_key(std::string_view key) {
   return base64(digest, sizeof(digest));
 }
 
-std::string build_upgrade_request(const WsUrl& url, std::string_view key,
+std::string build_upgrade_request(const ServerUrl& url, std::string_view key,
                                   const UpgradeOptions& options) {
   std::string req;
   req.reserve(256);

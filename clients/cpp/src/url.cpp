@@ -12,7 +12,7 @@ std::string_view to_string(UrlError error) {
     case UrlError::kNone:
       return "ok";
     case UrlError::kUnsupportedScheme:
-      return "only ws:// URLs are supported";
+      return "unsupported scheme";
     case UrlError::kEmptyHost:
       return "the URL has no host";
     case UrlError::kBadIpv6Literal:
@@ -21,11 +21,29 @@ std::string_view to_string(UrlError error) {
       return "port must be 1..65535";
     case UrlError::kBadCharacter:
       return "the URL contains spaces or control characters";
+    case UrlError::kMissingPort:
+      return "tcp:// and tls:// need a port";
+    case UrlError::kUnexpectedPath:
+      return "tcp:// and tls:// take no path";
   }
   return "unknown URL error";
 }
 
-std::string WsUrl::host_header() const {
+std::string_view to_string(Scheme scheme) {
+  switch (scheme) {
+    case Scheme::kWs:
+      return "ws";
+    case Scheme::kWss:
+      return "wss";
+    case Scheme::kTcp:
+      return "tcp";
+    case Scheme::kTls:
+      return "tls";
+  }
+  return "?";
+}
+
+std::string ServerUrl::host_header() const {
   // append() rather than operator+: GCC 12 -O3 reports a false -Wrestrict on "[" + host.
   std::string out;
   out.reserve(host.size() + 8);
@@ -38,31 +56,55 @@ std::string WsUrl::host_header() const {
   return out;
 }
 
-UrlError parse_ws_url(std::string_view text, WsUrl& out) {
+namespace {
+
+// Strips a case-insensitive "scheme://" prefix; false when text does not start with it.
+bool strip_scheme(std::string_view& text, std::string_view scheme) {
+  if (text.size() < scheme.size() + 3) {
+    return false;
+  }
+  for (size_t i = 0; i < scheme.size(); ++i) {
+    char c = text[i];
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+    if (c != scheme[i]) {
+      return false;
+    }
+  }
+  if (text.substr(scheme.size(), 3) != "://") {
+    return false;
+  }
+  text.remove_prefix(scheme.size() + 3);
+  return true;
+}
+
+UrlError parse(std::string_view text, bool any_scheme, ServerUrl& out) {
   for (char c : text) {
     if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
       return UrlError::kBadCharacter;
     }
   }
-  constexpr std::string_view kScheme = "ws://";
-  if (text.size() < kScheme.size()) {
+  ServerUrl url;
+  std::string_view rest = text;
+  if (strip_scheme(rest, "ws")) {
+    url.scheme = Scheme::kWs;
+    url.port = 80;
+  } else if (strip_scheme(rest, "wss")) {
+    url.scheme = Scheme::kWss;
+    url.port = 443;
+  } else if (any_scheme && strip_scheme(rest, "tcp")) {
+    url.scheme = Scheme::kTcp;
+    url.port = 0;
+  } else if (any_scheme && strip_scheme(rest, "tls")) {
+    url.scheme = Scheme::kTls;
+    url.port = 0;
+  } else {
     return UrlError::kUnsupportedScheme;
   }
-  for (size_t i = 0; i < kScheme.size(); ++i) {
-    char c = text[i];
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-    if (c != kScheme[i]) {
-      return UrlError::kUnsupportedScheme;
-    }
-  }
-  std::string_view rest = text.substr(kScheme.size());
   size_t path_at = rest.find_first_of("/?");
   std::string_view authority = rest.substr(0, path_at);
   std::string_view path = path_at == std::string_view::npos ? "" : rest.substr(path_at);
-
-  WsUrl url;
   std::string_view port_text;
   if (!authority.empty() && authority.front() == '[') {
     size_t close = authority.find(']');
@@ -121,6 +163,15 @@ UrlError parse_ws_url(std::string_view text, WsUrl& out) {
     }
     url.port = static_cast<uint16_t>(port);
   }
+  if (!url.websocket()) {
+    if (url.port == 0) {
+      return UrlError::kMissingPort;
+    }
+    if (!path.empty() && path != "/") {
+      return UrlError::kUnexpectedPath;
+    }
+    path = "/";
+  }
   url.path.clear();
   if (path.empty() || path.front() == '?') {
     url.path.push_back('/');
@@ -128,6 +179,16 @@ UrlError parse_ws_url(std::string_view text, WsUrl& out) {
   url.path.append(path);
   out = std::move(url);
   return UrlError::kNone;
+}
+
+}  // namespace
+
+UrlError parse_ws_url(std::string_view text, ServerUrl& out) {
+  return parse(text, false, out);
+}
+
+UrlError parse_server_url(std::string_view text, ServerUrl& out) {
+  return parse(text, true, out);
 }
 
 bool Endpoint::is_loopback() const {
@@ -163,7 +224,7 @@ std::string Endpoint::to_string() const {
   return out;
 }
 
-Result<Endpoint> resolve(const WsUrl& url) {
+Result<Endpoint> resolve(const ServerUrl& url) {
   Endpoint ep;
   std::string host = url.host;
   if (host == "localhost") {

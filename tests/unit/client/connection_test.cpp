@@ -197,7 +197,7 @@ void pump(Loop& loop, const std::function<bool()>& done) {
 }
 
 bool start(Connection& conn, const std::string& text) {
-  WsUrl url;
+  ServerUrl url;
   EXPECT_EQ(parse_ws_url(text, url), UrlError::kNone);
   auto ep = resolve(url);
   EXPECT_TRUE(ep.ok());
@@ -370,7 +370,7 @@ TEST(Connection, ConnectRefused) {
   pump(loop, [&] { return rec.closes > 0; });
   EXPECT_EQ(rec.close_info.cause, CloseCause::kConnectFailed);
   EXPECT_EQ(rec.close_info.sys_errno, ECONNREFUSED);
-  EXPECT_FALSE(conn.start(Endpoint{}, WsUrl{}));  // not reusable
+  EXPECT_FALSE(conn.start(Endpoint{}, ServerUrl{}));  // not reusable
 }
 
 TEST(Connection, AbortCallsOnCloseOnce) {

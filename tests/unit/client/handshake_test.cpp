@@ -29,7 +29,7 @@ TEST(Handshake, KeysAreRandomBase64Of16Bytes) {
 }
 
 TEST(Handshake, UpgradeRequest) {
-  WsUrl url;
+  ServerUrl url;
   ASSERT_EQ(parse_ws_url("ws://[::1]:9000/chat?room=1", url), UrlError::kNone);
   UpgradeOptions options;
   std::string req = build_upgrade_request(url, kKey, options);

@@ -24,7 +24,8 @@ TEST(Url, Table) {
       {"ws://h?q=1", UrlError::kNone, "h", 80, "/?q=1"},
       {"ws://h:65535/a/b", UrlError::kNone, "h", 65535, "/a/b"},
       {"http://h/", UrlError::kUnsupportedScheme},
-      {"wss://h/", UrlError::kUnsupportedScheme},
+      {"tcp://h:1/", UrlError::kUnsupportedScheme},  // parse_server_url only
+      {"wssx://h/", UrlError::kUnsupportedScheme},
       {"ws:/", UrlError::kUnsupportedScheme},
       {"ws://", UrlError::kEmptyHost},
       {"ws://:80/", UrlError::kEmptyHost},
@@ -44,7 +45,7 @@ TEST(Url, Table) {
       {"ws://user@h/", UrlError::kBadCharacter},
   };
   for (const UrlCase& c : cases) {
-    WsUrl url;
+    ServerUrl url;
     url.host = "untouched";
     EXPECT_EQ(parse_ws_url(c.text, url), c.error) << c.text;
     if (c.error == UrlError::kNone) {
@@ -59,8 +60,48 @@ TEST(Url, Table) {
   }
 }
 
+TEST(Url, Schemes) {
+  struct Case {
+    const char* text;
+    UrlError error;
+    Scheme scheme = Scheme::kWs;
+    uint16_t port = 0;
+    const char* path = "/";
+  };
+  const Case cases[] = {
+      {"ws://h/x", UrlError::kNone, Scheme::kWs, 80, "/x"},
+      {"wss://h/x", UrlError::kNone, Scheme::kWss, 443, "/x"},
+      {"WSS://h:8443", UrlError::kNone, Scheme::kWss, 8443, "/"},
+      {"tcp://127.0.0.1:9090", UrlError::kNone, Scheme::kTcp, 9090},
+      {"tcp://h:9090/", UrlError::kNone, Scheme::kTcp, 9090},
+      {"TLS://[::1]:9091", UrlError::kNone, Scheme::kTls, 9091},
+      {"tcp://h", UrlError::kMissingPort},
+      {"tls://h/", UrlError::kMissingPort},
+      {"tcp://h:9090/connection/websocket", UrlError::kUnexpectedPath},
+      {"tcp://h:9090?x=1", UrlError::kUnexpectedPath},
+      {"tcp://h:0", UrlError::kBadPort},
+      {"tcp:/h:1", UrlError::kUnsupportedScheme},
+      {"http://h:1", UrlError::kUnsupportedScheme},
+      {"tcpx://h:1", UrlError::kUnsupportedScheme},
+  };
+  for (const Case& c : cases) {
+    ServerUrl url;
+    EXPECT_EQ(parse_server_url(c.text, url), c.error) << c.text;
+    if (c.error == UrlError::kNone) {
+      EXPECT_EQ(url.scheme, c.scheme) << c.text;
+      EXPECT_EQ(url.port, c.port) << c.text;
+      EXPECT_EQ(url.path, c.path) << c.text;
+      EXPECT_EQ(url.tls(), c.scheme == Scheme::kWss || c.scheme == Scheme::kTls) << c.text;
+      EXPECT_EQ(url.websocket(), c.scheme == Scheme::kWs || c.scheme == Scheme::kWss);
+    }
+    ServerUrl ws;
+    bool is_ws = c.error == UrlError::kNone && url.websocket();
+    EXPECT_EQ(parse_ws_url(c.text, ws) == UrlError::kNone, is_ws) << c.text;
+  }
+}
+
 TEST(Url, HostHeader) {
-  WsUrl url;
+  ServerUrl url;
   ASSERT_EQ(parse_ws_url("ws://[::1]:81/", url), UrlError::kNone);
   EXPECT_EQ(url.host_header(), "[::1]:81");
   ASSERT_EQ(parse_ws_url("ws://127.0.0.1/", url), UrlError::kNone);
@@ -84,7 +125,7 @@ TEST(Url, ResolveAndLoopback) {
       {"ws://128.0.0.1:7/", false, "128.0.0.1:7"},
   };
   for (const Case& c : cases) {
-    WsUrl url;
+    ServerUrl url;
     ASSERT_EQ(parse_ws_url(c.url, url), UrlError::kNone) << c.url;
     auto ep = resolve(url);
     ASSERT_TRUE(ep.ok()) << c.url;
@@ -94,7 +135,7 @@ TEST(Url, ResolveAndLoopback) {
 }
 
 TEST(Url, UnresolvableName) {
-  WsUrl url;
+  ServerUrl url;
   ASSERT_EQ(parse_ws_url("ws://no-such-host.invalid/", url), UrlError::kNone);
   EXPECT_FALSE(resolve(url).ok());
 }

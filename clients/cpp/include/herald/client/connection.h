@@ -1,7 +1,8 @@
 #pragma once
-// One non-blocking client WebSocket over TCP, driven by a client::Loop: connect, upgrade,
-// masked frames out, server frames in (pings answered, close handshake). Thousands of them can
-// share one Loop. It has no timers: its owner enforces time limits and calls abort().
+// One non-blocking client WebSocket over TCP or TLS (ws://, wss://), driven by a client::Loop:
+// connect (and the TLS handshake), upgrade, masked frames out, server frames in (pings answered,
+// close handshake). Thousands of them can share one Loop. It has no timers: its owner enforces
+// time limits and calls abort().
 
 #include <cstdint>
 #include <memory>
@@ -11,6 +12,7 @@
 #include "herald/client/frame.h"
 #include "herald/client/handshake.h"
 #include "herald/client/loop.h"
+#include "herald/client/socket.h"
 #include "herald/client/url.h"
 
 namespace herald::client {
@@ -25,12 +27,16 @@ struct ConnectionOptions {
   bool validate_utf8 = true;              // text messages; the bench turns it off
   size_t max_output_bytes = 64u << 20;    // send() refuses beyond this much unsent data
   std::string origin;                     // Origin header when not empty
+  // Needed for wss://: one context for every connection of a process (TlsClientContext::create).
+  std::shared_ptr<const TlsClientContext> tls;
 };
 
 // How a connection ended.
 enum class CloseCause : uint8_t {
   kNone = 0,
   kConnectFailed,    // TCP connect failed (sys_errno)
+  kTlsFailed,        // the TLS handshake or a record failed (tls_error): a certificate that
+                     // does not verify, a server that does not speak TLS...
   kHandshakeFailed,  // the server's response was not a valid 101 (handshake_error, http_status)
   kProtocolError,    // the server broke RFC 6455 (frame_error); we sent a close frame
   kClosed,           // close frames were exchanged and the server closed TCP (code, reason)
@@ -47,6 +53,7 @@ struct CloseInfo {
   HandshakeError handshake_error = HandshakeError::kNone;
   int http_status = 0;
   FrameError frame_error = FrameError::kNone;
+  std::string_view tls_error;  // valid during on_close only
   std::string describe() const;
 };
 
@@ -69,8 +76,9 @@ class ConnectionHandler {
 
 // A client WebSocket. Owned by the caller, who keeps it alive while it is registered with the
 // loop (until on_close, or until destroyed outside run_once). Thread: its loop's thread only.
-class Connection final : public LoopSocket {
+class Connection final : private Socket::Owner {
  public:
+  // kConnecting: TCP connect and, over TLS, the TLS handshake; kHandshaking: the HTTP upgrade.
   enum class State : uint8_t { kIdle, kConnecting, kHandshaking, kOpen, kClosing, kClosed };
 
   Connection(Loop& loop, ConnectionHandler& handler, ConnectionOptions options = {});
@@ -78,9 +86,11 @@ class Connection final : public LoopSocket {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  // Starts a non-blocking connect and the upgrade to url.path. False (no callback) when the
-  // socket cannot even be created or connect() fails at once; last_errno() says why.
-  bool start(const Endpoint& endpoint, const WsUrl& url);
+  // Starts a non-blocking connect (wss://: and the TLS handshake, the certificate checked for
+  // url.host) and the upgrade to url.path. False (no callback) when the socket cannot even be
+  // created or connect() fails at once; last_errno() says why (EINVAL: wss:// without
+  // options.tls, or not a WebSocket URL).
+  bool start(const Endpoint& endpoint, const ServerUrl& url);
 
   // Queues one message; it goes out on the next Loop flush. False when not open or when more
   // than max_output_bytes are already waiting (backpressure: the caller decides).
@@ -96,42 +106,35 @@ class Connection final : public LoopSocket {
 
   State state() const { return state_; }
   bool is_open() const { return state_ == State::kOpen; }
-  int fd() const { return fd_; }
+  int fd() const { return socket_.fd(); }
   int last_errno() const { return last_errno_; }
   bool deflate_enabled() const { return inflater_ != nullptr; }
-  size_t buffered_bytes() const { return out_.size() - out_pos_; }
+  size_t buffered_bytes() const { return socket_.buffered(); }
   // A slot for the owner (an index, a pointer); the connection never reads it.
   uint64_t user_data = 0;
 
-  // Loop-facing: dispatches epoll events; writes queued output.
-  void handle_events(uint32_t events) override;
-  void flush() override;
-
  private:
-  void on_connected();
-  void on_readable();
+  void on_socket_open(Socket& socket) override;
+  void on_socket_data(Socket& socket, std::string_view data) override;
+  void on_socket_end(Socket& socket, const SocketEnd& end) override;
   void consume(std::string_view data);
   void dispatch(const FrameEvent& ev);
   void queue_frame(Opcode opcode, std::string_view payload, bool rsv1 = false);
-  void mark_dirty();
-  void update_interest();
   void fail_protocol(FrameError error);
   void finish(CloseInfo info);
 
   Loop& loop_;
   ConnectionHandler& handler_;
   ConnectionOptions options_;
+  Socket socket_;
   State state_ = State::kIdle;
-  int fd_ = -1;
   int last_errno_ = 0;
-  uint32_t interest_ = 0;
   bool close_sent_ = false;
   bool close_received_ = false;
   uint16_t close_code_ = 1005;
   std::string close_reason_;
 
-  std::string out_;
-  size_t out_pos_ = 0;
+  std::string request_;  // the upgrade request, until the socket opens
   std::unique_ptr<HandshakeResponseParser> handshake_;
   FrameParser parser_;
   std::unique_ptr<Inflater> inflater_;

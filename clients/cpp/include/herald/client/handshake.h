@@ -44,7 +44,7 @@ struct UpgradeOptions {
 std::string make_websocket_key();
 // base64(SHA-1(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")).
 std::string compute_accept_key(std::string_view key);
-std::string build_upgrade_request(const WsUrl& url, std::string_view key,
+std::string build_upgrade_request(const ServerUrl& url, std::string_view key,
                                   const UpgradeOptions& options);
 
 constexpr size_t kMaxResponseHead = 16 * 1024;

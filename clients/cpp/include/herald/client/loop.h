@@ -1,5 +1,5 @@
 #pragma once
-// A minimal epoll loop for client sockets (Connections, and any other LoopSocket): wait,
+// A minimal epoll loop for client sockets (Sockets, and any other LoopSocket): wait,
 // dispatch, then write every socket that queued output in one write() each (so many sends per
 // iteration cost one syscall).
 
@@ -15,7 +15,7 @@ class Loop;
 
 // Something with a socket on a Loop: the loop hands it its epoll events and, once per iteration
 // after mark_dirty(), calls flush() to write what it queued. A LoopSocket that is destroyed
-// while the loop runs must call Loop::forget() first (Connection does in its destructor).
+// while the loop runs must call Loop::forget() first (Socket does in its destructor).
 // Thread: its loop's thread only.
 class LoopSocket {
  public:
@@ -56,6 +56,8 @@ class Loop {
   // copies out, so idle sockets hold no read buffer.
   char* read_buffer() { return read_buf_.data(); }
   size_t read_buffer_size() const { return read_buf_.size(); }
+  // Where a TLS socket decrypts what it read, shared the same way (cleared by each user).
+  std::string& plain_buffer() { return plain_buf_; }
 
   // Mask keys: RFC 6455 wants them unpredictable to proxies; xorshift seeded from the kernel.
   uint32_t next_mask() {
@@ -72,6 +74,7 @@ class Loop {
   std::vector<LoopSocket*> dirty_;
   std::vector<LoopSocket*> flushing_;
   std::string read_buf_;
+  std::string plain_buf_;
 };
 
 }  // namespace herald::client

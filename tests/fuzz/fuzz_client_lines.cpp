@@ -1,4 +1,4 @@
-// Fuzzes bench::LineSplitter, the generator's reader of herald's raw TCP transport. The first
+// Fuzzes client::LineSplitter, the C++ client's reader of herald's raw TCP transport. The first
 // byte picks the line limit and the piece size; the rest is the stream, fed whole and in pieces.
 // Both feedings must give the same lines and the same outcome; no line is over the limit or
 // holds a '\n', and the splitter never holds more than the limit.
@@ -10,11 +10,11 @@
 #include <string_view>
 #include <vector>
 
-#include "line_splitter.h"
+#include "herald/client/line_splitter.h"
 
 namespace {
 
-using herald::bench::LineSplitter;
+using herald::client::LineSplitter;
 
 #define FUZZ_CHECK(cond) \
   do {                   \

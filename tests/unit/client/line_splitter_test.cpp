@@ -1,4 +1,4 @@
-#include "line_splitter.h"
+#include "herald/client/line_splitter.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace herald::bench {
+namespace herald::client {
 namespace {
 
 struct Fed {
@@ -111,4 +111,4 @@ TEST(LineSplitter, NothingIsParsedAfterAnError) {
 }
 
 }  // namespace
-}  // namespace herald::bench
+}  // namespace herald::client

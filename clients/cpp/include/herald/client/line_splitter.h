@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-namespace herald::bench {
+namespace herald::client {
 
 class LineSplitter {
  public:
@@ -66,4 +66,4 @@ bool LineSplitter::feed(std::string_view in, F&& on_line) {
   return !failed_;
 }
 
-}  // namespace herald::bench
+}  // namespace herald::client

@@ -1,6 +1,6 @@
-#include "line_splitter.h"
+#include "herald/client/line_splitter.h"
 
-namespace herald::bench {
+namespace herald::client {
 namespace {
 // A burst's long line should not stay pinned on each of thousands of idle connections.
 constexpr size_t kKeepCapacity = 64 * 1024;
@@ -25,4 +25,4 @@ void LineSplitter::release() {
   }
 }
 
-}  // namespace herald::bench
+}  // namespace herald::client
