@@ -3,6 +3,9 @@
 if(NOT TARGET herald)
   return()
 endif()
+# Also set by integration.cmake; repeated so this file does not depend on the include order (a
+# fresh configure includes this file first, and the tests were registered without a command).
+set(HERALD_IT_PYTHON /usr/bin/python3 CACHE FILEPATH "Python with the websockets module (10.4)")
 
 # The example configuration: every option of src/server/config.cpp there, explained, the defaults.
 add_test(NAME integration_config_example
