@@ -12,6 +12,7 @@ Run with /usr/bin/python3 (Debian's python3-websockets 10.4), not a pyenv python
 import argparse
 import asyncio
 import atexit
+import fcntl
 import inspect
 import os
 import re
@@ -75,7 +76,12 @@ class Herald:
 
     def start(self, timeout=15):
         step(f"start {' '.join(self.argv[1:])}")
+        # The child shares this file's open description, offset included: O_APPEND makes each of
+        # its writes land at the end whatever the offset, and reads use pread, which moves none.
+        # (A seek(0)-and-read racing the server's write once put a log line over the first one.)
         self._stderr = tempfile.TemporaryFile()
+        fcntl.fcntl(self._stderr.fileno(), fcntl.F_SETFL,
+                    fcntl.fcntl(self._stderr.fileno(), fcntl.F_GETFL) | os.O_APPEND)
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=self._stderr)
         _live_servers.add(self)
@@ -166,18 +172,19 @@ class Herald:
         _live_servers.discard(self)
         return rc
 
-    def stderr_text(self):
-        """Everything the server wrote to stderr so far."""
+    def stderr_text(self, whole_lines=True):
+        """Everything the server wrote to stderr so far; by default only up to the last newline,
+        as a line being written while we read may be seen in part."""
         if self._stderr is None:
             return ""
-        self._stderr.seek(0)
-        return self._stderr.read().decode("utf-8", "replace")
+        fd = self._stderr.fileno()
+        data = os.pread(fd, os.fstat(fd).st_size, 0)
+        if whole_lines:
+            data = data[:data.rfind(b"\n") + 1]
+        return data.decode("utf-8", "replace")
 
     def stderr_tail(self, lines=25):
-        if self._stderr is None:
-            return ""
-        self._stderr.seek(0)
-        text = self._stderr.read().decode("utf-8", "replace").splitlines()
+        text = self.stderr_text(whole_lines=False).splitlines()
         if not text:
             return "(empty)"
         return "\n        | " + "\n        | ".join(text[-lines:])
