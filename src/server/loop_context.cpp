@@ -1,6 +1,7 @@
 #include "server/loop_context.h"
 
 #include "pusher/rest_api.h"
+#include "pusher/xhr_routes.h"
 #include "server/server_api.h"
 #include "server/stats.h"
 #include "transport/connection.h"
@@ -111,6 +112,13 @@ void LoopContext::route(transport::HttpSession& http, const http::Request& req,
       return;
     }
     pusher->upgrade(http, req, req.path.substr(5));
+    return;
+  }
+  if (pusher && req.path.starts_with("/pusher/app/")) {
+    if (!origin_allowed(http, req)) {
+      return;
+    }
+    pusher::serve_xhr(*pusher, http, req, body);  // pusher-js's HTTP fallbacks
     return;
   }
   if (pusher && req.path.starts_with("/apps/")) {
