@@ -6,6 +6,7 @@
 #include "base/json_string.h"
 #include "pusher/endpoint.h"
 #include "pusher/frames.h"
+#include "pusher/xhr_frames.h"
 #include "pusher/xhr_session.h"
 #include "transport/http_transports.h"
 #include "transport/loop_services.h"
@@ -13,67 +14,9 @@
 namespace herald::pusher {
 namespace {
 
-constexpr std::string_view kPrefix = "/pusher/app/";
 constexpr std::string_view kJson = "application/json";
 // What SockJS servers answer frames with; pusher-js reads responseText whatever the type.
 constexpr std::string_view kFrames = "application/javascript; charset=UTF-8";
-
-enum class XhrKind : uint8_t { kStreaming, kPolling, kSend };
-
-struct XhrPath {
-  std::string_view key;
-  std::string_view session_path;  // "<key>/<server>/<session>"
-  XhrKind kind = XhrKind::kSend;
-};
-
-bool is_id_char(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-         c == '-';
-}
-
-// "<key>/<server>/<session>/<kind>" after the prefix. pusher-js's server is 1-3 digits and its
-// session 8 base-32 characters; any short run of [A-Za-z0-9_-] is taken.
-bool parse_path(std::string_view path, XhrPath& out) {
-  if (!path.starts_with(kPrefix)) {
-    return false;
-  }
-  std::string_view rest = path.substr(kPrefix.size());
-  std::string_view parts[4];
-  for (int i = 0; i < 4; ++i) {
-    size_t slash = rest.find('/');
-    parts[i] = rest.substr(0, slash);
-    rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
-    if (i < 3 && slash == std::string_view::npos) {
-      return false;
-    }
-  }
-  if (!rest.empty() || parts[0].empty() || parts[0].size() > 100) {
-    return false;
-  }
-  for (int i = 1; i <= 2; ++i) {
-    if (parts[i].empty() || parts[i].size() > 64) {
-      return false;
-    }
-    for (char c : parts[i]) {
-      if (!is_id_char(c)) {
-        return false;
-      }
-    }
-  }
-  if (parts[3] == "xhr_streaming") {
-    out.kind = XhrKind::kStreaming;
-  } else if (parts[3] == "xhr") {
-    out.kind = XhrKind::kPolling;
-  } else if (parts[3] == "xhr_send") {
-    out.kind = XhrKind::kSend;
-  } else {
-    return false;
-  }
-  out.key = parts[0];
-  out.session_path = path.substr(kPrefix.size(), parts[0].size() + parts[1].size() +
-                                                     parts[2].size() + 2);
-  return true;
-}
 
 // CORS for an Origin the app allows (pusher-js's XHRs are cross-origin whenever the page is not
 // served by Herald; they send Content-Type: application/json, so the browser asks first).
@@ -97,17 +40,6 @@ void refuse(Endpoint& ep, transport::HttpSession& http, int status, std::string_
   http.respond(status, kJson, body, keep, extra);
 }
 
-// A refused client, told as pusher-js expects it on any transport: the session opens, the
-// pusher:error comes, then the close with its code.
-std::string refusal_frames(uint16_t code, std::string_view message) {
-  std::string out = "o\na[";
-  out += quote_event(error_event(code, message));
-  out += "]\nc[" + std::to_string(code) + ",";
-  append_json_string(out, message);
-  out += "]\n";
-  return out;
-}
-
 }  // namespace
 
 int xhr_session_loop(std::string_view path, int loop_count) {
@@ -120,7 +52,7 @@ void serve_xhr(Endpoint& ep, transport::HttpSession& http, const http::Request& 
   ep.metrics().xhr_requests.add();
   bool keep = req.keep_alive;
   XhrPath p;
-  if (!parse_path(req.path, p)) {
+  if (!parse_xhr_path(req.path, p)) {
     return refuse(ep, http, 404, "not a pusher-js fallback path", keep);
   }
   const App* app = ep.apps().by_key(p.key);
@@ -166,12 +98,14 @@ void serve_xhr(Endpoint& ep, transport::HttpSession& http, const http::Request& 
   }
   if (p.kind == XhrKind::kPolling) {
     const ServerOptions& o = host.options();
+    uint64_t conn_id = http.conn().id();
+    ep.xhr().poll_carried(conn_id, path, target);
     transport::answer_from(
         http, target, keep, kFrames, o.ping_interval_ms + o.head_timeout_ms, cors,
-        [&host, app, path = std::move(path)](transport::LoopServices& there,
-                                             transport::Reply reply) {
+        [&host, app, conn_id, path = std::move(path)](transport::LoopServices& there,
+                                                      transport::Reply reply) {
           Endpoint& e = host.endpoint_at(there.loop.index());
-          e.xhr().receive(*app, path, 0, [reply](std::string frames, bool /*last*/) {
+          e.xhr().receive(*app, path, conn_id, [reply](std::string frames, bool /*last*/) {
             reply(200, std::move(frames));
           });
         });

@@ -1,7 +1,5 @@
 #include "pusher/xhr_session.h"
 
-#include <simdjson.h>
-
 #include <algorithm>
 
 #include "base/json_string.h"
@@ -12,19 +10,10 @@
 namespace herald::pusher {
 namespace {
 
-// Events one xhr_send may carry (pusher-js sends one at a time; a heartbeat is "[]").
-constexpr size_t kMaxEventsPerSend = 100;
 // How long a session waits for a new stream after its stream's connection ended.
 constexpr uint64_t kStreamGraceMs = 5000;
 
 }  // namespace
-
-std::string quote_event(std::string_view event) {
-  std::string out;
-  out.reserve(event.size() + event.size() / 8 + 2);
-  append_json_string(out, event);
-  return out;
-}
 
 XhrSession::XhrSession(XhrSessions& owner, std::string path, uint64_t id)
     : owner_(owner), path_(std::move(path)), id_(id) {}
@@ -109,9 +98,7 @@ std::string XhrSession::take() {
     bytes_ = 0;
   }
   if (ended_) {
-    out += "c[" + std::to_string(close_code_) + ",";
-    append_json_string(out, close_reason_);
-    out += "]\n";
+    out += close_frame(close_code_, close_reason_);
   }
   return out;
 }
@@ -145,10 +132,10 @@ void XhrSession::receive(uint64_t requester, XhrAnswer answer) {
 void XhrSession::detach(uint64_t requester) {
   if (waiter_ != nullptr && waiter_id_ == requester && requester != 0) {
     waiter_ = nullptr;
-    // A stream that ends is nearly always a client that left (pusher-js opens a new session
-    // after an interrupted stream); only its reopening after 256 KiB comes back, at once. So the
-    // session waits a short grace rather than the whole session_timeout, and its presence goes
-    // with it.
+    // A stream or a held poll whose connection ends is nearly always a client that left
+    // (pusher-js opens a new session after an interrupted stream, and aborts a poll only when it
+    // closes); only a stream reopened after 256 KiB comes back, at once. So the session waits a
+    // short grace rather than the whole session_timeout, and its presence goes with it.
     Endpoint& ep = owner_.endpoint();
     ep.host().loop().timers().arm(
         *this, ep.host().loop().now_ms(),
@@ -161,7 +148,7 @@ void XhrSession::close(uint16_t code, std::string_view reason) {
     return;
   }
   close_code_ = code;
-  close_reason_ = std::string(reason.substr(0, 123));
+  close_reason_ = std::string(reason);
   end();
   if (waiter_ != nullptr && !flush_scheduled_) {
     flush_scheduled_ = true;
@@ -215,6 +202,14 @@ void XhrSessions::receive(const App& app, std::string_view path, uint64_t reques
                           XhrAnswer answer) {
   auto it = sessions_.find(path);
   if (it == sessions_.end()) {
+    const ServerOptions& o = endpoint_.host().options();
+    size_t cap = std::max<size_t>(1, o.max_connections / static_cast<size_t>(
+                                         std::max(1, endpoint_.host().loop_count())));
+    if (sessions_.size() >= cap) {
+      endpoint_.metrics().refused_connections.add();
+      answer(refusal_frames(kOverCapacity, "over capacity"), true);
+      return;
+    }
     uint64_t id = endpoint_.host().new_client_id();
     auto created = std::make_unique<XhrSession>(*this, std::string(path), id);
     XhrSession* s = created.get();
@@ -238,27 +233,18 @@ int XhrSessions::send(std::string_view path, std::string_view body) {
   if (s == nullptr) {
     return 404;
   }
-  simdjson::padded_string padded(body);
-  simdjson::dom::array events;
-  if (parser_.parse(padded).get_array().get(events) != simdjson::SUCCESS ||
-      events.size() > kMaxEventsPerSend) {
+  if (!decoder_.decode(body, events_)) {
     endpoint_.metrics().bad_messages.add();
     return 400;
   }
-  for (simdjson::dom::element e : events) {
-    if (!e.is_string()) {
-      endpoint_.metrics().bad_messages.add();
-      return 400;
-    }
-  }
   // An empty array is pusher-js's heartbeat: the request itself was the activity.
   uint64_t id = xs.id();
-  for (simdjson::dom::element e : events) {
+  for (std::string_view event : events_) {
     s = endpoint_.find(id);
     if (s == nullptr) {
       break;  // an event closed it
     }
-    endpoint_.handle(*s, std::string_view(e.get_string().value_unsafe()));
+    endpoint_.handle(*s, event);
   }
   return 204;
 }
@@ -268,6 +254,36 @@ void XhrSessions::detach(std::string_view path, uint64_t requester) {
   if (it != sessions_.end()) {
     it->second->detach(requester);
   }
+}
+
+void XhrSessions::drain() {
+  for (auto& [path, session] : sessions_) {
+    session->close(kReconnectNow, "the server is going away");
+  }
+}
+
+void XhrSessions::poll_carried(uint64_t conn_id, std::string path, int target) {
+  polls_[conn_id] = CarriedPoll{std::move(path), target};
+}
+
+void XhrSessions::connection_closed(uint64_t conn_id) {
+  if (polls_.empty()) {
+    return;
+  }
+  auto it = polls_.find(conn_id);
+  if (it == polls_.end()) {
+    return;
+  }
+  CarriedPoll poll = std::move(it->second);
+  polls_.erase(it);
+  Host& host = endpoint_.host();
+  if (poll.target == host.loop().index()) {
+    detach(poll.path, conn_id);
+    return;
+  }
+  host.post_to(poll.target, [path = std::move(poll.path), conn_id](Endpoint& there) {
+    there.xhr().detach(path, conn_id);
+  });
 }
 
 void XhrSessions::erase_soon(const XhrSession* session) {

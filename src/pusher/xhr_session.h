@@ -27,11 +27,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include <simdjson.h>
-
 #include "base/string_hash.h"
 #include "net/buffer.h"
 #include "net/timer_wheel.h"
+#include "pusher/xhr_frames.h"
 
 namespace herald::pusher {
 
@@ -58,9 +57,10 @@ class XhrSession final : private net::Timer {
   void deliver(const PusherFrame& frame);
   void close(uint16_t code, std::string_view reason);
 
-  // A receiving request (requester: the streaming connection's id, 0 for a poll).
+  // A receiving request (requester: the id of the connection that carries it).
   void receive(uint64_t requester, XhrAnswer answer);
-  // The streaming connection `requester` went away: its held receive is dropped.
+  // The connection `requester` went away: its held receive is dropped, and the session ends
+  // after a short grace unless another receive comes.
   void detach(uint64_t requester);
   // Input is accepted until the session ended.
   bool ended() const { return ended_; }
@@ -100,12 +100,23 @@ class XhrSessions {
   ~XhrSessions();
 
   // A receiving request for `path` of `app`; a path not held yet is a new session (its first
-  // answer is "o" and connection_established).
+  // answer is "o" and connection_established), unless this loop holds its share of
+  // max_connections in sessions already (then o, pusher:error and close 4100).
   void receive(const App& app, std::string_view path, uint64_t requester, XhrAnswer answer);
   // An xhr_send's body for `path`: 204 when its events ran, 404 for no such session (or one that
   // ended), 400 for a body that is not a JSON array of strings.
   int send(std::string_view path, std::string_view body);
   void detach(std::string_view path, uint64_t requester);
+
+  // Connection `conn_id` of this loop carries a poll of `path`, whose session is on loop
+  // `target`: when the connection closes while the poll is held, the session is detached from
+  // it (a poller that left is noticed as soon as a stream's end is).
+  void poll_carried(uint64_t conn_id, std::string path, int target);
+  // The server is stopping: every session closes with 4200 (pusher-js reconnects at once,
+  // elsewhere), which answers their held receives.
+  void drain();
+  // Connection `conn_id` of this loop closed (called for every connection; most hold no poll).
+  void connection_closed(uint64_t conn_id);
   size_t size() const { return sessions_.size(); }
 
   void add_stream(uint64_t conn_id, XhrStream* stream) { streams_[conn_id] = stream; }
@@ -123,12 +134,15 @@ class XhrSessions {
 
   Endpoint& endpoint_;
   std::unordered_map<uint64_t, XhrStream*> streams_;
-  simdjson::dom::parser parser_;  // xhr_send bodies
+  struct CarriedPoll {
+    std::string path;
+    int target = 0;
+  };
+  std::unordered_map<uint64_t, CarriedPoll> polls_;  // by connection id
+  SendDecoder decoder_;  // xhr_send bodies
+  std::vector<std::string_view> events_;
   std::unordered_map<std::string, std::unique_ptr<XhrSession>, StringHash, std::equal_to<>>
       sessions_;
 };
-
-// "\"<event json, escaped>\"": one event as an element of an "a[...]" frame.
-std::string quote_event(std::string_view event);
 
 }  // namespace herald::pusher

@@ -198,6 +198,9 @@ void LoopContext::deliver(const transport::Publication& pub) {
 
 void LoopContext::on_connection_removed(transport::Connection& c) {
   core.open_connections.fetch_sub(1, std::memory_order_relaxed);
+  if (pusher) {
+    pusher->xhr().connection_closed(c.id());  // a held pusher-js poll's client left
+  }
   if (core.limits->checks_ips()) {
     core.limits->release_ip(c.peer_ip());
   }
@@ -209,6 +212,9 @@ void LoopContext::begin_drain() {
   }
   if (tcp_listener) {
     tcp_listener->close();
+  }
+  if (pusher) {
+    pusher->xhr().drain();  // pusher-js HTTP fallback sessions: told to reconnect (4200)
   }
   drain_connections();
 }

@@ -47,9 +47,9 @@ async function closedPort() {
 for (const transport of ['xhr_streaming', 'xhr_polling']) {
   test(`${transport}: subscribe, receive, toOthers, client events, presence, close codes`,
     async () => {
-      // Short timeouts: a held poll is answered "h" after ping_interval, and a session nobody
-      // receives for session_timeout ends (how a poller that left is noticed).
-      const s = await server(['--ping-interval', '1', '--session-timeout', '2']);
+      // A session ends min(5 s, session_timeout) after the connection of its stream or held
+      // poll closed: 2 s here.
+      const s = await server(['--session-timeout', '2']);
       const rest = restClient(s.port);
       const a = track(client(s.port, { user: 'alice', info: { n: 1 }, transports: [transport] }));
       const b = track(client(s.port, { user: 'bob', transports: [transport] }));
@@ -128,8 +128,8 @@ for (const transport of ['xhr_streaming', 'xhr_polling']) {
       assert.equal((await err).data.data.code, 4302);
       assert.equal(a.connection.state, 'connected');
 
-      // The client leaves: its session ends (a stream's end is seen at once, a poller's absence
-      // after ping_interval + session_timeout) and its presence goes with it.
+      // The client leaves (pusher-js aborts its stream or held poll): its session ends after the
+      // grace and its presence goes with it.
       const removed = within(new Promise((resolve) => presW.bind('pusher:member_removed', resolve)),
         10000, 'bob removed');
       b.disconnect();
