@@ -30,6 +30,7 @@
 #include "pusher/frames.h"
 #include "pusher/host.h"
 #include "pusher/metrics.h"
+#include "pusher/xhr_session.h"
 #include "http/request.h"
 #include "transport/http_session.h"
 #include "transport/websocket.h"
@@ -37,6 +38,8 @@
 namespace herald::pusher {
 
 class Endpoint;
+class XhrSession;
+class XhrSessions;
 
 // Close and error codes (docs/PUSHER.md, "Codes"). pusher-js: 4000-4099 do not reconnect,
 // 4100-4199 reconnect after a backoff, 4200-4299 reconnect at once; pusher:error events with
@@ -47,6 +50,7 @@ enum Code : uint16_t {
   kUnsupportedProtocol = 4007,  // close: protocol outside 5..7
   kNoProtocol = 4008,         // close: no protocol parameter
   kUnauthorized = 4009,       // close: Origin not allowed, signin refused, user terminated
+  kOverCapacity = 4100,       // close: an HTTP fallback session that does not keep up
   kReconnectNow = 4200,       // close: the server is going away; connect again
   kInvalidMessage = 4300,     // error: not JSON, no event, bad data
   kClientEventRate = 4301,    // error: client events over the rate
@@ -55,12 +59,18 @@ enum Code : uint16_t {
   kUnknownEvent = 4304,       // error: a pusher: event this server does not know
 };
 
-// One Pusher connection's state. Owned by the endpoint's map; the hub knows it as a member of
-// each channel it subscribed to.
+// How a Session reaches its client: a WebSocket (/app/{key}) or pusher-js's HTTP fallbacks
+// (xhr_streaming, xhr_polling: an XhrSession). Exactly one of the two is set.
+struct Link {
+  transport::WebSocketSession* ws = nullptr;
+  XhrSession* xhr = nullptr;
+};
+
+// One Pusher connection's state, whatever carries it. Owned by the endpoint's map; the hub knows
+// it as a member of each channel it subscribed to.
 class Session final : public hub::ChannelMember {
  public:
-  Session(Endpoint& endpoint, transport::WebSocketSession& ws, const App& app,
-          std::string socket_id);
+  Session(Endpoint& endpoint, Link link, uint64_t id, const App& app, std::string socket_id);
 
   void on_channel_publications(std::string_view channel, const std::string& epoch,
                                const std::shared_ptr<const broker::PublicationBatch>& batch)
@@ -70,7 +80,11 @@ class Session final : public hub::ChannelMember {
       override;
   void on_channel_lost(std::string_view channel) override;
 
-  void send(std::string_view frame) { ws_.send(frame, MessageType::kText); }
+  // One event for this client only.
+  void send(std::string_view frame);
+  // Ends the connection: what was sent goes first, then the close with `code` (pusher-js acts
+  // on it by range; see Code).
+  void close(uint16_t code, std::string_view reason);
 
   struct Subscription {
     ChannelKind kind = ChannelKind::kPublic;
@@ -80,7 +94,8 @@ class Session final : public hub::ChannelMember {
   };
 
   Endpoint& endpoint;
-  transport::WebSocketSession& ws_;
+  Link link;
+  uint64_t id;  // the connection id (WebSocket) or the session's client id (HTTP fallbacks)
   const App& app;
   std::string socket_id;
   std::string user_id;    // signed in as (pusher:signin), "" until then
@@ -143,6 +158,20 @@ class Endpoint final : public Handler {
   void on_message(WebSocket& ws, std::string_view data, MessageType type) override;
   void on_close(WebSocket& ws, uint16_t code, std::string_view reason) override;
 
+  // Why a client of `app` (null: no app has `key`) asking with `req` is refused, with the
+  // message; 0 when it is not (docs/PUSHER.md, "Codes").
+  uint16_t refusal(const App* app, std::string_view key, const http::Request& req,
+                   std::string& message) const;
+  // An accepted client, whatever carries it: its Session, told connection_established.
+  Session& open_session(Link link, uint64_t id, const App& app);
+  // One message from a client (a WebSocket text frame, one string of an xhr_send).
+  void handle(Session& s, std::string_view text);
+  // The client `id` is gone: it leaves its channels and is forgotten.
+  void closed(uint64_t id);
+
+  // pusher-js's HTTP fallbacks (xhr_session.cpp), on the loop that holds the session.
+  XhrSessions& xhr() { return *xhr_; }
+
   // For the REST API, on this loop.
   // Closes every connection of the app signed in as `user` with 4009; returns how many.
   size_t terminate_user(const App& app, std::string_view user);
@@ -165,7 +194,6 @@ class Endpoint final : public Handler {
   Session* find(uint64_t id);
 
  private:
-  void handle(Session& s, std::string_view text);
   void client_event(Session& s, const ClientFrame& f);
   void signin(Session& s, const ClientFrame& f);
   void error(Session& s, uint16_t code, std::string_view message);
@@ -183,6 +211,7 @@ class Endpoint final : public Handler {
   FrameCache frames_;
   std::unordered_map<uint64_t, std::unique_ptr<Session>> sessions_;  // by connection id
   std::unordered_map<std::string, std::unique_ptr<Roster>> rosters_;  // by Herald channel
+  std::unique_ptr<XhrSessions> xhr_;
   // What upgrade() decided for the connection being opened (on_open runs inside it).
   const App* opening_app_ = nullptr;
   uint16_t opening_refusal_ = 0;

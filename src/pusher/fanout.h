@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "broker/broker.h"
+#include "net/buffer.h"
 #include "pusher/json_object.h"
 #include "transport/topics.h"
 
@@ -21,6 +22,9 @@ namespace herald::pusher {
 struct PusherFrame {
   std::shared_ptr<transport::Publication> frame;
   std::string except_socket;  // the socket id that must not receive it ("" = none)
+  // The frame's text as a JSON string, for pusher-js's HTTP fallbacks: built on first need,
+  // once per loop (XhrSession::deliver).
+  mutable net::SharedBuffer quoted;
 };
 
 class FrameCache {

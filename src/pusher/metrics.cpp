@@ -60,6 +60,23 @@ void render_metrics(std::string& out, const std::vector<const Metrics*>& loops) 
   family(out, "herald_pusher_rest_events_total", "counter",
          "Events published through the Pusher REST API (one per channel).", loops,
          &Metrics::rest_events);
+  family(out, "herald_pusher_xhr_sessions", "gauge",
+         "pusher-js HTTP fallback sessions held (xhr_streaming, xhr_polling).", loops,
+         &Metrics::xhr_sessions);
+  family(out, "herald_pusher_xhr_sessions_total", "counter",
+         "pusher-js HTTP fallback sessions opened.", loops, &Metrics::xhr_sessions_total);
+  family(out, "herald_pusher_xhr_requests_total", "counter",
+         "Requests on /pusher/app/ (xhr_streaming, xhr, xhr_send).", loops,
+         &Metrics::xhr_requests);
+  family(out, "herald_pusher_xhr_refusals_total", "counter",
+         "Requests on /pusher/app/ refused (4xx: bad path, unknown session, bad body).", loops,
+         &Metrics::xhr_refusals);
+  family(out, "herald_pusher_xhr_expired_total", "counter",
+         "HTTP fallback sessions ended because nobody received for session_timeout.", loops,
+         &Metrics::xhr_expired);
+  family(out, "herald_pusher_xhr_slow_total", "counter",
+         "HTTP fallback sessions closed with 4100: events queued over max_output_bytes.", loops,
+         &Metrics::xhr_slow);
 }
 
 }  // namespace herald::pusher

@@ -89,7 +89,7 @@ void Endpoint::subscribe(Session& s, const ClientFrame& f) {
   }
   ChannelKind kind = sub.kind;
   s.subs.emplace(channel, std::move(sub));
-  uint64_t id = s.ws_.id();
+  uint64_t id = s.id;
   host_->hub().subscribe(&s, channel, std::nullopt,
                          [this, id, channel, kind](Result<hub::SubscribeReply> r) {
     Session* sp = find(id);
@@ -160,7 +160,7 @@ void Endpoint::join_presence(Session& s, const std::string& channel) {
   Roster& r = roster(channel);
   r.pending.insert(&s);
   const Session::Subscription& sub = s.subs.at(channel);
-  uint64_t id = s.ws_.id();
+  uint64_t id = s.id;
   host_->hub().presence_add(
       channel, broker::ClientInfo{s.socket_id, sub.user_id, sub.user_info}, true, 0,
       [this, id, channel, client = s.socket_id](Result<bool> added) {

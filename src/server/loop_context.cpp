@@ -1,6 +1,7 @@
 #include "server/loop_context.h"
 
 #include "pusher/rest_api.h"
+#include "pusher/xhr_routes.h"
 #include "server/server_api.h"
 #include "server/stats.h"
 #include "transport/connection.h"
@@ -115,6 +116,13 @@ void LoopContext::route(transport::HttpSession& http, const http::Request& req,
     pusher->upgrade(http, req, req.path.substr(5));
     return;
   }
+  if (pusher && req.path.starts_with("/pusher/app/")) {
+    if (!origin_allowed(http, req)) {
+      return;
+    }
+    pusher::serve_xhr(*pusher, http, req, body);  // pusher-js's HTTP fallbacks
+    return;
+  }
   if (pusher && req.path.starts_with("/apps/")) {
     pusher::serve_rest(*pusher, http, req, body);
     return;
@@ -196,6 +204,9 @@ void LoopContext::deliver(const transport::Publication& pub) {
 
 void LoopContext::on_connection_removed(transport::Connection& c) {
   core.open_connections.fetch_sub(1, std::memory_order_relaxed);
+  if (pusher) {
+    pusher->xhr().connection_closed(c.id());  // a held pusher-js poll's client left
+  }
   if (core.limits->checks_ips()) {
     core.limits->release_ip(c.peer_ip());
   }
@@ -207,6 +218,9 @@ void LoopContext::begin_drain() {
   }
   if (tcp_listener) {
     tcp_listener->close();
+  }
+  if (pusher) {
+    pusher->xhr().drain();  // pusher-js HTTP fallback sessions: told to reconnect (4200)
   }
   drain_connections();
 }

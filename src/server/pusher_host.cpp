@@ -12,6 +12,11 @@ class PusherHost final : public pusher::Host {
   net::EventLoop& loop() override { return ctx_.loop; }
   size_t max_subscriptions() const override { return ctx_.core.options.max_subscriptions; }
   int loop_count() const override { return static_cast<int>(ctx_.core.loops.size()); }
+  const ServerOptions& options() const override { return ctx_.core.options; }
+  uint64_t new_client_id() override { return ctx_.new_client_id(); }
+  pusher::Endpoint& endpoint_at(int i) override {
+    return *ctx_.core.loops[static_cast<size_t>(i)]->pusher;
+  }
   void post_to(int i, std::function<void(pusher::Endpoint&)> fn) override {
     LoopContext* target = ctx_.core.loops[static_cast<size_t>(i)].get();
     target->loop.post([target, fn = std::move(fn)] {

@@ -29,10 +29,14 @@ export function restClient(port, { secret = APP.secret } = {}) {
 
 // A pusher-js client whose channel and user authorization are signed by the `pusher` server
 // library (authorizeChannel / authenticateUser), as a backend's auth endpoint would.
-export function client(port, { user = null, info = {}, key = APP.key, signer = null } = {}) {
+// transports: pusher-js's enabledTransports (null: its default strategy; its HTTP fallbacks, xhr_streaming and xhr_polling,
+// go to httpHost:httpPort, here the same server; wsPort may point elsewhere to block WebSocket).
+export function client(port, { user = null, info = {}, key = APP.key, signer = null,
+  transports = ['ws'], wsPort = port } = {}) {
   const rest = signer ?? restClient(port);
   const p = new Pusher(key, {
-    wsHost: '127.0.0.1', wsPort: port, forceTLS: false, enabledTransports: ['ws'],
+    wsHost: '127.0.0.1', wsPort, forceTLS: false, httpHost: '127.0.0.1', httpPort: port,
+    ...(transports ? { enabledTransports: transports } : {}),
     cluster: 'local', disableStats: true,
     channelAuthorization: {
       customHandler: (params, cb) => {
