@@ -24,14 +24,26 @@ Session::Session(Endpoint& ep, transport::WebSocketSession& ws, const App& a, st
   tokens = a.options.client_event_rate * 2;
 }
 
-void Session::on_channel_publications(std::string_view channel, const std::string& /*epoch*/,
+void Session::on_channel_publications(std::string_view channel, const std::string& epoch,
                                       const std::shared_ptr<const broker::PublicationBatch>& batch) {
   auto it = subs.find(channel);
-  if (it == subs.end() || !it->second.established) {
-    return;  // a presence subscription still waiting for its own join: nothing before succeeded
+  if (it == subs.end()) {
+    return;
+  }
+  Subscription& sub = it->second;
+  if (!sub.established) {
+    // A presence subscription still waiting for its own join: nothing before succeeded, except
+    // for a client that asked for positions (history.cpp), which gets it after.
+    if (sub.positions && sub.replied) {
+      endpoint.hold(*this, sub, epoch, *batch);
+    }
+    return;
   }
   std::string_view name = channel.substr(app.ns.size() + 1);
-  for (const PusherFrame& f : endpoint.frames().frames(name, batch)) {
+  const std::vector<PusherFrame>& frames = sub.positions
+                                               ? endpoint.frames().positioned(name, epoch, batch)
+                                               : endpoint.frames().frames(name, batch);
+  for (const PusherFrame& f : frames) {
     if (!f.except_socket.empty() && f.except_socket == socket_id) {
       continue;  // its own client event, or a REST event sent with its socket_id
     }
@@ -45,8 +57,16 @@ void Session::on_channel_publication(std::string_view channel, const std::string
   on_channel_publications(channel, epoch, batch);
 }
 
-void Session::on_channel_lost(std::string_view /*channel*/) {
-  // Pusher has no way to tell a client it may have missed events; the subscription goes on.
+void Session::on_channel_lost(std::string_view channel) {
+  // Pusher has no way to tell a client it may have missed events; the subscription goes on. A
+  // client of the history extension is told, on the channel, to subscribe again from its
+  // position (docs/PUSHER.md).
+  auto it = subs.find(channel);
+  if (it != subs.end() && it->second.positions && it->second.established) {
+    std::string out;
+    append_event(out, "herald:recover", channel.substr(app.ns.size() + 1), R"("{}")");
+    send(out);
+  }
 }
 
 Endpoint::Endpoint(const Apps& apps, std::unique_ptr<Host> host)
@@ -214,6 +234,7 @@ void Endpoint::client_event(Session& s, const ClientFrame& f) {
   req.publisher = broker::ClientInfo{s.socket_id, user, {}};
   metrics_.client_events.add();
   host_->hub().publish(it->first, std::move(req), [](Result<broker::PublishResult>) {});
+  hook_client_event(s, f, it->second);
 }
 
 void Endpoint::signin(Session& s, const ClientFrame& f) {

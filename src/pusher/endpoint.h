@@ -77,6 +77,17 @@ class Session final : public hub::ChannelMember {
     bool established = false;  // subscription_succeeded was sent
     std::string user_id;       // presence: the member this connection is
     std::string user_info;     // presence: raw JSON ("" = none)
+    // The history extension (history.cpp): the client asked for positions (herald_since). Until
+    // subscription_succeeded is sent, what it must get first waits in `held` (the missed
+    // publications, then live ones), at most the app's `history` of them.
+    bool positions = false;
+    bool asked_offset = false;  // herald_since gave a position (not {})
+    bool replied = false;    // the hub's subscribe reply is in (top, recovered are set)
+    bool recovered = false;  // held starts right after the client's position
+    bool overflowed = false;  // held passed its bound: recovered is false
+    broker::StreamTop top;
+    std::string held_epoch;
+    std::vector<std::shared_ptr<const broker::PublicationRecord>> held;
   };
 
   Endpoint& endpoint;
@@ -162,7 +173,32 @@ class Endpoint final : public Handler {
   void subscription_failed(Session& s, std::string_view pusher_channel, std::string_view type,
                            std::string_view message, int status);
   void subscription_succeeded(Session& s, const std::string& channel, std::string_view data);
+  // The history extension (history.cpp): reads herald_since into the subscription (false: it is
+  // malformed and subscription_error was sent); keeps the hub's reply; sends the position with
+  // subscription_succeeded and then what was held.
+  bool read_since(Session& s, const ClientFrame& f, std::string_view pusher_name,
+                  Session::Subscription& sub, std::optional<hub::Position>& since);
+  void keep_reply(Session::Subscription& sub, hub::SubscribeReply& reply);
+  void hold(Session& s, Session::Subscription& sub, const std::string& epoch,
+            const broker::PublicationBatch& batch);
+  void send_positioned(Session& s, std::string_view pusher_name, std::string_view succeeded_data,
+                       Session::Subscription& sub);
   Session* find(uint64_t id);
+
+  // Webhooks (hooks.cpp). Occupancy and presence are counted over every loop on the channel's
+  // owner loop (a hash of its name): each loop posts there when its own count of a channel's
+  // established Pusher subscriptions goes 0 -> 1 or 1 -> 0, and once per presence member
+  // connection established or gone. A loop's posts arrive in order, so the owner's counts never
+  // go below zero, and it alone decides channel_occupied/vacated and member_added/removed.
+  void hook_established(Session& s, const std::string& channel,
+                        const Session::Subscription& sub);
+  void hook_removed(Session& s, const std::string& channel, const Session::Subscription& sub);
+  void hook_client_event(Session& s, const ClientFrame& f, const Session::Subscription& sub);
+  // On the owner loop: a loop's channel occupancy changed (+1 / -1); a member connection came or
+  // went.
+  void owner_occupancy(const App& app, const std::string& channel, int delta);
+  void owner_member(const App& app, const std::string& channel, const std::string& user,
+                    int delta);
 
  private:
   void handle(Session& s, std::string_view text);
@@ -180,9 +216,16 @@ class Endpoint final : public Handler {
   Metrics metrics_;
   FrameDecoder decoder_;
   JsonObject channel_data_;
+  JsonObject since_;
   FrameCache frames_;
   std::unordered_map<uint64_t, std::unique_ptr<Session>> sessions_;  // by connection id
   std::unordered_map<std::string, std::unique_ptr<Roster>> rosters_;  // by Herald channel
+  // Webhooks: this loop's established subscriptions per channel (apps with occupancy hooks);
+  // on the owner loop, the loops occupying each channel and the connections of each presence
+  // member ("<channel>\n<user>").
+  std::unordered_map<std::string, size_t> hook_local_;
+  std::unordered_map<std::string, size_t> hook_loops_;
+  std::unordered_map<std::string, size_t> hook_members_;
   // What upgrade() decided for the connection being opened (on_open runs inside it).
   const App* opening_app_ = nullptr;
   uint16_t opening_refusal_ = 0;

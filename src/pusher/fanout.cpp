@@ -1,5 +1,6 @@
 #include "pusher/fanout.h"
 
+#include "base/json_string.h"
 #include "pusher/frames.h"
 
 namespace herald::pusher {
@@ -18,11 +19,43 @@ bool is_socket_id(std::string_view s) {
 }
 
 std::string FrameCache::frame_one(std::string_view pusher_channel,
-                                  const broker::PublicationRecord& rec) {
+                                  const broker::PublicationRecord& rec, const std::string* epoch) {
   EventView ev = read_publication(reader_, rec.data);
   std::string out;
   append_event(out, ev.event, pusher_channel, ev.data, ev.user_id);
+  if (epoch != nullptr) {
+    out.pop_back();  // the closing brace
+    append_position(out, rec.offset, *epoch);
+    out += '}';
+  }
   return out;
+}
+
+void append_position(std::string& out, uint64_t offset, std::string_view epoch) {
+  out += R"(,"herald_position":{"offset":)";
+  out += std::to_string(offset);
+  out += R"(,"epoch":)";
+  append_json_string(out, epoch);
+  out += '}';
+}
+
+const std::vector<PusherFrame>& FrameCache::positioned(
+    std::string_view pusher_channel, const std::string& epoch,
+    const std::shared_ptr<const broker::PublicationBatch>& batch) {
+  frames(pusher_channel, batch);  // makes batch the cached one
+  if (positioned_valid_) {
+    return positioned_;
+  }
+  positioned_.clear();
+  for (size_t i = 0; i < batch->size(); ++i) {
+    PusherFrame f;
+    f.frame = transport::Publication::make({}, frame_one(pusher_channel, *(*batch)[i], &epoch),
+                                           MessageType::kText, 0);
+    f.except_socket = frames_[i].except_socket;
+    positioned_.push_back(std::move(f));
+  }
+  positioned_valid_ = true;
+  return positioned_;
 }
 
 const std::vector<PusherFrame>& FrameCache::frames(
@@ -43,6 +76,7 @@ const std::vector<PusherFrame>& FrameCache::frames(
   }
   key_ = batch.get();
   ref_ = batch;
+  positioned_valid_ = false;
   channel_ = std::string(pusher_channel);
   return frames_;
 }

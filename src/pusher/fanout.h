@@ -29,19 +29,31 @@ class FrameCache {
   const std::vector<PusherFrame>& frames(
       std::string_view pusher_channel,
       const std::shared_ptr<const broker::PublicationBatch>& batch);
-  // One publication framed for one client (a cache- channel's replay); not cached.
-  std::string frame_one(std::string_view pusher_channel, const broker::PublicationRecord& rec);
+  // One publication framed for one client (a cache- channel's replay); not cached. With epoch,
+  // it carries "herald_position" (the history extension).
+  std::string frame_one(std::string_view pusher_channel, const broker::PublicationRecord& rec,
+                        const std::string* epoch = nullptr);
+  // The same batch with "herald_position" in each frame, for the subscriptions that asked for
+  // positions; built on first use, cached like frames().
+  const std::vector<PusherFrame>& positioned(
+      std::string_view pusher_channel, const std::string& epoch,
+      const std::shared_ptr<const broker::PublicationBatch>& batch);
 
  private:
   const void* key_ = nullptr;
   std::shared_ptr<const void> ref_;  // keeps key_'s address from being reused while cached
   std::string channel_;
   std::vector<PusherFrame> frames_;
+  bool positioned_valid_ = false;  // positioned_ is for the cached batch
+  std::vector<PusherFrame> positioned_;
   JsonObject reader_;
 };
 
 // A publisher's client id is a Pusher socket id ("<digits>.<digits>") when a Pusher client or a
 // REST call with socket_id published it.
 bool is_socket_id(std::string_view s);
+
+// ,"herald_position":{"offset":N,"epoch":E} (the history extension; docs/PUSHER.md).
+void append_position(std::string& out, uint64_t offset, std::string_view epoch);
 
 }  // namespace herald::pusher

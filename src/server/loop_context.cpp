@@ -234,6 +234,9 @@ std::string ServerCore::metrics_text() const {
       }
     }
     pusher::render_metrics(text, pusher_loops);
+    if (webhooks) {
+      webhooks->render_metrics(text);
+    }
   }
   return text;
 }

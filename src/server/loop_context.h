@@ -27,6 +27,7 @@
 #include "protocol/api_decoder.h"
 #include "pusher/apps.h"
 #include "pusher/endpoint.h"
+#include "pusher/webhooks.h"
 #include "server/limits.h"
 #include "server/metrics.h"
 #include "server/sessions.h"
@@ -109,6 +110,8 @@ struct ServerCore {
   std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
   // Declaration order is destruction order reversed: the store goes first (its last commit
   // callbacks post to loops that still exist), then the loops (with their hubs), then the broker.
+  // Pusher webhooks (null: no app has one). Before the loops: they post events to it.
+  std::unique_ptr<pusher::Webhooks> webhooks;
   std::unique_ptr<broker::Broker> broker;
   broker::RedisBroker* redis = nullptr;  // the broker, when it is the Redis one
   std::vector<std::unique_ptr<LoopContext>> loops;
