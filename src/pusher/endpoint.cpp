@@ -26,35 +26,42 @@ Session::Session(Endpoint& ep, transport::WebSocketSession& ws, const App& a, st
 
 void Session::on_channel_publications(std::string_view channel, const std::string& epoch,
                                       const std::shared_ptr<const broker::PublicationBatch>& batch) {
-  auto it = subs.find(channel);
-  if (it == subs.end()) {
+  deliver(channel, epoch, batch, *batch);
+}
+
+void Session::on_channel_publication(std::string_view channel, const std::string& epoch,
+                                     const std::shared_ptr<const broker::PublicationRecord>& pub) {
+  deliver(channel, epoch, pub, FrameCache::Records(&pub, 1));
+}
+
+template <typename Shared>
+void Session::deliver(std::string_view channel, const std::string& epoch, const Shared& shared,
+                      FrameCache::Records records) {
+  Subscription* found = find_sub(channel);
+  if (found == nullptr) {
     return;
   }
-  Subscription& sub = it->second;
+  Subscription& sub = *found;
   if (!sub.established) {
     // A presence subscription still waiting for its own join: nothing before succeeded, except
     // for a client that asked for positions (history.cpp), which gets it after.
     if (sub.positions && sub.replied) {
-      endpoint.hold(*this, sub, epoch, *batch);
+      endpoint.hold(*this, sub, epoch, records);
     }
     return;
   }
   std::string_view name = channel.substr(app.ns.size() + 1);
-  const std::vector<PusherFrame>& frames = sub.positions
-                                               ? endpoint.frames().positioned(name, epoch, batch)
-                                               : endpoint.frames().frames(name, batch);
-  for (const PusherFrame& f : frames) {
+  FrameCache& cache = endpoint.frames();
+  const std::vector<PusherFrame>* frames = &cache.frames(name, shared);
+  if (sub.positions) {
+    frames = &cache.positioned(name, epoch, records);
+  }
+  for (const PusherFrame& f : *frames) {
     if (!f.except_socket.empty() && f.except_socket == socket_id) {
       continue;  // its own client event, or a REST event sent with its socket_id
     }
     ws_.deliver(*f.frame);
   }
-}
-
-void Session::on_channel_publication(std::string_view channel, const std::string& epoch,
-                                     const std::shared_ptr<const broker::PublicationRecord>& pub) {
-  auto batch = std::make_shared<broker::PublicationBatch>(1, pub);
-  on_channel_publications(channel, epoch, batch);
 }
 
 void Session::on_channel_lost(std::string_view channel) {

@@ -39,17 +39,16 @@ void append_position(std::string& out, uint64_t offset, std::string_view epoch) 
   out += '}';
 }
 
-const std::vector<PusherFrame>& FrameCache::positioned(
-    std::string_view pusher_channel, const std::string& epoch,
-    const std::shared_ptr<const broker::PublicationBatch>& batch) {
-  frames(pusher_channel, batch);  // makes batch the cached one
+const std::vector<PusherFrame>& FrameCache::positioned(std::string_view pusher_channel,
+                                                       const std::string& epoch,
+                                                       Records records) {
   if (positioned_valid_) {
     return positioned_;
   }
   positioned_.clear();
-  for (size_t i = 0; i < batch->size(); ++i) {
+  for (size_t i = 0; i < records.size(); ++i) {
     PusherFrame f;
-    f.frame = transport::Publication::make({}, frame_one(pusher_channel, *(*batch)[i], &epoch),
+    f.frame = transport::Publication::make({}, frame_one(pusher_channel, *records[i], &epoch),
                                            MessageType::kText, 0);
     f.except_socket = frames_[i].except_socket;
     positioned_.push_back(std::move(f));
@@ -58,14 +57,10 @@ const std::vector<PusherFrame>& FrameCache::positioned(
   return positioned_;
 }
 
-const std::vector<PusherFrame>& FrameCache::frames(
-    std::string_view pusher_channel, const std::shared_ptr<const broker::PublicationBatch>& batch) {
-  if (key_ == batch.get() && channel_ == pusher_channel) {
-    return frames_;
-  }
+void FrameCache::build(std::string_view pusher_channel, Records records) {
   frames_.clear();
-  frames_.reserve(batch->size());
-  for (const auto& rec : *batch) {
+  frames_.reserve(records.size());
+  for (const auto& rec : records) {
     std::string text = frame_one(pusher_channel, *rec);
     PusherFrame f;
     f.frame = transport::Publication::make({}, text, MessageType::kText, 0);
@@ -74,10 +69,27 @@ const std::vector<PusherFrame>& FrameCache::frames(
     }
     frames_.push_back(std::move(f));
   }
-  key_ = batch.get();
-  ref_ = batch;
   positioned_valid_ = false;
   channel_ = std::string(pusher_channel);
+}
+
+const std::vector<PusherFrame>& FrameCache::frames(
+    std::string_view pusher_channel, const std::shared_ptr<const broker::PublicationBatch>& batch) {
+  if (!cached(batch.get(), pusher_channel)) {
+    build(pusher_channel, *batch);
+    key_ = batch.get();
+    ref_ = batch;
+  }
+  return frames_;
+}
+
+const std::vector<PusherFrame>& FrameCache::frames(
+    std::string_view pusher_channel, const std::shared_ptr<const broker::PublicationRecord>& pub) {
+  if (!cached(pub.get(), pusher_channel)) {
+    build(pusher_channel, Records(&pub, 1));
+    key_ = pub.get();
+    ref_ = pub;
+  }
   return frames_;
 }
 

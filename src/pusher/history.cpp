@@ -61,9 +61,9 @@ void Endpoint::keep_reply(Session::Subscription& sub, hub::SubscribeReply& reply
 }
 
 void Endpoint::hold(Session& s, Session::Subscription& sub, const std::string& epoch,
-                    const broker::PublicationBatch& batch) {
+                    FrameCache::Records records) {
   size_t bound = std::max<size_t>(kMinHeld, s.app.options.history);
-  for (const auto& rec : batch) {
+  for (const auto& rec : records) {
     if (sub.held.size() >= bound) {
       // Too much to hold: the client must reload; it goes on from the newest position.
       sub.held.clear();

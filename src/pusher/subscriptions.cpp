@@ -109,6 +109,7 @@ void Endpoint::subscribe(Session& s, const ClientFrame& f) {
     }
     std::string pname(pusher_channel(sp->app.ns, channel));
     if (!r.ok()) {
+      sp->forget_found();
       sp->subs.erase(channel);
       return subscription_failed(*sp, pname, "Unavailable", "the broker is unavailable", 503);
     }
@@ -151,6 +152,7 @@ void Endpoint::unsubscribe(Session& s, std::string_view pusher_name) {
     return;
   }
   Session::Subscription sub = std::move(it->second);
+  s.forget_found();
   s.subs.erase(it);
   host_->hub().unsubscribe(&s, channel);
   if (is_presence(sub.kind)) {
@@ -166,6 +168,7 @@ void Endpoint::leave_all(Session& s) {
     }
     hook_removed(s, channel, sub);
   }
+  s.forget_found();
   s.subs.clear();
   host_->hub().leave_all(&s);
 }
@@ -189,6 +192,7 @@ void Endpoint::join_presence(Session& s, const std::string& channel) {
         }
         if (!added.ok() || !added.value()) {
           Session::Subscription gone = std::move(sp->subs.at(channel));
+          sp->forget_found();
           sp->subs.erase(channel);
           host_->hub().unsubscribe(sp, channel);
           leave_presence(*sp, channel, gone);
