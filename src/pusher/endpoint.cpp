@@ -40,14 +40,39 @@ void Session::close(uint16_t code, std::string_view reason) {
   }
 }
 
-void Session::on_channel_publications(std::string_view channel, const std::string& /*epoch*/,
+void Session::on_channel_publications(std::string_view channel, const std::string& epoch,
                                       const std::shared_ptr<const broker::PublicationBatch>& batch) {
-  auto it = subs.find(channel);
-  if (it == subs.end() || !it->second.established) {
-    return;  // a presence subscription still waiting for its own join: nothing before succeeded
+  deliver(channel, epoch, batch, *batch);
+}
+
+void Session::on_channel_publication(std::string_view channel, const std::string& epoch,
+                                     const std::shared_ptr<const broker::PublicationRecord>& pub) {
+  deliver(channel, epoch, pub, FrameCache::Records(&pub, 1));
+}
+
+template <typename Shared>
+void Session::deliver(std::string_view channel, const std::string& epoch, const Shared& shared,
+                      FrameCache::Records records) {
+  Subscription* found = find_sub(channel);
+  if (found == nullptr) {
+    return;
+  }
+  Subscription& sub = *found;
+  if (!sub.established) {
+    // A presence subscription still waiting for its own join: nothing before succeeded, except
+    // for a client that asked for positions (history.cpp), which gets it after.
+    if (sub.positions && sub.replied) {
+      endpoint.hold(*this, sub, epoch, records);
+    }
+    return;
   }
   std::string_view name = channel.substr(app.ns.size() + 1);
-  for (const PusherFrame& f : endpoint.frames().frames(name, batch)) {
+  FrameCache& cache = endpoint.frames();
+  const std::vector<PusherFrame>* frames = &cache.frames(name, shared);
+  if (sub.positions) {
+    frames = &cache.positioned(name, epoch, records);
+  }
+  for (const PusherFrame& f : *frames) {
     if (!f.except_socket.empty() && f.except_socket == socket_id) {
       continue;  // its own client event, or a REST event sent with its socket_id
     }
@@ -59,14 +84,16 @@ void Session::on_channel_publications(std::string_view channel, const std::strin
   }
 }
 
-void Session::on_channel_publication(std::string_view channel, const std::string& epoch,
-                                     const std::shared_ptr<const broker::PublicationRecord>& pub) {
-  auto batch = std::make_shared<broker::PublicationBatch>(1, pub);
-  on_channel_publications(channel, epoch, batch);
-}
-
-void Session::on_channel_lost(std::string_view /*channel*/) {
-  // Pusher has no way to tell a client it may have missed events; the subscription goes on.
+void Session::on_channel_lost(std::string_view channel) {
+  // Pusher has no way to tell a client it may have missed events; the subscription goes on. A
+  // client of the history extension is told, on the channel, to subscribe again from its
+  // position (docs/PUSHER.md).
+  auto it = subs.find(channel);
+  if (it != subs.end() && it->second.positions && it->second.established) {
+    std::string out;
+    append_event(out, "herald:recover", channel.substr(app.ns.size() + 1), R"("{}")");
+    send(out);
+  }
 }
 
 Endpoint::Endpoint(const Apps& apps, std::unique_ptr<Host> host)
@@ -251,6 +278,7 @@ void Endpoint::client_event(Session& s, const ClientFrame& f) {
   req.publisher = broker::ClientInfo{s.socket_id, user, {}};
   metrics_.client_events.add();
   host_->hub().publish(it->first, std::move(req), [](Result<broker::PublishResult>) {});
+  hook_client_event(s, f, it->second);
 }
 
 void Endpoint::signin(Session& s, const ClientFrame& f) {

@@ -14,6 +14,7 @@
 namespace herald::pusher {
 
 class Endpoint;
+class Webhooks;
 
 class Host {
  public:
@@ -33,6 +34,8 @@ class Host {
   virtual int loop_count() const = 0;
   // Runs fn on loop i's thread with that loop's Pusher endpoint.
   virtual void post_to(int i, std::function<void(Endpoint&)> fn) = 0;
+  // The server's webhook sender, shared by every loop (null: no app has a webhook).
+  virtual Webhooks* webhooks() = 0;
 };
 
 }  // namespace herald::pusher

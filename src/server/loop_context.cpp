@@ -259,6 +259,9 @@ std::string ServerCore::metrics_text(const std::vector<LoopStats>* samples) cons
       }
     }
     pusher::render_metrics(text, pusher_loops);
+    if (webhooks) {
+      webhooks->render_metrics(text);
+    }
   }
   return text;
 }

@@ -27,6 +27,7 @@
 #include "protocol/api_decoder.h"
 #include "pusher/apps.h"
 #include "pusher/endpoint.h"
+#include "pusher/webhooks.h"
 #include "server/limits.h"
 #include "server/log.h"
 #include "server/metrics.h"
@@ -126,6 +127,8 @@ struct ServerCore {
   // With several nodes: questions to the other nodes (declared before the broker, whose node
   // messages it receives, so that it outlives the broker's thread).
   std::unique_ptr<Cluster> cluster;
+  // Pusher webhooks (null: no app has one). Before the loops: they post events to it.
+  std::unique_ptr<pusher::Webhooks> webhooks;
   std::unique_ptr<broker::Broker> broker;
   broker::RedisBroker* redis = nullptr;  // the broker, when it is the Redis one
   std::vector<std::unique_ptr<LoopContext>> loops;

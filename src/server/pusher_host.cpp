@@ -1,5 +1,6 @@
 #include "server/pusher_host.h"
 
+#include "pusher/webhooks.h"
 #include "server/loop_context.h"
 
 namespace herald::server {
@@ -17,6 +18,7 @@ class PusherHost final : public pusher::Host {
   pusher::Endpoint& endpoint_at(int i) override {
     return *ctx_.core.loops[static_cast<size_t>(i)]->pusher;
   }
+  pusher::Webhooks* webhooks() override { return ctx_.core.webhooks.get(); }
   void post_to(int i, std::function<void(pusher::Endpoint&)> fn) override {
     LoopContext* target = ctx_.core.loops[static_cast<size_t>(i)].get();
     target->loop.post([target, fn = std::move(fn)] {
@@ -37,7 +39,7 @@ std::map<std::string, NamespaceOptions, std::less<>> pusher_namespaces(
   std::map<std::string, NamespaceOptions, std::less<>> out;
   for (const auto& app : apps.all()) {
     if (named.find(app->ns) == named.end()) {
-      out.emplace(app->ns, pusher::Apps::namespace_options());
+      out.emplace(app->ns, pusher::Apps::namespace_options(app->options));
     }
   }
   return out;

@@ -15,7 +15,7 @@ namespace herald::server {
 
 class LoopContext;
 
-// The app namespaces that the configuration does not name, with Apps::namespace_options().
+// The app namespaces that the configuration does not name, with Apps::namespace_options(app).
 std::map<std::string, NamespaceOptions, std::less<>> pusher_namespaces(
     const pusher::Apps& apps, const std::map<std::string, NamespaceOptions, std::less<>>& named);
 

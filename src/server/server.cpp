@@ -5,6 +5,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <mutex>
@@ -293,6 +294,13 @@ Result<Ok> Server::start() {
     return r;
   }
   core.pusher_apps = pusher::Apps(core.options.pusher_apps);
+  if (std::any_of(core.pusher_apps.all().begin(), core.pusher_apps.all().end(),
+                  [](const auto& app) { return !app->options.webhooks.empty(); })) {
+    core.webhooks = std::make_unique<pusher::Webhooks>(core.pusher_apps);
+    if (auto r = core.webhooks->start(); !r) {
+      return r;
+    }
+  }
   core.namespaces = hub::Namespaces(core.options.default_namespace, core.options.namespaces,
                                     server::pusher_namespaces(core.pusher_apps,
                                                               core.options.namespaces));

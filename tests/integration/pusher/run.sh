@@ -12,4 +12,4 @@ if [ ! -f "$here/node_modules/pusher-js/package.json" ] || [ ! -f "$here/node_mo
   echo "node_modules missing: npm ci --prefix $here" >&2
   npm ci --prefix "$here" --no-audit --no-fund >&2
 fi
-HERALD_BIN=$1 exec node --test --test-force-exit --test-timeout=60000 --test-reporter=spec "$here/pusher.test.mjs" "$here/fallback.test.mjs"
+HERALD_BIN=$1 exec node --test --test-force-exit --test-timeout=60000 --test-reporter=spec "$here"/*.test.mjs
