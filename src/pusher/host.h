@@ -6,6 +6,9 @@
 
 #include <cstddef>
 #include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "herald/server.h"
 #include "hub/hub.h"
@@ -36,6 +39,11 @@ class Host {
   virtual void post_to(int i, std::function<void(Endpoint&)> fn) = 0;
   // The server's webhook sender, shared by every loop (null: no app has a webhook).
   virtual Webhooks* webhooks() = 0;
+  // With several nodes: asks every other live node `topic` (answered there by
+  // answer_node_question, rest_nodes.h); done(their answers) on this loop once all answered or
+  // the cluster's timeout passed. With one node, done({}) at once.
+  virtual void ask_other_nodes(std::string_view topic, std::string body,
+                               std::function<void(std::vector<std::string>)> done) = 0;
 };
 
 }  // namespace herald::pusher

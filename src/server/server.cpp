@@ -375,6 +375,7 @@ Result<Ok> Server::start() {
     core.cluster = std::make_unique<server::Cluster>(core);
     server::register_cluster_api(*core.cluster);
     server::register_cluster_sessions(*core.cluster);
+    server::register_pusher_cluster(*core.cluster);
   }
   for (auto& ctx : core.loops) {
     server::LoopContext* raw = ctx.get();
