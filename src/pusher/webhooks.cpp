@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "base/prometheus_text.h"
+
 namespace herald::pusher {
 namespace {
 
@@ -204,26 +206,10 @@ void Webhooks::send(const App& app, WebhookKind kind, std::string event) {
 }
 
 void Webhooks::render_metrics(std::string& out) const {
-  auto family = [&](const char* name, const char* type, const char* help, uint64_t v,
-                    const char* labels = nullptr) {
-    if (help != nullptr) {
-      out += "# HELP ";
-      out += name;
-      out += ' ';
-      out += help;
-      out += "\n# TYPE ";
-      out += name;
-      out += ' ';
-      out += type;
-      out += '\n';
-    }
-    out += name;
-    if (labels != nullptr) {
-      out += labels;
-    }
-    out += ' ';
-    out += std::to_string(v);
-    out += '\n';
+  PrometheusText t(out);
+  auto family = [&t](const char* name, const char* type, const char* help, uint64_t v) {
+    t.family(name, type, help);
+    t.sample(name, v);
   };
   family("herald_pusher_webhook_events_total", "counter", "Webhook events queued for a URL.",
          metrics_.events.get());
@@ -235,12 +221,13 @@ void Webhooks::render_metrics(std::string& out) const {
          "Webhook attempts that got no answer or a status other than 2xx (each is retried "
          "until max_attempts).",
          metrics_.failed_attempts.get());
-  family("herald_pusher_webhook_dropped_events_total", "counter",
-         "Webhook events dropped: the URL's queue was full, or their request failed "
-         "max_attempts times.",
-         metrics_.dropped_full.get(), "{reason=\"queue_full\"}");
-  family("herald_pusher_webhook_dropped_events_total", nullptr, nullptr,
-         metrics_.dropped_attempts.get(), "{reason=\"attempts\"}");
+  t.family("herald_pusher_webhook_dropped_events_total", "counter",
+           "Webhook events dropped: the URL's queue was full, or their request failed "
+           "max_attempts times.");
+  t.sample("herald_pusher_webhook_dropped_events_total", {{"reason", "queue_full"}},
+           metrics_.dropped_full.get());
+  t.sample("herald_pusher_webhook_dropped_events_total", {{"reason", "attempts"}},
+           metrics_.dropped_attempts.get());
   family("herald_pusher_webhook_queued_events", "gauge", "Webhook events waiting to be sent.",
          metrics_.queued.get());
 }

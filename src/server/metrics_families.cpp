@@ -4,7 +4,7 @@
 #include <unordered_set>
 
 #include "server/log.h"
-#include "server/prometheus_text.h"
+#include "base/prometheus_text.h"
 #include "server/stats.h"
 #include "server/version.h"
 #include "store/history_store.h"
