@@ -3,17 +3,14 @@
 // roster (member_added for a user's first connection anywhere, member_removed after their last),
 // client events and REST events cross nodes (socket_id exclusion included), and the REST API's
 // channel list and terminate_connections answer for every node, whichever node gets the request.
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { APP, client, connected, next, restClient, startHerald, subscribed,
+import { client, connected, next, onCleanup, restClient, server, subscribed, track,
   within } from './harness.mjs';
 
-let redis;
-let redisExited;
 const nodes = [];
-const clients = [];
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -45,33 +42,24 @@ async function redisReady(port) {
 
 before(async () => {
   const port = await freePort();
-  redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '',
+  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '',
     '--appendonly', 'no'], { stdio: 'ignore' });
-  redisExited = new Promise((resolve) => redis.on('exit', resolve));
+  const redisExited = new Promise((resolve) => redis.on('exit', resolve));
+  onCleanup(async () => {  // after the nodes are stopped
+    if (redis.exitCode === null) {
+      redis.kill('SIGKILL');
+      await within(redisExited, 10000, 'redis-server exits');
+    }
+  });
   await redisReady(port);
   for (let i = 0; i < 2; i++) {
-    nodes.push(await startHerald(['--broker', 'redis', '--redis', `redis://127.0.0.1:${port}`,
+    nodes.push(await server(['--broker', 'redis', '--redis', `redis://127.0.0.1:${port}`,
       '--redis-prefix', `pusher-it-${process.pid}`]));
   }
 });
 
-after(async () => {
-  for (const c of clients) {
-    c.disconnect();
-  }
-  for (const n of nodes) {
-    await n.stop().catch(() => {});
-  }
-  if (redis && redis.exitCode === null) {
-    redis.kill('SIGKILL');
-    await within(redisExited, 10000, 'redis-server exits');
-  }
-});
-
 function on(node, opts) {
-  const p = client(node.port, opts);
-  clients.push(p);
-  return p;
+  return track(client(node.port, opts));
 }
 
 // Resolves once fn() is true (polled: a REST answer, not an event).

@@ -2,33 +2,11 @@
 // herald binary: the real pusher-js 8 in Node (its node build carries its own XMLHttpRequest, the
 // `xmlhttprequest` package, which streams: readyState 3 per chunk), then the wire format by hand
 // for what pusher-js never sends. Two loops per server, so a session's requests cross loops.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { APP, client, connected, next, restClient, startHerald, subscribed, within }
-  from './harness.mjs';
-
-const servers = [];
-const clients = [];
-after(async () => {
-  for (const c of clients) {
-    c.disconnect();
-  }
-  for (const s of servers) {
-    await s.stop().catch(() => {});
-  }
-});
-
-async function server(args = []) {
-  const s = await startHerald(args);
-  servers.push(s);
-  return s;
-}
-
-function track(p) {
-  clients.push(p);
-  return p;
-}
+import { APP, client, connected, next, restClient, server, subscribed, track,
+  within } from './harness.mjs';
 
 // The transport pusher-js settled on.
 function transportOf(p) {

@@ -1,6 +1,7 @@
 // Helpers for the Pusher suite: start the real `herald` binary ($HERALD_BIN) on 127.0.0.1:0 with
 // Pusher apps, learn its port from the first stdout line, and wait on conditions (an event, a
 // state) with a hard timeout per step that names the step. No sleeps.
+import { after } from 'node:test';
 import Pusher from 'pusher-js';
 import PusherServer from 'pusher';
 import { spawnHerald, within } from '../../support/herald_process.mjs';
@@ -8,6 +9,38 @@ import { spawnHerald, within } from '../../support/herald_process.mjs';
 export const APP = { id: '1', key: 'key-one', secret: 'secret-one-1234' };
 
 export { within };
+
+// What a test file started, undone after its last test: clients disconnected, servers stopped,
+// then whatever onCleanup() was given (newest first).
+const started = { clients: [], servers: [], other: [] };
+after(async () => {
+  for (const c of started.clients) {
+    c.disconnect();
+  }
+  for (const s of started.servers) {
+    await s.stop().catch(() => {});
+  }
+  for (const f of started.other.reverse()) {
+    await f();
+  }
+});
+
+// startHerald(args), stopped after the file's tests.
+export async function server(args = []) {
+  const s = await startHerald(args);
+  started.servers.push(s);
+  return s;
+}
+
+// A pusher-js client, disconnected after the file's tests.
+export function track(p) {
+  started.clients.push(p);
+  return p;
+}
+
+export function onCleanup(fn) {
+  started.other.push(fn);
+}
 
 // Starts `herald serve --memory --listen 127.0.0.1:0 --pusher-app 1:key-one:secret...` (plus
 // args). stop() kills exactly this child by its pid.

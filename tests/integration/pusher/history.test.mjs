@@ -3,29 +3,23 @@
 // send_event, as the documented recipe does), reads each event's "herald_position" from the raw
 // frames, and after a reconnect gets what it missed, in order, before live events. A stock
 // client on the same channel sees frames without any of it.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Pusher from 'pusher-js';
 import PusherServer from 'pusher';
-import { APP, startHerald, within } from './harness.mjs';
+import { APP, onCleanup, startHerald, within } from './harness.mjs';
 
 const HIST = { id: '8', key: 'hist-key', secret: 'hist-secret-123' };
-const cleanup = [];
-after(async () => {
-  for (const f of cleanup.reverse()) {
-    await f();
-  }
-});
 
 async function server() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-hist-'));
   const config = path.join(dir, 'herald.yaml');
   fs.writeFileSync(config, `pusher:\n  apps:\n    - ${JSON.stringify({ ...HIST, history: 100 })}\n`);
   const s = await startHerald(['--config', config]);
-  cleanup.push(async () => {
+  onCleanup(async () => {
     await s.stop().catch(() => {});
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -54,7 +48,7 @@ function client(port, { app = HIST, since = () => undefined, user = 'u' } = {}) 
   p.connection.bind('connected', () => {
     p.connection.connection.transport.bind('message', (ev) => raw.push(JSON.parse(ev.data)));
   });
-  cleanup.push(async () => p.disconnect());
+  onCleanup(async () => p.disconnect());
   return { p, raw };
 }
 

@@ -2,32 +2,10 @@
 // Laravel Echo drives) and the `pusher` server library (what a backend uses to authorize channels
 // and users and to call the REST API). Each test starts its own server (two loops, so clients
 // land on different loops) and waits on events, never on time.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { APP, client, connected, next, restClient, signedFetch, startHerald, subscribed,
+import { APP, client, connected, next, restClient, signedFetch, server, subscribed, track,
   within } from './harness.mjs';
-
-const servers = [];
-const clients = [];
-after(async () => {
-  for (const c of clients) {
-    c.disconnect();
-  }
-  for (const s of servers) {
-    await s.stop().catch(() => {});
-  }
-});
-
-async function server(args = []) {
-  const s = await startHerald(args);
-  servers.push(s);
-  return s;
-}
-
-function track(p) {
-  clients.push(p);
-  return p;
-}
 
 test('connection_established: socket_id as the server libraries require', async () => {
   const s = await server();

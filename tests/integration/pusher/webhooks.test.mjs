@@ -3,7 +3,7 @@
 // body and signature with the `pusher` server library's own webhook() helper, as a Laravel or
 // Node backend would. Each test starts its own herald (two loops) with a YAML config whose app
 // has the webhook; it waits on the receiver and on /metrics, never on time.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import fs from 'node:fs';
@@ -11,15 +11,9 @@ import os from 'node:os';
 import path from 'node:path';
 import Pusher from 'pusher-js';
 import PusherServer from 'pusher';
-import { startHerald, within } from './harness.mjs';
+import { onCleanup, startHerald, within } from './harness.mjs';
 
 const HOOK_APP = { id: '7', key: 'hook-key', secret: 'hook-secret-123' };
-const cleanup = [];
-after(async () => {
-  for (const f of cleanup.reverse()) {
-    await f();
-  }
-});
 
 // A receiver: every request as {headers, rawBody, hook} (hook: the library's WebHook).
 // statuses: what to answer, in order (then 200); hang: never answer at all.
@@ -46,7 +40,7 @@ async function receiver({ statuses = [], hang = false } = {}) {
     });
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanup.push(() => new Promise((resolve) => {
+  onCleanup(() => new Promise((resolve) => {
     server.closeAllConnections();
     server.close(resolve);
   }));
@@ -87,7 +81,7 @@ async function heraldWith(webhooks, extra = {}) {
   const app = { ...HOOK_APP, webhooks, ...extra };
   fs.writeFileSync(config, `pusher:\n  apps:\n    - ${JSON.stringify(app)}\n`);
   const s = await startHerald(['--config', config]);
-  cleanup.push(async () => {
+  onCleanup(async () => {
     await s.stop().catch(() => {});
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -106,7 +100,7 @@ function hookClient(port, user) {
           ? { user_id: user, user_info: { name: user } } : undefined)),
     },
   });
-  cleanup.push(async () => p.disconnect());
+  onCleanup(async () => p.disconnect());
   return p;
 }
 
