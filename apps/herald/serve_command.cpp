@@ -38,6 +38,7 @@ struct ServeFlags {
   double poll_timeout = -1;
   double session_timeout = -1;
   double idle_timeout = -1;
+  double stall_timeout = -1;
   long long max_connections = 0;
   bool no_deflate = false;
   std::string data_dir;
@@ -114,6 +115,9 @@ Result<server::ServeConfig> build_config(const ServeFlags& f) {
   }
   if (f.idle_timeout >= 0) {
     cfg.server.idle_timeout_ms = static_cast<uint32_t>(f.idle_timeout * 1000);
+  }
+  if (f.stall_timeout >= 0) {
+    cfg.server.stall_timeout_ms = static_cast<uint32_t>(f.stall_timeout * 1000);
   }
   if (f.max_connections > 0) {
     cfg.server.max_connections = static_cast<size_t>(f.max_connections);
@@ -204,6 +208,8 @@ void add_serve_flags(CLI::App* cmd, ServeFlags& f) {
   cmd->add_option("--session-timeout", f.session_timeout,
                   "seconds before a long-poll session nobody polls is collected (default 30)");
   cmd->add_option("--idle-timeout", f.idle_timeout, "seconds an idle HTTP connection is kept");
+  cmd->add_option("--stall-timeout", f.stall_timeout,
+                  "seconds a loop may stop turning before /health fails (default 10)");
   cmd->add_option("--max-connections", f.max_connections, "connections over all loops");
   cmd->add_flag("--no-deflate", f.no_deflate, "never negotiate permessage-deflate");
   cmd->add_option("--data-dir", f.data_dir, "durable channel history here (default ./herald-data)");

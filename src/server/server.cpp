@@ -3,6 +3,8 @@
 
 #include "herald/server.h"
 
+#include <pthread.h>
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -53,6 +55,25 @@ void raise_fd_limit() {
     lim.rlim_cur = lim.rlim_max;
     setrlimit(RLIMIT_NOFILE, &lim);
   }
+}
+
+// The systemd watchdog, on loop 0: WATCHDOG=1 every half WatchdogSec while every loop's heartbeat
+// is fresh (liveness.h). A stalled loop (or loop 0 itself stuck) stops the pings, and systemd
+// restarts the server. `warned`: a stall was logged already.
+void watchdog_tick(server::LoopContext& ctx, bool warned) {
+  server::ServerCore& core = ctx.core;
+  std::vector<int> stalled = core.stalled_loops();
+  if (stalled.empty()) {
+    core.systemd.notify("WATCHDOG=1");
+    warned = false;
+  } else if (!warned) {
+    spdlog::error("loop {} has not turned for over {} ms: /health answers 503 and the systemd "
+                  "watchdog is no longer fed",
+                  stalled.front(), core.options.stall_timeout_ms);
+    warned = true;
+  }
+  ctx.loop.run_after(core.systemd.watchdog_interval_ms(),
+                     [&ctx, warned] { watchdog_tick(ctx, warned); });
 }
 
 // Bounds the drain of one loop: whoever has not closed by the deadline is cut off.
@@ -379,13 +400,25 @@ Result<Ok> Server::start() {
   }
   for (auto& ctx : core.loops) {
     server::LoopContext* raw = ctx.get();
+    raw->loop.post([raw] { raw->heartbeat.start(); });
+  }
+  if (core.systemd.watchdog_interval_ms() > 0) {
+    server::LoopContext* first = core.loops.front().get();
+    first->loop.post([first] { watchdog_tick(*first, false); });
+  }
+  for (auto& ctx : core.loops) {
+    server::LoopContext* raw = ctx.get();
     impl_->threads.emplace_back([raw] {
+      // "herald-loop-N" in top -H, /proc/PID/task/*/comm, gdb and the liveness test.
+      std::string name = "herald-loop-" + std::to_string(raw->loop.index());
+      pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
       server::set_current_loop(raw);
       raw->loop.run();
       server::set_current_loop(nullptr);
     });
   }
   impl_->started = true;
+  core.systemd.notify("READY=1");
   return Ok{};
 }
 
@@ -416,6 +449,7 @@ void Server::stop() {
   if (impl_->stopping.exchange(true)) {
     return;
   }
+  impl_->core.systemd.notify("STOPPING=1");
   uint32_t deadline_ms = impl_->core.options.drain_timeout_ms;
   for (auto& ctx : impl_->core.loops) {
     server::LoopContext* raw = ctx.get();

@@ -119,9 +119,24 @@ std::string render_stats(const StatsSnapshot& snapshot) {
 }
 
 void gather_loop_stats(LoopContext& ctx, std::function<void(std::vector<LoopStats>)> done) {
+  constexpr uint32_t kTimeoutMs = 1'000;
   Clock::time_point posted = Clock::now();
-  on_every_loop<LoopStats>(
-      ctx, [posted](LoopContext& loop) { return sample(loop, posted); }, std::move(done));
+  on_every_loop_within<LoopStats>(
+      ctx, kTimeoutMs, [posted](LoopContext& loop) { return sample(loop, posted); },
+      [posted, done = std::move(done)](std::vector<std::optional<LoopStats>> got) {
+        std::vector<LoopStats> out(got.size());
+        for (size_t i = 0; i < got.size(); ++i) {
+          if (got[i]) {
+            out[i] = std::move(*got[i]);
+          } else {
+            out[i].answered = false;
+            out[i].lag_us = static_cast<uint64_t>(
+                std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - posted)
+                    .count());
+          }
+        }
+        done(std::move(out));
+      });
 }
 
 void serve_stats(transport::HttpSession& http, LoopContext& ctx, const http::Request& req) {

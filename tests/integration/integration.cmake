@@ -9,7 +9,7 @@ endif()
 # Debian's python3 with python3-websockets, not a pyenv python that may lack the module.
 set(HERALD_IT_PYTHON /usr/bin/python3 CACHE FILEPATH "Python with the websockets module (10.4)")
 
-foreach(suite chat echo frames http drain protocol api namespaces tokens cli tcp http_transports origin limits
+foreach(suite chat echo frames http drain liveness protocol api namespaces tokens cli tcp http_transports origin limits
               tls permissions web metrics logs)
   add_test(NAME integration_${suite}
     COMMAND ${HERALD_IT_PYTHON} -B ${CMAKE_CURRENT_LIST_DIR}/test_${suite}.py
