@@ -141,17 +141,24 @@ async def stalled_loop(server):
               body)
         answered(server.port, "/ready", lambda s, b: s == 503 and "stalled" in b,
                  "/ready answers 503 stalled", 5)
-        t1 = time.monotonic()
-        _, metrics = answered(server.port, "/metrics", lambda s, b: s == 200,
-                              "/metrics still answers (one second gather timeout)", 10,
-                              timeout=3)
+        # A connection may land on the stopped loop (no answer: the next try); one that lands on
+        # loop 0 must be answered without waiting for loop 1 for more than the gather timeout.
+        step("/metrics still answers, after at most its one second gather timeout")
+        metrics = None
+        for _ in range(10):
+            t1 = time.monotonic()
+            r = get(server.port, "/metrics", timeout=4)
+            if r is not None:
+                took = time.monotonic() - t1
+                metrics = r[1]
+                check(r[0] == 200 and took < 3, "/metrics answered in time", (r[0], took))
+                break
+        check(metrics is not None, "an answer to /metrics", "every try landed on loop 1")
         age = heartbeat_age(metrics, 1)
         check(age is not None and age > STALL_S, "loop 1's heartbeat age above stall_timeout",
               age)
         check((heartbeat_age(metrics, 0) or 99) < 2, "loop 0's heartbeat is fresh",
               heartbeat_age(metrics, 0))
-        check(time.monotonic() - t1 < 5, "/metrics did not wait for the stopped loop",
-              time.monotonic() - t1)
         drain_notifications()
         got = notifications(1.5)
         check("WATCHDOG=1" not in got, "no watchdog ping while a loop is stalled", got)
