@@ -47,6 +47,12 @@ if(HERALD_IT_REDIS)
             --herald $<TARGET_FILE:herald> --broker redis --transport poll)
   set_tests_properties(integration_protocol_poll_redis PROPERTIES LABELS "integration;redis"
                        TIMEOUT 180)
+  # /metrics with the Redis broker: the publish-to-delivery histogram fed by the publishing
+  # node's take time carried through Redis.
+  add_test(NAME integration_metrics_redis
+    COMMAND ${HERALD_IT_PYTHON} -B ${CMAKE_CURRENT_LIST_DIR}/test_metrics.py
+            --herald $<TARGET_FILE:herald> --broker redis)
+  set_tests_properties(integration_metrics_redis PROPERTIES LABELS "integration;redis" TIMEOUT 120)
   add_test(NAME integration_redis
     COMMAND ${HERALD_IT_PYTHON} -B ${CMAKE_CURRENT_LIST_DIR}/test_redis.py --herald $<TARGET_FILE:herald>)
   set_tests_properties(integration_redis PROPERTIES LABELS "integration;redis" TIMEOUT 180)
