@@ -74,6 +74,7 @@ void append_loop(std::string& out, const LoopStats& s) {
   append_field(out, "http_requests", s.http_requests);
   append_field(out, "api_requests", s.api_requests);
   append_field(out, "lag_us", s.lag_us);
+  append_field(out, "stalled", s.answered ? 0 : 1);
   out.back() = '}';
 }
 
@@ -96,6 +97,7 @@ std::string render_stats(const StatsSnapshot& snapshot) {
     total.http_requests += s.http_requests;
     total.api_requests += s.api_requests;
     total.lag_us = std::max(total.lag_us, s.lag_us);
+    total.answered = total.answered && s.answered;
     channels.insert(s.channel_hashes.begin(), s.channel_hashes.end());
   }
   total.channels = channels.size();

@@ -58,7 +58,8 @@ struct StatsSnapshot {
 };
 
 // {"version","uptime_ms","time","heap_bytes","total":{...},"loops":[{...}]}: the total sums the
-// loops, except `channels` (distinct over loops) and `lag_us` (the largest).
+// loops, except `channels` (distinct over loops), `lag_us` (the largest) and `stalled` (1 when a
+// loop did not answer in time).
 std::string render_stats(const StatsSnapshot& snapshot);
 
 // Answers GET /stats.json once every loop has given its figures.

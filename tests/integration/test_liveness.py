@@ -4,7 +4,7 @@ stops turning is seen. One loop thread ("herald-loop-1") is stopped with ptrace 
 stops that thread only, as a handler stuck in an endless loop would leave it); then GET /health
 and /ready answer 503 "stalled" within stall_timeout, /metrics still answers (within its one
 second gather timeout) with that loop's herald_loop_heartbeat_age_seconds above stall_timeout,
-and the systemd watchdog pings (WATCHDOG=1 on $NOTIFY_SOCKET, here a socket of this test) stop.
+/stats.json marks it for the dashboard, and the systemd watchdog pings (WATCHDOG=1 on $NOTIFY_SOCKET, here a socket of this test) stop.
 Resumed, the loop is healthy again and the pings come back. READY=1 comes once the server
 listens, STOPPING=1 when it drains.
 
@@ -159,6 +159,11 @@ async def stalled_loop(server):
               age)
         check((heartbeat_age(metrics, 0) or 99) < 2, "loop 0's heartbeat is fresh",
               heartbeat_age(metrics, 0))
+        _, stats = answered(server.port, "/stats.json", lambda s, b: s == 200,
+                            "/stats.json (the dashboard) answers too", 10, timeout=4)
+        stats = json.loads(stats)
+        check([lp["stalled"] for lp in stats["loops"]] == [0, 1] and stats["total"]["stalled"],
+              "the dashboard's figures mark loop 1 stalled", stats)
         drain_notifications()
         got = notifications(1.5)
         check("WATCHDOG=1" not in got, "no watchdog ping while a loop is stalled", got)
