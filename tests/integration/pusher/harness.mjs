@@ -25,9 +25,9 @@ after(async () => {
   }
 });
 
-// startHerald(args), stopped after the file's tests.
-export async function server(args = []) {
-  const s = await startHerald(args);
+// startHerald(args, opts), stopped after the file's tests.
+export async function server(args = [], opts = {}) {
+  const s = await startHerald(args, opts);
   started.servers.push(s);
   return s;
 }
@@ -44,14 +44,14 @@ export function onCleanup(fn) {
 
 // Starts `herald serve --memory --listen 127.0.0.1:0 --pusher-app 1:key-one:secret...` (plus
 // args). stop() kills exactly this child by its pid.
-export async function startHerald(args = []) {
+export async function startHerald(args = [], { env = {} } = {}) {
   const bin = process.env.HERALD_BIN;
   if (!bin) {
     throw new Error('HERALD_BIN is not set');
   }
   const argv = ['serve', '--listen', '127.0.0.1:0', '--memory', '--threads', '2',
     '--pusher-app', `${APP.id}:${APP.key}:${APP.secret}`, ...args];
-  return spawnHerald(bin, argv);
+  return spawnHerald(bin, argv, { env });
 }
 
 // The `pusher` server library pointed at the server (secret: another one to forge requests).
