@@ -4,8 +4,9 @@
 #
 #   bench/cluster.sh path/to/herald
 #   ONLY=fanout|channels|storm   # one part only
-#   SUBSCRIBERS=3000 RATES="20 200" CHANNELS=3000 CHANNEL_RATES="3000 30000" DURATION=10
-#   STORM_CLIENTS=10000 STORM_RATE=10 STORM_WINDOW=0.5 QUIET_WAIT=30   (the defaults)
+#   SUBSCRIBERS=3000 RATES="20 200" CHANNELS=3000 CHANNEL_RATES="3000 100000" DURATION=10
+#   STORM_CLIENTS=10000 STORM_RATE=10 STORM_WINDOW=0.5 QUIET_WAIT=30 BUSY_PCT=20 MAX_TRIES=3
+#   (the defaults)
 #
 # (a) The same load against three setups, one after the other, each started fresh:
 #       memory-1  one node, embedded broker (--memory: channels and history in the process)
@@ -34,7 +35,7 @@ ONLY=${ONLY:-}
 SUBSCRIBERS=${SUBSCRIBERS:-3000}
 RATES=${RATES:-20 200}
 CHANNELS=${CHANNELS:-3000}
-CHANNEL_RATES=${CHANNEL_RATES:-3000 30000}
+CHANNEL_RATES=${CHANNEL_RATES:-3000 100000}
 DURATION=${DURATION:-10}
 STORM_CLIENTS=${STORM_CLIENTS:-10000}
 STORM_RATE=${STORM_RATE:-10}
@@ -137,21 +138,43 @@ target_args() {
   return 0
 }
 
-# run NAME SETUP MODE ARGS...: a fresh setup, one generator run, JSON in $OUT_DIR/NAME.json.
+# other_cpu FILE: the run's other_cpu_pct (busy time of neither the servers, Redis nor the
+# generator), rounded; 999 when the file has none.
+other_cpu() {
+  python3 -c 'import json, sys
+try:
+    r = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+    print(round(abs(r["other_cpu_pct"])))
+except Exception:
+    print(999)' "$1"
+}
+
+# run NAME SETUP MODE ARGS...: a fresh setup, one generator run, JSON in $OUT_DIR/NAME.json. As
+# in transports.sh, a run during which other processes took more than BUSY_PCT (default 20) % of
+# a CPU is made again, up to MAX_TRIES (default 3) runs in all; the quietest one is kept.
 run() {
   local name=$1 kind=$2 mode=$3
   shift 3
-  wait_quiet
-  setup "$kind"
-  local targets
-  mapfile -t targets < <(target_args)
-  echo "== $name ($kind: nodes ${NODE_PORTS[*]}${REDIS_PORT:+, redis $REDIS_PORT})" >&2
-  timeout 300 "${PIN_GEN[@]}" "$GEN" bench "$mode" "${targets[@]}" --namespace bench --json \
-    --quiet "$@" >"$OUT_DIR/$name.json" 2>"$OUT_DIR/$name.err" ||
-    echo "   (generator exit $?; see $OUT_DIR/$name.err)" >&2
-  stop_all
-  REDIS_PORT=""
-  sleep 1  # TIME_WAIT and the exits settle before the next run
+  local try best=999 other targets
+  for try in $(seq "${MAX_TRIES:-3}"); do
+    wait_quiet
+    setup "$kind"
+    mapfile -t targets < <(target_args)
+    echo "== $name ($kind: nodes ${NODE_PORTS[*]}${REDIS_PORT:+, redis $REDIS_PORT}), run $try" >&2
+    timeout 300 "${PIN_GEN[@]}" "$GEN" bench "$mode" "${targets[@]}" --namespace bench --json \
+      --quiet "$@" >"$OUT_DIR/$name.try$try" 2>"$OUT_DIR/$name.err" ||
+      echo "   (generator exit $?; see $OUT_DIR/$name.err)" >&2
+    stop_all
+    REDIS_PORT=""
+    sleep 1  # TIME_WAIT and the exits settle before the next run
+    other=$(other_cpu "$OUT_DIR/$name.try$try")
+    if [[ $other -lt $best ]]; then
+      best=$other
+      cp "$OUT_DIR/$name.try$try" "$OUT_DIR/$name.json"
+    fi
+    [[ $other -le ${BUSY_PCT:-20} ]] && break
+    echo "   other processes took ${other} % of a CPU during the run" >&2
+  done
 }
 
 SETUPS=(memory-1 redis-1 redis-3)
