@@ -28,11 +28,48 @@ void add_tls(CLI::App* sub, BenchOptions& o) {
                 "test server)");
 }
 
+// The protocol modes that may run against the nodes of a cluster: --url and --server-pid may be
+// repeated, --redis-pid samples the Redis they share, --publish-url says where publishes go.
+// finish_cluster_options() turns the lists into url and server_pid once parsed.
+void add_cluster(CLI::App* sub, BenchOptions& o) {
+  sub->add_option("--url", o.urls,
+                  "ws:// or wss:// URL of the server (loopback only); repeat it for the nodes of "
+                  "a cluster: subscriber i connects to URL i % count")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->expected(1)
+      ->option_text("URL (default " + o.url + ")");
+  sub->add_option("--server-pid", o.server_pids,
+                  "server process to sample (/proc/PID): CPU and RSS figures; repeat it for "
+                  "every node (summed, and listed per process)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->expected(1)
+      ->check(CLI::Range(1, 1 << 30));
+  sub->add_option("--redis-pid", o.redis_pid,
+                  "the nodes' redis-server (/proc/PID): its CPU per publication, apart")
+      ->check(CLI::Range(1, 1 << 30));
+}
+
+void finish_cluster_options(BenchOptions& o) {
+  if (!o.urls.empty()) {
+    o.url = o.urls.front();
+  } else {
+    o.urls.push_back(o.url);
+  }
+  if (!o.server_pids.empty()) {
+    o.server_pid = o.server_pids.front();
+  }
+}
+
 void add_common(CLI::App* sub, BenchOptions& o,
                 const std::string& connections_flag = "--connections,-c",
-                const std::string& connections_help = "WebSocket connections") {
-  sub->add_option("--url", o.url, "ws:// or wss:// URL of the server (loopback only)")
-      ->capture_default_str();
+                const std::string& connections_help = "WebSocket connections",
+                bool cluster = false) {
+  if (cluster) {
+    add_cluster(sub, o);
+  } else {
+    sub->add_option("--url", o.url, "ws:// or wss:// URL of the server (loopback only)")
+        ->capture_default_str();
+  }
   sub->add_option(connections_flag, o.connections, connections_help)
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
@@ -47,7 +84,12 @@ void add_common(CLI::App* sub, BenchOptions& o,
       ->check(CLI::Range(1, 10000));
   sub->add_flag("--deflate", o.deflate, "offer permessage-deflate");
   add_tls(sub, o);
-  add_output(sub, o);
+  if (cluster) {
+    sub->add_flag("--json", o.json, "print one JSON object with all figures");
+    sub->add_flag("--quiet,-q", o.quiet, "no progress line on stderr");
+  } else {
+    add_output(sub, o);
+  }
 }
 
 // Options of the Herald protocol modes: channel namespace, server API connections and key.
@@ -113,6 +155,9 @@ void add_publishing(CLI::App* sub, BenchOptions& o) {
       ->transform(CLI::CheckedTransformer(
           std::map<std::string, PublishVia>{{"api", PublishVia::kApi}, {"ws", PublishVia::kWs}}))
       ->option_text("api|ws (default api)");
+  sub->add_option("--publish-url", o.publish_url,
+                  "ws:// URL of the node whose server API (or WebSocket) publishes (default: the "
+                  "first --url)");
 }
 
 // CLI11 callbacks cannot return a status: a failure leaves through RuntimeError(code).
@@ -184,10 +229,13 @@ void register_command(CLI::App& app) {
   CLI::App* f = bench->add_subcommand(
       "fanout",
       "Herald protocol: --subscribers clients on one channel, --rate msg/s published to it");
-  add_common(f, *fo, "--subscribers,--connections,-c", "subscribers of the channel");
+  add_common(f, *fo, "--subscribers,--connections,-c", "subscribers of the channel", true);
   add_publishing(f, *fo);
   add_transport(f, *fo);
-  f->callback([fo] { run_or_throw(run_fanout(*fo)); });
+  f->callback([fo] {
+    finish_cluster_options(*fo);
+    run_or_throw(run_fanout(*fo));
+  });
 
   auto ch = std::make_shared<BenchOptions>();
   ch->mode = Mode::kChannels;
@@ -198,10 +246,11 @@ void register_command(CLI::App& app) {
   CLI::App* h = bench->add_subcommand(
       "channels",
       "Herald protocol: --channels channels with one subscriber each, --rate msg/s round-robin");
-  add_common(h, *ch, "--channels", "channels, one subscriber each");
+  add_common(h, *ch, "--channels", "channels, one subscriber each", true);
   add_publishing(h, *ch);
   add_transport(h, *ch);
   h->callback([ch] {
+    finish_cluster_options(*ch);
     ch->channels = ch->connections;
     run_or_throw(run_fanout(*ch));
   });
@@ -216,14 +265,17 @@ void register_command(CLI::App& app) {
       "idle",
       "Herald protocol: --connections clients over --transport, connected and subscribed, then "
       "idle: count, time, server RSS each");
-  add_common(d, *id, "--connections,-c", "protocol clients");
+  add_common(d, *id, "--connections,-c", "protocol clients", true);
   add_transport(d, *id);
   d->add_option("--hold", id->duration_s, "seconds to keep them open afterwards")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 3600.0));
   d->add_option("--namespace", id->ns, "namespace of the channel subscribed to (NS:idle)")
       ->capture_default_str();
-  d->callback([id] { run_or_throw(run_idle(*id)); });
+  d->callback([id] {
+    finish_cluster_options(*id);
+    run_or_throw(run_idle(*id));
+  });
 
   auto hi = std::make_shared<BenchOptions>();
   hi->mode = Mode::kHistory;
@@ -274,6 +326,43 @@ void register_command(CLI::App& app) {
   add_protocol(v, *rc);
   add_output(v, *rc);
   v->callback([rc] { run_or_throw(run_recovery(*rc)); });
+
+  auto fa = std::make_shared<BenchOptions>();
+  fa->mode = Mode::kFailover;
+  fa->url = kProtocolUrl;
+  fa->connections = 1000;
+  fa->rate = 10;
+  fa->size = 64;
+  fa->duration_s = 15;
+  fa->drain_s = 10;
+  CLI::App* k = bench->add_subcommand(
+      "failover",
+      "Herald nodes on Redis: --connections subscribers on --url, --rate msg/s published through "
+      "--publish-url; --kill-pid is SIGKILLed and its clients reconnect to --reconnect-url with "
+      "full jitter and recover: time until the last is back, survivors' peak CPU and RSS");
+  add_common(k, *fa, "--connections,-c", "subscribers of the channel (on the node killed)", true);
+  add_publishing(k, *fa);
+  k->add_option("--kill-pid", fa->kill_pid, "the node to SIGKILL (the one --url names)")
+      ->required()
+      ->check(CLI::Range(1, 1 << 30));
+  k->add_option("--kill-after", fa->kill_after_s, "seconds into the measured phase")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3600.0));
+  k->add_option("--reconnect-url", fa->reconnect_urls,
+                "ws:// URL of a surviving node (repeat it); the lost clients are spread over "
+                "them in turn")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->expected(1)
+      ->required();
+  k->add_option("--reconnect-window", fa->reconnect_window_s,
+                "seconds: the first retry waits uniformly in [0, W], retry n in [0, W * 2^n] "
+                "(full jitter, as the SDKs; n capped at 5)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.001, 60.0));
+  k->callback([fa] {
+    finish_cluster_options(*fa);
+    run_or_throw(run_failover(*fa));
+  });
 }
 
 }  // namespace herald::bench

@@ -14,5 +14,6 @@ int run_fanout(const BenchOptions& options);  // fanout and channels
 int run_idle(const BenchOptions& options);    // idle protocol clients over --transport
 int run_history(const BenchOptions& options);
 int run_recovery(const BenchOptions& options);
+int run_failover(const BenchOptions& options);  // a node killed, its clients move (failover.cpp)
 
 }  // namespace herald::bench

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace herald::bench {
 
@@ -17,7 +18,8 @@ enum class Mode : uint8_t {
   kChannels,
   kIdle,
   kHistory,
-  kRecovery
+  kRecovery,
+  kFailover
 };
 
 // Which of the server's transports the subscribers of fanout, channels and idle use (link.h).
@@ -40,7 +42,24 @@ struct BenchOptions {
   double rate = 1000;             // broadcast: messages/s in total
   bool expect_self = false;       // broadcast: the room also delivers to the sender
   bool deflate = false;           // offer permessage-deflate
-  pid_t server_pid = 0;           // 0: no server figures
+  pid_t server_pid = 0;           // 0: no server figures; the first of server_pids
+  // fanout, channels, idle, failover: several --server-pid (the nodes of a cluster), whose CPU
+  // and RSS are summed (and listed per process); --redis-pid: the Redis they share, apart.
+  std::vector<pid_t> server_pids;
+  pid_t redis_pid = 0;
+  // fanout, channels, idle, failover: several --url (the nodes of a cluster); subscriber i
+  // connects to urls[i % urls.size()]. url is urls[0]. publish_url: whose server API (or
+  // WebSocket, with --publish ws) the publisher uses; empty: url.
+  std::vector<std::string> urls;
+  std::string publish_url;
+  // failover: --kill-pid is sent SIGKILL --kill-after seconds into the measured phase; every
+  // subscriber it drops reconnects to one of reconnect_urls after a full-jitter delay (retry n
+  // waits uniformly in [0, reconnect_window_s * 2^n], n capped at 5) and resubscribes from its
+  // position.
+  pid_t kill_pid = 0;
+  double kill_after_s = 2;
+  std::vector<std::string> reconnect_urls;
+  double reconnect_window_s = 0.5;
   // The Herald protocol modes (fanout, channels, history, recovery), on /connection/websocket
   // and the server API of the same host:port:
   PublishVia publish_via = PublishVia::kApi;

@@ -47,13 +47,14 @@ Publisher::~Publisher() = default;
 
 bool Publisher::connect() {
   if (o_.publish_via == PublishVia::kApi) {
-    if (shared_.url.tls()) {
+    if (shared_.publish_url.tls()) {
       shared_.set_first_error(
           "publisher: the server API client speaks plain HTTP; against a TLS "
           "server use --publish ws");
       return false;
     }
-    auto r = api_.open(shared_.endpoint, o_.api_connections, shared_.url.host_header(), o_.api_key);
+    auto r = api_.open(shared_.publish_endpoint, o_.api_connections,
+                       shared_.publish_url.host_header(), o_.api_key);
     if (!r) {
       shared_.set_first_error("publisher: " + r.error());
       return false;
@@ -62,7 +63,7 @@ bool Publisher::connect() {
   }
   client::ConnectionHandler& handler = *this;  // a private base: convert here, not in make_unique
   ws_ = std::make_unique<client::Connection>(loop_, handler, ws_options(shared_));
-  if (!ws_->start(shared_.endpoint, shared_.url)) {
+  if (!ws_->start(shared_.publish_endpoint, shared_.publish_url)) {
     shared_.set_first_error("publisher: cannot connect");
     return false;
   }

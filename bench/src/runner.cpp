@@ -43,8 +43,8 @@ Result<std::shared_ptr<const client::TlsClientContext>> make_tls_context(const B
   return client::TlsClientContext::create(tls);
 }
 
-Result<LinkTarget> resolve_link_target(const BenchOptions& o) {
-  auto http = resolve_target(o.url);
+Result<LinkTarget> resolve_link_target(const BenchOptions& o, const std::string& url) {
+  auto http = resolve_target(url);
   if (!http) {
     return Error{http.error()};
   }
@@ -85,6 +85,36 @@ Result<LinkTarget> resolve_link_target(const BenchOptions& o) {
     t.ws_options.tls = *ctx;
   }
   return t;
+}
+
+std::vector<pid_t> server_pid_list(const BenchOptions& o) {
+  if (!o.server_pids.empty()) {
+    return o.server_pids;
+  }
+  if (o.server_pid > 0) {
+    return {o.server_pid};
+  }
+  return {};
+}
+
+std::optional<ServersSample> sample_servers(const BenchOptions& o) {
+  ServersSample s;
+  for (pid_t pid : server_pid_list(o)) {
+    auto one = sample_process(pid);
+    if (!one) {
+      return std::nullopt;
+    }
+    s.sum.cpu_seconds += one->cpu_seconds;
+    s.sum.rss_kib += one->rss_kib;
+    s.each.push_back(*one);
+  }
+  if (o.redis_pid > 0) {
+    s.redis = sample_process(o.redis_pid);
+    if (!s.redis) {
+      return std::nullopt;
+    }
+  }
+  return s;
 }
 
 namespace {
@@ -183,6 +213,8 @@ void Worker::run() {
     } else if (phase_ == Phase::kMeasure) {
       on_tick(now);
       timeout = timeout_ms(now);
+    } else if (phase_ == Phase::kDrain) {
+      on_drain_tick(now);
     }
     uint64_t before = c_.received;
     loop_.run_once(timeout);
@@ -335,13 +367,14 @@ class Progress {
     }
     last_self_cpu_ = self.cpu_seconds;
     if (o_.server_pid > 0) {
-      if (auto s = sample_process(o_.server_pid)) {
+      if (auto s = sample_servers(o_)) {
         if (dt > 0) {
           line += "  server cpu " +
-                  std::to_string(static_cast<int>(100 * (s->cpu_seconds - last_server_cpu_) / dt)) +
+                  std::to_string(
+                      static_cast<int>(100 * (s->sum.cpu_seconds - last_server_cpu_) / dt)) +
                   "%";
         }
-        last_server_cpu_ = s->cpu_seconds;
+        last_server_cpu_ = s->sum.cpu_seconds;
       }
     }
     line += "    ";
@@ -386,6 +419,8 @@ const char* mode_name(Mode m) {
       return "history";
     case Mode::kRecovery:
       return "recovery";
+    case Mode::kFailover:
+      return "failover";
   }
   return "?";
 }
@@ -403,12 +438,26 @@ RunResult run_bench(const BenchOptions& o, const WorkerFactory& factory,
   }
   shared.url = target->url;
   shared.endpoint = target->endpoint;
-  auto link = resolve_link_target(o);
-  if (!link) {
-    r.error = link.error();
-    return r;
+  for (const std::string& url : o.urls.empty() ? std::vector<std::string>{o.url} : o.urls) {
+    auto link = resolve_link_target(o, url);
+    if (!link) {
+      r.error = link.error();
+      return r;
+    }
+    shared.links.push_back(*link);
   }
-  shared.link = *link;
+  shared.link = shared.links.front();
+  shared.publish_url = shared.url;
+  shared.publish_endpoint = shared.endpoint;
+  if (!o.publish_url.empty()) {
+    auto publish = resolve_target(o.publish_url);
+    if (!publish) {
+      r.error = "--publish-url: " + publish.error();
+      return r;
+    }
+    shared.publish_url = publish->url;
+    shared.publish_endpoint = publish->endpoint;
+  }
   // An SSE link opens a second connection for each POST while it connects.
   long want = o.connections + o.connect_concurrency + 64L * o.threads + 64;
   long have = raise_fd_limit(want);
@@ -418,14 +467,14 @@ RunResult run_bench(const BenchOptions& o, const WorkerFactory& factory,
     return r;
   }
 
-  std::optional<ProcSample> server0;
+  std::optional<ServersSample> server0;
   if (o.server_pid > 0) {
-    server0 = sample_process(o.server_pid);
+    server0 = sample_servers(o);
     if (!server0) {
-      r.error = "cannot read /proc/" + std::to_string(o.server_pid) + "/stat";
+      r.error = "cannot read /proc/PID/stat of a --server-pid or --redis-pid";
       return r;
     }
-    r.server_rss_start_kib = server0->rss_kib;
+    r.server_rss_start_kib = server0->sum.rss_kib;
   }
   ProcSample self0 = sample_self();
 
@@ -459,8 +508,8 @@ RunResult run_bench(const BenchOptions& o, const WorkerFactory& factory,
     sleep_ms(5);
     t = totals(workers, shared);
     if (server0 && warm_at > 0 && r.server_rss_warm_kib == 0 && t.opened >= warm_at) {
-      if (auto warm = sample_process(o.server_pid)) {
-        r.server_rss_warm_kib = warm->rss_kib;
+      if (auto warm = sample_servers(o)) {
+        r.server_rss_warm_kib = warm->sum.rss_kib;
         r.server_warm_connections = t.opened;
       }
     }
@@ -470,9 +519,9 @@ RunResult run_bench(const BenchOptions& o, const WorkerFactory& factory,
   if (o.mode == Mode::kConnect || o.mode == Mode::kIdle) {
     sleep_ms(200);  // let the server finish its bookkeeping for the last handshakes
   }
-  std::optional<ProcSample> server1;
+  std::optional<ServersSample> server1;
   if (server0) {
-    server1 = sample_process(o.server_pid);
+    server1 = sample_servers(o);
   }
   ProcSample self1 = sample_self();
   std::optional<MachineSample> machine1 = sample_machine();
@@ -490,9 +539,9 @@ RunResult run_bench(const BenchOptions& o, const WorkerFactory& factory,
   shared.phase.store(static_cast<int>(Phase::kDrain), std::memory_order_release);
   r.measure_s = seconds_since(m0);
   shared.measure_end_ns.store(now_ns());
-  std::optional<ProcSample> server2;
+  std::optional<ServersSample> server2;
   if (server0) {
-    server2 = sample_process(o.server_pid);
+    server2 = sample_servers(o);
   }
   ProcSample self2 = sample_self();
   std::optional<MachineSample> machine2 = sample_machine();
@@ -508,9 +557,9 @@ RunResult run_bench(const BenchOptions& o, const WorkerFactory& factory,
     progress.update("drain", t, seconds_since(d0));
   }
   r.drain_s = seconds_since(d0);
-  std::optional<ProcSample> server3;
+  std::optional<ServersSample> server3;
   if (server0) {
-    server3 = sample_process(o.server_pid);
+    server3 = sample_servers(o);
   }
   ProcSample self3 = sample_self();
   progress.done();
@@ -537,11 +586,22 @@ RunResult run_bench(const BenchOptions& o, const WorkerFactory& factory,
   }
   if (server1 && server2 && server3) {
     r.server_sampled = true;
-    r.server_cpu_connect_s = server1->cpu_seconds - server0->cpu_seconds;
-    r.server_cpu_measure_s = server2->cpu_seconds - server1->cpu_seconds;
-    r.server_cpu_total_s = server3->cpu_seconds - server1->cpu_seconds;
-    r.server_rss_connected_kib = server1->rss_kib;
-    r.server_rss_end_kib = server3->rss_kib;
+    r.server_cpu_connect_s = server1->sum.cpu_seconds - server0->sum.cpu_seconds;
+    r.server_cpu_measure_s = server2->sum.cpu_seconds - server1->sum.cpu_seconds;
+    r.server_cpu_total_s = server3->sum.cpu_seconds - server1->sum.cpu_seconds;
+    r.server_rss_connected_kib = server1->sum.rss_kib;
+    r.server_rss_end_kib = server3->sum.rss_kib;
+    for (size_t i = 0; i < server1->each.size(); ++i) {
+      r.server_cpu_measure_by_pid.push_back(server2->each[i].cpu_seconds -
+                                            server1->each[i].cpu_seconds);
+    }
+    if (server0->redis && server1->redis && server2->redis && server3->redis) {
+      r.redis_sampled = true;
+      r.redis_cpu_connect_s = server1->redis->cpu_seconds - server0->redis->cpu_seconds;
+      r.redis_cpu_measure_s = server2->redis->cpu_seconds - server1->redis->cpu_seconds;
+      r.redis_cpu_total_s = server3->redis->cpu_seconds - server1->redis->cpu_seconds;
+      r.redis_rss_end_kib = server3->redis->rss_kib;
+    }
   }
   r.self_cpu_connect_s = self1.cpu_seconds - self0.cpu_seconds;
   r.self_cpu_measure_s = self2.cpu_seconds - self1.cpu_seconds;
@@ -593,10 +653,32 @@ void add_common_figures(const BenchOptions& o, const RunResult& r, Report& repor
     report.add_int("server_rss_start_kib", r.server_rss_start_kib, "KiB");
     report.add_int("server_rss_connected_kib", r.server_rss_connected_kib, "KiB");
     report.add_int("server_rss_end_kib", r.server_rss_end_kib, "KiB");
+    if (r.server_cpu_measure_by_pid.size() > 1) {
+      // Several nodes: each one's share, to see where the CPU went ("pid:% pid:% ...").
+      std::string each;
+      std::vector<pid_t> pids = server_pid_list(o);
+      for (size_t i = 0; i < r.server_cpu_measure_by_pid.size(); ++i) {
+        char buf[48];
+        std::snprintf(buf, sizeof(buf), "%s%d:%.1f", i == 0 ? "" : " ", static_cast<int>(pids[i]),
+                      r.measure_s > 0 ? 100 * r.server_cpu_measure_by_pid[i] / r.measure_s : 0.0);
+        each += buf;
+      }
+      report.add_int("server_processes", static_cast<int64_t>(pids.size()));
+      report.add_text("server_cpu_pct_by_pid", each);
+    }
+  }
+  if (r.redis_sampled) {
+    report.add_int("redis_pid", o.redis_pid);
+    report.add("redis_connect_cpu_s", r.redis_cpu_connect_s, "s");
+    report.add("redis_cpu_s", r.redis_cpu_measure_s, "s");
+    report.add("redis_cpu_pct", r.measure_s > 0 ? 100 * r.redis_cpu_measure_s / r.measure_s : 0,
+               "%");
+    report.add("redis_cpu_with_drain_s", r.redis_cpu_total_s, "s");
+    report.add_int("redis_rss_end_kib", r.redis_rss_end_kib, "KiB");
   }
   if (r.machine_sampled) {
-    add_machine_figures(r.machine_busy_measure_s, r.server_cpu_measure_s, r.server_sampled,
-                        r.self_cpu_measure_s, r.measure_s, report);
+    add_machine_figures(r.machine_busy_measure_s, r.server_cpu_measure_s + r.redis_cpu_measure_s,
+                        r.server_sampled, r.self_cpu_measure_s, r.measure_s, report);
   }
   if (!r.first_error.empty()) {
     report.add_text("first_error", r.first_error);

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -20,6 +21,7 @@
 #include "histogram.h"
 #include "link.h"
 #include "options.h"
+#include "proc_stats.h"
 #include "report.h"
 
 namespace herald::bench {
@@ -35,10 +37,10 @@ struct Target {
   client::Endpoint endpoint;
 };
 Result<Target> resolve_target(const std::string& url);
-// The links' target for o: --url, and --tcp when the transport is tcp (loopback only too), with
-// the WebSocket clients' options; over TLS (wss:// or --tcp tls://) one TLS context made from
-// --ca-file / --insecure-skip-tls-verify, shared by every connection of the run.
-Result<LinkTarget> resolve_link_target(const BenchOptions& o);
+// The links' target for o: url (one of --url), and --tcp when the transport is tcp (loopback
+// only too), with the WebSocket clients' options; over TLS (wss:// or --tcp tls://) one TLS
+// context made from --ca-file / --insecure-skip-tls-verify, shared by every connection of the run.
+Result<LinkTarget> resolve_link_target(const BenchOptions& o, const std::string& url);
 // The options of the generator's WebSocket clients (without TLS).
 client::ConnectionOptions ws_connection_options(const BenchOptions& o);
 // The TLS context of o's clients.
@@ -51,6 +53,9 @@ struct Shared {
   client::Endpoint endpoint;
   LinkTarget link;  // where the subscriber modes' links connect; link.ws_options for every
                     // WebSocket client of the run (TLS context included)
+  std::vector<LinkTarget> links;  // one per --url (links[0] is link): subscriber i uses i % size
+  client::ServerUrl publish_url;  // --publish-url (else --url): where the publisher goes
+  client::Endpoint publish_endpoint;
   std::atomic<int> phase{static_cast<int>(Phase::kConnect)};
   std::atomic<uint64_t> measure_start_ns{0};
   std::atomic<uint64_t> measure_end_ns{0};
@@ -111,7 +116,8 @@ class Worker {
 
   // Mode hooks, all on the worker thread.
   virtual void on_measure_start(uint64_t now) { (void)now; }
-  virtual void on_tick(uint64_t now) { (void)now; }  // once per loop iteration in kMeasure
+  virtual void on_tick(uint64_t now) { (void)now; }        // once per loop iteration in kMeasure
+  virtual void on_drain_tick(uint64_t now) { (void)now; }  // the same in kDrain
   virtual int timeout_ms(uint64_t now) {
     (void)now;
     return 50;
@@ -190,6 +196,10 @@ struct RunResult {
   long server_rss_start_kib = 0, server_rss_connected_kib = 0, server_rss_end_kib = 0;
   long server_rss_warm_kib = 0;          // sampled when a tenth of the connections were open
   uint64_t server_warm_connections = 0;  // how many were open at that sample
+  std::vector<double> server_cpu_measure_by_pid;  // per --server-pid, in their order
+  bool redis_sampled = false;                     // --redis-pid
+  double redis_cpu_connect_s = 0, redis_cpu_measure_s = 0, redis_cpu_total_s = 0;
+  long redis_rss_end_kib = 0;
   double self_cpu_measure_s = 0, self_cpu_total_s = 0, self_cpu_connect_s = 0;
   bool machine_sampled = false;
   double machine_busy_measure_s = 0;  // all CPUs, during the measured phase
@@ -209,6 +219,18 @@ RunResult run_bench(const BenchOptions& options, const WorkerFactory& factory,
                     const std::function<void(Shared&)>& aux = {});
 
 const char* mode_name(Mode mode);
+
+// The servers under test at one instant: every --server-pid (a cluster's nodes), summed and one
+// by one, and the Redis of --redis-pid.
+struct ServersSample {
+  ProcSample sum;
+  std::vector<ProcSample> each;
+  std::optional<ProcSample> redis;
+};
+// nullopt when a process cannot be read (gone).
+std::optional<ServersSample> sample_servers(const BenchOptions& o);
+// The --server-pid list (server_pids, or server_pid alone).
+std::vector<pid_t> server_pid_list(const BenchOptions& o);
 
 // Adds the common figures (connections, generator and server CPU, latency) to report.
 void add_common_figures(const BenchOptions& options, const RunResult& r, Report& report);

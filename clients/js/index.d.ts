@@ -89,6 +89,8 @@ export interface ConnectedEvent {
   version: string;
   /** Name of the transport in use: a TransportName, or the name of your own factory. */
   transport: TransportName | (string & {});
+  /** The server URL of this connection, as given to the constructor (one of the list). */
+  url: string | null;
   /** The server's keepalive interval in seconds. */
   ping: number;
   pong: boolean;
@@ -227,8 +229,13 @@ export declare class Herald extends Emitter<ClientEvents> {
    * url: the server, e.g. 'https://example.com' (a path prefix is kept), or any transport's
    * endpoint, e.g. 'wss://example.com/connection/websocket'; relative in a page. Each transport's
    * endpoint is derived from it (endpointUrl()). null when every transport has its own URL.
+   * Or the URLs of several nodes of one cluster: the client starts on the first, and each lost
+   * connection or failed attempt moves it to the next one in turn, after the usual full-jitter
+   * backoff delay; subscriptions recover their position on the new node.
    */
-  constructor(url: string | null, options?: HeraldOptions);
+  constructor(url: string | null | string[], options?: HeraldOptions);
+  /** The server URL (one of the constructor's) of the current connection while connected. */
+  readonly url: string | null;
   readonly state: ClientState;
   /** This connection's id while connected, else null. */
   readonly clientId: string | null;

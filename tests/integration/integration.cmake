@@ -71,6 +71,13 @@ if(HERALD_IT_REDIS)
             --redis cluster)
   set_tests_properties(integration_cluster_redis_cluster PROPERTIES LABELS "integration;redis"
                        TIMEOUT 300)
+  # herald bench against three nodes (bench/cluster.sh, small): --url/--server-pid per node,
+  # --redis-pid, and the failover storm (a node SIGKILLed, its subscribers back and exact).
+  add_test(NAME integration_bench_cluster
+    COMMAND ${HERALD_IT_PYTHON} -B ${CMAKE_CURRENT_LIST_DIR}/test_bench_cluster.py
+            --herald $<TARGET_FILE:herald>)
+  set_tests_properties(integration_bench_cluster PROPERTIES LABELS "integration;redis"
+                       TIMEOUT 180)
 else()
   message(WARNING "integration tests: redis-server not found, the Redis suites are not registered "
                   "(scripts/deps --test installs redis-server)")

@@ -382,7 +382,7 @@ async def user_limit_everywhere(binary, redis_urls):
 
 async def shards_share_channels(binary, redis_urls, redis):
     nodes = start_nodes(binary, redis_urls, prefix="spread")
-    names = [f"feed:s{i}" for i in range(30)]
+    names = [f"feed:s{i}" for i in range(60)]
     for i, name in enumerate(names):
         status, body = await api(nodes[i % 3], "publish", {"channel": name, "data": i})
         check(status == 200 and body["result"]["offset"] == 1, f"publish to {name}", body)
@@ -395,7 +395,10 @@ async def shards_share_channels(binary, redis_urls, redis):
     check(set(where) == set(names) and all(len(v) == 1 for v in where.values()),
           "each channel on exactly one instance", where)
     per_instance = [sum(1 for v in where.values() if k in v) for k in range(len(redis))]
-    check(all(n >= 3 for n in per_instance), "consistent hashing spreads 30 channels", per_instance)
+    # Each instance's share of the ring is 0.25-0.4 (64 points each; the ports are random): with
+    # 60 channels one holding fewer than 6 happens about once in 1,000 runs (30 channels and 3
+    # failed once in ~150).
+    check(all(n >= 6 for n in per_instance), "consistent hashing spreads 60 channels", per_instance)
     for i, name in enumerate(names):
         status, body = await api(nodes[(i + 1) % 3], "history", {"channel": name})
         check(status == 200 and [p["data"] for p in body["result"]["publications"]] == [i],

@@ -49,7 +49,9 @@ const realClock = Object.freeze({
 export class Herald extends Emitter {
   // url: the server, e.g. 'https://example.com' or 'wss://example.com/connection/websocket'; each
   // transport's endpoint is derived from it (transports.js endpointUrl()). May be null when every
-  // entry of options.transports has its own URL or is a factory. options: see DEFAULTS.
+  // entry of options.transports has its own URL or is a factory. Or a non-empty array of such
+  // URLs: the nodes of one cluster (docs/SCALING.md), tried in turn (see _lose()).
+  // options: see DEFAULTS.
   constructor(url, options = {}) {
     super();
     const o = { ...DEFAULTS, ...options };
@@ -71,7 +73,17 @@ export class Herald extends Emitter {
     this._random = o.random;
     this._backoff = new Backoff({ min: o.minReconnectDelay, max: o.maxReconnectDelay,
       random: o.random });
-    this._chain = new TransportChain(buildTransports(url, o));
+    const urls = Array.isArray(url) ? url : [url];
+    if (urls.length === 0 || (Array.isArray(url) && !urls.every((u) => typeof u === 'string'))) {
+      throw new TypeError('url: a server URL, or a non-empty array of server URLs (strings)');
+    }
+    this._urls = urls;
+    // _endpoints[e][i]: transport i of the fallback list on server e. Every server has the same
+    // list (same options), so one TransportChain picks the transport for all of them: a transport
+    // that opened on one node is expected to open on the others.
+    this._endpoints = urls.map((u) => buildTransports(u, o));
+    this._endpoint = 0; // the server the next attempt goes to
+    this._chain = new TransportChain(this._endpoints[0]);
     this._subscriptions = new Map(); // channel -> Subscription
     this._token = o.token || null;
     this._conn = null;
@@ -100,6 +112,7 @@ export class Herald extends Emitter {
     this.state = State.DISCONNECTED;
     this.clientId = null; // this connection's id, from the connect result
     this.transport = null; // name of the transport of the current connection
+    this.url = null; // the server URL (as given) of the current connection
   }
 
   // Starts connecting (and reconnecting until disconnect() or a do-not-retry disconnect code).
@@ -242,7 +255,7 @@ export class Herald extends Emitter {
       }
       this._token = token || null;
     }
-    const conn = new Connection(this._chain.current,
+    const conn = new Connection(this._endpoints[this._endpoint][this._chain.index],
       { clock: this._clock, timeout: this._options.timeout }, this._connectionEvents);
     this._conn = conn;
     const o = this._options;
@@ -277,11 +290,12 @@ export class Herald extends Emitter {
     this._backoff.reset();
     this.clientId = result.client ?? null;
     this.transport = conn.transportName;
+    this.url = this._urls[this._endpoint];
     const ping = Number(result.ping);
     conn.keepalive(ping > 0 ? ping * 1000 : 0);
     this._setState(State.CONNECTED, 'connected', {
       client: this.clientId, version: result.version, transport: conn.transportName,
-      ping: result.ping, pong: result.pong,
+      url: this.url, ping: result.ping, pong: result.pong,
     });
     if (conn.closed) {
       return; // a listener disconnected
@@ -341,8 +355,14 @@ export class Herald extends Emitter {
     if (this.state !== State.CONNECTING) {
       return; // a listener disconnected
     }
-    // A transport that never opened hands over to the next one in the list at once.
+    // A transport that never opened hands over to the next one in the list at once. Otherwise
+    // (a lost connection, or the last transport failed too) the next attempt goes to the next
+    // server of the list, after the backoff delay: a node that died is left for a live one, and
+    // a dead cluster is retried with the same full-jitter backoff as a single server.
     const moved = !conn.opened && this._chain.failed();
+    if (!moved) {
+      this._endpoint = (this._endpoint + 1) % this._endpoints.length;
+    }
     this._scheduleReconnect(moved ? 0 : this._backoff.next(retry));
   }
 
@@ -459,6 +479,7 @@ export class Herald extends Emitter {
     if (state !== State.CONNECTED) {
       this.clientId = null;
       this.transport = null;
+      this.url = null;
     }
     this.emit('state', { state, ...ctx });
     this.emit(event, ctx);

@@ -48,6 +48,11 @@ export class TransportChain {
     return this._list[this._index];
   }
 
+  // Its place in the list (the client picks the same transport on each of its servers).
+  get index() {
+    return this._index;
+  }
+
   // Whether a transport has opened, so the chain no longer moves.
   get locked() {
     return this._locked;

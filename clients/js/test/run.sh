@@ -6,12 +6,15 @@
 #                            WebSocket, npm `eventsource` as the EventSource, Node's fetch),
 #                            over each transport; installs the locked devDependencies first if
 #                            node_modules is missing (CI has the npm registry)
-# ctest runs both (tests/integration/js_sdk.cmake, label `js`).
+#   run.sh cluster BIN       three herald nodes on a real redis-server (test/cluster/): a node
+#                            killed under load, its SDK clients moving to the others
+# ctest runs all three (tests/integration/js_sdk.cmake, label `js`; cluster only when
+# redis-server is installed).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 pkg=$(dirname "$here")
 usage() {
-  echo "usage: run.sh unit | run.sh integration /path/to/herald (got: $*)" >&2
+  echo "usage: run.sh unit | run.sh integration|cluster /path/to/herald (got: $*)" >&2
   exit 2
 }
 [ "$#" -ge 1 ] || usage "$@"
@@ -20,7 +23,7 @@ case "$1" in
     [ "$#" -eq 1 ] || usage "$@"
     exec node --test --test-reporter=spec "$here"/unit/*.test.mjs
     ;;
-  integration)
+  integration|cluster)
     if [ "$#" -ne 2 ] || [ ! -x "$2" ]; then
       usage "$@"
     fi
@@ -29,7 +32,7 @@ case "$1" in
       echo "node_modules missing: npm ci --prefix $pkg" >&2
       npm ci --prefix "$pkg" --no-audit --no-fund >&2
     fi
-    HERALD_BIN=$2 exec node --test --test-reporter=spec "$here"/integration/*.test.mjs
+    HERALD_BIN=$2 exec node --test --test-reporter=spec "$here/$1"/*.test.mjs
     ;;
   *)
     usage "$@"

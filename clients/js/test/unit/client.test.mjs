@@ -187,8 +187,8 @@ test('state events: connecting, connected with the connect result, disconnected'
   client.disconnect();
   assert.deepEqual(states, ['connecting', 'connected', 'disconnected']);
   assert.deepEqual(events.map(([n]) => n), ['connecting', 'connected', 'disconnected']);
-  assert.deepEqual(events[1][1], { client: 'c1', version: 'fake', transport: 'fake', ping: 25,
-    pong: true });
+  assert.deepEqual(events[1][1], { client: 'c1', version: 'fake', transport: 'fake', url: null,
+    ping: 25, pong: true });
   assert.deepEqual(events[2][1],
     { code: ClientCode.DISCONNECT_CALLED, reason: 'disconnect called' });
   await assert.rejects(client.ready());
