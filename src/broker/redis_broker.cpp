@@ -70,6 +70,7 @@ RedisBroker::RedisBroker(std::vector<net::EventLoop*> loops, RedisBrokerOptions 
     co.url = url;
     co.command_timeout_ms = options_.command_timeout_ms;
     co.connect_timeout_ms = options_.command_timeout_ms;
+    co.tls = options_.tls;
     shard->cmd = std::make_unique<RedisConnection>(*io_loop_, co, self);
     co.subscriber = true;
     shard->sub = std::make_unique<RedisConnection>(*io_loop_, co, self);
@@ -376,6 +377,7 @@ void RedisBroker::release_held(NodeChannel& c, bool all) {
 void RedisBroker::on_ready(RedisConnection& conn) {
   update_ready();
   Shard& shard = shard_of(conn);
+  (&conn == shard.cmd.get() ? shard.cmd_failure : shard.sub_failure).clear();
   if (&conn == shard.cmd.get()) {
     spdlog::info("redis broker: connected to {}", shard.url.address());
     // Loaded first, so that EVALSHA rarely meets NOSCRIPT (whose EVAL retry could let a later
@@ -414,12 +416,19 @@ void RedisBroker::on_ready(RedisConnection& conn) {
 void RedisBroker::on_down(RedisConnection& conn, const std::string& why) {
   bool was_ready = ready_.load(std::memory_order_relaxed);
   update_ready();
-  if (was_ready) {
-    spdlog::warn("redis broker: {} {} ({}): publishes fail until it is back",
-                 shard_of(conn).url.address(), why,
-                 &conn == shard_of(conn).cmd.get() ? "commands" : "subscriber");
-  }
   Shard& shard = shard_of(conn);
+  bool commands = &conn == shard.cmd.get();
+  std::string& logged = commands ? shard.cmd_failure : shard.sub_failure;
+  if (was_ready) {
+    spdlog::warn("redis broker: {} {} ({}): publishes fail until it is back", shard.url.address(),
+                 why, commands ? "commands" : "subscriber");
+  } else if (why != logged && why != "stopped") {
+    // Never connected yet, or failing again another way: a refused certificate, a wrong
+    // password or a closed port is said once, then retried quietly with backoff.
+    spdlog::warn("redis broker: {} ({}): {}; retrying (the node is not ready until it answers)",
+                 shard.url.address(), commands ? "commands" : "subscriber", why);
+  }
+  logged = why;
   if (&conn != shard.sub.get()) {
     return;
   }

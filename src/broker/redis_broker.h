@@ -88,6 +88,8 @@ struct RedisBrokerOptions {
   std::string prefix = "herald";
   uint32_t command_timeout_ms = 1'000;  // a reply later than this: the call fails (501)
   uint32_t presence_lease_ms = 60'000;  // a member not renewed for this long is gone
+  // The TLS client context of rediss:// shards (net::TlsContext::load_client); null without one.
+  std::shared_ptr<const net::TlsContext> tls;
 };
 
 class RedisBroker final : public Broker, private RedisConnection::Listener {
@@ -169,6 +171,10 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
     // look live early).
     std::unordered_map<std::string, int, StringHash, std::equal_to<>> unconfirmed;
     std::deque<std::string> sent_order;  // channels of those commands, in the order sent
+    // The last failure logged per connection: a connection that keeps failing the same way
+    // (Redis down, a certificate refused) logs it once, not at every retry.
+    std::string cmd_failure;
+    std::string sub_failure;
     bool ready() const { return cmd->ready() && sub->ready(); }
   };
 

@@ -54,6 +54,7 @@ void RedisConnection::close_socket() {
   }
   want_write_ = false;
   out_.clear();
+  tls_.reset();
   parser_.reset();
 }
 
@@ -156,9 +157,12 @@ void RedisConnection::on_timer() {
       }
       break;
     case State::kConnecting:
+    case State::kTls:
     case State::kHandshake:
       if (now >= deadline_ms_) {
-        fail(state_ == State::kConnecting ? "connect timed out" : "no answer to the handshake");
+        fail(state_ == State::kConnecting ? "connect timed out"
+             : state_ == State::kTls      ? "TLS handshake timed out"
+                                          : "no answer to the handshake");
       }
       break;
     case State::kReady:
@@ -222,25 +226,65 @@ void RedisConnection::on_flush() {
 }
 
 void RedisConnection::write_out() {
-  while (!out_.empty()) {
-    ssize_t n = ::send(fd_, out_.data(), out_.size(), MSG_NOSIGNAL);
+  if (fd_ < 0) {
+    return;
+  }
+  bool want = false;
+  if (tls_ != nullptr) {
+    if (!out_.empty() && tls_->handshake_done()) {
+      iovec piece{out_.data(), out_.size()};
+      size_t taken = tls_->encrypt(&piece, 1, out_.size());
+      tls_->finish_records();
+      if (tls_->failed()) {
+        fail("TLS: " + tls_->failure());
+        return;
+      }
+      out_.erase(0, taken);
+    }
+    while (tls_->output_size() > 0) {
+      size_t sent = 0;
+      if (!send_bytes(tls_->output(), sent)) {
+        return;
+      }
+      size_t size = tls_->output_size();
+      tls_->consume_output(sent);
+      if (sent < size) {
+        break;
+      }
+    }
+    want = tls_->output_size() > 0;
+  } else {
+    size_t sent = 0;
+    if (!send_bytes(out_, sent)) {
+      return;
+    }
+    out_.erase(0, sent);
+    want = !out_.empty();
+  }
+  if (want != want_write_) {
+    want_write_ = want;
+    loop_.modify(fd_, EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0u), this);
+  }
+}
+
+// Sends what the socket takes now; false when the connection failed (and was closed).
+bool RedisConnection::send_bytes(std::string_view bytes, size_t& sent) {
+  sent = 0;
+  while (sent < bytes.size()) {
+    ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        break;
+        return true;
       }
       if (errno == EINTR) {
         continue;
       }
       fail(std::string("write: ") + std::strerror(errno));
-      return;
+      return false;
     }
-    out_.erase(0, static_cast<size_t>(n));
+    sent += static_cast<size_t>(n);
   }
-  bool want = !out_.empty();
-  if (want != want_write_) {
-    want_write_ = want;
-    loop_.modify(fd_, EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0u), this);
-  }
+  return true;
 }
 
 void RedisConnection::on_io(uint32_t events) {
@@ -258,7 +302,7 @@ void RedisConnection::on_io(uint32_t events) {
       fail("connect to " + options_.url.address() + ": " + std::strerror(err));
       return;
     }
-    begin_handshake();
+    connected();
     return;
   }
   if ((events & EPOLLOUT) != 0) {
@@ -272,9 +316,28 @@ void RedisConnection::on_io(uint32_t events) {
   }
 }
 
+void RedisConnection::connected() {
+  if (!options_.url.tls) {
+    begin_handshake();
+    return;
+  }
+  if (options_.tls == nullptr) {
+    fail("rediss:// without a TLS configuration");
+    return;
+  }
+  tls_ = net::TlsSession::create_client(*options_.tls, loop_, options_.url.host);
+  if (tls_ == nullptr) {
+    fail("TLS: cannot start a session for " + options_.url.host);
+    return;
+  }
+  state_ = State::kTls;
+  on_tls_bytes(nullptr, 0);  // the ClientHello
+}
+
 void RedisConnection::read_ready() {
-  std::vector<uint8_t>& buf = loop_.read_buffer();
   while (fd_ >= 0) {
+    // TLS: ciphertext lands in the loop's TLS buffer and is decrypted into its read buffer.
+    std::vector<uint8_t>& buf = tls_ != nullptr ? loop_.tls_read_buffer() : loop_.read_buffer();
     ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
     if (n == 0) {
       fail("closed by the server");
@@ -290,20 +353,67 @@ void RedisConnection::read_ready() {
       fail(std::string("read: ") + std::strerror(errno));
       return;
     }
-    replies_.clear();
-    resp::RespError err = parser_.feed(
-        std::string_view(reinterpret_cast<const char*>(buf.data()), static_cast<size_t>(n)),
-        replies_);
-    std::vector<resp::Reply> replies;
-    replies.swap(replies_);
-    dispatch(replies);  // the replies before a bad byte are good
-    if (err != resp::RespError::kNone && fd_ >= 0) {
-      fail(std::string("bad reply: ") + resp::describe(err));
-      return;
+    if (tls_ != nullptr) {
+      on_tls_bytes(buf.data(), static_cast<size_t>(n));
+    } else {
+      on_bytes(buf.data(), static_cast<size_t>(n));
     }
     if (static_cast<size_t>(n) < buf.size()) {
       return;  // drained; level-triggered epoll tells us when there is more
     }
+  }
+}
+
+void RedisConnection::on_tls_bytes(const uint8_t* data, size_t size) {
+  std::vector<uint8_t>& plain = loop_.read_buffer();
+  tls_->give_input(data, size);
+  for (;;) {
+    net::TlsSession::ReadResult r = tls_->read(plain.data(), plain.size());
+    if (state_ == State::kTls && tls_->handshake_done()) {
+      begin_handshake();  // the server's certificate was accepted: AUTH/SELECT/PING
+      if (fd_ < 0) {
+        return;
+      }
+    }
+    if (r.bytes > 0) {
+      on_bytes(plain.data(), r.bytes);
+      if (fd_ < 0) {
+        return;  // a callback failed or stopped the connection
+      }
+    }
+    if (r.status == net::TlsSession::Status::kOk) {
+      continue;  // more plaintext than the buffer held
+    }
+    if (r.status == net::TlsSession::Status::kClosed) {
+      fail("closed by the server (TLS close_notify)");
+      return;
+    }
+    if (r.status == net::TlsSession::Status::kError) {
+      std::string why = tls_->failure();
+      size_t sent = 0;
+      send_bytes(tls_->output(), sent);  // the alert, if the socket takes it
+      if (fd_ >= 0) {
+        // TLS 1.3: a server that refuses our certificate says so after our Finished, i.e. while
+        // the Redis handshake has begun; it is still the TLS handshake that failed.
+        bool handshake = state_ == State::kTls || state_ == State::kHandshake;
+        fail(std::string(handshake ? "TLS handshake failed: " : "TLS: ") + why);
+      }
+      return;
+    }
+    break;  // kWantRead: every byte given was consumed
+  }
+  write_out();  // handshake messages, and what begin_handshake() queued
+}
+
+void RedisConnection::on_bytes(const uint8_t* data, size_t size) {
+  replies_.clear();
+  resp::RespError err =
+      parser_.feed(std::string_view(reinterpret_cast<const char*>(data), size), replies_);
+  std::vector<resp::Reply> replies;
+  replies.swap(replies_);
+  dispatch(replies);  // the replies before a bad byte are good
+  if (err != resp::RespError::kNone && fd_ >= 0) {
+    fail(std::string("bad reply: ") + resp::describe(err));
   }
 }
 
