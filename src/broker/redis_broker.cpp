@@ -71,6 +71,7 @@ RedisBroker::RedisBroker(std::vector<net::EventLoop*> loops, RedisBrokerOptions 
     co.command_timeout_ms = options_.command_timeout_ms;
     co.connect_timeout_ms = options_.command_timeout_ms;
     co.tls = options_.tls;
+    co.metrics = &metrics_;
     shard->cmd = std::make_unique<RedisConnection>(*io_loop_, co, self);
     co.subscriber = true;
     shard->sub = std::make_unique<RedisConnection>(*io_loop_, co, self);
@@ -256,6 +257,7 @@ RedisBroker::Shard& RedisBroker::shard_of(const RedisConnection& c) {
 }
 
 std::string RedisBroker::unavailable(const Shard& s) {
+  metrics_.failure(RedisFailure::kNotConnected).add();
   return "redis " + s.url.address() + " is unavailable";
 }
 

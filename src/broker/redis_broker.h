@@ -128,6 +128,8 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
                   AddedCallback done) override;
   void user_release(std::string_view user, std::string_view client) override;
   std::string_view node_id() const override { return node_id_; }
+  // Its connections' figures for /metrics. Thread: any (read-only).
+  const RedisMetrics& metrics() const { return metrics_; }
   std::vector<std::string> nodes() const override;
   void set_node_sink(NodeSink* sink) override { node_sink_ = sink; }
   void send_to_node(std::string_view to, std::string payload) override;
@@ -188,7 +190,8 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
   Shard& home() { return *shards_[home_]; }  // the nodes' registry and messages
   bool cluster() const { return !slots_.empty(); }
   Shard& shard_of(const RedisConnection& c);
-  static std::string unavailable(const Shard& s);
+  // The error of a call refused at once because its shard is not connected (and counts it).
+  std::string unavailable(const Shard& s);
 
   // Runs a script: EVALSHA, and EVAL when Redis does not know it (NOSCRIPT).
   void eval(RedisConnection& conn, const redis_scripts::Script& script,
@@ -252,6 +255,7 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
 
   std::vector<net::EventLoop*> loops_;
   RedisBrokerOptions options_;
+  RedisMetrics metrics_;  // written on the Redis loop only
   HistoryPolicy policy_;
   std::vector<BrokerSink*> sinks_;
   std::unique_ptr<net::EventLoop> io_loop_;

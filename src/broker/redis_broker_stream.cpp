@@ -189,6 +189,9 @@ void RedisBroker::on_push(RedisConnection& conn, resp::Reply& r) {
   if (kind == "smessage" || kind == "ssubscribe" || kind == "sunsubscribe") {
     kind.remove_prefix(1);
   }
+  if (kind == "message") {
+    metrics_.pubsub_messages.add();
+  }
   if (kind == "message" && on_node_push(r.elements[1].str, r.elements[2].str)) {
     return;
   }

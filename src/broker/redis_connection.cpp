@@ -7,7 +7,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 namespace herald::broker {
@@ -15,10 +17,31 @@ namespace {
 
 constexpr uint32_t kTickMs = 100;  // deadlines are checked this often (the wheel's resolution)
 
+int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+RedisFailure classify_error(std::string_view error) {
+  if (error.rfind("MOVED ", 0) == 0 || error.rfind("ASK ", 0) == 0) {
+    return RedisFailure::kRedirected;
+  }
+  if (error.rfind("NOSCRIPT", 0) == 0) {
+    return RedisFailure::kNoScript;
+  }
+  return RedisFailure::kErrorReply;
+}
+
 }  // namespace
 
 RedisConnection::RedisConnection(net::EventLoop& loop, Options options, Listener* listener)
-    : loop_(loop), options_(std::move(options)), listener_(listener) {}
+    : loop_(loop),
+      options_(std::move(options)),
+      metrics_(options_.metrics != nullptr ? *options_.metrics : RedisMetrics::discarded()),
+      role_(static_cast<size_t>(options_.subscriber ? RedisRole::kSubscriber
+                                                    : RedisRole::kCommand)),
+      listener_(listener) {}
 
 RedisConnection::~RedisConnection() {
   Timer::cancel();
@@ -29,6 +52,7 @@ void RedisConnection::start() {
   if (state_ != State::kIdle) {
     return;
   }
+  metrics_.connections[role_].add();
   connect_now();
   arm_tick();
 }
@@ -37,9 +61,13 @@ void RedisConnection::stop() {
   if (state_ == State::kStopped) {
     return;
   }
+  bool started = state_ != State::kIdle;
   fail("stopped");
   state_ = State::kStopped;
   Timer::cancel();
+  if (started) {
+    metrics_.connections[role_].sub();
+  }
 }
 
 void RedisConnection::arm_tick() {
@@ -116,9 +144,14 @@ void RedisConnection::begin_handshake() {
   write_out();
 }
 
-void RedisConnection::fail(const std::string& why) {
+void RedisConnection::fail(const std::string& why, RedisFailure reason) {
   if (state_ == State::kStopped) {
     return;
+  }
+  if (state_ == State::kReady) {
+    metrics_.connections_up[role_].sub();
+  } else if (state_ != State::kWaiting && state_ != State::kIdle && why != "stopped") {
+    metrics_.connect_failures[role_].add();
   }
   close_socket();
   std::deque<Pending> pending;
@@ -126,6 +159,8 @@ void RedisConnection::fail(const std::string& why) {
   ping_sent_ms_ = 0;
   schedule_retry();
   for (Pending& p : pending) {
+    metrics_.in_flight.sub();
+    metrics_.failure(reason).add();
     if (p.done) {
       p.done(Error{"redis " + options_.url.address() + ": " + why});
     }
@@ -167,7 +202,8 @@ void RedisConnection::on_timer() {
       break;
     case State::kReady:
       if (!pending_.empty() && now - pending_.front().sent_ms >= options_.command_timeout_ms) {
-        fail("no reply within " + std::to_string(options_.command_timeout_ms) + " ms");
+        fail("no reply within " + std::to_string(options_.command_timeout_ms) + " ms",
+             RedisFailure::kTimeout);
         break;
       }
       if (options_.subscriber) {
@@ -194,6 +230,7 @@ void RedisConnection::on_timer() {
 
 void RedisConnection::command(const std::vector<std::string_view>& args, Callback done) {
   if (state_ != State::kReady) {
+    metrics_.failure(RedisFailure::kNotConnected).add();
     if (done) {
       loop_.run_soon([done = std::move(done), addr = options_.url.address()] {
         done(Error{"redis " + addr + " is not connected"});
@@ -209,13 +246,16 @@ bool RedisConnection::send(const std::vector<std::string_view>& args) {
     return false;
   }
   resp::append_command(out_, args);
+  metrics_.commands[role_].add();
   loop_.defer_flush(this, flush_scheduled_);
   return true;
 }
 
 void RedisConnection::queue(const std::vector<std::string_view>& args, Callback done) {
   resp::append_command(out_, args);
-  pending_.push_back(Pending{std::move(done), loop_.now_ms()});
+  pending_.push_back(Pending{std::move(done), loop_.now_ms(), steady_ns()});
+  metrics_.commands[role_].add();
+  metrics_.in_flight.add();
   loop_.defer_flush(this, flush_scheduled_);
 }
 
@@ -418,6 +458,7 @@ void RedisConnection::on_bytes(const uint8_t* data, size_t size) {
 }
 
 void RedisConnection::dispatch(std::vector<resp::Reply>& replies) {
+  int64_t now_ns = 0;
   for (resp::Reply& reply : replies) {
     if (fd_ < 0) {
       return;  // a callback failed or stopped the connection
@@ -431,6 +472,10 @@ void RedisConnection::dispatch(std::vector<resp::Reply>& replies) {
         state_ = State::kReady;
         backoff_ms_ = 0;
         was_ready_ = true;
+        metrics_.connections_up[role_].add();
+        if (connects_ > 0) {
+          metrics_.reconnects[role_].add();
+        }
         ++connects_;
         last_ping_ms_ = loop_.now_ms();
         if (listener_ != nullptr) {
@@ -456,6 +501,15 @@ void RedisConnection::dispatch(std::vector<resp::Reply>& replies) {
       return;
     }
     Callback done = std::move(pending_.front().done);
+    if (now_ns == 0) {
+      now_ns = steady_ns();  // one clock read per batch of replies
+    }
+    metrics_.round_trip.observe_ns(
+        static_cast<uint64_t>(std::max<int64_t>(0, now_ns - pending_.front().sent_ns)));
+    metrics_.in_flight.sub();
+    if (reply.is_error()) {
+      metrics_.failure(classify_error(reply.str)).add();
+    }
     pending_.pop_front();
     if (done) {
       done(std::move(reply));

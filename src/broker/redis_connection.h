@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "broker/redis_metrics.h"
 #include "broker/redis_url.h"
 #include "broker/resp.h"
 #include "net/event_loop.h"
@@ -52,6 +53,8 @@ class RedisConnection final : public net::IoHandler, private net::Timer {
     uint32_t ping_interval_ms = 1'000;  // subscriber mode only
     // The client context of rediss:// URLs (TlsContext::load_client); unused for redis://.
     std::shared_ptr<const net::TlsContext> tls;
+    // Where this connection counts what it does (the broker's; null: nowhere that is shown).
+    RedisMetrics* metrics = nullptr;
   };
 
   // Told when the connection becomes usable and when it stops being so. Thread: the loop's.
@@ -98,13 +101,16 @@ class RedisConnection final : public net::IoHandler, private net::Timer {
   enum class State : uint8_t { kIdle, kWaiting, kConnecting, kTls, kHandshake, kReady, kStopped };
   struct Pending {
     Callback done;
-    uint64_t sent_ms;
+    uint64_t sent_ms;  // loop time: the command timeout
+    int64_t sent_ns;   // steady clock: the round-trip histogram
   };
 
   void on_timer() override;
   void connect_now();
   void begin_handshake();
-  void fail(const std::string& why);
+  // Closes the connection, fails every pending callback (counted as `reason`), schedules a
+  // reconnect and tells the listener.
+  void fail(const std::string& why, RedisFailure reason = RedisFailure::kConnectionLost);
   void schedule_retry();
   void close_socket();
   void connected();
@@ -121,6 +127,8 @@ class RedisConnection final : public net::IoHandler, private net::Timer {
 
   net::EventLoop& loop_;
   Options options_;
+  RedisMetrics& metrics_;
+  size_t role_;  // index of the RedisRole in metrics_
   Listener* listener_;
   State state_ = State::kIdle;
   int fd_ = -1;

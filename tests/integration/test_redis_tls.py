@@ -8,7 +8,8 @@ temporary directory for each run; everything on loopback, every process stopped 
   `tls-auth-clients yes`: /ready is 200 and a publish through either node reaches the
   subscribers of both, in one order;
 - a node that trusts another CA refuses the Redis certificate: one log line says "certificate
-  verify failed", /ready answers 503 and a publish fails with 503, and nothing reaches Redis;
+  verify failed", /ready answers 503, a publish fails with 503, nothing reaches Redis, and
+  /metrics counts the failed connects with both connections down;
 - a Redis certificate that does not name the URL's host (rediss://localhost with a certificate
   for 127.0.0.1 only) is refused the same way ("hostname mismatch");
 - a node without a client certificate, to a Redis that requires one, is refused (the Redis
@@ -36,7 +37,7 @@ import herald_redis  # noqa: E402
 from herald_checks import Failure, check, clear_steps, current_step, recent_steps, step  # noqa: E402
 from herald_harness import Herald, _kill_all_servers  # noqa: E402
 from test_protocol import Client, expect_consecutive  # noqa: E402
-from test_redis import api, drain  # noqa: E402
+from test_redis import api, drain, metrics  # noqa: E402
 
 
 def openssl(*args):
@@ -122,6 +123,12 @@ def expect_refused(node, needle, redis):
     check(len(lines) <= 2, "not repeated at every retry", lines)
     step("/ready answers 503 while Redis is refused")
     check(ready_status(node) == 503, "/ready 503", ready_status(node))
+    m, _ = metrics(node)
+    check(m['herald_redis_connect_failures_total{role="command"}'] >= 1 and
+          m['herald_redis_connections{role="command",state="down"}'] == 1 and
+          m['herald_redis_connections{role="subscriber",state="down"}'] == 1,
+          "/metrics: connect failures counted, both connections down",
+          {k: v for k, v in m.items() if k.startswith("herald_redis_conn")})
     status, body, _ = api(node, "publish", {"channel": "c", "data": 1})
     check(status == 503, "a publish fails with 503 (Redis unavailable)", (status, body))
     keys = redis.command("KEYS", "*")
