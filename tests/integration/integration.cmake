@@ -70,6 +70,13 @@ if(HERALD_IT_REDIS)
             --redis cluster)
   set_tests_properties(integration_cluster_redis_cluster PROPERTIES LABELS "integration;redis"
                        TIMEOUT 300)
+  # A Redis Cluster that changes under load: a master added, a live channel's slot resharded to
+  # it (redis-cli --cluster add-node, reshard); every subscriber's stream stays exact.
+  add_test(NAME integration_cluster_topology
+    COMMAND ${HERALD_IT_PYTHON} -B ${CMAKE_CURRENT_LIST_DIR}/test_cluster_topology.py
+            --herald $<TARGET_FILE:herald>)
+  set_tests_properties(integration_cluster_topology PROPERTIES LABELS "integration;redis"
+                       TIMEOUT 300)
 else()
   message(WARNING "integration tests: redis-server not found, the Redis suites are not registered "
                   "(scripts/deps --test installs redis-server)")
