@@ -75,7 +75,11 @@ class RedisServer:
 
     def cli_args(self):
         """redis-cli's connection options for this server."""
-        args = ["-p", str(self.port)]
+        return ["-p", str(self.port), *self.tls_args()]
+
+    def tls_args(self):
+        """redis-cli's TLS options for this server (none without TLS)."""
+        args = []
         if self.tls:
             args += ["--tls", "--cacert", self.tls.ca]
             if self.tls.auth_clients:
@@ -154,7 +158,7 @@ def create_cluster(servers, timeout=30):
     """Joins cluster-enabled servers into one Redis Cluster of masters (no replicas) with
     `redis-cli --cluster create`, and waits until every node says cluster_state:ok."""
     step(f"redis-cli --cluster create on ports {[s.port for s in servers]}")
-    out = subprocess.run(["redis-cli", "--cluster", "create",
+    out = subprocess.run(["redis-cli", *servers[0].tls_args(), "--cluster", "create",
                           *[f"127.0.0.1:{s.port}" for s in servers],
                           "--cluster-replicas", "0", "--cluster-yes"],
                          capture_output=True, timeout=60, check=False)

@@ -14,7 +14,9 @@ temporary directory for each run; everything on loopback, every process stopped 
   for 127.0.0.1 only) is refused the same way ("hostname mismatch");
 - a node without a client certificate, to a Redis that requires one, is refused (the Redis
   alert is logged) and stays not ready;
-- a CA file that is not PEM stops the start with one line naming redis_tls_ca.
+- a CA file that is not PEM stops the start with one line naming redis_tls_ca;
+- a Redis Cluster of three TLS-only masters (`tls-cluster yes`): the nodes read the slots over
+  TLS at start (CLUSTER SLOTS through a rediss:// seed) and publish and subscribe across nodes.
 
 Usage: /usr/bin/python3 test_redis_tls.py --herald build/<dir>/apps/herald/herald [-k SUBSTRING]
 """
@@ -205,6 +207,42 @@ async def unreadable_ca(binary, work, pki, other):
           "a non-zero exit naming redis_tls_ca and the file", (proc.returncode, err[-300:]))
 
 
+async def cluster_over_tls(binary, work, pki, other):
+    cert, key = pki.issue("redis", "IP:127.0.0.1")
+    client_cert, client_key = pki.issue("herald-node")
+    files = herald_redis.TlsFiles(cert, key, pki.ca, auth_clients=True)
+    redis = [herald_redis.RedisServer(cluster=True, tls=files).start() for _ in range(3)]
+    herald_redis.create_cluster(redis)
+    config = node_config(work, "cluster", ca=pki.ca, cert=client_cert, key=client_key)
+    nodes = [Herald(binary, ["--config", config, "--redis", redis[0].url, "--redis-cluster",
+                             "--redis-prefix", "tlsc", "--threads", "2"]).start()
+             for _ in range(2)]
+    for n in nodes:
+        check(ready_status(n) == 200, "/ready 200: every master reached over TLS",
+              (ready_status(n), n.stderr_tail(5)))
+    channels = [f"feed:c{i}" for i in range(6)]  # spread over the masters' slots
+    subs = [await Client.open(n, f"subscriber on node {i}") for i, n in enumerate(nodes)]
+    for s in subs:
+        for ch in channels:
+            await s.subscribe(ch)
+    for i, ch in enumerate(channels):
+        for k in range(5):
+            status, body, _ = api(nodes[(i + k) % 2], "publish", {"channel": ch, "data": k})
+            check(status == 200 and body["result"]["offset"] == k + 1,
+                  f"publish {k} to {ch} over TLS", (status, body))
+    for s in subs:
+        for ch in channels:
+            await s.wait_offsets(ch, 5)
+            expect_consecutive(s.offsets[ch], 1, 5, f"{ch} on both nodes over TLS")
+    used = [r for r in redis if r.command("PUBSUB", "SHARDCHANNELS", "tlsc:*")]
+    check(len(used) >= 2, "the channels' sharded subscriptions on several masters",
+          [r.command("PUBSUB", "SHARDCHANNELS", "tlsc:*") for r in redis])
+    for s in subs:
+        await s.close()
+    for r in redis:
+        r.stop()
+
+
 CASES = [
     ("two nodes over rediss:// with a client certificate: one order on both",
      two_nodes_over_tls),
@@ -212,6 +250,8 @@ CASES = [
     ("a Redis certificate not naming the URL's host is refused", hostname_mismatch),
     ("no client certificate for a Redis with tls-auth-clients yes: refused", client_certificate_required),
     ("a CA file that is not PEM stops the start", unreadable_ca),
+    ("a Redis Cluster over TLS: slots read over TLS, publish and subscribe across nodes",
+     cluster_over_tls),
 ]
 
 
