@@ -78,9 +78,10 @@ std::optional<uint32_t> RedisBroker::follow_redirect(std::string_view error) {
     url.port = static_cast<uint16_t>(port);
     url.db = 0;
     index = add_shard(url);
-    spdlog::info("redis cluster: master {} was not known to this node (added after the start): "
-                 "connecting to it",
-                 url.address());
+    spdlog::info(
+        "redis cluster: master {} was not known to this node (added after the start): "
+        "connecting to it",
+        url.address());
     shards_[index]->cmd->start();
     shards_[index]->sub->start();
   }

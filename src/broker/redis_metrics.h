@@ -36,16 +36,16 @@ inline constexpr size_t kRedisFailures = 6;
 std::string_view to_string(RedisFailure failure);
 
 struct RedisMetrics {
-  Counter connections[kRedisRoles];      // gauge: connections made by start() and not stopped
-  Counter connections_up[kRedisRoles];   // gauge: of those, ready now (handshake done)
-  Counter reconnects[kRedisRoles];       // handshakes of a connection that had been ready before
+  Counter connections[kRedisRoles];       // gauge: connections made by start() and not stopped
+  Counter connections_up[kRedisRoles];    // gauge: of those, ready now (handshake done)
+  Counter reconnects[kRedisRoles];        // handshakes of a connection that had been ready before
   Counter connect_failures[kRedisRoles];  // attempts that failed before being ready (refused,
                                           // timed out, TLS refused, AUTH refused)
-  Counter commands[kRedisRoles];  // commands written (subscriber: (UN)SUBSCRIBE, not PINGs)
-  Counter in_flight;              // gauge: commands of the command connections not answered yet
+  Counter commands[kRedisRoles];          // commands written (subscriber: (UN)SUBSCRIBE, not PINGs)
+  Counter in_flight;  // gauge: commands of the command connections not answered yet
   Counter failures[kRedisFailures];
-  Histogram round_trip;           // a command from queued to its reply (command connections)
-  Counter pubsub_messages;        // publications and node messages received by subscribers
+  Histogram round_trip;     // a command from queued to its reply (command connections)
+  Counter pubsub_messages;  // publications and node messages received by subscribers
 
   Counter& failure(RedisFailure f) { return failures[static_cast<size_t>(f)]; }
   // A sink for connections made without a broker (tests): never rendered.
