@@ -38,6 +38,7 @@ struct ServeFlags {
   double poll_timeout = -1;
   double session_timeout = -1;
   double idle_timeout = -1;
+  double stall_timeout = -1;
   long long max_connections = 0;
   bool no_deflate = false;
   std::string data_dir;
@@ -75,7 +76,24 @@ Result<server::ServeConfig> build_config(const ServeFlags& f) {
   if (!f.allow_origins.empty()) {
     cfg.server.allowed_origins = f.allow_origins;
   }
-  for (const std::string& flag : f.pusher_apps) {
+  // $HERALD_PUSHER_APPS: apps as --pusher-app takes them, separated by spaces or newlines, so
+  // that their secrets need not be on the command line (visible in ps) or in the config file.
+  std::vector<std::string> app_flags;
+  if (const char* env = std::getenv("HERALD_PUSHER_APPS"); env != nullptr) {
+    std::string_view rest = env;
+    while (!rest.empty()) {
+      size_t start = rest.find_first_not_of(" \t\r\n");
+      if (start == std::string_view::npos) {
+        break;
+      }
+      rest.remove_prefix(start);
+      size_t end = rest.find_first_of(" \t\r\n");
+      app_flags.emplace_back(rest.substr(0, end));
+      rest.remove_prefix(end == std::string_view::npos ? rest.size() : end);
+    }
+  }
+  app_flags.insert(app_flags.end(), f.pusher_apps.begin(), f.pusher_apps.end());
+  for (const std::string& flag : app_flags) {
     auto app = server::parse_pusher_app_flag(flag);
     if (!app) {
       return Error{app.error()};
@@ -114,6 +132,9 @@ Result<server::ServeConfig> build_config(const ServeFlags& f) {
   }
   if (f.idle_timeout >= 0) {
     cfg.server.idle_timeout_ms = static_cast<uint32_t>(f.idle_timeout * 1000);
+  }
+  if (f.stall_timeout >= 0) {
+    cfg.server.stall_timeout_ms = static_cast<uint32_t>(f.stall_timeout * 1000);
   }
   if (f.max_connections > 0) {
     cfg.server.max_connections = static_cast<size_t>(f.max_connections);
@@ -191,7 +212,8 @@ void add_serve_flags(CLI::App* cmd, ServeFlags& f) {
                   "https://*.example.com, http://localhost:*); default: any");
   cmd->add_option("--threads", f.threads, "event loops, 0 = one per core (default)");
   cmd->add_option("--pusher-app", f.pusher_apps,
-                  "a Pusher-compatible app as ID:KEY:SECRET (repeatable; docs/PUSHER.md); its "
+                  "a Pusher-compatible app as ID:KEY:SECRET (repeatable; docs/PUSHER.md; also "
+                  "$HERALD_PUSHER_APPS, space-separated, which keeps secrets out of ps); its "
                   "other options only in the config file");
   cmd->add_flag("--echo", f.echo, "also serve /echo (conformance tests, benchmarks)");
   cmd->add_flag("--no-web-pages", f.no_web_pages,
@@ -204,6 +226,8 @@ void add_serve_flags(CLI::App* cmd, ServeFlags& f) {
   cmd->add_option("--session-timeout", f.session_timeout,
                   "seconds before a long-poll session nobody polls is collected (default 30)");
   cmd->add_option("--idle-timeout", f.idle_timeout, "seconds an idle HTTP connection is kept");
+  cmd->add_option("--stall-timeout", f.stall_timeout,
+                  "seconds a loop may stop turning before /health fails (default 10)");
   cmd->add_option("--max-connections", f.max_connections, "connections over all loops");
   cmd->add_flag("--no-deflate", f.no_deflate, "never negotiate permessage-deflate");
   cmd->add_option("--data-dir", f.data_dir, "durable channel history here (default ./herald-data)");

@@ -85,14 +85,16 @@ void add_traffic(CLI::App* sub, BenchOptions& o) {
 void add_transport(CLI::App* sub, BenchOptions& o) {
   sub->add_option("--transport", o.transport,
                   "the subscribers' transport: websocket (--url's path), tcp (--tcp), sse "
-                  "(/connection/sse of --url's host:port), poll (/connection/poll)")
+                  "(/connection/sse of --url's host:port), poll (/connection/poll), pusher (the Pusher "
+                  "protocol on --url, ws://HOST:PORT/app/KEY?protocol=7)")
       ->transform(CLI::CheckedTransformer(std::map<std::string, Transport>{
           {"websocket", Transport::kWebSocket},
           {"ws", Transport::kWebSocket},
           {"tcp", Transport::kTcp},
           {"sse", Transport::kSse},
-          {"poll", Transport::kPoll}}))
-      ->option_text("websocket|tcp|sse|poll (default websocket)");
+          {"poll", Transport::kPoll},
+          {"pusher", Transport::kPusher}}))
+      ->option_text("websocket|tcp|sse|poll|pusher (default websocket)");
   sub->add_option("--tcp", o.tcp_address,
                   "HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT of the raw TCP transport (herald "
                   "serve --tcp-listen), for --transport tcp");

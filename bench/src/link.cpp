@@ -12,6 +12,8 @@ std::string_view to_string(Transport transport) {
       return "sse";
     case Transport::kPoll:
       return "poll";
+    case Transport::kPusher:
+      return "pusher";
   }
   return "?";
 }
@@ -27,6 +29,8 @@ std::unique_ptr<Link> make_link(const LinkTarget& target, client::Loop& loop,
       return make_sse_link(target, loop, handler);
     case Transport::kPoll:
       return make_poll_link(target, loop, handler);
+    case Transport::kPusher:
+      return make_pusher_link(target, loop, handler);
   }
   return nullptr;
 }

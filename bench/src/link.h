@@ -8,6 +8,7 @@
 //   tcp        the raw TCP port (--tcp, tcp:// or tls://): one line per command (tcp_link.cpp)
 //   sse        GET /connection/sse?connect=..., commands POSTed with ?session= (sse_link.cpp)
 //   poll       POST /connection/poll, then one held GET ?session=&cursor= at a time (poll_link.cpp)
+//   pusher     the Pusher protocol 7 on --url (/app/KEY?protocol=7), translated (pusher_link.cpp)
 
 #include <cstdint>
 #include <memory>
@@ -92,5 +93,7 @@ std::unique_ptr<Link> make_sse_link(const LinkTarget& target, client::Loop& loop
                                     LinkHandler& handler);
 std::unique_ptr<Link> make_poll_link(const LinkTarget& target, client::Loop& loop,
                                      LinkHandler& handler);
+std::unique_ptr<Link> make_pusher_link(const LinkTarget& target, client::Loop& loop,
+                                       LinkHandler& handler);
 
 }  // namespace herald::bench

@@ -21,7 +21,7 @@ enum class Mode : uint8_t {
 };
 
 // Which of the server's transports the subscribers of fanout, channels and idle use (link.h).
-enum class Transport : uint8_t { kWebSocket, kTcp, kSse, kPoll };
+enum class Transport : uint8_t { kWebSocket, kTcp, kSse, kPoll, kPusher };
 
 // How the Herald protocol modes publish: POST /api/publish, or a WebSocket client's publish.
 enum class PublishVia : uint8_t { kApi, kWs };

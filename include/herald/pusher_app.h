@@ -10,6 +10,17 @@
 
 namespace herald {
 
+// One webhook of an app (docs/PUSHER.md, "Webhooks"): where Herald POSTs the app's events, as
+// Pusher does, signed with the app's key and secret.
+struct PusherWebhookOptions {
+  std::string url;                  // http://host[:port]/path (https is not supported yet)
+  std::vector<std::string> events;  // the event names it wants; empty: all five
+  uint32_t batch_ms = 100;          // events of this long a window go out in one request
+  uint32_t max_attempts = 6;        // tries per request (backoff 250 ms doubling, up to 30 s)
+  size_t max_queued = 10'000;       // events waiting for this URL; newer ones are dropped
+  uint32_t timeout_ms = 5'000;      // connect, send and answer of one attempt
+};
+
 struct PusherAppOptions {
   std::string id;      // the app_id of the REST API (/apps/{id}/...)
   std::string key;     // the public key in the WebSocket URL (/app/{key}) and in signatures
@@ -24,6 +35,11 @@ struct PusherAppOptions {
   uint32_t activity_timeout_s = 120;  // told to clients: they ping after this much silence
   // Origins allowed to open a connection (as ServerOptions::allowed_origins); empty: any.
   std::vector<std::string> allowed_origins;
+  std::vector<PusherWebhookOptions> webhooks;
+  // The history extension (docs/PUSHER.md, "History for reconnecting clients"): publications kept
+  // per channel for clients that ask to be replayed what they missed (0: off; stock clients never
+  // see a difference either way).
+  size_t history = 0;
 };
 
 }  // namespace herald

@@ -33,6 +33,7 @@ struct ServerOptions {
   uint32_t pong_timeout_ms = 20'000;      // ...and dropped if still silent after this
   uint32_t close_timeout_ms = 5'000;      // wait for the peer's close frame after ours
   uint32_t drain_timeout_ms = 5'000;      // stop(): how long clients get to finish closing
+  uint32_t stall_timeout_ms = 10'000;     // a loop unresponsive this long fails /health
   uint32_t poll_timeout_ms = 25'000;      // a long-poll is held this long, then answered empty
   uint32_t session_timeout_ms = 30'000;   // a long-poll session nobody polls is collected after
   size_t max_connections = 100'000;       // per server; more are refused with 503

@@ -43,8 +43,9 @@ struct PublicationRecord {
   int64_t time_ms = 0;
   std::string data;  // raw JSON text, never re-serialized
   ClientInfo publisher;  // the publishing client; client empty for a backend (server API) publish
-  // Steady clock (ns) when this process took the publish, for the publish-to-delivery histogram;
-  // 0 when unknown (read back from a store or from Redis).
+  // Steady clock (ns) when the publish was taken (by this process, or by the publishing node as
+  // the Redis fan-out message says), for the publish-to-delivery histogram; 0 when unknown (read
+  // back from history).
   int64_t published_ns = 0;
 };
 

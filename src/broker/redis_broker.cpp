@@ -35,6 +35,7 @@ using redis_replies::bad_reply;
 using redis_replies::parse_history;
 using redis_replies::parse_publication;
 using redis_replies::reply_u64;
+using redis_replies::steady_ns_to_wall_us;
 using resp::Reply;
 using resp::Type;
 
@@ -284,7 +285,8 @@ void RedisBroker::publish(int loop_index, std::string_view channel, PublishReque
                                   std::to_string(meta_ttl(h)),
                                   new_epoch(),
                                   std::to_string(kIdempotencyWindowMs),
-                                  std::to_string(kIdempotencyKeysPerChannel)};
+                                  std::to_string(kIdempotencyKeysPerChannel),
+                                  std::to_string(steady_ns_to_wall_us(request.published_ns))};
     eval(conn, redis_scripts::publish(), std::move(args), 4,
          [this, loop_index, done = std::move(done)](Result<Reply> r) mutable {
            if (!r.ok()) {

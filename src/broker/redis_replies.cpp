@@ -1,6 +1,9 @@
 #include "broker/redis_replies.h"
 
+#include <algorithm>
 #include <charconv>
+#include <chrono>
+#include <cstdint>
 
 #include "broker/publisher_codec.h"
 
@@ -94,17 +97,43 @@ bool parse_publication(std::string_view payload, std::string& epoch, Publication
     payload.remove_prefix(sp + 1);
     return true;
   };
-  std::string_view e, off, time, len;
-  uint64_t t = 0, n = 0;
-  if (!next(e) || !next(off) || !next(time) || !next(len) || !to_u64(off, rec.offset) ||
-      !to_u64(time, t) || !to_u64(len, n) || n > payload.size() || e.empty()) {
+  std::string_view e, off, time, taken, len;
+  uint64_t t = 0, taken_us = 0, n = 0;
+  if (!next(e) || !next(off) || !next(time) || !next(taken) || !next(len) ||
+      !to_u64(off, rec.offset) || !to_u64(time, t) || !to_u64(taken, taken_us) ||
+      !to_u64(len, n) || n > payload.size() || e.empty()) {
     return false;
   }
   epoch.assign(e);
   rec.time_ms = static_cast<int64_t>(t);
+  rec.published_ns = wall_us_to_steady_ns(taken_us);
   rec.publisher = unpack_publisher(payload.substr(0, n));
   rec.data.assign(payload.substr(n));
   return true;
+}
+
+uint64_t steady_ns_to_wall_us(int64_t steady_ns) {
+  if (steady_ns <= 0) {
+    return 0;
+  }
+  using namespace std::chrono;
+  int64_t age_ns = duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count() -
+                   steady_ns;
+  int64_t wall_ns = duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count();
+  int64_t us = (wall_ns - std::max<int64_t>(age_ns, 0)) / 1000;
+  return us > 0 ? static_cast<uint64_t>(us) : 0;
+}
+
+int64_t wall_us_to_steady_ns(uint64_t wall_us) {
+  if (wall_us == 0 || wall_us > static_cast<uint64_t>(INT64_MAX / 1000)) {
+    return 0;
+  }
+  using namespace std::chrono;
+  int64_t wall_ns = duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count();
+  int64_t steady_ns = duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count();
+  // A taken time ahead of our clock (the other node's clock runs ahead) counts as now.
+  int64_t age_ns = std::max<int64_t>(wall_ns - static_cast<int64_t>(wall_us) * 1000, 0);
+  return steady_ns > age_ns ? steady_ns - age_ns : 0;
 }
 
 }  // namespace herald::broker::redis_replies

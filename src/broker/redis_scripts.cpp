@@ -54,6 +54,8 @@ constexpr std::string_view kPublish =
     "local chan, data, pub, key = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
     "local size, ttl, meta_ttl = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])\n"
     "local window, keys_max = tonumber(ARGV[9]), tonumber(ARGV[10])\n"
+    // ARGV[11]: when the publishing node took it (its wall clock, us; digits), passed on in the
+    // fan-out message for the delivery latency on every node.
     "local now = now_ms()\n"
     "local epoch = redis.call('HGET', meta, 'e')\n"
     "local top = 0\n"
@@ -109,7 +111,7 @@ constexpr std::string_view kPublish =
     "  redis.call('PEXPIRE', iorder, window)\n"
     "end\n"
     "redis.call('PUBLISH', chan, 'p' .. epoch .. ' ' .. id .. ' ' .. string.format('%d', now) ..\n"
-    "           ' ' .. #pub .. ' ' .. pub .. data)\n"
+    "           ' ' .. ARGV[11] .. ' ' .. #pub .. ' ' .. pub .. data)\n"
     "return {epoch, top, first_offset(), 0}\n";
 
 constexpr std::string_view kRead =

@@ -23,6 +23,20 @@ uint64_t monotonic_ms() {
 
 }  // namespace
 
+class EventLoop::OneShot final : public Timer {
+ public:
+  OneShot(EventLoop& loop, Task task) : loop_(loop), task_(std::move(task)) {}
+
+ private:
+  void on_timer() override {
+    Task task = std::move(task_);
+    loop_.one_shots_.erase(this);  // destroys this (already disarmed)
+    task();
+  }
+  EventLoop& loop_;
+  Task task_;
+};
+
 EventLoop::EventLoop(int index) : index_(index), read_buffer_(kReadBufferSize) {}
 
 EventLoop::~EventLoop() {
@@ -54,6 +68,13 @@ Result<Ok> EventLoop::init() {
 }
 
 void EventLoop::update_clock() { now_ms_ = monotonic_ms(); }
+
+void EventLoop::run_after(uint64_t delay_ms, Task task) {
+  auto shot = std::make_unique<OneShot>(*this, std::move(task));
+  timers_.arm(*shot, now_ms_, delay_ms);
+  OneShot* key = shot.get();
+  one_shots_.emplace(key, std::move(shot));
+}
 
 bool EventLoop::add(int fd, uint32_t events, IoHandler* handler) {
   epoll_event ev{};

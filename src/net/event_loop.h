@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "base/counter.h"
@@ -77,6 +78,9 @@ class EventLoop {
   Counter bytes_sent;
 
   TimerWheel& timers() { return timers_; }
+  // Runs task on this loop once delay_ms has passed (up to one timer tick late); a task still
+  // waiting when the loop is destroyed is dropped. Thread: owning loop only.
+  void run_after(uint64_t delay_ms, Task task);
   // Wall-clock-free monotonic milliseconds, sampled once per iteration.
   uint64_t now_ms() const { return now_ms_; }
   int index() const { return index_; }
@@ -115,6 +119,9 @@ class EventLoop {
   std::atomic<bool> stop_requested_{false};
   uint64_t now_ms_ = 0;
   TimerWheel timers_;
+  // run_after()'s timers, armed on timers_ (declared after it: they go first).
+  class OneShot;
+  std::unordered_map<OneShot*, std::unique_ptr<OneShot>> one_shots_;
   std::vector<uint8_t> read_buffer_;
   std::vector<uint8_t> tls_read_buffer_;
   std::vector<FlushEntry> flush_list_;

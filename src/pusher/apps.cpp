@@ -1,6 +1,10 @@
 #include "pusher/apps.h"
 
+#include <algorithm>
 #include <set>
+
+#include "pusher/http_post.h"
+#include "pusher/webhook_events.h"
 
 namespace herald::pusher {
 namespace {
@@ -43,6 +47,13 @@ Apps::Apps(const std::vector<PusherAppOptions>& apps) {
     app->ns = namespace_of(options);
     app->ws_path = "/app/" + options.key;
     app->origins = auth::OriginPolicy(options.allowed_origins);
+    for (const PusherWebhookOptions& w : options.webhooks) {
+      uint8_t mask = 0;
+      std::string bad;
+      if (webhook_mask(w.events, &mask, &bad)) {
+        app->webhook_kinds |= mask;
+      }
+    }
     by_key_[options.key] = app.get();
     by_id_[options.id] = app.get();
     apps_.push_back(std::move(app));
@@ -59,9 +70,9 @@ const App* Apps::by_id(std::string_view id) const {
   return it == by_id_.end() ? nullptr : it->second;
 }
 
-NamespaceOptions Apps::namespace_options() {
+NamespaceOptions Apps::namespace_options(const PusherAppOptions& app) {
   NamespaceOptions ns;
-  ns.history_size = 1;
+  ns.history_size = std::max<uint64_t>(1, app.history);
   ns.durable = false;
   ns.presence = true;
   ns.join_leave = false;
@@ -107,6 +118,27 @@ Result<Ok> Apps::validate(const std::vector<PusherAppOptions>& apps) {
     }
     if (a.max_event_size == 0 || a.max_presence_members == 0 || a.activity_timeout_s == 0) {
       return Error{where + "max_event_size, max_presence_members and activity_timeout must be > 0"};
+    }
+    for (size_t w = 0; w < a.webhooks.size(); ++w) {
+      const PusherWebhookOptions& hook = a.webhooks[w];
+      std::string at = where + "webhooks[" + std::to_string(w) + "]: ";
+      if (auto url = parse_http_url(hook.url); !url) {
+        return Error{at + url.error()};
+      }
+      uint8_t mask = 0;
+      std::string bad;
+      if (!webhook_mask(hook.events, &mask, &bad)) {
+        return Error{at + "unknown event '" + bad +
+                     "' (channel_occupied, channel_vacated, member_added, member_removed, "
+                     "client_event)"};
+      }
+      if (hook.max_attempts == 0 || hook.max_queued == 0 || hook.timeout_ms == 0 ||
+          hook.batch_ms > 60'000) {
+        return Error{at + "max_attempts, max_queued and timeout must be > 0, batch_ms <= 60000"};
+      }
+    }
+    if (a.history > 100'000) {
+      return Error{where + "history must be at most 100000 publications per channel"};
     }
     for (const std::string& o : a.allowed_origins) {
       std::string why;

@@ -22,6 +22,7 @@ struct App {
   std::string ns;       // the Herald namespace of its channels
   std::string ws_path;  // "/app/<key>": lives as long as the server (WebSocketSession::path)
   auth::OriginPolicy origins;
+  uint8_t webhook_kinds = 0;  // the WebhookKinds any of its webhooks wants (webhook_events.h)
 };
 
 class Apps {
@@ -37,13 +38,15 @@ class Apps {
   // The options of an app's namespace when the configuration does not name it: Herald clients
   // need a channel token to subscribe and may not publish (a Pusher channel's authorization is
   // the Pusher signature, which they do not have); one publication of history is kept for the
-  // cache- channels; nothing is durable (Pusher keeps nothing).
-  static NamespaceOptions namespace_options();
+  // cache- channels, or `history` of them for the history extension; nothing is durable (Pusher
+  // keeps nothing).
+  static NamespaceOptions namespace_options(const PusherAppOptions& app);
   // The namespace of an app ("pusher-<id>" unless set).
   static std::string namespace_of(const PusherAppOptions& app);
 
   // One line per problem: empty or duplicate id/key, a secret under 8 bytes, a namespace that is
-  // not a valid channel namespace, a bad origin pattern, zero limits.
+  // not a valid channel namespace, a bad origin pattern, zero limits, a webhook whose url is not
+  // http://host[:port]/path or that names an unknown event.
   static Result<Ok> validate(const std::vector<PusherAppOptions>& apps);
 
  private:

@@ -19,38 +19,85 @@ constexpr std::string_view kRefusedPath = "/app/";
 
 }  // namespace
 
-Session::Session(Endpoint& ep, transport::WebSocketSession& ws, const App& a, std::string id)
-    : endpoint(ep), ws_(ws), app(a), socket_id(std::move(id)) {
+Session::Session(Endpoint& ep, Link l, uint64_t conn_id, const App& a, std::string sid)
+    : endpoint(ep), link(l), id(conn_id), app(a), socket_id(std::move(sid)) {
   tokens = a.options.client_event_rate * 2;
 }
 
-void Session::on_channel_publications(std::string_view channel, const std::string& /*epoch*/,
+void Session::send(std::string_view frame) {
+  if (link.ws != nullptr) {
+    link.ws->send(frame, MessageType::kText);
+  } else {
+    link.xhr->send(frame);
+  }
+}
+
+void Session::close(uint16_t code, std::string_view reason) {
+  if (link.ws != nullptr) {
+    link.ws->close(code, reason);
+  } else {
+    link.xhr->close(code, reason);
+  }
+}
+
+void Session::on_channel_publications(std::string_view channel, const std::string& epoch,
                                       const std::shared_ptr<const broker::PublicationBatch>& batch) {
-  auto it = subs.find(channel);
-  if (it == subs.end() || !it->second.established) {
-    return;  // a presence subscription still waiting for its own join: nothing before succeeded
-  }
-  std::string_view name = channel.substr(app.ns.size() + 1);
-  for (const PusherFrame& f : endpoint.frames().frames(name, batch)) {
-    if (!f.except_socket.empty() && f.except_socket == socket_id) {
-      continue;  // its own client event, or a REST event sent with its socket_id
-    }
-    ws_.deliver(*f.frame);
-  }
+  deliver(channel, epoch, batch, *batch);
 }
 
 void Session::on_channel_publication(std::string_view channel, const std::string& epoch,
                                      const std::shared_ptr<const broker::PublicationRecord>& pub) {
-  auto batch = std::make_shared<broker::PublicationBatch>(1, pub);
-  on_channel_publications(channel, epoch, batch);
+  deliver(channel, epoch, pub, FrameCache::Records(&pub, 1));
 }
 
-void Session::on_channel_lost(std::string_view /*channel*/) {
-  // Pusher has no way to tell a client it may have missed events; the subscription goes on.
+template <typename Shared>
+void Session::deliver(std::string_view channel, const std::string& epoch, const Shared& shared,
+                      FrameCache::Records records) {
+  Subscription* found = find_sub(channel);
+  if (found == nullptr) {
+    return;
+  }
+  Subscription& sub = *found;
+  if (!sub.established) {
+    // A presence subscription still waiting for its own join: nothing before succeeded, except
+    // for a client that asked for positions (history.cpp), which gets it after.
+    if (sub.positions && sub.replied) {
+      endpoint.hold(*this, sub, epoch, records);
+    }
+    return;
+  }
+  std::string_view name = channel.substr(app.ns.size() + 1);
+  FrameCache& cache = endpoint.frames();
+  const std::vector<PusherFrame>* frames = &cache.frames(name, shared);
+  if (sub.positions) {
+    frames = &cache.positioned(name, epoch, records);
+  }
+  for (const PusherFrame& f : *frames) {
+    if (!f.except_socket.empty() && f.except_socket == socket_id) {
+      continue;  // its own client event, or a REST event sent with its socket_id
+    }
+    if (link.ws != nullptr) {
+      link.ws->deliver(*f.frame);
+    } else {
+      link.xhr->deliver(f);
+    }
+  }
+}
+
+void Session::on_channel_lost(std::string_view channel) {
+  // Pusher has no way to tell a client it may have missed events; the subscription goes on. A
+  // client of the history extension is told, on the channel, to subscribe again from its
+  // position (docs/PUSHER.md).
+  auto it = subs.find(channel);
+  if (it != subs.end() && it->second.positions && it->second.established) {
+    std::string out;
+    append_event(out, "herald:recover", channel.substr(app.ns.size() + 1), R"("{}")");
+    send(out);
+  }
 }
 
 Endpoint::Endpoint(const Apps& apps, std::unique_ptr<Host> host)
-    : apps_(apps), host_(std::move(host)) {
+    : apps_(apps), host_(std::move(host)), xhr_(std::make_unique<XhrSessions>(*this)) {
   if (getrandom(&rng_state_, sizeof(rng_state_), 0) != sizeof(rng_state_)) {
     rng_state_ = static_cast<uint64_t>(
         std::chrono::steady_clock::now().time_since_epoch().count());
@@ -74,32 +121,40 @@ Session* Endpoint::find(uint64_t id) {
   return it == sessions_.end() ? nullptr : it->second.get();
 }
 
+uint16_t Endpoint::refusal(const App* app, std::string_view key, const http::Request& req,
+                           std::string& message) const {
+  if (app == nullptr) {
+    message = "App key " + std::string(key.substr(0, 100)) + " does not exist";
+    return kAppNotFound;
+  }
+  auto version = http::query_param(req.query, "protocol");
+  if (!version) {
+    message = "No protocol version supplied";
+    return kNoProtocol;
+  }
+  int v = 0;
+  auto [end, ec] = std::from_chars(version->data(), version->data() + version->size(), v);
+  if (ec != std::errc{} || end != version->data() + version->size()) {
+    message = "Invalid version string format";
+    return kBadVersion;
+  }
+  if (v < 5 || v > 7) {
+    message = "Unsupported protocol version";
+    return kUnsupportedProtocol;
+  }
+  if (!app->origins.allows(req.header("Origin"), req.header("Host"))) {
+    message = "Origin not allowed";
+    return kUnauthorized;
+  }
+  return 0;
+}
+
 void Endpoint::upgrade(transport::HttpSession& http, const http::Request& req,
                        std::string_view key) {
   const App* app = apps_.by_key(key);
   opening_app_ = app;
-  opening_refusal_ = 0;
   opening_message_.clear();
-  if (app == nullptr) {
-    opening_refusal_ = kAppNotFound;
-    opening_message_ = "App key " + std::string(key.substr(0, 100)) + " does not exist";
-  } else if (auto version = http::query_param(req.query, "protocol"); !version) {
-    opening_refusal_ = kNoProtocol;
-    opening_message_ = "No protocol version supplied";
-  } else {
-    int v = 0;
-    auto [end, ec] = std::from_chars(version->data(), version->data() + version->size(), v);
-    if (ec != std::errc{} || end != version->data() + version->size()) {
-      opening_refusal_ = kBadVersion;
-      opening_message_ = "Invalid version string format";
-    } else if (v < 5 || v > 7) {
-      opening_refusal_ = kUnsupportedProtocol;
-      opening_message_ = "Unsupported protocol version";
-    } else if (!app->origins.allows(req.header("Origin"), req.header("Host"))) {
-      opening_refusal_ = kUnauthorized;
-      opening_message_ = "Origin not allowed";
-    }
-  }
+  opening_refusal_ = refusal(app, key, req, opening_message_);
   http.upgrade_websocket(req, *this, app != nullptr ? std::string_view(app->ws_path) : kRefusedPath);
   opening_app_ = nullptr;
 }
@@ -115,14 +170,29 @@ void Endpoint::on_open(WebSocket& ws) {
     ws.close(code, opening_message_);
     return;
   }
-  std::string socket_id = std::to_string(ws.id()) + "." + std::to_string(random_u32() % 1000000000);
-  auto s = std::make_unique<Session>(*this, session_ws, *opening_app_, std::move(socket_id));
+  open_session(Link{&session_ws, nullptr}, ws.id(), *opening_app_);
+}
+
+Session& Endpoint::open_session(Link link, uint64_t id, const App& app) {
+  std::string socket_id = std::to_string(id) + "." + std::to_string(random_u32() % 1000000000);
+  auto s = std::make_unique<Session>(*this, link, id, app, std::move(socket_id));
   s->refilled_ms = host_->loop().now_ms();
   Session* sp = s.get();
-  sessions_[ws.id()] = std::move(s);
+  sessions_[id] = std::move(s);
   metrics_.connections.add();
   metrics_.connections_total.add();
   sp->send(connection_established(sp->socket_id, sp->app.options.activity_timeout_s));
+  return *sp;
+}
+
+void Endpoint::closed(uint64_t id) {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) {
+    return;
+  }
+  leave_all(*it->second);
+  metrics_.connections.sub();
+  sessions_.erase(it);
 }
 
 void Endpoint::on_message(WebSocket& ws, std::string_view data, MessageType type) {
@@ -139,13 +209,7 @@ void Endpoint::on_message(WebSocket& ws, std::string_view data, MessageType type
 }
 
 void Endpoint::on_close(WebSocket& ws, uint16_t /*code*/, std::string_view /*reason*/) {
-  auto it = sessions_.find(ws.id());
-  if (it == sessions_.end()) {
-    return;
-  }
-  leave_all(*it->second);
-  metrics_.connections.sub();
-  sessions_.erase(it);
+  closed(ws.id());
 }
 
 void Endpoint::error(Session& s, uint16_t code, std::string_view message) {
@@ -214,13 +278,14 @@ void Endpoint::client_event(Session& s, const ClientFrame& f) {
   req.publisher = broker::ClientInfo{s.socket_id, user, {}};
   metrics_.client_events.add();
   host_->hub().publish(it->first, std::move(req), [](Result<broker::PublishResult>) {});
+  hook_client_event(s, f, it->second);
 }
 
 void Endpoint::signin(Session& s, const ClientFrame& f) {
   auto refuse = [&](std::string_view why) {
     metrics_.signin_refusals.add();
     s.send(error_event(kUnauthorized, why));
-    s.ws_.close(kUnauthorized, why);
+    s.close(kUnauthorized, why);
   };
   if (f.auth.empty() || f.user_data.empty()) {
     return refuse("pusher:signin needs auth and user_data");
@@ -257,7 +322,7 @@ size_t Endpoint::terminate_user(const App& app, std::string_view user) {
     if (Session* s = find(id)) {
       std::string_view why = "connection terminated by the application";
       s->send(error_event(kUnauthorized, why));
-      s->ws_.close(kUnauthorized, why);
+      s->close(kUnauthorized, why);
     }
   }
   return ids.size();

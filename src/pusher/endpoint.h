@@ -30,6 +30,7 @@
 #include "pusher/frames.h"
 #include "pusher/host.h"
 #include "pusher/metrics.h"
+#include "pusher/xhr_session.h"
 #include "http/request.h"
 #include "transport/http_session.h"
 #include "transport/websocket.h"
@@ -37,6 +38,8 @@
 namespace herald::pusher {
 
 class Endpoint;
+class XhrSession;
+class XhrSessions;
 
 // Close and error codes (docs/PUSHER.md, "Codes"). pusher-js: 4000-4099 do not reconnect,
 // 4100-4199 reconnect after a backoff, 4200-4299 reconnect at once; pusher:error events with
@@ -47,6 +50,7 @@ enum Code : uint16_t {
   kUnsupportedProtocol = 4007,  // close: protocol outside 5..7
   kNoProtocol = 4008,         // close: no protocol parameter
   kUnauthorized = 4009,       // close: Origin not allowed, signin refused, user terminated
+  kOverCapacity = 4100,       // close: an HTTP fallback session that does not keep up
   kReconnectNow = 4200,       // close: the server is going away; connect again
   kInvalidMessage = 4300,     // error: not JSON, no event, bad data
   kClientEventRate = 4301,    // error: client events over the rate
@@ -55,12 +59,18 @@ enum Code : uint16_t {
   kUnknownEvent = 4304,       // error: a pusher: event this server does not know
 };
 
-// One Pusher connection's state. Owned by the endpoint's map; the hub knows it as a member of
-// each channel it subscribed to.
+// How a Session reaches its client: a WebSocket (/app/{key}) or pusher-js's HTTP fallbacks
+// (xhr_streaming, xhr_polling: an XhrSession). Exactly one of the two is set.
+struct Link {
+  transport::WebSocketSession* ws = nullptr;
+  XhrSession* xhr = nullptr;
+};
+
+// One Pusher connection's state, whatever carries it. Owned by the endpoint's map; the hub knows
+// it as a member of each channel it subscribed to.
 class Session final : public hub::ChannelMember {
  public:
-  Session(Endpoint& endpoint, transport::WebSocketSession& ws, const App& app,
-          std::string socket_id);
+  Session(Endpoint& endpoint, Link link, uint64_t id, const App& app, std::string socket_id);
 
   void on_channel_publications(std::string_view channel, const std::string& epoch,
                                const std::shared_ptr<const broker::PublicationBatch>& batch)
@@ -70,24 +80,70 @@ class Session final : public hub::ChannelMember {
       override;
   void on_channel_lost(std::string_view channel) override;
 
-  void send(std::string_view frame) { ws_.send(frame, MessageType::kText); }
+  // One event for this client only.
+  void send(std::string_view frame);
+  // Ends the connection: what was sent goes first, then the close with `code` (pusher-js acts
+  // on it by range; see Code).
+  void close(uint16_t code, std::string_view reason);
+
+ private:
+  // Both of the above: the frames of these records (the loop's cached ones; `shared`, the batch
+  // or the single record the hub gave every member, is the cache key) to this connection.
+  template <typename Shared>
+  void deliver(std::string_view channel, const std::string& epoch, const Shared& shared,
+               FrameCache::Records records);
+
+ public:
 
   struct Subscription {
     ChannelKind kind = ChannelKind::kPublic;
     bool established = false;  // subscription_succeeded was sent
     std::string user_id;       // presence: the member this connection is
     std::string user_info;     // presence: raw JSON ("" = none)
+    // The history extension (history.cpp): the client asked for positions (herald_since). Until
+    // subscription_succeeded is sent, what it must get first waits in `held` (the missed
+    // publications, then live ones), at most the app's `history` of them.
+    bool positions = false;
+    bool asked_offset = false;  // herald_since gave a position (not {})
+    bool replied = false;    // the hub's subscribe reply is in (top, recovered are set)
+    bool recovered = false;  // held starts right after the client's position
+    bool overflowed = false;  // held passed its bound: recovered is false
+    broker::StreamTop top;
+    std::string held_epoch;
+    std::vector<std::shared_ptr<const broker::PublicationRecord>> held;
   };
 
   Endpoint& endpoint;
-  transport::WebSocketSession& ws_;
+  Link link;
+  uint64_t id;  // the connection id (WebSocket) or the session's client id (HTTP fallbacks)
   const App& app;
   std::string socket_id;
   std::string user_id;    // signed in as (pusher:signin), "" until then
   std::unordered_map<std::string, Subscription, StringHash, std::equal_to<>> subs;  // by Herald name
+  // subs.find(channel), remembering the last answer: a fan-out asks every subscriber of a loop
+  // for the same channel, and a lookup in 10,000 maps (two cache misses each) was the Pusher
+  // path's largest cost of its own. Whoever erases from subs (or clears it) must call
+  // forget_found() first: the remembered entry may be the one erased.
+  Subscription* find_sub(std::string_view channel) {
+    if (found_ != nullptr && *found_name_ == channel) {
+      return found_;
+    }
+    auto it = subs.find(channel);
+    if (it == subs.end()) {
+      return nullptr;
+    }
+    found_name_ = &it->first;
+    found_ = &it->second;
+    return found_;
+  }
+  void forget_found() { found_ = nullptr; }
   // Client events: a token bucket (client_event_rate a second, burst twice that).
   double tokens = 0;
   uint64_t refilled_ms = 0;
+
+ private:
+  const std::string* found_name_ = nullptr;  // find_sub's last answer (a node of subs)
+  Subscription* found_ = nullptr;
 };
 
 // A presence channel as this loop sees it. See the endpoint's comment.
@@ -143,6 +199,20 @@ class Endpoint final : public Handler {
   void on_message(WebSocket& ws, std::string_view data, MessageType type) override;
   void on_close(WebSocket& ws, uint16_t code, std::string_view reason) override;
 
+  // Why a client of `app` (null: no app has `key`) asking with `req` is refused, with the
+  // message; 0 when it is not (docs/PUSHER.md, "Codes").
+  uint16_t refusal(const App* app, std::string_view key, const http::Request& req,
+                   std::string& message) const;
+  // An accepted client, whatever carries it: its Session, told connection_established.
+  Session& open_session(Link link, uint64_t id, const App& app);
+  // One message from a client (a WebSocket text frame, one string of an xhr_send).
+  void handle(Session& s, std::string_view text);
+  // The client `id` is gone: it leaves its channels and is forgotten.
+  void closed(uint64_t id);
+
+  // pusher-js's HTTP fallbacks (xhr_session.cpp), on the loop that holds the session.
+  XhrSessions& xhr() { return *xhr_; }
+
   // For the REST API, on this loop.
   // Closes every connection of the app signed in as `user` with 4009; returns how many.
   size_t terminate_user(const App& app, std::string_view user);
@@ -162,10 +232,34 @@ class Endpoint final : public Handler {
   void subscription_failed(Session& s, std::string_view pusher_channel, std::string_view type,
                            std::string_view message, int status);
   void subscription_succeeded(Session& s, const std::string& channel, std::string_view data);
+  // The history extension (history.cpp): reads herald_since into the subscription (false: it is
+  // malformed and subscription_error was sent); keeps the hub's reply; sends the position with
+  // subscription_succeeded and then what was held.
+  bool read_since(Session& s, const ClientFrame& f, std::string_view pusher_name,
+                  Session::Subscription& sub, std::optional<hub::Position>& since);
+  void keep_reply(Session::Subscription& sub, hub::SubscribeReply& reply);
+  void hold(Session& s, Session::Subscription& sub, const std::string& epoch,
+            FrameCache::Records records);
+  void send_positioned(Session& s, std::string_view pusher_name, std::string_view succeeded_data,
+                       Session::Subscription& sub);
   Session* find(uint64_t id);
 
+  // Webhooks (hooks.cpp). Occupancy and presence are counted over every loop on the channel's
+  // owner loop (a hash of its name): each loop posts there when its own count of a channel's
+  // established Pusher subscriptions goes 0 -> 1 or 1 -> 0, and once per presence member
+  // connection established or gone. A loop's posts arrive in order, so the owner's counts never
+  // go below zero, and it alone decides channel_occupied/vacated and member_added/removed.
+  void hook_established(Session& s, const std::string& channel,
+                        const Session::Subscription& sub);
+  void hook_removed(Session& s, const std::string& channel, const Session::Subscription& sub);
+  void hook_client_event(Session& s, const ClientFrame& f, const Session::Subscription& sub);
+  // On the owner loop: a loop's channel occupancy changed (+1 / -1); a member connection came or
+  // went.
+  void owner_occupancy(const App& app, const std::string& channel, int delta);
+  void owner_member(const App& app, const std::string& channel, const std::string& user,
+                    int delta);
+
  private:
-  void handle(Session& s, std::string_view text);
   void client_event(Session& s, const ClientFrame& f);
   void signin(Session& s, const ClientFrame& f);
   void error(Session& s, uint16_t code, std::string_view message);
@@ -180,9 +274,17 @@ class Endpoint final : public Handler {
   Metrics metrics_;
   FrameDecoder decoder_;
   JsonObject channel_data_;
+  JsonObject since_;
   FrameCache frames_;
   std::unordered_map<uint64_t, std::unique_ptr<Session>> sessions_;  // by connection id
   std::unordered_map<std::string, std::unique_ptr<Roster>> rosters_;  // by Herald channel
+  std::unique_ptr<XhrSessions> xhr_;
+  // Webhooks: this loop's established subscriptions per channel (apps with occupancy hooks);
+  // on the owner loop, the loops occupying each channel and the connections of each presence
+  // member ("<channel>\n<user>").
+  std::unordered_map<std::string, size_t> hook_local_;
+  std::unordered_map<std::string, size_t> hook_loops_;
+  std::unordered_map<std::string, size_t> hook_members_;
   // What upgrade() decided for the connection being opened (on_open runs inside it).
   const App* opening_app_ = nullptr;
   uint16_t opening_refusal_ = 0;

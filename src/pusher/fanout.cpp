@@ -1,5 +1,6 @@
 #include "pusher/fanout.h"
 
+#include "base/json_string.h"
 #include "pusher/frames.h"
 
 namespace herald::pusher {
@@ -18,21 +19,48 @@ bool is_socket_id(std::string_view s) {
 }
 
 std::string FrameCache::frame_one(std::string_view pusher_channel,
-                                  const broker::PublicationRecord& rec) {
+                                  const broker::PublicationRecord& rec, const std::string* epoch) {
   EventView ev = read_publication(reader_, rec.data);
   std::string out;
   append_event(out, ev.event, pusher_channel, ev.data, ev.user_id);
+  if (epoch != nullptr) {
+    out.pop_back();  // the closing brace
+    append_position(out, rec.offset, *epoch);
+    out += '}';
+  }
   return out;
 }
 
-const std::vector<PusherFrame>& FrameCache::frames(
-    std::string_view pusher_channel, const std::shared_ptr<const broker::PublicationBatch>& batch) {
-  if (key_ == batch.get() && channel_ == pusher_channel) {
-    return frames_;
+void append_position(std::string& out, uint64_t offset, std::string_view epoch) {
+  out += R"(,"herald_position":{"offset":)";
+  out += std::to_string(offset);
+  out += R"(,"epoch":)";
+  append_json_string(out, epoch);
+  out += '}';
+}
+
+const std::vector<PusherFrame>& FrameCache::positioned(std::string_view pusher_channel,
+                                                       const std::string& epoch,
+                                                       Records records) {
+  if (positioned_valid_) {
+    return positioned_;
   }
+  positioned_.clear();
+  for (size_t i = 0; i < records.size(); ++i) {
+    PusherFrame f;
+    f.frame = transport::Publication::make({}, frame_one(pusher_channel, *records[i], &epoch),
+                                           MessageType::kText, 0);
+    f.except_socket = frames_[i].except_socket;
+    positioned_.push_back(std::move(f));
+  }
+  positioned_valid_ = true;
+  return positioned_;
+}
+
+void FrameCache::build(std::string_view pusher_channel, Records records) {
   frames_.clear();
-  frames_.reserve(batch->size());
-  for (const auto& rec : *batch) {
+  frames_.reserve(records.size());
+  for (const auto& rec : records) {
     std::string text = frame_one(pusher_channel, *rec);
     PusherFrame f;
     f.frame = transport::Publication::make({}, text, MessageType::kText, 0);
@@ -41,9 +69,27 @@ const std::vector<PusherFrame>& FrameCache::frames(
     }
     frames_.push_back(std::move(f));
   }
-  key_ = batch.get();
-  ref_ = batch;
+  positioned_valid_ = false;
   channel_ = std::string(pusher_channel);
+}
+
+const std::vector<PusherFrame>& FrameCache::frames(
+    std::string_view pusher_channel, const std::shared_ptr<const broker::PublicationBatch>& batch) {
+  if (!cached(batch.get(), pusher_channel)) {
+    build(pusher_channel, *batch);
+    key_ = batch.get();
+    ref_ = batch;
+  }
+  return frames_;
+}
+
+const std::vector<PusherFrame>& FrameCache::frames(
+    std::string_view pusher_channel, const std::shared_ptr<const broker::PublicationRecord>& pub) {
+  if (!cached(pub.get(), pusher_channel)) {
+    build(pusher_channel, Records(&pub, 1));
+    key_ = pub.get();
+    ref_ = pub;
+  }
   return frames_;
 }
 

@@ -67,6 +67,9 @@ FrameError FrameDecoder::decode(std::string_view text, ClientFrame& out) {
   if (auto ud = data_.string("user_data")) {
     out.user_data = *ud;
   }
+  if (auto since = data_.raw("herald_since")) {
+    out.herald_since = *since;
+  }
   return FrameError::kNone;
 }
 

@@ -25,6 +25,9 @@ struct ClientFrame {
   std::string_view channel_data;  // a JSON text given as a string
   std::string_view user_data;     // idem
   bool has_channel_data = false;
+  // pusher:subscribe's "herald_since" (the history extension, docs/PUSHER.md): its raw JSON text,
+  // "" when absent.
+  std::string_view herald_since;
 };
 
 enum class FrameError : uint8_t {

@@ -23,6 +23,13 @@ struct Metrics {
   transport::Counter rest_requests;       // REST requests answered 2xx
   transport::Counter rest_refusals;       // REST requests answered 4xx/5xx
   transport::Counter rest_events;         // events published by the REST API (per channel)
+  // pusher-js's HTTP fallbacks (xhr_streaming, xhr_polling).
+  transport::Counter xhr_sessions;        // gauge: sessions held
+  transport::Counter xhr_sessions_total;  // sessions opened
+  transport::Counter xhr_requests;        // requests on /pusher/app/ (streams, polls, sends)
+  transport::Counter xhr_refusals;        // answered 4xx: unknown session, bad path, bad body
+  transport::Counter xhr_expired;         // sessions nobody received for session_timeout
+  transport::Counter xhr_slow;            // sessions closed 4100: events over max_output_bytes
 };
 
 // Appends the herald_pusher_* families, summed over loops.

@@ -12,6 +12,7 @@
 #include "base/json_string.h"
 #include "http/url.h"
 #include "pusher/endpoint.h"
+#include "pusher/rest_nodes.h"
 #include "pusher/signing.h"
 #include "transport/connection.h"
 #include "transport/http_session.h"
@@ -54,33 +55,6 @@ class Later {
   bool keep_;
   uint64_t ticket_;
 };
-
-// Runs ask(endpoint) on every loop, then done(answers) on the origin loop.
-template <typename T>
-void every_loop(Endpoint& origin, std::function<T(Endpoint&)> ask,
-                std::function<void(std::vector<T>)> done) {
-  struct Gather {
-    std::vector<T> answers;
-    std::atomic<size_t> remaining;
-    std::function<T(Endpoint&)> ask;
-    std::function<void(std::vector<T>)> done;
-  };
-  int n = origin.host().loop_count();
-  auto g = std::make_shared<Gather>();
-  g->answers.resize(static_cast<size_t>(n));
-  g->remaining.store(static_cast<size_t>(n));
-  g->ask = std::move(ask);
-  g->done = std::move(done);
-  Endpoint* home = &origin;
-  for (int i = 0; i < n; ++i) {
-    origin.host().post_to(i, [g, i, home](Endpoint& ep) {
-      g->answers[static_cast<size_t>(i)] = g->ask(ep);
-      if (g->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-        home->host().loop().post([g] { g->done(std::move(g->answers)); });
-      }
-    });
-  }
-}
 
 class Request {
  public:
@@ -334,22 +308,14 @@ class Request {
     Later later(http_, keep_);
     Endpoint* ep = &ep_;
     const App* app = &app_;
-    using Counts = std::unordered_map<std::string, size_t>;
-    every_loop<Counts>(
-        ep_,
-        [app](Endpoint& e) {
-          Counts c;
-          e.subscriber_counts(*app, c);
-          return c;
-        },
-        [ep, app, later, prefix, user_count, subscription_count](std::vector<Counts> loops) {
+    all_subscriber_counts(
+        ep_, app_,
+        [ep, app, later, prefix, user_count, subscription_count](Counts counts) {
           std::map<std::string, size_t> total;  // sorted: a stable answer
-          for (const Counts& c : loops) {
-            for (const auto& [name, n] : c) {
-              std::string_view pname = pusher_channel(app->ns, name);
-              if (pname.starts_with(prefix)) {
-                total[std::string(pname)] += n;
-              }
+          for (const auto& [name, n] : counts) {
+            std::string_view pname = pusher_channel(app->ns, name);
+            if (pname.starts_with(prefix)) {
+              total[std::string(pname)] += n;
             }
           }
           auto render = std::make_shared<std::map<std::string, size_t>>();  // users per channel
@@ -409,22 +375,11 @@ class Request {
     }
     Later later(http_, keep_);
     Endpoint* ep = &ep_;
-    const App* app = &app_;
     std::string herald = herald_channel(app_.ns, name);
-    using Counts = std::unordered_map<std::string, size_t>;
-    every_loop<Counts>(
-        ep_,
-        [app](Endpoint& e) {
-          Counts c;
-          e.subscriber_counts(*app, c);
-          return c;
-        },
-        [ep, later, herald, user_count, subscription_count](std::vector<Counts> loops) {
-          size_t n = 0;
-          for (const Counts& c : loops) {
-            auto it = c.find(herald);
-            n += it == c.end() ? 0 : it->second;
-          }
+    all_subscriber_counts(
+        ep_, app_, [ep, later, herald, user_count, subscription_count](Counts counts) {
+          auto it = counts.find(herald);
+          size_t n = it == counts.end() ? 0 : it->second;
           auto finish = [ep, later, n, subscription_count, user_count](size_t users) {
             std::string out = R"({"occupied":)" + std::string(n > 0 ? "true" : "false");
             if (user_count) {
@@ -483,10 +438,7 @@ class Request {
     }
     Later later(http_, keep_);
     Endpoint* ep = &ep_;
-    const App* app = &app_;
-    every_loop<size_t>(
-        ep_, [app, user](Endpoint& e) { return e.terminate_user(*app, user); },
-        [ep, later](std::vector<size_t>) { later.answer(*ep, 200, "{}"); });
+    all_terminate(ep_, app_, std::move(user), [ep, later](size_t) { later.answer(*ep, 200, "{}"); });
     return true;
   }
 

@@ -19,8 +19,14 @@ void Endpoint::subscription_succeeded(Session& s, const std::string& channel,
   if (it == s.subs.end()) {
     return;
   }
-  it->second.established = true;
+  if (!it->second.established) {
+    it->second.established = true;
+    hook_established(s, channel, it->second);
+  }
   metrics_.subscriptions.add();
+  if (it->second.positions) {
+    return send_positioned(s, pusher_channel(s.app.ns, channel), data, it->second);
+  }
   std::string out;
   append_event_string_data(out, "pusher_internal:subscription_succeeded",
                            pusher_channel(s.app.ns, channel), data);
@@ -87,10 +93,15 @@ void Endpoint::subscribe(Session& s, const ClientFrame& f) {
       }
     }
   }
+  std::optional<hub::Position> since;
+  if (!f.herald_since.empty() && s.app.options.history > 0 &&
+      !read_since(s, f, name, sub, since)) {
+    return;
+  }
   ChannelKind kind = sub.kind;
   s.subs.emplace(channel, std::move(sub));
-  uint64_t id = s.ws_.id();
-  host_->hub().subscribe(&s, channel, std::nullopt,
+  uint64_t id = s.id;
+  host_->hub().subscribe(&s, channel, std::move(since),
                          [this, id, channel, kind](Result<hub::SubscribeReply> r) {
     Session* sp = find(id);
     if (sp == nullptr || sp->subs.count(channel) == 0) {
@@ -98,8 +109,12 @@ void Endpoint::subscribe(Session& s, const ClientFrame& f) {
     }
     std::string pname(pusher_channel(sp->app.ns, channel));
     if (!r.ok()) {
+      sp->forget_found();
       sp->subs.erase(channel);
       return subscription_failed(*sp, pname, "Unavailable", "the broker is unavailable", 503);
+    }
+    if (Session::Subscription& mine = sp->subs.at(channel); mine.positions) {
+      keep_reply(mine, r.value());
     }
     if (is_presence(kind)) {
       return join_presence(*sp, channel);
@@ -137,11 +152,13 @@ void Endpoint::unsubscribe(Session& s, std::string_view pusher_name) {
     return;
   }
   Session::Subscription sub = std::move(it->second);
+  s.forget_found();
   s.subs.erase(it);
   host_->hub().unsubscribe(&s, channel);
   if (is_presence(sub.kind)) {
     leave_presence(s, channel, sub);
   }
+  hook_removed(s, channel, sub);
 }
 
 void Endpoint::leave_all(Session& s) {
@@ -149,7 +166,9 @@ void Endpoint::leave_all(Session& s) {
     if (is_presence(sub.kind)) {
       leave_presence(s, channel, sub);
     }
+    hook_removed(s, channel, sub);
   }
+  s.forget_found();
   s.subs.clear();
   host_->hub().leave_all(&s);
 }
@@ -160,7 +179,7 @@ void Endpoint::join_presence(Session& s, const std::string& channel) {
   Roster& r = roster(channel);
   r.pending.insert(&s);
   const Session::Subscription& sub = s.subs.at(channel);
-  uint64_t id = s.ws_.id();
+  uint64_t id = s.id;
   host_->hub().presence_add(
       channel, broker::ClientInfo{s.socket_id, sub.user_id, sub.user_info}, true, 0,
       [this, id, channel, client = s.socket_id](Result<bool> added) {
@@ -173,6 +192,7 @@ void Endpoint::join_presence(Session& s, const std::string& channel) {
         }
         if (!added.ok() || !added.value()) {
           Session::Subscription gone = std::move(sp->subs.at(channel));
+          sp->forget_found();
           sp->subs.erase(channel);
           host_->hub().unsubscribe(sp, channel);
           leave_presence(*sp, channel, gone);

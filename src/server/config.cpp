@@ -105,6 +105,8 @@ const std::map<std::string, Setter>& setters() {
        [](const YAML::Node& n, ServeConfig& c) { c.server.close_timeout_ms = seconds_to_ms(n); }},
       {"drain_timeout",
        [](const YAML::Node& n, ServeConfig& c) { c.server.drain_timeout_ms = seconds_to_ms(n); }},
+      {"stall_timeout",
+       [](const YAML::Node& n, ServeConfig& c) { c.server.stall_timeout_ms = seconds_to_ms(n); }},
       {"poll_timeout",
        [](const YAML::Node& n, ServeConfig& c) { c.server.poll_timeout_ms = seconds_to_ms(n); }},
       {"session_timeout",
@@ -444,6 +446,7 @@ std::string describe(const ServeConfig& config) {
   line("pong_timeout", seconds(s.pong_timeout_ms));
   line("close_timeout", seconds(s.close_timeout_ms));
   line("drain_timeout", seconds(s.drain_timeout_ms));
+  line("stall_timeout", seconds(s.stall_timeout_ms));
   line("poll_timeout", seconds(s.poll_timeout_ms));
   line("session_timeout", seconds(s.session_timeout_ms));
   line("permessage_deflate", s.permessage_deflate ? "true" : "false");

@@ -1,6 +1,7 @@
 #include "server/loop_context.h"
 
 #include "pusher/rest_api.h"
+#include "pusher/xhr_routes.h"
 #include "server/server_api.h"
 #include "server/stats.h"
 #include "transport/connection.h"
@@ -115,6 +116,13 @@ void LoopContext::route(transport::HttpSession& http, const http::Request& req,
     pusher->upgrade(http, req, req.path.substr(5));
     return;
   }
+  if (pusher && req.path.starts_with("/pusher/app/")) {
+    if (!origin_allowed(http, req)) {
+      return;
+    }
+    pusher::serve_xhr(*pusher, http, req, body);  // pusher-js's HTTP fallbacks
+    return;
+  }
   if (pusher && req.path.starts_with("/apps/")) {
     pusher::serve_rest(*pusher, http, req, body);
     return;
@@ -131,12 +139,15 @@ void LoopContext::route(transport::HttpSession& http, const http::Request& req,
     }
     // Not ready while draining (a load balancer stops sending clients here) or while the
     // history store cannot write (publications would fail).
+    // Nor while a loop is stalled (its clients get no answer).
     bool store_ok = core.store == nullptr || core.store->stats().writing;
     bool broker_ok = core.broker == nullptr || core.broker->ready();
-    if (draining || !store_ok || !broker_ok) {
+    bool loops_ok = core.stalled_loops().empty();
+    if (draining || !store_ok || !broker_ok || !loops_ok) {
       http.respond(503, kJson,
                    draining    ? R"({"status":"draining"})"
                    : !store_ok ? R"({"status":"store failing"})"
+                   : !loops_ok ? R"({"status":"stalled"})"
                                : R"({"status":"broker unavailable"})",
                    keep);
     } else {
@@ -155,12 +166,28 @@ void LoopContext::route(transport::HttpSession& http, const http::Request& req,
       serve_metrics(http, req);
       return;
     }
-    std::string text = is_health ? std::string(R"({"status":"ok"})") : core.metrics_text();
+    // Alive unless a loop is stalled (docs/OPERATIONS.md: a liveness probe restarts it).
+    int status = 200;
+    std::string text;
+    if (is_health) {
+      std::vector<int> stalled = core.stalled_loops();
+      text = R"({"status":"ok"})";
+      if (!stalled.empty()) {
+        status = 503;
+        text = R"({"status":"stalled","loops":[)";
+        for (size_t i = 0; i < stalled.size(); ++i) {
+          text += (i > 0 ? "," : "") + std::to_string(stalled[i]);
+        }
+        text += "]}";
+      }
+    } else {
+      text = core.metrics_text();
+    }
     std::string_view type = is_health ? kJson : kPrometheusText;
     if (req.method == http::Method::kHead) {
-      http.respond_head(200, type, text.size(), keep);
+      http.respond_head(status, type, text.size(), keep);
     } else {
-      http.respond(200, type, text, keep);
+      http.respond(status, type, text, keep);
     }
     return;
   }
@@ -196,6 +223,9 @@ void LoopContext::deliver(const transport::Publication& pub) {
 
 void LoopContext::on_connection_removed(transport::Connection& c) {
   core.open_connections.fetch_sub(1, std::memory_order_relaxed);
+  if (pusher) {
+    pusher->xhr().connection_closed(c.id());  // a held pusher-js poll's client left
+  }
   if (core.limits->checks_ips()) {
     core.limits->release_ip(c.peer_ip());
   }
@@ -207,6 +237,9 @@ void LoopContext::begin_drain() {
   }
   if (tcp_listener) {
     tcp_listener->close();
+  }
+  if (pusher) {
+    pusher->xhr().drain();  // pusher-js HTTP fallback sessions: told to reconnect (4200)
   }
   drain_connections();
 }
@@ -223,6 +256,16 @@ void ServerCore::publish(const std::shared_ptr<transport::Publication>& pub) {
   }
 }
 
+std::vector<int> ServerCore::stalled_loops() const {
+  std::vector<int> out;
+  for (const auto& ctx : loops) {
+    if (ctx->heartbeat.age_ms() > options.stall_timeout_ms) {
+      out.push_back(ctx->loop.index());
+    }
+  }
+  return out;
+}
+
 std::string ServerCore::metrics_text(const std::vector<LoopStats>* samples) const {
   MetricsSources s;
   for (const auto& ctx : loops) {
@@ -230,6 +273,7 @@ std::string ServerCore::metrics_text(const std::vector<LoopStats>* samples) cons
     s.loops.push_back(&ctx->metrics);
     s.bytes_received.push_back(ctx->loop.bytes_received.get());
     s.bytes_sent.push_back(ctx->loop.bytes_sent.get());
+    s.heartbeat_age_ms.push_back(ctx->heartbeat.age_ms());
     for (size_t i = 0; i < kLogEvents; ++i) {
       s.log_suppressed[i] += ctx->log_limiter.suppressed(static_cast<LogEvent>(i));
     }
@@ -246,6 +290,9 @@ std::string ServerCore::metrics_text(const std::vector<LoopStats>* samples) cons
       }
     }
     pusher::render_metrics(text, pusher_loops);
+    if (webhooks) {
+      webhooks->render_metrics(text);
+    }
   }
   return text;
 }

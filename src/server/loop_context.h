@@ -27,7 +27,9 @@
 #include "protocol/api_decoder.h"
 #include "pusher/apps.h"
 #include "pusher/endpoint.h"
+#include "pusher/webhooks.h"
 #include "server/limits.h"
+#include "server/liveness.h"
 #include "server/log.h"
 #include "server/metrics.h"
 #include "server/sessions.h"
@@ -70,6 +72,7 @@ class LoopContext final : public transport::LoopServices {
   LogLimiter log_limiter;            // connect/disconnect lines of this loop (log_rate)
   protocol::ApiDecoder api_decoder;  // bodies of the server API
   std::unique_ptr<net::Timer> drain_deadline;  // armed by Server::stop()
+  Heartbeat heartbeat{loop};                   // started by Server::start on this loop
 
   // transport::LoopServices
   void route(transport::HttpSession& http, const http::Request& req,
@@ -126,13 +129,18 @@ struct ServerCore {
   // With several nodes: questions to the other nodes (declared before the broker, whose node
   // messages it receives, so that it outlives the broker's thread).
   std::unique_ptr<Cluster> cluster;
+  // Pusher webhooks (null: no app has one). Before the loops: they post events to it.
+  std::unique_ptr<pusher::Webhooks> webhooks;
   std::unique_ptr<broker::Broker> broker;
   broker::RedisBroker* redis = nullptr;  // the broker, when it is the Redis one
   std::vector<std::unique_ptr<LoopContext>> loops;
   std::unique_ptr<store::HistoryStore> store;
   std::atomic<uint64_t> next_connection_id{1};
   std::atomic<size_t> open_connections{0};  // over all loops, for max_connections
+  SystemdNotifier systemd;  // READY, STOPPING and the watchdog (nothing outside systemd)
 
+  // The loops whose heartbeat is older than options.stall_timeout_ms. Thread: any.
+  std::vector<int> stalled_loops() const;
   // Sends pub to every loop (directly on the calling loop, posted to the others). Thread: any.
   void publish(const std::shared_ptr<transport::Publication>& pub);
   // The /metrics text; with samples (each loop's own figures, see gather_loop_stats) it also

@@ -100,6 +100,7 @@ struct MetricsSources {
   std::vector<const LoopMetrics*> loops;
   std::vector<uint64_t> bytes_received;  // per loop: what its sockets received
   std::vector<uint64_t> bytes_sent;
+  std::vector<uint64_t> heartbeat_age_ms;  // per loop: Heartbeat::age_ms (empty: not rendered)
   const std::vector<LoopStats>* samples = nullptr;
   const store::HistoryStore* store = nullptr;
   uint64_t log_suppressed[kLogEvents] = {};  // log lines dropped by the rate limit, by LogEvent

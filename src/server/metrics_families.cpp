@@ -5,7 +5,7 @@
 #include <unordered_set>
 
 #include "server/log.h"
-#include "server/prometheus_text.h"
+#include "base/prometheus_text.h"
 #include "server/stats.h"
 #include "server/version.h"
 #include "store/history_store.h"
@@ -154,6 +154,15 @@ void render_loops(PrometheusText& t, const MetricsSources& s) {
   for (size_t i = 0; i < s.transports.size(); ++i) {
     std::string loop = std::to_string(i);
     t.sample("herald_loop_connections", {{"loop", loop}}, s.transports[i]->connections_open.get());
+  }
+  if (!s.heartbeat_age_ms.empty()) {
+    t.family("herald_loop_heartbeat_age_seconds", "gauge",
+             "Time since the loop's last heartbeat (stamped every second): above stall_timeout "
+             "the loop is stalled and /health answers 503");
+    for (size_t i = 0; i < s.heartbeat_age_ms.size(); ++i) {
+      t.sample("herald_loop_heartbeat_age_seconds", {{"loop", std::to_string(i)}},
+               static_cast<double>(s.heartbeat_age_ms[i]) / 1e3);
+    }
   }
   if (s.samples == nullptr) {
     return;  // the loops were not asked (Server::metrics_text())

@@ -11,7 +11,7 @@
 #include <cstring>
 #include <string_view>
 
-#include "server/prometheus_text.h"
+#include "base/prometheus_text.h"
 
 namespace herald::server {
 namespace {

@@ -33,8 +33,61 @@ const std::map<std::string, Setter>& app_setters() {
        [](const YAML::Node& n, PusherAppOptions& a) {
          a.allowed_origins = n.as<std::vector<std::string>>();
        }},
+      {"history", [](const YAML::Node& n, PusherAppOptions& a) { a.history = n.as<size_t>(); }},
   };
   return setters;
+}
+
+using HookSetter = std::function<void(const YAML::Node&, PusherWebhookOptions&)>;
+
+const std::map<std::string, HookSetter>& hook_setters() {
+  static const std::map<std::string, HookSetter> setters = {
+      {"url", [](const YAML::Node& n, PusherWebhookOptions& w) { w.url = n.as<std::string>(); }},
+      {"events",
+       [](const YAML::Node& n, PusherWebhookOptions& w) {
+         w.events = n.as<std::vector<std::string>>();
+       }},
+      {"batch_ms",
+       [](const YAML::Node& n, PusherWebhookOptions& w) { w.batch_ms = n.as<uint32_t>(); }},
+      {"max_attempts",
+       [](const YAML::Node& n, PusherWebhookOptions& w) { w.max_attempts = n.as<uint32_t>(); }},
+      {"max_queued",
+       [](const YAML::Node& n, PusherWebhookOptions& w) { w.max_queued = n.as<size_t>(); }},
+      {"timeout_ms",
+       [](const YAML::Node& n, PusherWebhookOptions& w) { w.timeout_ms = n.as<uint32_t>(); }},
+  };
+  return setters;
+}
+
+// pusher.apps[].webhooks: a list of {url, events?, batch_ms?, max_attempts?, max_queued?,
+// timeout_ms?}.
+Result<Ok> load_webhooks(const YAML::Node& node, PusherAppOptions& app) {
+  if (!node.IsSequence()) {
+    return Error{"line " + line_of(node) + ": pusher app 'webhooks' must be a list of {url, ...}"};
+  }
+  for (const YAML::Node& item : node) {
+    if (!item.IsMap()) {
+      return Error{"line " + line_of(item) + ": each webhook is a mapping with a url"};
+    }
+    PusherWebhookOptions hook;
+    for (const auto& field : item) {
+      std::string name = field.first.as<std::string>();
+      auto it = hook_setters().find(name);
+      if (it == hook_setters().end()) {
+        return Error{"line " + line_of(field.first) + ": webhook: unknown key '" + name + "'"};
+      }
+      try {
+        it->second(field.second, hook);
+      } catch (const YAML::Exception& e) {
+        return Error{"line " + line_of(field.second) + ": webhook '" + name + "': " + e.msg};
+      }
+    }
+    if (hook.url.empty()) {
+      return Error{"line " + line_of(item) + ": a webhook needs a url"};
+    }
+    app.webhooks.push_back(std::move(hook));
+  }
+  return Ok{};
 }
 
 }  // namespace
@@ -58,6 +111,12 @@ Result<Ok> load_pusher_section(const YAML::Node& node, std::vector<PusherAppOpti
       PusherAppOptions app;
       for (const auto& field : item) {
         std::string name = field.first.as<std::string>();
+        if (name == "webhooks") {
+          if (auto r = load_webhooks(field.second, app); !r) {
+            return r;
+          }
+          continue;
+        }
         auto it = app_setters().find(name);
         if (it == app_setters().end()) {
           return Error{"line " + line_of(field.first) + ": pusher app: unknown key '" + name + "'"};
@@ -110,6 +169,26 @@ std::string describe_pusher(const std::vector<PusherAppOptions>& apps) {
         out += (i ? ", \"" : "\"") + a.allowed_origins[i] + "\"";
       }
       out += "]\n";
+    }
+    if (a.history != 0) {
+      out += "      history: " + std::to_string(a.history) + "\n";
+    }
+    if (!a.webhooks.empty()) {
+      out += "      webhooks:\n";
+      for (const PusherWebhookOptions& w : a.webhooks) {
+        out += "        - url: \"" + w.url + "\"\n";
+        if (!w.events.empty()) {
+          out += "          events: [";
+          for (size_t i = 0; i < w.events.size(); ++i) {
+            out += (i ? ", " : "") + w.events[i];
+          }
+          out += "]\n";
+        }
+        out += "          batch_ms: " + std::to_string(w.batch_ms) + "\n";
+        out += "          max_attempts: " + std::to_string(w.max_attempts) + "\n";
+        out += "          max_queued: " + std::to_string(w.max_queued) + "\n";
+        out += "          timeout_ms: " + std::to_string(w.timeout_ms) + "\n";
+      }
     }
   }
   return out;

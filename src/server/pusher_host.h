@@ -13,12 +13,17 @@
 
 namespace herald::server {
 
+class Cluster;
 class LoopContext;
 
-// The app namespaces that the configuration does not name, with Apps::namespace_options().
+// The app namespaces that the configuration does not name, with Apps::namespace_options(app).
 std::map<std::string, NamespaceOptions, std::less<>> pusher_namespaces(
     const pusher::Apps& apps, const std::map<std::string, NamespaceOptions, std::less<>>& named);
 
 std::unique_ptr<pusher::Endpoint> make_pusher_endpoint(const pusher::Apps& apps, LoopContext& ctx);
+
+// With several nodes: this node answers the Pusher REST API's questions of the others
+// (pusher/rest_nodes.h: subscriber counts, terminate_connections).
+void register_pusher_cluster(Cluster& cluster);
 
 }  // namespace herald::server

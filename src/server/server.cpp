@@ -3,6 +3,7 @@
 
 #include "herald/server.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
@@ -54,6 +55,25 @@ void raise_fd_limit() {
     lim.rlim_cur = lim.rlim_max;
     setrlimit(RLIMIT_NOFILE, &lim);
   }
+}
+
+// The systemd watchdog, on loop 0: WATCHDOG=1 every half WatchdogSec while every loop's heartbeat
+// is fresh (liveness.h). A stalled loop (or loop 0 itself stuck) stops the pings, and systemd
+// restarts the server. `warned`: a stall was logged already.
+void watchdog_tick(server::LoopContext& ctx, bool warned) {
+  server::ServerCore& core = ctx.core;
+  std::vector<int> stalled = core.stalled_loops();
+  if (stalled.empty()) {
+    core.systemd.notify("WATCHDOG=1");
+    warned = false;
+  } else if (!warned) {
+    spdlog::error("loop {} has not turned for over {} ms: /health answers 503 and the systemd "
+                  "watchdog is no longer fed",
+                  stalled.front(), core.options.stall_timeout_ms);
+    warned = true;
+  }
+  ctx.loop.run_after(core.systemd.watchdog_interval_ms(),
+                     [&ctx, warned] { watchdog_tick(ctx, warned); });
 }
 
 // Bounds the drain of one loop: whoever has not closed by the deadline is cut off.
@@ -295,6 +315,13 @@ Result<Ok> Server::start() {
     return r;
   }
   core.pusher_apps = pusher::Apps(core.options.pusher_apps);
+  if (std::any_of(core.pusher_apps.all().begin(), core.pusher_apps.all().end(),
+                  [](const auto& app) { return !app->options.webhooks.empty(); })) {
+    core.webhooks = std::make_unique<pusher::Webhooks>(core.pusher_apps);
+    if (auto r = core.webhooks->start(); !r) {
+      return r;
+    }
+  }
   core.namespaces = hub::Namespaces(core.options.default_namespace, core.options.namespaces,
                                     server::pusher_namespaces(core.pusher_apps,
                                                               core.options.namespaces));
@@ -381,16 +408,29 @@ Result<Ok> Server::start() {
     core.cluster = std::make_unique<server::Cluster>(core);
     server::register_cluster_api(*core.cluster);
     server::register_cluster_sessions(*core.cluster);
+    server::register_pusher_cluster(*core.cluster);
+  }
+  for (auto& ctx : core.loops) {
+    server::LoopContext* raw = ctx.get();
+    raw->loop.post([raw] { raw->heartbeat.start(); });
+  }
+  if (core.systemd.watchdog_interval_ms() > 0) {
+    server::LoopContext* first = core.loops.front().get();
+    first->loop.post([first] { watchdog_tick(*first, false); });
   }
   for (auto& ctx : core.loops) {
     server::LoopContext* raw = ctx.get();
     impl_->threads.emplace_back([raw] {
+      // "herald-loop-N" in top -H, /proc/PID/task/*/comm, gdb and the liveness test.
+      std::string name = "herald-loop-" + std::to_string(raw->loop.index());
+      pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
       server::set_current_loop(raw);
       raw->loop.run();
       server::set_current_loop(nullptr);
     });
   }
   impl_->started = true;
+  core.systemd.notify("READY=1");
   return Ok{};
 }
 
@@ -421,6 +461,7 @@ void Server::stop() {
   if (impl_->stopping.exchange(true)) {
     return;
   }
+  impl_->core.systemd.notify("STOPPING=1");
   uint32_t deadline_ms = impl_->core.options.drain_timeout_ms;
   for (auto& ctx : impl_->core.loops) {
     server::LoopContext* raw = ctx.get();

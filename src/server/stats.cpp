@@ -74,6 +74,7 @@ void append_loop(std::string& out, const LoopStats& s) {
   append_field(out, "http_requests", s.http_requests);
   append_field(out, "api_requests", s.api_requests);
   append_field(out, "lag_us", s.lag_us);
+  append_field(out, "stalled", s.answered ? 0 : 1);
   out.back() = '}';
 }
 
@@ -96,6 +97,7 @@ std::string render_stats(const StatsSnapshot& snapshot) {
     total.http_requests += s.http_requests;
     total.api_requests += s.api_requests;
     total.lag_us = std::max(total.lag_us, s.lag_us);
+    total.answered = total.answered && s.answered;
     channels.insert(s.channel_hashes.begin(), s.channel_hashes.end());
   }
   total.channels = channels.size();
@@ -119,9 +121,24 @@ std::string render_stats(const StatsSnapshot& snapshot) {
 }
 
 void gather_loop_stats(LoopContext& ctx, std::function<void(std::vector<LoopStats>)> done) {
+  constexpr uint32_t kTimeoutMs = 1'000;
   Clock::time_point posted = Clock::now();
-  on_every_loop<LoopStats>(
-      ctx, [posted](LoopContext& loop) { return sample(loop, posted); }, std::move(done));
+  on_every_loop_within<LoopStats>(
+      ctx, kTimeoutMs, [posted](LoopContext& loop) { return sample(loop, posted); },
+      [posted, done = std::move(done)](std::vector<std::optional<LoopStats>> got) {
+        std::vector<LoopStats> out(got.size());
+        for (size_t i = 0; i < got.size(); ++i) {
+          if (got[i]) {
+            out[i] = std::move(*got[i]);
+          } else {
+            out[i].answered = false;
+            out[i].lag_us = static_cast<uint64_t>(
+                std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - posted)
+                    .count());
+          }
+        }
+        done(std::move(out));
+      });
 }
 
 void serve_stats(transport::HttpSession& http, LoopContext& ctx, const http::Request& req) {

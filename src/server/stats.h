@@ -44,6 +44,8 @@ struct LoopStats {
   uint64_t http_requests = 0;
   uint64_t api_requests = 0;
   uint64_t lag_us = 0;                   // how long this sample's task waited in the loop's queue
+  bool answered = true;  // false: no answer within the gather's timeout (a stalled loop: the
+                         // figures above are zero, lag_us is how long it was waited for)
   std::vector<uint64_t> channel_hashes;  // for the total: a channel may be on several loops
 };
 
@@ -56,14 +58,16 @@ struct StatsSnapshot {
 };
 
 // {"version","uptime_ms","time","heap_bytes","total":{...},"loops":[{...}]}: the total sums the
-// loops, except `channels` (distinct over loops) and `lag_us` (the largest).
+// loops, except `channels` (distinct over loops), `lag_us` (the largest) and `stalled` (1 when a
+// loop did not answer in time).
 std::string render_stats(const StatsSnapshot& snapshot);
 
 // Answers GET /stats.json once every loop has given its figures.
 void serve_stats(transport::HttpSession& http, LoopContext& ctx, const http::Request& req);
 
 // Asks every loop for its LoopStats on its own thread, then calls done on ctx's loop (also what
-// /metrics reads for the loop lag, channels and subscriptions).
+// /metrics reads for the loop lag, channels and subscriptions); after at most one second, so a
+// stalled loop does not hold /metrics and /stats.json (its entry is answered = false).
 void gather_loop_stats(LoopContext& ctx, std::function<void(std::vector<LoopStats>)> done);
 
 }  // namespace herald::server

@@ -175,6 +175,12 @@ void HttpSession::start_sse(std::string session_id, std::vector<SseStream::Posit
   sse->open(commands, extra_headers);
 }
 
+void HttpSession::hand_over(std::unique_ptr<Mode> mode) {
+  upgraded_ = true;
+  last_request_ = true;
+  conn_.become(std::move(mode));  // this object now lives until the callback returns
+}
+
 uint64_t HttpSession::begin_async(uint32_t timeout_ms) {
   if (held_.empty()) {
     services_.async_waiting[conn_.id()] = this;

@@ -51,6 +51,11 @@ class HttpSession final : public Mode {
   void start_sse(std::string session_id, std::vector<SseStream::Position> positions,
                  std::string_view commands, std::string_view extra_headers);
 
+  // Hands the connection to `mode` for the rest of its life after the request being routed (a
+  // response that streams: pusher-js's xhr_streaming); nothing more is parsed. The caller then
+  // starts the mode (it writes its own response head).
+  void hand_over(std::unique_ptr<Mode> mode);
+
   Connection& conn() { return conn_; }
 
   size_t on_data(uint8_t* data, size_t size) override;

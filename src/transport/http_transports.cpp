@@ -23,66 +23,6 @@ namespace {
 constexpr std::string_view kJson = "application/json";
 constexpr std::string_view kLines = "application/x-ndjson; charset=utf-8";
 
-// Replies to a request, once, with a status and a body (JSON, or poll lines for status 200 of
-// a poll). Called on the loop that runs the work.
-using Reply = std::function<void(int status, std::string body)>;
-
-std::string_view content_type(int status, bool lines) {
-  return status == 200 && lines ? kLines : kJson;
-}
-
-// Runs work(target loop, reply) on loop `target` and answers the request being routed on http
-// with what reply gets: at once when the target is this loop and it replies before returning,
-// otherwise through an asynchronous answer of the connection (in request order), if the
-// connection is still open then. hold_ms bounds the wait (0: the head timeout).
-void answer_from(HttpSession& http, int target, bool keep, bool lines, uint32_t hold_ms,
-                 std::string_view cors, std::function<void(LoopServices&, Reply)> work) {
-  LoopServices& home = http.conn().services();
-  uint64_t conn_id = http.conn().id();
-  int home_index = home.loop.index();
-  struct State {
-    bool returned = false;
-    uint64_t ticket = 0;
-    std::optional<std::pair<int, std::string>> early;
-  };
-  auto state = std::make_shared<State>();
-  auto deliver = [&home, conn_id, keep, lines, state, cors = std::string(cors)](
-                     int status, std::string body) {
-    auto it = home.async_waiting.find(conn_id);
-    if (it != home.async_waiting.end()) {
-      it->second->answer_async(state->ticket, status, content_type(status, lines), body, keep,
-                               cors);
-    }
-  };
-  if (target == home_index) {
-    work(home, [state, deliver](int status, std::string body) {
-      if (!state->returned) {
-        state->early.emplace(status, std::move(body));
-      } else {
-        deliver(status, std::move(body));
-      }
-    });
-    state->returned = true;
-    if (state->early) {
-      http.respond(state->early->first, content_type(state->early->first, lines),
-                   state->early->second, keep, cors);
-    } else {
-      state->ticket = http.begin_async(hold_ms);
-    }
-    return;
-  }
-  state->returned = true;
-  state->ticket = http.begin_async(hold_ms);
-  LoopServices& there = home.loop_at(target);
-  there.loop.post([&there, &home, deliver, work = std::move(work)] {
-    work(there, [&home, deliver](int status, std::string body) {
-      home.loop.post([deliver, status, body = std::move(body)]() mutable {
-        deliver(status, std::move(body));
-      });
-    });
-  });
-}
-
 void respond_error(HttpSession& http, int status, std::string_view message, bool keep,
                    std::string_view cors) {
   std::string body = "{\"error\":\"";
@@ -155,7 +95,7 @@ void run_here(LoopServices& there, const SessionRequest& req, Reply reply) {
 void serve_session(HttpSession& http, SessionRequest req, bool keep, uint32_t hold_ms,
                    std::string_view cors) {
   LoopServices& home = http.conn().services();
-  bool lines = req.op == SessionRequest::Op::kPoll;
+  std::string_view ok_type = req.op == SessionRequest::Op::kPoll ? kLines : kJson;
   std::string_view node = session_node(req.session);
   if (!node.empty() && node != home.node_id()) {
     uint64_t conn_id = http.conn().id();
@@ -165,11 +105,11 @@ void serve_session(HttpSession& http, SessionRequest req, bool keep, uint32_t ho
     uint32_t relay_ms =
         std::max<uint32_t>(hold_ms != 0 ? hold_ms : home.options.head_timeout_ms, 2'000) - 1'000;
     home.relay_session(node, std::move(req), relay_ms,
-                       [&home, conn_id, ticket, keep, lines, cors = std::string(cors)](
+                       [&home, conn_id, ticket, keep, ok_type, cors = std::string(cors)](
                            int status, std::string body) {
                          auto it = home.async_waiting.find(conn_id);
                          if (it != home.async_waiting.end()) {
-                           it->second->answer_async(ticket, status, content_type(status, lines),
+                           it->second->answer_async(ticket, status, status == 200 ? ok_type : kJson,
                                                     body, keep, cors);
                          }
                        });
@@ -180,7 +120,7 @@ void serve_session(HttpSession& http, SessionRequest req, bool keep, uint32_t ho
     respond_error(http, 404, "unknown session", keep, cors);
     return;
   }
-  answer_from(http, loop, keep, lines, hold_ms, cors,
+  answer_from(http, loop, keep, ok_type, hold_ms, cors,
               [req = std::move(req)](LoopServices& there, Reply reply) {
                 run_here(there, req, std::move(reply));
               });
@@ -203,6 +143,57 @@ void post_commands(HttpSession& http, const http::Request& req, std::string_view
 }
 
 }  // namespace
+
+void answer_from(HttpSession& http, int target, bool keep, std::string_view ok_type,
+                 uint32_t hold_ms, std::string_view cors,
+                 std::function<void(LoopServices&, Reply)> work) {
+  LoopServices& home = http.conn().services();
+  uint64_t conn_id = http.conn().id();
+  int home_index = home.loop.index();
+  struct State {
+    bool returned = false;
+    uint64_t ticket = 0;
+    std::optional<std::pair<int, std::string>> early;
+  };
+  auto state = std::make_shared<State>();
+  auto type = [ok = std::string(ok_type)](int status) {
+    return status == 200 ? std::string_view(ok) : kJson;
+  };
+  auto deliver = [&home, conn_id, keep, type, state, cors = std::string(cors)](int status,
+                                                                               std::string body) {
+    auto it = home.async_waiting.find(conn_id);
+    if (it != home.async_waiting.end()) {
+      it->second->answer_async(state->ticket, status, type(status), body, keep, cors);
+    }
+  };
+  if (target == home_index) {
+    work(home, [state, deliver](int status, std::string body) {
+      if (!state->returned) {
+        state->early.emplace(status, std::move(body));
+      } else {
+        deliver(status, std::move(body));
+      }
+    });
+    state->returned = true;
+    if (state->early) {
+      http.respond(state->early->first, type(state->early->first), state->early->second, keep,
+                   cors);
+    } else {
+      state->ticket = http.begin_async(hold_ms);
+    }
+    return;
+  }
+  state->returned = true;
+  state->ticket = http.begin_async(hold_ms);
+  LoopServices& there = home.loop_at(target);
+  there.loop.post([&there, &home, deliver, work = std::move(work)] {
+    work(there, [&home, deliver](int status, std::string body) {
+      home.loop.post([deliver, status, body = std::move(body)]() mutable {
+        deliver(status, std::move(body));
+      });
+    });
+  });
+}
 
 void serve_sse(HttpSession& http, const http::Request& req, std::string_view body,
                std::string_view cors) {

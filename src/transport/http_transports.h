@@ -14,6 +14,7 @@
 // answered the same way, so a load balancer needs no sticky sessions.
 // Thread: the loop of the HttpSession.
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -24,6 +25,19 @@
 namespace herald::transport {
 
 class HttpSession;
+class LoopServices;
+
+// Replies to a request, once, with a status and a body. Called on the loop that runs the work.
+using Reply = std::function<void(int status, std::string body)>;
+
+// Runs work(target loop, reply) on loop `target` and answers the request being routed on http
+// with what reply gets: at once when the target is this loop and it replies before returning,
+// otherwise through an asynchronous answer of the connection (in request order), if the
+// connection is still open then. A 200 answer has Content-Type ok_type, the others JSON.
+// hold_ms bounds the wait (0: the head timeout). Also the Pusher HTTP fallbacks' relay.
+void answer_from(HttpSession& http, int target, bool keep, std::string_view ok_type,
+                 uint32_t hold_ms, std::string_view cors,
+                 std::function<void(LoopServices&, Reply)> work);
 
 // cors: the CORS headers every answer carries (the server decides them from the Origin allow-list;
 // empty for a request without Origin), each ending in "\r\n".

@@ -26,8 +26,10 @@ def server_args():
         return ("--tcp-listen", "127.0.0.1:0")
     if TRANSPORT == "poll":
         # A client that vanishes is collected after session_timeout: short, so that the presence
-        # cases see it go within their wait. Polls are held 2 s.
-        return ("--poll-timeout", "2", "--session-timeout", "2")
+        # cases see it go within their wait, yet not so short that a test client starved of CPU
+        # (between one poll's answer and its next poll) is collected: that flaked at 2 s on a
+        # loaded machine. Polls are held 2 s.
+        return ("--poll-timeout", "2", "--session-timeout", "5")
     return ()
 
 

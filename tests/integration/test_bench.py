@@ -121,5 +121,27 @@ def over_tls(server):
           "without --ca-file the certificate is refused", (p.returncode, p.stderr[-500:]))
 
 
+@suite.case("fanout over pusher", args=("--memory", "--pusher-app", "itp:itp-key:itp-secret-1"))
+def fanout_pusher(server):
+    # The Pusher protocol's subscribers (bench/src/pusher_link.cpp) on the app whose namespace
+    # (pusher-itp) the publisher writes to through the server API.
+    argv = [server.argv[0], "bench", "fanout", "--transport", "pusher",
+            "--url", f"ws://127.0.0.1:{server.port}/app/itp-key?protocol=7",
+            "--server-pid", str(server.proc.pid), "--json", "--quiet", "--subscribers",
+            str(CLIENTS), "--rate", "50", "--duration", "1", "--drain", "5",
+            "--namespace", "pusher-itp"]
+    step(" ".join(argv[1:]))
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    check(p.returncode == 0, "exit 0", (p.returncode, p.stderr[-2000:]))
+    r = json.loads(p.stdout.strip().splitlines()[-1])
+    check(r["transport"] == "pusher" and r["connected"] == CLIENTS and r["connect_failed"] == 0,
+          f"{CLIENTS} Pusher subscribers", r)
+    check(r["messages_accepted"] > 0 and r["deliveries_received"] == r["deliveries_expected"],
+          "every accepted publication delivered to every subscriber", r)
+    check(all(r[k] == 0 for k in ("seq_gaps", "duplicates", "wrong_channel", "malformed_lines",
+                                   "unexpected_replies", "subscribe_refused")),
+          "no gap, duplicate, malformed or unexpected line", r)
+
+
 if __name__ == "__main__":
     suite.main()

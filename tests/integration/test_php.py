@@ -8,8 +8,10 @@ Usage: /usr/bin/python3 test_php.py --herald build/<dir>/apps/herald/herald
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 import websockets
 
@@ -25,6 +27,7 @@ TEST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "cli
 
 SECRET = "php-test-secret-0123456789abcdef0123"
 CLIENT_PHP = os.path.join(os.path.dirname(TEST), "..", "src", "Client.php")
+PACKAGE = os.path.abspath(os.path.join(os.path.dirname(TEST), ".."))
 
 
 @suite.case("clients/php/tests/ClientTest.php passes against the server; its tokens connect and "
@@ -57,6 +60,69 @@ async def php_client(server):
     except websockets.ConnectionClosed as e:
         check(e.rcvd is not None and e.rcvd.code == 4503, "closed with 4503",
               e.rcvd and e.rcvd.code)
+
+
+def composer(args, cwd, home):
+    """Debian's composer, kept off the network: a path repository needs none."""
+    env = dict(os.environ, COMPOSER_HOME=home, COMPOSER_DISABLE_NETWORK="1",
+               COMPOSER_NO_INTERACTION="1", COMPOSER_ALLOW_SUPERUSER="1")
+    return subprocess.run(["composer", *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+@suite.case("clients/php/composer.json validates; an application installs the package through a "
+            "path repository and publishes through vendor/autoload.php", timeout=150)
+async def php_composer(server):
+    check(shutil.which("composer") is not None, "Debian's composer is installed (scripts/deps "
+          "--test)", shutil.which("composer"))
+    with tempfile.TemporaryDirectory(prefix="herald-composer-") as tmp:
+        home = os.path.join(tmp, "home")
+        step("composer validate --strict")
+        v = await asyncio.to_thread(composer, ["validate", "--strict", "--no-check-publish",
+                                               "--no-check-lock"], PACKAGE, home)
+        check(v.returncode == 0, "composer.json is valid", v.stdout + v.stderr)
+        step("an application requires herald/client from a path repository")
+        app = os.path.join(tmp, "app")
+        os.mkdir(app)
+        with open(os.path.join(app, "composer.json"), "w") as f:
+            json.dump({"require": {"herald/client": "*"}, "minimum-stability": "dev",
+                       "repositories": [{"type": "path", "url": PACKAGE,
+                                         "options": {"symlink": False}},
+                                        {"packagist.org": False}]}, f)
+        i = await asyncio.to_thread(composer, ["install", "--no-progress"], app, home)
+        check(i.returncode == 0 and os.path.exists(os.path.join(app, "vendor", "autoload.php")),
+              "composer install writes vendor/autoload.php", i.stdout + i.stderr)
+        step("a script with only require 'vendor/autoload.php' publishes, and its errors are "
+             "Herald\\Error")
+        script = os.path.join(app, "publish.php")
+        with open(script, "w") as f:
+            f.write("""<?php
+require __DIR__ . '/vendor/autoload.php';
+$error = class_exists(Herald\\Error::class);  // autoloaded on its own (PSR-4)
+$herald = new Herald\\Client($argv[1]);
+$r = $herald->publish('php:composer', ['via' => 'composer']);
+try {
+    $herald->publish('', 1);
+} catch (Herald\\Error $e) {
+    echo json_encode(['error_class' => $error, 'offset' => $r['offset'] ?? null,
+                      'refused' => $e->getCode()]);
+}
+""")
+        p = await asyncio.to_thread(subprocess.run, ["php", script,
+                                                     f"http://127.0.0.1:{server.port}"],
+                                    capture_output=True, text=True, timeout=30)
+        out = json.loads(p.stdout) if p.returncode == 0 and p.stdout.startswith("{") else None
+        check(out is not None and out["error_class"] is True and out["offset"] == 1 and
+              out["refused"] > 0, "published at offset 1; a refused publish throws Herald\\Error",
+              p.stdout + p.stderr)
+        step("the publication is in the channel's history")
+        h = await asyncio.to_thread(subprocess.run, ["php", "-r",
+            "require $argv[1]; echo json_encode((new Herald\\Client($argv[2]))"
+            "->history('php:composer'));", os.path.join(app, "vendor", "autoload.php"),
+            f"http://127.0.0.1:{server.port}"], capture_output=True, text=True, timeout=30)
+        hist = json.loads(h.stdout) if h.returncode == 0 else {}
+        check([x.get("data") for x in hist.get("publications", [])] == [{"via": "composer"}],
+              "history holds it", h.stdout + h.stderr)
 
 
 if __name__ == "__main__":

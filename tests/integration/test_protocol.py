@@ -18,6 +18,7 @@ import json
 import os
 import random
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -317,8 +318,9 @@ async def presence_disconnects(server):
         r = await watcher.call("presence", {"channel": "room:p"})
         return set(r["result"]["clients"])
 
-    async def wait_presence(expected, what):
-        for _ in range(200):
+    async def wait_presence(expected, what, within_s=15):
+        deadline = time.monotonic() + within_s
+        while time.monotonic() < deadline:
             if await present() == expected:
                 return
             await asyncio.sleep(0.02)

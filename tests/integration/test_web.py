@@ -213,8 +213,9 @@ async def stats_json(server):
     check_eq(len(before["loops"]), 2, "loops (--threads 2)")
     keys = {"connections", "websocket", "sse", "poll", "tcp", "clients", "channels", "messages_in",
             "messages_out", "publications", "topic_publications", "http_requests", "api_requests",
-            "lag_us"}
+            "lag_us", "stalled"}
     check_eq(set(before["total"]), keys, "the total's fields")
+    check_eq(before["total"]["stalled"], 0, "no loop stalled")
     for loop in before["loops"]:
         check_eq(set(loop), keys, "each loop's fields")
     # heap_bytes comes from mallinfo2(), which reads 0 under AddressSanitizer's allocator.

@@ -24,15 +24,16 @@ export function within(promise, ms, what) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-// Runs `bin ...argv` (argv starts with `serve`) and resolves once its first stdout line, and its
+// Runs `bin ...argv` (argv starts with `serve`; env: variables added to ours) and resolves once its first stdout line, and its
 // second when argv has --tcp-listen, said where it listens. Rejects (after killing it) when it
 // exits first or says something else. What it resolves to:
 //   port, host, scheme ('http' | 'https'), tcpPort and tcpScheme (0 and '' without a TCP port),
 //   pid; stderr(): its last 8 KiB; alive(); exited: a promise of {code, signal};
 //   signal(sig); kill(): SIGKILL, resolves once it is gone; stop(graceMs): SIGTERM (a drain),
 //   SIGKILL after graceMs, resolves to {code, signal}.
-export async function spawnHerald(bin, argv, { startMs = 15000 } = {}) {
-  const child = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function spawnHerald(bin, argv, { startMs = 15000, env = {} } = {}) {
+  const child = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env } });
   live.add(child);
   let stderr = '';
   child.stderr.on('data', (d) => {

@@ -133,8 +133,12 @@ function render(stats) {
   show('v-pubs-sub', `${count(t.publications)} since start`);
   show('v-channels', count(t.channels), t.channels);
   show('v-channels-sub', `${count(t.clients)} protocol ${t.clients === 1 ? 'client' : 'clients'}`);
-  show('v-lag', lag(t.lag_us), t.lag_us);
-  show('v-lag-sub', `largest of ${stats.loops.length} loop${stats.loops.length === 1 ? '' : 's'}`);
+  const stalled = stats.loops.filter((l) => l.stalled).length;
+  show('v-lag', stalled ? 'stalled' : lag(t.lag_us), t.lag_us);
+  show('v-lag-sub', stalled
+    ? `${stalled} of ${stats.loops.length} loop${stats.loops.length === 1 ? '' : 's'} not answering`
+    : `largest of ${stats.loops.length} loop${stats.loops.length === 1 ? '' : 's'}`);
+  $('v-lag').classList.toggle('bad', stalled > 0);
 
   charts.connections.push({ websocket: t.websocket, sse: t.sse, poll: t.poll, tcp: t.tcp });
   if (prev) {
@@ -183,7 +187,8 @@ function renderLoops(loops, prevLoops, dt) {
     row.cells[4].textContent = count(l.channels);
     row.cells[5].textContent = rate(r.in);
     row.cells[6].textContent = rate(r.out);
-    row.cells[7].textContent = lag(l.lag_us);
+    row.cells[7].textContent = l.stalled ? 'stalled' : lag(l.lag_us);
+    row.classList.toggle('stalled', Boolean(l.stalled));
   });
 }
 

@@ -8,20 +8,9 @@ declare(strict_types=1);
 
 namespace Herald;
 
-final class Error extends \RuntimeException
-{
-    /** @var int the HTTP status, 0 when the server could not be reached */
-    public int $httpStatus;
-    /** @var bool true when retrying after a backoff may succeed */
-    public bool $temporary;
-
-    public function __construct(string $message, int $code, int $httpStatus, bool $temporary)
-    {
-        parent::__construct($message, $code);
-        $this->httpStatus = $httpStatus;
-        $this->temporary = $temporary;
-    }
-}
+// Herald\Error has its own file (PSR-4: one class per file, found by Composer's autoloader);
+// required here too, so that a plain `require 'src/Client.php'` keeps working.
+require_once __DIR__ . '/Error.php';
 
 final class Client
 {

@@ -1,6 +1,7 @@
 // Helpers for the Pusher suite: start the real `herald` binary ($HERALD_BIN) on 127.0.0.1:0 with
 // Pusher apps, learn its port from the first stdout line, and wait on conditions (an event, a
 // state) with a hard timeout per step that names the step. No sleeps.
+import { after } from 'node:test';
 import Pusher from 'pusher-js';
 import PusherServer from 'pusher';
 import { spawnHerald, within } from '../../support/herald_process.mjs';
@@ -9,16 +10,48 @@ export const APP = { id: '1', key: 'key-one', secret: 'secret-one-1234' };
 
 export { within };
 
+// What a test file started, undone after its last test: clients disconnected, servers stopped,
+// then whatever onCleanup() was given (newest first).
+const started = { clients: [], servers: [], other: [] };
+after(async () => {
+  for (const c of started.clients) {
+    c.disconnect();
+  }
+  for (const s of started.servers) {
+    await s.stop().catch(() => {});
+  }
+  for (const f of started.other.reverse()) {
+    await f();
+  }
+});
+
+// startHerald(args, opts), stopped after the file's tests.
+export async function server(args = [], opts = {}) {
+  const s = await startHerald(args, opts);
+  started.servers.push(s);
+  return s;
+}
+
+// A pusher-js client, disconnected after the file's tests.
+export function track(p) {
+  started.clients.push(p);
+  return p;
+}
+
+export function onCleanup(fn) {
+  started.other.push(fn);
+}
+
 // Starts `herald serve --memory --listen 127.0.0.1:0 --pusher-app 1:key-one:secret...` (plus
 // args). stop() kills exactly this child by its pid.
-export async function startHerald(args = []) {
+export async function startHerald(args = [], { env = {} } = {}) {
   const bin = process.env.HERALD_BIN;
   if (!bin) {
     throw new Error('HERALD_BIN is not set');
   }
   const argv = ['serve', '--listen', '127.0.0.1:0', '--memory', '--threads', '2',
     '--pusher-app', `${APP.id}:${APP.key}:${APP.secret}`, ...args];
-  return spawnHerald(bin, argv);
+  return spawnHerald(bin, argv, { env });
 }
 
 // The `pusher` server library pointed at the server (secret: another one to forge requests).
@@ -29,10 +62,14 @@ export function restClient(port, { secret = APP.secret } = {}) {
 
 // A pusher-js client whose channel and user authorization are signed by the `pusher` server
 // library (authorizeChannel / authenticateUser), as a backend's auth endpoint would.
-export function client(port, { user = null, info = {}, key = APP.key, signer = null } = {}) {
+// transports: pusher-js's enabledTransports (null: its default strategy; its HTTP fallbacks, xhr_streaming and xhr_polling,
+// go to httpHost:httpPort, here the same server; wsPort may point elsewhere to block WebSocket).
+export function client(port, { user = null, info = {}, key = APP.key, signer = null,
+  transports = ['ws'], wsPort = port } = {}) {
   const rest = signer ?? restClient(port);
   const p = new Pusher(key, {
-    wsHost: '127.0.0.1', wsPort: port, forceTLS: false, enabledTransports: ['ws'],
+    wsHost: '127.0.0.1', wsPort, forceTLS: false, httpHost: '127.0.0.1', httpPort: port,
+    ...(transports ? { enabledTransports: transports } : {}),
     cluster: 'local', disableStats: true,
     channelAuthorization: {
       customHandler: (params, cb) => {

@@ -2,32 +2,34 @@
 // Laravel Echo drives) and the `pusher` server library (what a backend uses to authorize channels
 // and users and to call the REST API). Each test starts its own server (two loops, so clients
 // land on different loops) and waits on events, never on time.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { APP, client, connected, next, restClient, signedFetch, startHerald, subscribed,
-  within } from './harness.mjs';
+import fs from 'node:fs';
+import PusherServer from 'pusher';
+import { APP, client, connected, next, restClient, signedFetch, server, startHerald, subscribed,
+  track, within } from './harness.mjs';
 
-const servers = [];
-const clients = [];
-after(async () => {
-  for (const c of clients) {
-    c.disconnect();
-  }
-  for (const s of servers) {
-    await s.stop().catch(() => {});
-  }
+test('apps from $HERALD_PUSHER_APPS: served, their secrets never on the command line', async () => {
+  const envApp = { id: '42', key: 'env-key', secret: 'env-secret-9876' };
+  const s = await server([], { env: {
+    HERALD_PUSHER_APPS: ` ${envApp.id}:${envApp.key}:${envApp.secret}\n43:other-key:other-secret-1 ` } });
+  const signer = new PusherServer({ appId: envApp.id, key: envApp.key, secret: envApp.secret,
+    host: '127.0.0.1', port: String(s.port), useTLS: false });
+  const p = track(client(s.port, { key: envApp.key, signer, user: 'e' }));
+  await connected(p);
+  const { ch } = await subscribed(p, 'private-env');
+  const got = next(ch, 'hello', 'an event through the env app\'s REST API');
+  await signer.trigger('private-env', 'hello', { ok: true });
+  assert.deepEqual((await got).data, { ok: true });
+  const cmdline = fs.readFileSync(`/proc/${s.pid}/cmdline`, 'utf8');
+  assert.ok(!cmdline.includes(envApp.secret), 'the secret is not in the command line');
+  // The flag's app is still there beside them.
+  const q = track(client(s.port));
+  await connected(q);
+  // A malformed entry stops the start with one line.
+  await assert.rejects(startHerald([], { env: { HERALD_PUSHER_APPS: '1:only-two' } }),
+    /pusher|ID:KEY:SECRET|app/i);
 });
-
-async function server(args = []) {
-  const s = await startHerald(args);
-  servers.push(s);
-  return s;
-}
-
-function track(p) {
-  clients.push(p);
-  return p;
-}
 
 test('connection_established: socket_id as the server libraries require', async () => {
   const s = await server();

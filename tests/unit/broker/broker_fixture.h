@@ -38,6 +38,7 @@ class RecordingSink : public BrokerSink {
     EXPECT_FALSE(batch->empty());
     for (const auto& pub : *batch) {
       received[std::string(channel)].push_back(pub->offset);
+      published_ns.push_back(pub->published_ns);
     }
     epochs.insert(epoch);
     batches.push_back(batch->size());
@@ -57,6 +58,7 @@ class RecordingSink : public BrokerSink {
   std::vector<std::string> events;
   std::mutex mutex;
   std::map<std::string, std::vector<uint64_t>> received;
+  std::vector<int64_t> published_ns;  // of every publication received, in arrival order
   std::vector<size_t> batches;  // sizes of the batches, in arrival order
   std::set<std::string> epochs;
 };

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdlib>
+
 #include "broker/redis_connection.h"
 #include "broker_fixture.h"
 
@@ -195,6 +198,44 @@ TEST_F(RedisBrokerTest, TwoNodesShareOneOrderAndOneIdempotencyWindow) {
   EXPECT_TRUE(second->duplicate) << "the key was recorded in Redis, not on the first node";
   EXPECT_EQ(second->top.offset, first.top.offset);
   EXPECT_EQ(history(0, "orders").publications.size(), 1u);
+  other->broker->stop();
+}
+
+// A publication delivered through Redis carries when the publishing node's hub took it, on the
+// receiving process's steady clock, so publish-to-delivery latency is observed on every node
+// (here both nodes share one clock: the value comes back to within the clock conversions).
+TEST_F(RedisBrokerTest, ADeliveryCarriesWhenThePublishWasTakenOnEveryNode) {
+  auto other = second_node(shared_redis().url());
+  subscribe_and_wait(0, "timed");
+  std::promise<Result<Ok>> sub;
+  other->loops.on_loop(1, [&] {
+    other->broker->subscribe(1, "timed", [&](Result<Ok> r) { sub.set_value(std::move(r)); });
+  });
+  ASSERT_TRUE(sub.get_future().get().ok());
+  int64_t taken = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::steady_clock::now().time_since_epoch())
+                      .count() -
+                  20'000'000;  // taken 20 ms ago
+  std::promise<void> done;
+  on_loop(0, [&] {
+    PublishRequest req{"1", {}, ""};
+    req.published_ns = taken;
+    broker_->publish(0, "timed", std::move(req), [&](Result<PublishResult> r) {
+      EXPECT_TRUE(r.ok());
+      done.set_value();
+    });
+  });
+  done.get_future().wait();
+  auto times = [](RecordingSink& sink) {
+    std::lock_guard<std::mutex> lock(sink.mutex);
+    return sink.published_ns;
+  };
+  ASSERT_TRUE(wait_until(
+      [&] { return !times(*sinks_[0]).empty() && !times(*other->sinks[1]).empty(); }));
+  for (int64_t got : {times(*sinks_[0]).front(), times(*other->sinks[1]).front()}) {
+    EXPECT_NE(got, 0) << "known on arrival";
+    EXPECT_LT(std::llabs(got - taken), 5'000'000) << "within 5 ms of when it was taken";
+  }
   other->broker->stop();
 }
 

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -81,6 +83,30 @@ TEST(EventLoop, DeferredTasksRunAfterTheIteration) {
   ASSERT_EQ(order.size(), 2u);
   EXPECT_EQ(order[0], 1);
   EXPECT_EQ(order[1], 2);
+}
+
+TEST(EventLoop, RunAfterRunsOnceAfterItsDelayAndDropsWhatIsLeftAtDestruction) {
+  auto loop = std::make_unique<EventLoop>(0);
+  ASSERT_TRUE(loop->init().ok());
+  std::vector<int> order;
+  auto started = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::duration waited{};
+  bool dropped_ran = false;
+  loop->post([&] {
+    loop->run_after(250, [&] {
+      order.push_back(250);
+      waited = std::chrono::steady_clock::now() - started;
+      loop->stop();
+    });
+    loop->run_after(0, [&] { order.push_back(0); });
+    loop->run_after(60'000, [&] { dropped_ran = true; });  // still waiting when the loop goes
+  });
+  std::thread runner([&] { loop->run(); });
+  runner.join();
+  EXPECT_EQ(order, (std::vector<int>{0, 250}));
+  EXPECT_GE(waited, std::chrono::milliseconds(250));
+  loop.reset();  // the pending task is dropped, not run, and nothing leaks (ASan)
+  EXPECT_FALSE(dropped_ran);
 }
 
 }  // namespace

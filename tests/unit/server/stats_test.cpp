@@ -34,6 +34,7 @@ TEST(Stats, TotalSumsLoopsCountsChannelsOnceAndTakesTheLargestLag) {
   b.messages_in = 1;
   b.messages_out = 2;
   b.lag_us = 900;
+  b.answered = false;  // a stalled loop
   b.channel_hashes = {3, 4};  // channel 3 has subscribers on both loops
   b.channels = 2;
   snap.loops = {a, b};
@@ -58,11 +59,14 @@ TEST(Stats, TotalSumsLoopsCountsChannelsOnceAndTakesTheLargestLag) {
   EXPECT_EQ(uint64_t(total["messages_out"]), 22u);
   EXPECT_EQ(uint64_t(total["publications"]), 5u);
   EXPECT_EQ(uint64_t(total["lag_us"]), 900u) << "the largest";
+  EXPECT_EQ(uint64_t(total["stalled"]), 1u) << "one loop did not answer";
   simdjson::dom::array loops = doc["loops"];
   ASSERT_EQ(loops.size(), 2u);
   EXPECT_EQ(uint64_t(loops.at(0)["channels"]), 3u);
   EXPECT_EQ(uint64_t(loops.at(1)["lag_us"]), 900u);
   EXPECT_EQ(uint64_t(loops.at(1)["sse"]), 2u);
+  EXPECT_EQ(uint64_t(loops.at(0)["stalled"]), 0u);
+  EXPECT_EQ(uint64_t(loops.at(1)["stalled"]), 1u);
 }
 
 TEST(Stats, NoLoopsIsStillAnObject) {

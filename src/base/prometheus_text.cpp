@@ -1,8 +1,8 @@
-#include "server/prometheus_text.h"
+#include "base/prometheus_text.h"
 
 #include <charconv>
 
-namespace herald::server {
+namespace herald {
 namespace {
 
 void append_uint(std::string& out, uint64_t v) {
@@ -113,4 +113,4 @@ void PrometheusText::histogram(std::string_view name, std::initializer_list<Labe
   out_ += '\n';
 }
 
-}  // namespace herald::server
+}  // namespace herald

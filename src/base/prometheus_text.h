@@ -14,7 +14,7 @@
 
 #include "base/histogram.h"
 
-namespace herald::server {
+namespace herald {
 
 using Label = std::pair<std::string_view, std::string_view>;
 
@@ -37,4 +37,4 @@ class PrometheusText {
   std::string& out_;
 };
 
-}  // namespace herald::server
+}  // namespace herald

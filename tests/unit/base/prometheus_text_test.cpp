@@ -1,8 +1,8 @@
-#include "server/prometheus_text.h"
+#include "base/prometheus_text.h"
 
 #include <gtest/gtest.h>
 
-namespace herald::server {
+namespace herald {
 namespace {
 
 TEST(PrometheusText, SamplesWithAndWithoutLabels) {
@@ -57,4 +57,4 @@ TEST(PrometheusText, HistogramIsCumulativeInSeconds) {
 }
 
 }  // namespace
-}  // namespace herald::server
+}  // namespace herald
