@@ -70,6 +70,13 @@ struct ServerOptions {
   // redis_url names seeds of a Redis Cluster: its masters and slots are read from them at start
   // (CLUSTER SLOTS), each channel goes to the master of its slot, fan-out uses SSUBSCRIBE.
   bool redis_cluster = false;
+  // TLS to Redis, for rediss:// URLs: the server's certificate must chain to redis_tls_ca (PEM
+  // CA certificates; "" = the system's store) and name the URL's host (an IP address as an IP
+  // SAN). redis_tls_cert and redis_tls_key (PEM, both or neither): the client certificate a
+  // Redis with `tls-auth-clients yes` asks for. Loaded by start(), which fails with one line.
+  std::string redis_tls_ca;
+  std::string redis_tls_cert;
+  std::string redis_tls_key;
   size_t max_subscriptions = 128;         // per connection; more get error 110
   NamespaceOptions default_namespace;     // channels without a "ns:" prefix
   // Named namespaces. Empty: every namespace gets default_namespace's options (the embedded

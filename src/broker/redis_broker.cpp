@@ -63,18 +63,8 @@ RedisBroker::RedisBroker(std::vector<net::EventLoop*> loops, RedisBrokerOptions 
       policy_(std::move(policy)),
       sinks_(loops_.size(), nullptr) {
   io_loop_ = std::make_unique<net::EventLoop>(static_cast<int>(loops_.size()));
-  RedisConnection::Listener* self = this;  // a private base: converted here, inside the class
   for (const RedisUrl& url : options_.shards) {
-    auto shard = std::make_unique<Shard>();
-    shard->url = url;
-    RedisConnection::Options co;
-    co.url = url;
-    co.command_timeout_ms = options_.command_timeout_ms;
-    co.connect_timeout_ms = options_.command_timeout_ms;
-    shard->cmd = std::make_unique<RedisConnection>(*io_loop_, co, self);
-    co.subscriber = true;
-    shard->sub = std::make_unique<RedisConnection>(*io_loop_, co, self);
-    shards_.push_back(std::move(shard));
+    add_shard(url);
   }
   // Each shard owns the arcs of the ring before its points: a channel goes to the first point
   // at or after its hash. 64 points per shard, named by its address (not its place in the
@@ -163,8 +153,9 @@ void RedisBroker::eval(RedisConnection& conn, const redis_scripts::Script& scrip
 }
 
 // Redis Cluster: MOVED (the slot has a new master: remembered) and ASK (the slot is being
-// migrated: this one command goes there, after ASKING) are followed once, to a master we hold
-// connections to. A master we do not know (added after the start) fails the call.
+// migrated: this one command goes there, after ASKING) are followed once. A master this node
+// did not know (added after the start) gets its two connections then, and the call waits for
+// its command connection (redis_broker_topology.cpp).
 void RedisBroker::eval_on(RedisConnection& conn, const redis_scripts::Script& script,
                           std::shared_ptr<std::vector<std::string>> args, size_t num_keys,
                           bool asking, bool redirected, RedisConnection::Callback done) {
@@ -189,24 +180,25 @@ void RedisBroker::eval_on(RedisConnection& conn, const redis_scripts::Script& sc
     if (r.ok() && r->is_error() && !redirected &&
         (r->str.rfind("MOVED ", 0) == 0 || r->str.rfind("ASK ", 0) == 0)) {
       bool moved = r->str[0] == 'M';
-      // "MOVED <slot> <host>:<port>"
-      std::string_view rest = std::string_view(r->str).substr(moved ? 6 : 4);
-      size_t space = rest.find(' ');
-      uint32_t slot = 0;
-      std::from_chars(rest.data(), rest.data() + space, slot);
-      std::string_view where = space == std::string_view::npos ? "" : rest.substr(space + 1);
-      for (uint32_t i = 0; i < shards_.size(); ++i) {
-        if (shards_[i]->url.address() == where && shards_[i]->cmd->ready()) {
-          if (moved && slot < slots_.size()) {
-            slots_[slot] = i;
+      if (auto to = follow_redirect(r->str)) {
+        Shard& target = *shards_[*to];
+        auto resend = [this, &target, &script, args, num_keys, moved,
+                       done = std::move(done)](bool ok) mutable {
+          if (!ok) {
+            if (done) {
+              done(Error{unavailable(target)});
+            }
+            return;
           }
-          eval_on(*shards_[i]->cmd, script, args, num_keys, !moved, true, std::move(done));
-          return;
+          eval_on(*target.cmd, script, args, num_keys, !moved, true, std::move(done));
+        };
+        if (target.cmd->ready()) {
+          resend(true);
+        } else {
+          target.when_ready.push_back(std::move(resend));
         }
+        return;
       }
-      spdlog::warn("redis cluster: {} names a master this node does not know (restart the node "
-                   "to discover it)",
-                   r->str);
     }
     if (done) {
       done(std::move(r));
@@ -226,10 +218,16 @@ int64_t RedisBroker::meta_ttl(const HistoryOptions& h) {
   return h.ttl_ms > 0 ? h.ttl_ms + 86'400'000 : 0;
 }
 
+// Ready when every Redis that holds channels is. In a Redis Cluster that is the masters that own
+// a slot in the map: a master whose slots all moved away (and that may be gone) does not count.
 void RedisBroker::update_ready() {
   bool all = true;
-  for (const auto& shard : shards_) {
-    all = all && shard->ready();
+  std::vector<bool> owns(shards_.size(), !cluster());
+  for (uint32_t owner : slots_) {
+    owns[owner] = true;
+  }
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    all = all && (!owns[i] || shards_[i]->ready());
   }
   ready_.store(all, std::memory_order_relaxed);
 }
@@ -256,6 +254,7 @@ RedisBroker::Shard& RedisBroker::shard_of(const RedisConnection& c) {
 }
 
 std::string RedisBroker::unavailable(const Shard& s) {
+  metrics_.failure(RedisFailure::kNotConnected).add();
   return "redis " + s.url.address() + " is unavailable";
 }
 
@@ -378,6 +377,8 @@ void RedisBroker::release_held(NodeChannel& c, bool all) {
 void RedisBroker::on_ready(RedisConnection& conn) {
   update_ready();
   Shard& shard = shard_of(conn);
+  (&conn == shard.cmd.get() ? shard.cmd_failure : shard.sub_failure).clear();
+
   if (&conn == shard.cmd.get()) {
     spdlog::info("redis broker: connected to {}", shard.url.address());
     // Loaded first, so that EVALSHA rarely meets NOSCRIPT (whose EVAL retry could let a later
@@ -390,6 +391,7 @@ void RedisBroker::on_ready(RedisConnection& conn) {
       conn.command({"SCRIPT", "LOAD", (cluster() ? redis_scripts::for_cluster(*script) : *script).text},
                    nullptr);
     }
+    run_when_ready(shard, true);  // calls redirected here before it was up, after the scripts
     for (auto& [name, c] : channels_) {
       if (c.state == NodeChannel::State::kPositioning && &shard_for(name) == &shard) {
         read_position(name);  // one that failed while Redis was away
@@ -416,13 +418,21 @@ void RedisBroker::on_ready(RedisConnection& conn) {
 void RedisBroker::on_down(RedisConnection& conn, const std::string& why) {
   bool was_ready = ready_.load(std::memory_order_relaxed);
   update_ready();
-  if (was_ready) {
-    spdlog::warn("redis broker: {} {} ({}): publishes fail until it is back",
-                 shard_of(conn).url.address(), why,
-                 &conn == shard_of(conn).cmd.get() ? "commands" : "subscriber");
-  }
   Shard& shard = shard_of(conn);
+  bool commands = &conn == shard.cmd.get();
+  std::string& logged = commands ? shard.cmd_failure : shard.sub_failure;
+  if (was_ready) {
+    spdlog::warn("redis broker: {} {} ({}): publishes fail until it is back", shard.url.address(),
+                 why, commands ? "commands" : "subscriber");
+  } else if (why != logged && why != "stopped") {
+    // Never connected yet, or failing again another way: a refused certificate, a wrong
+    // password or a closed port is said once, then retried quietly with backoff.
+    spdlog::warn("redis broker: {} ({}): {}; retrying (the node is not ready until it answers)",
+                 shard.url.address(), commands ? "commands" : "subscriber", why);
+  }
+  logged = why;
   if (&conn != shard.sub.get()) {
+    run_when_ready(shard, false);  // calls redirected to a new master that did not come up
     return;
   }
   // Whatever this Redis sent while we were away is gone: every stream of its channels is broken.
@@ -451,6 +461,7 @@ void RedisBroker::on_down(RedisConnection& conn, const std::string& why) {
     c.early_epochs.clear();
     c.epoch.clear();
     c.last = 0;
+    c.moved = false;
     c.state = NodeChannel::State::kUnsubscribed;
     bool any = false;
     for (uint32_t n : c.subscribed) {

@@ -51,7 +51,7 @@
 //
 // Files: redis_broker.cpp (start, scripts, publish, history, connections),
 // redis_broker_stream.cpp (subscriptions and the fan-out stream), redis_broker_presence.cpp,
-// redis_broker_nodes.cpp.
+// redis_broker_nodes.cpp, redis_broker_topology.cpp (a Redis Cluster changing after the start).
 // Thread: Broker methods from any hub loop (they post to the Redis loop); start()/stop() from
 // the thread that owns the broker.
 
@@ -61,6 +61,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -88,12 +89,17 @@ struct RedisBrokerOptions {
   std::string prefix = "herald";
   uint32_t command_timeout_ms = 1'000;  // a reply later than this: the call fails (501)
   uint32_t presence_lease_ms = 60'000;  // a member not renewed for this long is gone
+  // The TLS client context of rediss:// shards (net::TlsContext::load_client); null without one.
+  std::shared_ptr<const net::TlsContext> tls;
 };
 
 class RedisBroker final : public Broker, private RedisConnection::Listener {
  public:
   static constexpr size_t kMaxBatch = 256;
   static constexpr size_t kMaxBatchBytes = 256 << 10;
+  // Publications a channel whose Redis Cluster slot moved may catch up from history (more: the
+  // stream is broken and its clients recover by themselves).
+  static constexpr size_t kMaxCatchUp = 10'000;
 
   // loops[i] is the hub loop with index i; they must outlive the broker.
   RedisBroker(std::vector<net::EventLoop*> loops, RedisBrokerOptions options,
@@ -126,6 +132,8 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
                   AddedCallback done) override;
   void user_release(std::string_view user, std::string_view client) override;
   std::string_view node_id() const override { return node_id_; }
+  // Its connections' figures for /metrics. Thread: any (read-only).
+  const RedisMetrics& metrics() const { return metrics_; }
   std::vector<std::string> nodes() const override;
   void set_node_sink(NodeSink* sink) override { node_sink_ = sink; }
   void send_to_node(std::string_view to, std::string payload) override;
@@ -144,6 +152,10 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
     std::string epoch;        // of the last delivered publication (or the position read)
     uint64_t last = 0;        // last offset delivered to the loops
     uint64_t generation = 0;  // bumped when a position read is superseded
+    // Redis Cluster: the slot moved to another master while live (Redis unsubscribed us): the
+    // position read after the new SSUBSCRIBE also fetches what was published since `last`, so
+    // the stream goes on without a break when the history still has it.
+    bool moved = false;
     // Publications that came while positioning, checked once the position is known.
     std::vector<std::shared_ptr<const PublicationRecord>> early;
     std::vector<std::string> early_epochs;
@@ -169,8 +181,29 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
     // look live early).
     std::unordered_map<std::string, int, StringHash, std::equal_to<>> unconfirmed;
     std::deque<std::string> sent_order;  // channels of those commands, in the order sent
+    // The last failure logged per connection: a connection that keeps failing the same way
+    // (Redis down, a certificate refused) logs it once, not at every retry.
+    std::string cmd_failure;
+    std::string sub_failure;
+    // Redis Cluster: calls redirected (MOVED/ASK) to this master before its command connection
+    // was up (a master added after the start); run with true once it is, false if it fails.
+    std::vector<std::function<void(bool)>> when_ready;
     bool ready() const { return cmd->ready() && sub->ready(); }
   };
+
+  // A shard's two connections (not started); its index. Thread: the constructor, then the Redis
+  // loop (a Redis Cluster master found after the start).
+  uint32_t add_shard(const RedisUrl& url);
+  // Redis Cluster topology at run time (redis_broker_topology.cpp). A MOVED or ASK error: the
+  // index of the master it names (added, and started, when this node did not know it), the
+  // slot map updated for MOVED; nothing when the error is not a redirection.
+  std::optional<uint32_t> follow_redirect(std::string_view error);
+  void run_when_ready(Shard& shard, bool ok);
+  // Redis unsubscribed the node from a channel whose slot moved to another master (a
+  // `sunsubscribe` push nobody asked for): subscribe again where the slot is now.
+  void on_slot_moved(const std::string& name);
+  // An (S)SUBSCRIBE answered MOVED: sent again to the slot's master (true), or not a redirect.
+  bool redirect_subscribe(const std::string& name, std::string_view error);
 
   // Keys and channel names of one channel.
   std::string key(std::string_view channel, char kind) const;
@@ -182,7 +215,8 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
   Shard& home() { return *shards_[home_]; }  // the nodes' registry and messages
   bool cluster() const { return !slots_.empty(); }
   Shard& shard_of(const RedisConnection& c);
-  static std::string unavailable(const Shard& s);
+  // The error of a call refused at once because its shard is not connected (and counts it).
+  std::string unavailable(const Shard& s);
 
   // Runs a script: EVALSHA, and EVAL when Redis does not know it (NOSCRIPT).
   void eval(RedisConnection& conn, const redis_scripts::Script& script,
@@ -210,6 +244,7 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
   void refuse(const std::string& name, const std::string& why);
   void read_position(const std::string& name);
   void on_position(const std::string& name, uint64_t generation, Result<HistoryResult> r);
+  void catch_up(const std::string& name, NodeChannel& c, HistoryResult r);
   void on_message(std::string_view name, std::string_view payload);
   void accept(const std::string& name, NodeChannel& c, std::shared_ptr<const PublicationRecord> rec,
               const std::string& epoch);
@@ -246,6 +281,7 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
 
   std::vector<net::EventLoop*> loops_;
   RedisBrokerOptions options_;
+  RedisMetrics metrics_;  // written on the Redis loop only
   HistoryPolicy policy_;
   std::vector<BrokerSink*> sinks_;
   std::unique_ptr<net::EventLoop> io_loop_;

@@ -97,14 +97,17 @@ void RedisBroker::read_position(const std::string& name) {
   NodeChannel& c = channels_.at(name);
   uint64_t generation = ++c.generation;
   HistoryOptions h = policy_ ? policy_(name) : HistoryOptions{};
+  // A channel whose slot moved also reads what was published after its last delivery.
+  std::string after = c.moved ? std::to_string(c.last) : "0";
+  std::string limit = c.moved ? std::to_string(kMaxCatchUp) : "0";
   std::vector<std::string> args{key(name, 's'),
                                 key(name, 'm'),
                                 key(name, 'i'),
                                 key(name, 'k'),
                                 "0",
+                                after,
                                 "0",
-                                "0",
-                                "0",
+                                limit,
                                 std::to_string(h.ttl_ms),
                                 new_epoch(),
                                 std::to_string(meta_ttl(h))};
@@ -123,7 +126,14 @@ void RedisBroker::on_position(const std::string& name, uint64_t generation,
     return;
   }
   NodeChannel& c = it->second;
+  if (r.ok() && c.moved) {
+    catch_up(name, c, std::move(*r));
+    return;
+  }
   if (!r.ok()) {
+    c.moved = false;
+    c.epoch.clear();
+    c.last = 0;
     // The waiting subscribes fail (501); loops already live were told the stream is lost and
     // resubscribe; a new position is read when Redis is back (on_ready).
     for (auto& [loop, done] : c.waiting) {
@@ -175,8 +185,13 @@ void RedisBroker::on_push(RedisConnection& conn, resp::Reply& r) {
                       r.str);
         return;
       }
+      bool last = count_confirmation(shard, name);
+      // A Redis Cluster slot that moved: sent again to its master (an ASK is not followed for a
+      // subscription: Redis serves shard channels from the old master until the move ends).
+      if (r.str.rfind("MOVED ", 0) == 0 && (!last || redirect_subscribe(name, r.str))) {
+        return;
+      }
       spdlog::error("redis broker: (un)subscribe of {} refused: {}", name, r.str);
-      count_confirmation(shard, name);
       refuse(name, r.str);
     }
     return;
@@ -186,8 +201,20 @@ void RedisBroker::on_push(RedisConnection& conn, resp::Reply& r) {
   }
   // Sharded pub/sub (Redis Cluster) names its pushes with an "s" in front.
   std::string_view kind = r.elements[0].str;
+  if (kind == "sunsubscribe") {
+    std::string_view moved = channel_of(r.elements[1].str);
+    if (!moved.empty() && shard.unconfirmed.find(moved) == shard.unconfirmed.end()) {
+      // No SUNSUBSCRIBE of ours is waiting: Redis dropped the subscription because the
+      // channel's slot moved to another master (redis_broker_topology.cpp).
+      on_slot_moved(std::string(moved));
+      return;
+    }
+  }
   if (kind == "smessage" || kind == "ssubscribe" || kind == "sunsubscribe") {
     kind.remove_prefix(1);
+  }
+  if (kind == "message") {
+    metrics_.pubsub_messages.add();
   }
   if (kind == "message" && on_node_push(r.elements[1].str, r.elements[2].str)) {
     return;
@@ -285,6 +312,47 @@ void RedisBroker::on_message(std::string_view name_view, std::string_view payloa
   accept(name, c, std::move(rec), epoch);
 }
 
+// The position read after a moved slot's new SSUBSCRIBE: what was published since the last
+// delivery is delivered from history, then what pub/sub brought meanwhile, and the stream goes on
+// unbroken. History that no longer holds the gap, or a new epoch, is a broken stream (lose).
+void RedisBroker::catch_up(const std::string& name, NodeChannel& c, HistoryResult r) {
+  c.moved = false;
+  c.state = NodeChannel::State::kLive;
+  bool whole = r.top.epoch == c.epoch && r.top.offset >= c.last &&
+               r.publications.size() == r.top.offset - c.last &&
+               (r.publications.empty() || r.publications.front().offset == c.last + 1);
+  if (!whole) {
+    spdlog::info("redis cluster: {} moved with a gap history no longer holds: its subscribers "
+                 "recover from their positions",
+                 name);
+    lose(name, c);
+    return;
+  }
+  for (auto& [loop, done] : c.waiting) {
+    reply<Result<Ok>>(loop, std::move(done), Ok{});
+  }
+  c.waiting.clear();
+  auto early = std::move(c.early);
+  auto epochs = std::move(c.early_epochs);
+  c.early.clear();
+  c.early_epochs.clear();
+  std::string epoch = r.top.epoch;
+  for (PublicationRecord& p : r.publications) {
+    auto again = channels_.find(name);
+    if (again == channels_.end() || again->second.state != NodeChannel::State::kLive) {
+      return;
+    }
+    accept(name, again->second, std::make_shared<PublicationRecord>(std::move(p)), epoch);
+  }
+  for (size_t i = 0; i < early.size(); ++i) {
+    auto again = channels_.find(name);
+    if (again == channels_.end() || again->second.state != NodeChannel::State::kLive) {
+      return;
+    }
+    accept(name, again->second, std::move(early[i]), epochs[i]);
+  }
+}
+
 void RedisBroker::accept(const std::string& name, NodeChannel& c,
                          std::shared_ptr<const PublicationRecord> rec, const std::string& epoch) {
   if (c.epoch.empty() && c.last == 0) {
@@ -327,6 +395,7 @@ void RedisBroker::lose(const std::string& name, NodeChannel& c) {
   c.early_epochs.clear();
   c.epoch.clear();
   c.last = 0;
+  c.moved = false;
   c.state = NodeChannel::State::kPositioning;
   read_position(name);
 }

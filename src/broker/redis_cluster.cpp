@@ -5,10 +5,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
 #include "broker/resp.h"
+#include "net/event_loop.h"
+#include "net/tls_session.h"
 
 namespace herald::broker {
 namespace {
@@ -25,64 +28,185 @@ uint16_t crc16(std::string_view s) {
   return crc;
 }
 
+// One blocking connection to one Redis, plain or TLS (a net::TlsSession driven by poll: the
+// start of the process has no event loop running yet). Closes its socket when destroyed.
+class BlockingLink {
+ public:
+  BlockingLink(const RedisUrl& url, const net::TlsContext* tls, uint32_t timeout_ms)
+      : url_(url),
+        tls_ctx_(tls),
+        deadline_(std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms)) {}
+  ~BlockingLink() {
+    if (fd_ >= 0) {
+      close(fd_);
+    }
+  }
+  BlockingLink(const BlockingLink&) = delete;
+  BlockingLink& operator=(const BlockingLink&) = delete;
+
+  // Connects (and completes the TLS handshake of a rediss:// URL).
+  Result<Ok> open() {
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    std::string port = std::to_string(url_.port);
+    if (getaddrinfo(url_.host.c_str(), port.c_str(), &hints, &found) != 0 || found == nullptr) {
+      return Error{"cannot resolve " + url_.host};
+    }
+    fd_ = socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int rc = fd_ < 0 ? -1 : connect(fd_, found->ai_addr, found->ai_addrlen);
+    freeaddrinfo(found);
+    if (rc != 0) {
+      return Error{"connect to " + url_.address() + ": " + std::strerror(errno)};
+    }
+    if (!url_.tls) {
+      return Ok{};
+    }
+    if (tls_ctx_ == nullptr) {
+      return Error{url_.address() + ": rediss:// without a TLS configuration"};
+    }
+    tls_ = net::TlsSession::create_client(*tls_ctx_, pool_, url_.host);
+    if (tls_ == nullptr) {
+      return Error{url_.address() + ": cannot start a TLS session"};
+    }
+    while (!tls_->handshake_done()) {
+      if (auto r = decrypt(nullptr, 0); !r) {
+        return r;
+      }
+      if (auto r = send_all(tls_->output()); !r) {
+        return r;
+      }
+      tls_->consume_output(tls_->output_size());
+      if (tls_->handshake_done()) {
+        break;
+      }
+      auto got = receive();
+      if (!got) {
+        return Error{got.error()};
+      }
+      if (auto r = decrypt(in_, *got); !r) {
+        return r;
+      }
+    }
+    return Ok{};
+  }
+
+  Result<Ok> write(const std::string& bytes) {
+    if (tls_ == nullptr) {
+      return send_all(bytes);
+    }
+    iovec piece{const_cast<char*>(bytes.data()), bytes.size()};
+    tls_->encrypt(&piece, 1, bytes.size());
+    tls_->finish_records();
+    if (tls_->failed()) {
+      return Error{url_.address() + ": TLS: " + tls_->failure()};
+    }
+    auto r = send_all(tls_->output());
+    tls_->consume_output(tls_->output_size());
+    return r;
+  }
+
+  // Reads until `replies` holds `count` replies.
+  Result<Ok> read_replies(size_t count, std::vector<resp::Reply>& replies) {
+    while (replies.size() < count) {
+      auto got = receive();
+      if (!got) {
+        return Error{got.error()};
+      }
+      if (tls_ != nullptr) {
+        if (auto r = decrypt(in_, *got); !r) {
+          return r;
+        }
+      } else {
+        plain_.append(reinterpret_cast<const char*>(in_), *got);
+      }
+      if (parser_.feed(plain_, replies) != resp::RespError::kNone) {
+        return Error{"bad answer from " + url_.address()};
+      }
+      plain_.clear();
+    }
+    return Ok{};
+  }
+
+ private:
+  int left_ms() const {
+    return static_cast<int>(std::max<int64_t>(
+        0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ -
+                                                                 std::chrono::steady_clock::now())
+               .count()));
+  }
+  Result<size_t> receive() {
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, left_ms()) <= 0) {
+      return Error{"no answer from " + url_.address()};
+    }
+    ssize_t n = recv(fd_, in_, sizeof(in_), 0);
+    if (n <= 0) {
+      return Error{url_.address() + " closed the connection"};
+    }
+    return static_cast<size_t>(n);
+  }
+  Result<Ok> send_all(std::string_view bytes) {
+    size_t sent = 0;
+    while (sent < bytes.size()) {
+      ssize_t n = send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) {
+        return Error{"send to " + url_.address() + " failed"};
+      }
+      sent += static_cast<size_t>(n);
+    }
+    return Ok{};
+  }
+  // Ciphertext in, plaintext appended to plain_ (the handshake advances on it too).
+  Result<Ok> decrypt(const uint8_t* data, size_t size) {
+    tls_->give_input(data, size);
+    for (;;) {
+      net::TlsSession::ReadResult r = tls_->read(buf_, sizeof(buf_));
+      plain_.append(reinterpret_cast<const char*>(buf_), r.bytes);
+      switch (r.status) {
+        case net::TlsSession::Status::kOk:
+          continue;
+        case net::TlsSession::Status::kWantRead:
+          return Ok{};
+        case net::TlsSession::Status::kClosed:
+          return Error{url_.address() + " closed the TLS connection"};
+        case net::TlsSession::Status::kError:
+          return Error{url_.address() + ": TLS handshake failed: " + tls_->failure()};
+      }
+    }
+  }
+
+  const RedisUrl& url_;
+  const net::TlsContext* tls_ctx_;
+  std::chrono::steady_clock::time_point deadline_;
+  int fd_ = -1;
+  net::EventLoop pool_{0};  // lends the TLS session its output buffers (never run)
+  std::unique_ptr<net::TlsSession> tls_;
+  resp::Parser parser_;
+  std::string plain_;
+  uint8_t in_[16384];
+  uint8_t buf_[16384];
+};
+
 // One blocking exchange with one Redis: the commands' replies, in order, or an Error.
-Result<std::vector<resp::Reply>> exchange(const RedisUrl& url,
+Result<std::vector<resp::Reply>> exchange(const RedisUrl& url, const net::TlsContext* tls,
                                           const std::vector<std::vector<std::string_view>>& cmds,
                                           uint32_t timeout_ms) {
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  std::string port = std::to_string(url.port);
-  if (getaddrinfo(url.host.c_str(), port.c_str(), &hints, &found) != 0 || found == nullptr) {
-    return Error{"cannot resolve " + url.host};
-  }
-  int fd = socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int rc = fd < 0 ? -1 : connect(fd, found->ai_addr, found->ai_addrlen);
-  freeaddrinfo(found);
-  if (rc != 0) {
-    if (fd >= 0) {
-      close(fd);
-    }
-    return Error{"connect to " + url.address() + ": " + std::strerror(errno)};
+  BlockingLink link(url, tls, timeout_ms);
+  if (auto r = link.open(); !r) {
+    return Error{r.error()};
   }
   std::string out;
   for (const auto& cmd : cmds) {
     resp::append_command(out, cmd);
   }
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  auto left_ms = [&] {
-    return static_cast<int>(std::max<int64_t>(
-        0, std::chrono::duration_cast<std::chrono::milliseconds>(
-               deadline - std::chrono::steady_clock::now())
-               .count()));
-  };
-  size_t sent = 0;
-  while (sent < out.size()) {
-    ssize_t n = send(fd, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) {
-      close(fd);
-      return Error{"send to " + url.address() + " failed"};
-    }
-    sent += static_cast<size_t>(n);
+  if (auto r = link.write(out); !r) {
+    return Error{r.error()};
   }
-  resp::Parser parser;
   std::vector<resp::Reply> replies;
-  char buf[16384];
-  while (replies.size() < cmds.size()) {
-    pollfd p{fd, POLLIN, 0};
-    if (poll(&p, 1, left_ms()) <= 0) {
-      close(fd);
-      return Error{"no answer from " + url.address()};
-    }
-    ssize_t n = recv(fd, buf, sizeof(buf), 0);
-    if (n <= 0 ||
-        parser.feed(std::string_view(buf, static_cast<size_t>(n)), replies) !=
-            resp::RespError::kNone) {
-      close(fd);
-      return Error{"bad answer from " + url.address()};
-    }
+  if (auto r = link.read_replies(cmds.size(), replies); !r) {
+    return Error{r.error()};
   }
-  close(fd);
   return replies;
 }
 
@@ -99,7 +223,8 @@ uint16_t cluster_slot(std::string_view key) {
   return static_cast<uint16_t>(crc16(key) % kClusterSlots);
 }
 
-Result<ClusterMap> discover_cluster(const std::vector<RedisUrl>& seeds, uint32_t timeout_ms) {
+Result<ClusterMap> discover_cluster(const std::vector<RedisUrl>& seeds, uint32_t timeout_ms,
+                                    const net::TlsContext* tls) {
   std::string tried;
   for (const RedisUrl& seed : seeds) {
     std::vector<std::vector<std::string_view>> cmds;
@@ -111,7 +236,7 @@ Result<ClusterMap> discover_cluster(const std::vector<RedisUrl>& seeds, uint32_t
       }
     }
     cmds.push_back({"CLUSTER", "SLOTS"});
-    auto replies = exchange(seed, cmds, timeout_ms);
+    auto replies = exchange(seed, tls, cmds, timeout_ms);
     if (!replies.ok()) {
       tried += (tried.empty() ? "" : "; ") + replies.error();
       continue;

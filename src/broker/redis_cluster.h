@@ -14,6 +14,7 @@
 
 #include "base/result.h"
 #include "broker/redis_url.h"
+#include "net/tls_context.h"
 
 namespace herald::broker {
 
@@ -28,8 +29,10 @@ struct ClusterMap {
   std::vector<uint32_t> slots;    // kClusterSlots entries: index into masters
 };
 
-// Asks the first seed that answers for CLUSTER SLOTS (timeout per seed); an error names every
-// seed tried, or a slot no master serves.
-Result<ClusterMap> discover_cluster(const std::vector<RedisUrl>& seeds, uint32_t timeout_ms);
+// Asks the first seed that answers for CLUSTER SLOTS (timeout per seed), over TLS (tls) for a
+// rediss:// seed; an error names every seed tried, or a slot no master serves. The masters
+// inherit the seed's scheme (a Redis with `tls-cluster yes` announces its TLS ports).
+Result<ClusterMap> discover_cluster(const std::vector<RedisUrl>& seeds, uint32_t timeout_ms,
+                                    const net::TlsContext* tls = nullptr);
 
 }  // namespace herald::broker

@@ -7,7 +7,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 namespace herald::broker {
@@ -15,10 +17,31 @@ namespace {
 
 constexpr uint32_t kTickMs = 100;  // deadlines are checked this often (the wheel's resolution)
 
+int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+RedisFailure classify_error(std::string_view error) {
+  if (error.rfind("MOVED ", 0) == 0 || error.rfind("ASK ", 0) == 0) {
+    return RedisFailure::kRedirected;
+  }
+  if (error.rfind("NOSCRIPT", 0) == 0) {
+    return RedisFailure::kNoScript;
+  }
+  return RedisFailure::kErrorReply;
+}
+
 }  // namespace
 
 RedisConnection::RedisConnection(net::EventLoop& loop, Options options, Listener* listener)
-    : loop_(loop), options_(std::move(options)), listener_(listener) {}
+    : loop_(loop),
+      options_(std::move(options)),
+      metrics_(options_.metrics != nullptr ? *options_.metrics : RedisMetrics::discarded()),
+      role_(static_cast<size_t>(options_.subscriber ? RedisRole::kSubscriber
+                                                    : RedisRole::kCommand)),
+      listener_(listener) {}
 
 RedisConnection::~RedisConnection() {
   Timer::cancel();
@@ -29,6 +52,7 @@ void RedisConnection::start() {
   if (state_ != State::kIdle) {
     return;
   }
+  metrics_.connections[role_].add();
   connect_now();
   arm_tick();
 }
@@ -37,9 +61,13 @@ void RedisConnection::stop() {
   if (state_ == State::kStopped) {
     return;
   }
+  bool started = state_ != State::kIdle;
   fail("stopped");
   state_ = State::kStopped;
   Timer::cancel();
+  if (started) {
+    metrics_.connections[role_].sub();
+  }
 }
 
 void RedisConnection::arm_tick() {
@@ -54,6 +82,7 @@ void RedisConnection::close_socket() {
   }
   want_write_ = false;
   out_.clear();
+  tls_.reset();
   parser_.reset();
 }
 
@@ -115,9 +144,14 @@ void RedisConnection::begin_handshake() {
   write_out();
 }
 
-void RedisConnection::fail(const std::string& why) {
+void RedisConnection::fail(const std::string& why, RedisFailure reason) {
   if (state_ == State::kStopped) {
     return;
+  }
+  if (state_ == State::kReady) {
+    metrics_.connections_up[role_].sub();
+  } else if (state_ != State::kWaiting && state_ != State::kIdle && why != "stopped") {
+    metrics_.connect_failures[role_].add();
   }
   close_socket();
   std::deque<Pending> pending;
@@ -125,6 +159,8 @@ void RedisConnection::fail(const std::string& why) {
   ping_sent_ms_ = 0;
   schedule_retry();
   for (Pending& p : pending) {
+    metrics_.in_flight.sub();
+    metrics_.failure(reason).add();
     if (p.done) {
       p.done(Error{"redis " + options_.url.address() + ": " + why});
     }
@@ -156,14 +192,18 @@ void RedisConnection::on_timer() {
       }
       break;
     case State::kConnecting:
+    case State::kTls:
     case State::kHandshake:
       if (now >= deadline_ms_) {
-        fail(state_ == State::kConnecting ? "connect timed out" : "no answer to the handshake");
+        fail(state_ == State::kConnecting ? "connect timed out"
+             : state_ == State::kTls      ? "TLS handshake timed out"
+                                          : "no answer to the handshake");
       }
       break;
     case State::kReady:
       if (!pending_.empty() && now - pending_.front().sent_ms >= options_.command_timeout_ms) {
-        fail("no reply within " + std::to_string(options_.command_timeout_ms) + " ms");
+        fail("no reply within " + std::to_string(options_.command_timeout_ms) + " ms",
+             RedisFailure::kTimeout);
         break;
       }
       if (options_.subscriber) {
@@ -190,6 +230,7 @@ void RedisConnection::on_timer() {
 
 void RedisConnection::command(const std::vector<std::string_view>& args, Callback done) {
   if (state_ != State::kReady) {
+    metrics_.failure(RedisFailure::kNotConnected).add();
     if (done) {
       loop_.run_soon([done = std::move(done), addr = options_.url.address()] {
         done(Error{"redis " + addr + " is not connected"});
@@ -205,13 +246,16 @@ bool RedisConnection::send(const std::vector<std::string_view>& args) {
     return false;
   }
   resp::append_command(out_, args);
+  metrics_.commands[role_].add();
   loop_.defer_flush(this, flush_scheduled_);
   return true;
 }
 
 void RedisConnection::queue(const std::vector<std::string_view>& args, Callback done) {
   resp::append_command(out_, args);
-  pending_.push_back(Pending{std::move(done), loop_.now_ms()});
+  pending_.push_back(Pending{std::move(done), loop_.now_ms(), steady_ns()});
+  metrics_.commands[role_].add();
+  metrics_.in_flight.add();
   loop_.defer_flush(this, flush_scheduled_);
 }
 
@@ -222,25 +266,65 @@ void RedisConnection::on_flush() {
 }
 
 void RedisConnection::write_out() {
-  while (!out_.empty()) {
-    ssize_t n = ::send(fd_, out_.data(), out_.size(), MSG_NOSIGNAL);
+  if (fd_ < 0) {
+    return;
+  }
+  bool want = false;
+  if (tls_ != nullptr) {
+    if (!out_.empty() && tls_->handshake_done()) {
+      iovec piece{out_.data(), out_.size()};
+      size_t taken = tls_->encrypt(&piece, 1, out_.size());
+      tls_->finish_records();
+      if (tls_->failed()) {
+        fail("TLS: " + tls_->failure());
+        return;
+      }
+      out_.erase(0, taken);
+    }
+    while (tls_->output_size() > 0) {
+      size_t sent = 0;
+      if (!send_bytes(tls_->output(), sent)) {
+        return;
+      }
+      size_t size = tls_->output_size();
+      tls_->consume_output(sent);
+      if (sent < size) {
+        break;
+      }
+    }
+    want = tls_->output_size() > 0;
+  } else {
+    size_t sent = 0;
+    if (!send_bytes(out_, sent)) {
+      return;
+    }
+    out_.erase(0, sent);
+    want = !out_.empty();
+  }
+  if (want != want_write_) {
+    want_write_ = want;
+    loop_.modify(fd_, EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0u), this);
+  }
+}
+
+// Sends what the socket takes now; false when the connection failed (and was closed).
+bool RedisConnection::send_bytes(std::string_view bytes, size_t& sent) {
+  sent = 0;
+  while (sent < bytes.size()) {
+    ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        break;
+        return true;
       }
       if (errno == EINTR) {
         continue;
       }
       fail(std::string("write: ") + std::strerror(errno));
-      return;
+      return false;
     }
-    out_.erase(0, static_cast<size_t>(n));
+    sent += static_cast<size_t>(n);
   }
-  bool want = !out_.empty();
-  if (want != want_write_) {
-    want_write_ = want;
-    loop_.modify(fd_, EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0u), this);
-  }
+  return true;
 }
 
 void RedisConnection::on_io(uint32_t events) {
@@ -258,7 +342,7 @@ void RedisConnection::on_io(uint32_t events) {
       fail("connect to " + options_.url.address() + ": " + std::strerror(err));
       return;
     }
-    begin_handshake();
+    connected();
     return;
   }
   if ((events & EPOLLOUT) != 0) {
@@ -272,9 +356,28 @@ void RedisConnection::on_io(uint32_t events) {
   }
 }
 
+void RedisConnection::connected() {
+  if (!options_.url.tls) {
+    begin_handshake();
+    return;
+  }
+  if (options_.tls == nullptr) {
+    fail("rediss:// without a TLS configuration");
+    return;
+  }
+  tls_ = net::TlsSession::create_client(*options_.tls, loop_, options_.url.host);
+  if (tls_ == nullptr) {
+    fail("TLS: cannot start a session for " + options_.url.host);
+    return;
+  }
+  state_ = State::kTls;
+  on_tls_bytes(nullptr, 0);  // the ClientHello
+}
+
 void RedisConnection::read_ready() {
-  std::vector<uint8_t>& buf = loop_.read_buffer();
   while (fd_ >= 0) {
+    // TLS: ciphertext lands in the loop's TLS buffer and is decrypted into its read buffer.
+    std::vector<uint8_t>& buf = tls_ != nullptr ? loop_.tls_read_buffer() : loop_.read_buffer();
     ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
     if (n == 0) {
       fail("closed by the server");
@@ -290,16 +393,10 @@ void RedisConnection::read_ready() {
       fail(std::string("read: ") + std::strerror(errno));
       return;
     }
-    replies_.clear();
-    resp::RespError err = parser_.feed(
-        std::string_view(reinterpret_cast<const char*>(buf.data()), static_cast<size_t>(n)),
-        replies_);
-    std::vector<resp::Reply> replies;
-    replies.swap(replies_);
-    dispatch(replies);  // the replies before a bad byte are good
-    if (err != resp::RespError::kNone && fd_ >= 0) {
-      fail(std::string("bad reply: ") + resp::describe(err));
-      return;
+    if (tls_ != nullptr) {
+      on_tls_bytes(buf.data(), static_cast<size_t>(n));
+    } else {
+      on_bytes(buf.data(), static_cast<size_t>(n));
     }
     if (static_cast<size_t>(n) < buf.size()) {
       return;  // drained; level-triggered epoll tells us when there is more
@@ -307,7 +404,61 @@ void RedisConnection::read_ready() {
   }
 }
 
+void RedisConnection::on_tls_bytes(const uint8_t* data, size_t size) {
+  std::vector<uint8_t>& plain = loop_.read_buffer();
+  tls_->give_input(data, size);
+  for (;;) {
+    net::TlsSession::ReadResult r = tls_->read(plain.data(), plain.size());
+    if (state_ == State::kTls && tls_->handshake_done()) {
+      begin_handshake();  // the server's certificate was accepted: AUTH/SELECT/PING
+      if (fd_ < 0) {
+        return;
+      }
+    }
+    if (r.bytes > 0) {
+      on_bytes(plain.data(), r.bytes);
+      if (fd_ < 0) {
+        return;  // a callback failed or stopped the connection
+      }
+    }
+    if (r.status == net::TlsSession::Status::kOk) {
+      continue;  // more plaintext than the buffer held
+    }
+    if (r.status == net::TlsSession::Status::kClosed) {
+      fail("closed by the server (TLS close_notify)");
+      return;
+    }
+    if (r.status == net::TlsSession::Status::kError) {
+      std::string why = tls_->failure();
+      size_t sent = 0;
+      send_bytes(tls_->output(), sent);  // the alert, if the socket takes it
+      if (fd_ >= 0) {
+        // TLS 1.3: a server that refuses our certificate says so after our Finished, i.e. while
+        // the Redis handshake has begun; it is still the TLS handshake that failed.
+        bool handshake = state_ == State::kTls || state_ == State::kHandshake;
+        fail(std::string(handshake ? "TLS handshake failed: " : "TLS: ") + why);
+      }
+      return;
+    }
+    break;  // kWantRead: every byte given was consumed
+  }
+  write_out();  // handshake messages, and what begin_handshake() queued
+}
+
+void RedisConnection::on_bytes(const uint8_t* data, size_t size) {
+  replies_.clear();
+  resp::RespError err =
+      parser_.feed(std::string_view(reinterpret_cast<const char*>(data), size), replies_);
+  std::vector<resp::Reply> replies;
+  replies.swap(replies_);
+  dispatch(replies);  // the replies before a bad byte are good
+  if (err != resp::RespError::kNone && fd_ >= 0) {
+    fail(std::string("bad reply: ") + resp::describe(err));
+  }
+}
+
 void RedisConnection::dispatch(std::vector<resp::Reply>& replies) {
+  int64_t now_ns = 0;
   for (resp::Reply& reply : replies) {
     if (fd_ < 0) {
       return;  // a callback failed or stopped the connection
@@ -321,6 +472,10 @@ void RedisConnection::dispatch(std::vector<resp::Reply>& replies) {
         state_ = State::kReady;
         backoff_ms_ = 0;
         was_ready_ = true;
+        metrics_.connections_up[role_].add();
+        if (connects_ > 0) {
+          metrics_.reconnects[role_].add();
+        }
         ++connects_;
         last_ping_ms_ = loop_.now_ms();
         if (listener_ != nullptr) {
@@ -346,6 +501,15 @@ void RedisConnection::dispatch(std::vector<resp::Reply>& replies) {
       return;
     }
     Callback done = std::move(pending_.front().done);
+    if (now_ns == 0) {
+      now_ns = steady_ns();  // one clock read per batch of replies
+    }
+    metrics_.round_trip.observe_ns(
+        static_cast<uint64_t>(std::max<int64_t>(0, now_ns - pending_.front().sent_ns)));
+    metrics_.in_flight.sub();
+    if (reply.is_error()) {
+      metrics_.failure(classify_error(reply.str)).add();
+    }
     pending_.pop_front();
     if (done) {
       done(std::move(reply));

@@ -9,6 +9,11 @@
 // replies could no longer be matched safely, so every waiting callback gets an Error ("outcome
 // unknown": the command may still run) and a new connection is made.
 //
+// TLS (`rediss://`): after the TCP connect, a net::TlsSession (client side, the server's
+// certificate checked against Options::tls and the URL's host) runs its handshake on the same
+// loop, bytes in and out as they come; the Redis handshake (AUTH/SELECT/PING) follows, and from
+// then on the plaintext written and parsed is the same as without TLS.
+//
 // Subscriber mode (`Options::subscriber`): the connection for SUBSCRIBE. After the handshake every
 // reply (subscribe confirmations, messages) goes to Listener::on_push in arrival order; send()
 // writes a command without a callback. It PINGs every `ping_interval_ms` and drops itself when a
@@ -19,16 +24,20 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <random>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/result.h"
+#include "broker/redis_metrics.h"
 #include "broker/redis_url.h"
 #include "broker/resp.h"
 #include "net/event_loop.h"
 #include "net/timer_wheel.h"
+#include "net/tls_context.h"
+#include "net/tls_session.h"
 
 namespace herald::broker {
 
@@ -42,6 +51,10 @@ class RedisConnection final : public net::IoHandler, private net::Timer {
     uint32_t backoff_max_ms = 2'000;      // ...doubling up to this
     bool subscriber = false;
     uint32_t ping_interval_ms = 1'000;  // subscriber mode only
+    // The client context of rediss:// URLs (TlsContext::load_client); unused for redis://.
+    std::shared_ptr<const net::TlsContext> tls;
+    // Where this connection counts what it does (the broker's; null: nowhere that is shown).
+    RedisMetrics* metrics = nullptr;
   };
 
   // Told when the connection becomes usable and when it stops being so. Thread: the loop's.
@@ -84,32 +97,45 @@ class RedisConnection final : public net::IoHandler, private net::Timer {
   void on_flush() override;
 
  private:
-  enum class State : uint8_t { kIdle, kWaiting, kConnecting, kHandshake, kReady, kStopped };
+  // kTls: the TLS handshake (rediss:// only); kHandshake: AUTH/SELECT/PING.
+  enum class State : uint8_t { kIdle, kWaiting, kConnecting, kTls, kHandshake, kReady, kStopped };
   struct Pending {
     Callback done;
-    uint64_t sent_ms;
+    uint64_t sent_ms;  // loop time: the command timeout
+    int64_t sent_ns;   // steady clock: the round-trip histogram
   };
 
   void on_timer() override;
   void connect_now();
   void begin_handshake();
-  void fail(const std::string& why);
+  // Closes the connection, fails every pending callback (counted as `reason`), schedules a
+  // reconnect and tells the listener.
+  void fail(const std::string& why, RedisFailure reason = RedisFailure::kConnectionLost);
   void schedule_retry();
   void close_socket();
+  void connected();
   void read_ready();
+  // Plaintext from Redis (straight from the socket, or decrypted).
+  void on_bytes(const uint8_t* data, size_t size);
+  // Ciphertext from the socket: decrypted into on_bytes(); the TLS handshake advances on it.
+  void on_tls_bytes(const uint8_t* data, size_t size);
   void write_out();
+  bool send_bytes(std::string_view bytes, size_t& sent);
   void dispatch(std::vector<resp::Reply>& replies);
   void queue(const std::vector<std::string_view>& args, Callback done);
   void arm_tick();
 
   net::EventLoop& loop_;
   Options options_;
+  RedisMetrics& metrics_;
+  size_t role_;  // index of the RedisRole in metrics_
   Listener* listener_;
   State state_ = State::kIdle;
   int fd_ = -1;
   bool want_write_ = false;
   bool flush_scheduled_ = false;
-  std::string out_;  // bytes not yet written
+  std::string out_;                       // bytes not yet written (TLS: not yet encrypted)
+  std::unique_ptr<net::TlsSession> tls_;  // rediss:// while connected
   resp::Parser parser_;
   std::deque<Pending> pending_;  // commands sent (or queued), oldest first
   size_t handshake_left_ = 0;    // replies of AUTH/SELECT/PING still expected

@@ -28,14 +28,19 @@ std::string RedisUrl::address() const {
 
 Result<RedisUrl> parse_redis_url(std::string_view url) {
   const std::string_view kScheme = "redis://";
-  if (url.substr(0, 9) == "rediss://") {
-    return Error{"redis_url: rediss:// (TLS) is not supported yet"};
-  }
-  if (url.substr(0, kScheme.size()) != kScheme) {
-    return Error{"redis_url must start with redis:// (redis://[user:pass@]host:port/db)"};
-  }
-  std::string_view rest = url.substr(kScheme.size());
+  const std::string_view kTlsScheme = "rediss://";
   RedisUrl out;
+  std::string_view rest;
+  if (url.substr(0, kScheme.size()) == kScheme) {
+    rest = url.substr(kScheme.size());
+  } else if (url.substr(0, kTlsScheme.size()) == kTlsScheme) {
+    rest = url.substr(kTlsScheme.size());
+    out.tls = true;
+  } else {
+    return Error{
+        "redis_url must start with redis:// or rediss:// (TLS): "
+        "redis://[user:pass@]host:port/db"};
+  }
   size_t at = rest.rfind('@');
   if (at != std::string_view::npos) {
     std::string_view credentials = rest.substr(0, at);

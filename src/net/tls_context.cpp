@@ -145,8 +145,9 @@ bool looks_encrypted(const std::string& pem) {
 
 // The certificate chain: the leaf first, then the intermediates (what
 // SSL_CTX_use_certificate_chain_file does, from memory and with our own error lines).
-Result<X509Ptr> use_chain(SSL_CTX* ctx, const std::string& path, const std::string& pem) {
-  const std::string what = "tls_cert " + path + ": ";
+Result<X509Ptr> use_chain(SSL_CTX* ctx, const std::string& setting, const std::string& path,
+                          const std::string& pem) {
+  const std::string what = setting + " " + path + ": ";
   BioPtr bio = memory_bio(pem);
   ERR_clear_error();
   X509Ptr leaf(PEM_read_bio_X509_AUX(bio.get(), nullptr, no_passphrase, nullptr));
@@ -178,9 +179,10 @@ Result<X509Ptr> use_chain(SSL_CTX* ctx, const std::string& path, const std::stri
   return leaf;
 }
 
-Result<Ok> use_key(SSL_CTX* ctx, X509* leaf, const std::string& cert_path,
-                   const std::string& key_path, const std::string& pem) {
-  const std::string what = "tls_key " + key_path;
+Result<Ok> use_key(SSL_CTX* ctx, X509* leaf, const std::string& prefix,
+                   const std::string& cert_path, const std::string& key_path,
+                   const std::string& pem) {
+  const std::string what = prefix + "tls_key " + key_path;
   if (looks_encrypted(pem)) {
     return Error{what + ": encrypted keys are not supported (decrypt it with `openssl pkey -in " +
                  key_path + " -out PLAIN.pem`)"};
@@ -197,7 +199,7 @@ Result<Ok> use_key(SSL_CTX* ctx, X509* leaf, const std::string& cert_path,
   }
   if (X509_check_private_key(leaf, key.get()) != 1) {
     ERR_clear_error();
-    return Error{what + " does not match the certificate in tls_cert " + cert_path};
+    return Error{what + " does not match the certificate in " + prefix + "tls_cert " + cert_path};
   }
   if (SSL_CTX_use_PrivateKey(ctx, key.get()) != 1) {
     return Error{what + ": key refused: " + openssl_reason("unusable")};
@@ -205,7 +207,108 @@ Result<Ok> use_key(SSL_CTX* ctx, X509* leaf, const std::string& cert_path,
   return Ok{};
 }
 
+// What both roles share: TLS 1.2 and 1.3, the AEAD suites and groups above, no renegotiation (a
+// peer-driven CPU cost, and a TLS 1.2 attack surface), no compression, and no 16 KiB read and
+// write buffers kept while a connection is idle.
+Result<Ok> set_protocols(SSL_CTX* ctx) {
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+  if (SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1 ||
+      SSL_CTX_set_ciphersuites(ctx, kTls13Suites) != 1 ||
+      SSL_CTX_set1_groups_list(ctx, kGroups) != 1) {
+    return Error{"TLS: cipher configuration refused: " + openssl_reason("unknown")};
+  }
+  return Ok{};
+}
+
+// The CA certificates a client context trusts: every certificate of the PEM file (from memory,
+// so that errors are ours), or the system's store when no file is configured.
+Result<std::string> use_cas(SSL_CTX* ctx, const std::string& setting, const std::string& path) {
+  if (path.empty()) {
+    if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+      return Error{"TLS: cannot load the system's certificate store: " + openssl_reason("unknown")};
+    }
+    return std::string("the system's CA certificates");
+  }
+  auto pem = read_file(setting, path);
+  if (!pem) {
+    return Error{pem.error()};
+  }
+  BioPtr bio = memory_bio(*pem);
+  X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+  int count = 0;
+  ERR_clear_error();
+  for (;;) {
+    X509Ptr ca(PEM_read_bio_X509(bio.get(), nullptr, no_passphrase, nullptr));
+    if (!ca) {
+      unsigned long code = ERR_peek_last_error();
+      if (ERR_GET_LIB(code) == ERR_LIB_PEM && ERR_GET_REASON(code) == PEM_R_NO_START_LINE) {
+        ERR_clear_error();
+        break;
+      }
+      return Error{setting + " " + path + ": unreadable certificate (" + openssl_reason("bad PEM") +
+                   ")"};
+    }
+    if (X509_STORE_add_cert(store, ca.get()) != 1) {
+      return Error{setting + " " + path + ": certificate refused: " + openssl_reason("unusable")};
+    }
+    ++count;
+  }
+  if (count == 0) {
+    return Error{setting + " " + path + ": no PEM certificate in it"};
+  }
+  return "CA " + path + " (" + std::to_string(count) +
+         (count == 1 ? " certificate)" : " certificates)");
+}
+
 }  // namespace
+
+Result<std::shared_ptr<const TlsContext>> TlsContext::load_client(const ClientFiles& files) {
+  const std::string& prefix = files.setting_prefix;
+  if (files.cert_file.empty() != files.key_file.empty()) {
+    return Error{prefix + "tls_cert and " + prefix + "tls_key go together: set both or neither"};
+  }
+  SSL_CTX* raw = SSL_CTX_new(TLS_client_method());
+  if (raw == nullptr) {
+    return Error{"TLS: cannot create a context: " + openssl_reason("out of memory")};
+  }
+  std::shared_ptr<TlsContext> tls(new TlsContext(raw));  // frees raw from here on
+  SSL_CTX* ctx = tls->ctx_;
+  if (auto r = set_protocols(ctx); !r) {
+    return Error{r.error()};
+  }
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
+  // The handshake fails unless the peer's chain leads to a trusted CA; the name is checked per
+  // connection (TlsSession::create_client).
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  auto cas = use_cas(ctx, prefix + "tls_ca", files.ca_file);
+  if (!cas) {
+    return Error{cas.error()};
+  }
+  tls->description_ = *cas;
+  if (!files.cert_file.empty()) {
+    auto cert_pem = read_file(prefix + "tls_cert", files.cert_file);
+    if (!cert_pem) {
+      return Error{cert_pem.error()};
+    }
+    auto key_pem = read_file(prefix + "tls_key", files.key_file);
+    if (!key_pem) {
+      return Error{key_pem.error()};
+    }
+    auto leaf = use_chain(ctx, prefix + "tls_cert", files.cert_file, *cert_pem);
+    if (!leaf) {
+      return Error{leaf.error()};
+    }
+    if (auto r = use_key(ctx, leaf->get(), prefix, files.cert_file, files.key_file, *key_pem); !r) {
+      return Error{r.error()};
+    }
+    tls->description_ += ", client certificate " + describe_certificate(leaf->get());
+  }
+  return std::shared_ptr<const TlsContext>(std::move(tls));
+}
 
 Result<std::shared_ptr<const TlsContext>> TlsContext::load(const std::string& cert_file,
                                                            const std::string& key_file) {
@@ -223,31 +326,22 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::load(const std::string& ce
   }
   std::shared_ptr<TlsContext> tls(new TlsContext(raw));  // frees raw from here on
   SSL_CTX* ctx = tls->ctx_;
-  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
-  // Server order, but a client that puts ChaCha20 first (no AES hardware: phones) gets it.
-  // No renegotiation (a client-driven CPU cost, and a TLS 1.2 attack surface), no compression.
-  SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_PRIORITIZE_CHACHA |
-                               SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
-  if (SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1 ||
-      SSL_CTX_set_ciphersuites(ctx, kTls13Suites) != 1 ||
-      SSL_CTX_set1_groups_list(ctx, kGroups) != 1) {
-    return Error{"TLS: cipher configuration refused: " + openssl_reason("unknown")};
+  if (auto r = set_protocols(ctx); !r) {
+    return Error{r.error()};
   }
+  // Server order, but a client that puts ChaCha20 first (no AES hardware: phones) gets it.
+  SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_PRIORITIZE_CHACHA);
   // Resumption through stateless tickets (keys of this context, shared by every loop); no
   // server-side session cache, whose lock every loop would take on each handshake.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-  // An idle connection keeps no 16 KiB read and write buffers (measured in docs: the cost of an
-  // idle TLS connection is its SSL object, not its buffers).
-  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_alpn_select_cb(ctx, select_alpn, nullptr);
   SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
 
-  auto leaf = use_chain(ctx, cert_file, *cert_pem);
+  auto leaf = use_chain(ctx, "tls_cert", cert_file, *cert_pem);
   if (!leaf) {
     return Error{leaf.error()};
   }
-  if (auto r = use_key(ctx, leaf->get(), cert_file, key_file, *key_pem); !r) {
+  if (auto r = use_key(ctx, leaf->get(), "", cert_file, key_file, *key_pem); !r) {
     return Error{r.error()};
   }
   tls->description_ = describe_certificate(leaf->get());

@@ -1,6 +1,8 @@
 #include "net/tls_session.h"
 
+#include <arpa/inet.h>
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <cassert>
@@ -51,23 +53,67 @@ struct TlsBio {
   }
 };
 
-std::unique_ptr<TlsSession> TlsSession::create(const TlsContext& ctx, EventLoop& loop) {
-  BIO_METHOD* method = TlsBio::method();
-  SSL* ssl = method == nullptr ? nullptr : SSL_new(ctx.native());
+namespace {
+
+// An SSL object reading and writing through a TlsBio of `session` (the SSL object owns the BIO).
+bool attach_bio(SSL* ssl, TlsSession* session) {
+  BIO* bio = BIO_new(TlsBio::method());
+  if (bio == nullptr) {
+    return false;
+  }
+  BIO_set_data(bio, session);
+  BIO_set_init(bio, 1);
+  SSL_set_bio(ssl, bio, bio);  // one BIO both ways; the SSL object frees it
+  return true;
+}
+
+bool is_ip_literal(const std::string& host) {
+  in6_addr a6{};
+  in_addr a4{};
+  return inet_pton(AF_INET, host.c_str(), &a4) == 1 || inet_pton(AF_INET6, host.c_str(), &a6) == 1;
+}
+
+}  // namespace
+
+std::unique_ptr<TlsSession> TlsSession::create_client(const TlsContext& ctx, EventLoop& loop,
+                                                      const std::string& host) {
+  SSL* ssl = TlsBio::method() == nullptr ? nullptr : SSL_new(ctx.native());
   if (ssl == nullptr) {
     ERR_clear_error();
     return nullptr;
   }
-  BIO* bio = BIO_new(method);
-  if (bio == nullptr) {
-    SSL_free(ssl);
+  std::unique_ptr<TlsSession> session(new TlsSession(ssl, loop));  // frees ssl from here on
+  bool ok = attach_bio(ssl, session.get());
+  SSL_set_connect_state(ssl);
+  if (ok && is_ip_literal(host)) {
+    // No SNI for an address (RFC 6066 3); the certificate must list it as an IP SAN.
+    ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str()) == 1;
+  } else if (ok) {
+    // SSL_set_tlsext_host_name, without the macro's C cast.
+    ok = SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                  const_cast<char*>(host.c_str())) == 1;
+    // Wildcards only as the whole leftmost label, never a partial one (f*.example.com).
+    SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    ok = ok && SSL_set1_host(ssl, host.c_str()) == 1;
+  }
+  if (!ok) {
     ERR_clear_error();
     return nullptr;
   }
-  std::unique_ptr<TlsSession> session(new TlsSession(ssl, loop));
-  BIO_set_data(bio, session.get());
-  BIO_set_init(bio, 1);
-  SSL_set_bio(ssl, bio, bio);  // one BIO both ways; the SSL object frees it
+  return session;
+}
+
+std::unique_ptr<TlsSession> TlsSession::create(const TlsContext& ctx, EventLoop& loop) {
+  SSL* ssl = TlsBio::method() == nullptr ? nullptr : SSL_new(ctx.native());
+  if (ssl == nullptr) {
+    ERR_clear_error();
+    return nullptr;
+  }
+  std::unique_ptr<TlsSession> session(new TlsSession(ssl, loop));  // frees ssl from here on
+  if (!attach_bio(ssl, session.get())) {
+    ERR_clear_error();
+    return nullptr;
+  }
   SSL_set_accept_state(ssl);
   return session;
 }
@@ -231,6 +277,16 @@ std::string_view TlsSession::alpn() const {
 const char* TlsSession::error_reason() const {
   const char* reason = error_ != 0 ? ERR_reason_error_string(error_) : nullptr;
   return reason != nullptr ? reason : "connection failed";
+}
+
+std::string TlsSession::failure() const {
+  std::string line = error_reason();
+  long verify = SSL_get_verify_result(ssl_);
+  if (verify != X509_V_OK) {
+    line += ": ";
+    line += X509_verify_cert_error_string(verify);
+  }
+  return line;
 }
 
 }  // namespace herald::net

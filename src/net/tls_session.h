@@ -1,9 +1,11 @@
 #pragma once
-// TlsSession: the server side of one TLS connection, without I/O. Ciphertext from the peer goes
-// in as bytes (give_input) and comes out as plaintext in the caller's buffer (read); plaintext
-// goes in as gathered pieces (encrypt) and comes out as ciphertext to send (output,
-// consume_output). A net::Stream owns one per TLS connection and makes the socket calls, so the
-// handshake runs inside the event loop without blocking; tests and fuzzers drive it with bytes.
+// TlsSession: one TLS connection, without I/O: the server side of an accepted one (create), or
+// the client side of one Herald makes (create_client: to Redis over rediss://). Ciphertext from
+// the peer goes in as bytes (give_input) and comes out as plaintext in the caller's buffer
+// (read); plaintext goes in as gathered pieces (encrypt) and comes out as ciphertext to send
+// (output, consume_output). A net::Stream (server) or a broker::RedisConnection (client) owns one
+// per TLS connection and makes the socket calls, so the handshake runs inside the event loop
+// without blocking; tests and fuzzers drive it with bytes.
 //
 // Its BIO never blocks: reads take from the bytes given, writes append to an output buffer that
 // is borrowed from the loop's pool only while it holds bytes. OpenSSL therefore never waits for
@@ -45,6 +47,12 @@ class TlsSession {
   // reload does not affect it); its output buffers come from loop's pool. nullptr if OpenSSL
   // cannot allocate one.
   static std::unique_ptr<TlsSession> create(const TlsContext& ctx, EventLoop& loop);
+  // The client side of a connection to `host` (a DNS name: sent as SNI, and the certificate must
+  // name it; an IP address: the certificate must list it as an IP SAN), from a client context
+  // (TlsContext::load_client). The first read() (with no input) puts the ClientHello in output().
+  // nullptr if OpenSSL cannot allocate one or refuses the name.
+  static std::unique_ptr<TlsSession> create_client(const TlsContext& ctx, EventLoop& loop,
+                                                   const std::string& host);
   ~TlsSession();
   TlsSession(const TlsSession&) = delete;
   TlsSession& operator=(const TlsSession&) = delete;
@@ -91,6 +99,9 @@ class TlsSession {
   const char* version() const { return SSL_get_version(ssl_); }
   // OpenSSL's reason for the last failure ("unsupported protocol", "wrong version number").
   const char* error_reason() const;
+  // The failure in a line for a log: the reason, and for a certificate the peer's chain failed
+  // verification on, why ("certificate verify failed: unable to get local issuer certificate").
+  std::string failure() const;
 
  private:
   friend struct TlsBio;

@@ -149,6 +149,12 @@ const std::map<std::string, Setter>& setters() {
        [](const YAML::Node& n, ServeConfig& c) { c.server.redis_prefix = n.as<std::string>(); }},
       {"redis_cluster",
        [](const YAML::Node& n, ServeConfig& c) { c.server.redis_cluster = n.as<bool>(); }},
+      {"redis_tls_ca",
+       [](const YAML::Node& n, ServeConfig& c) { c.server.redis_tls_ca = n.as<std::string>(); }},
+      {"redis_tls_cert",
+       [](const YAML::Node& n, ServeConfig& c) { c.server.redis_tls_cert = n.as<std::string>(); }},
+      {"redis_tls_key",
+       [](const YAML::Node& n, ServeConfig& c) { c.server.redis_tls_key = n.as<std::string>(); }},
       {"redis_presence_lease",
        [](const YAML::Node& n, ServeConfig& c) {
          c.server.redis_presence_lease_ms = seconds_to_ms(n);
@@ -451,7 +457,8 @@ std::string describe(const ServeConfig& config) {
   for (const std::string& one : broker::split_redis_urls(s.redis_url)) {
     auto url = broker::parse_redis_url(one);
     secret = secret || (url.ok() && !url->password.empty());
-    shown += (shown.empty() ? "redis://" : " redis://") +
+    shown += std::string(shown.empty() ? "" : " ") +
+             (url.ok() && url->tls ? "rediss://" : "redis://") +
              (url.ok() ? url->address() + "/" + std::to_string(url->db) : std::string("?"));
   }
   if (secret) {
@@ -463,6 +470,9 @@ std::string describe(const ServeConfig& config) {
   line("redis_prefix", quoted(s.redis_prefix));
   line("redis_presence_lease", seconds(s.redis_presence_lease_ms));
   line("redis_cluster", s.redis_cluster ? "true" : "false");
+  line("redis_tls_ca", quoted(s.redis_tls_ca));
+  line("redis_tls_cert", quoted(s.redis_tls_cert));
+  line("redis_tls_key", quoted(s.redis_tls_key));
   line("data_dir", quoted(s.data_dir));
   line("max_subscriptions", std::to_string(s.max_subscriptions));
   line("allow_anonymous", s.allow_anonymous ? "true" : "false");
@@ -541,11 +551,21 @@ Result<Ok> validate(const ServeConfig& config) {
     if (s.redis_url.empty()) {
       return Error{"broker is redis but no redis_url is set (redis://host:port)"};
     }
+    bool tls = false;
     for (const std::string& one : broker::split_redis_urls(s.redis_url)) {
-      if (auto url = broker::parse_redis_url(one); !url) {
+      auto url = broker::parse_redis_url(one);
+      if (!url) {
         return Error{url.error()};
       }
+      tls = tls || url->tls;
     }
+    // A TLS setting with only redis:// URLs would look like TLS while sending plaintext.
+    if (!tls && !(s.redis_tls_ca.empty() && s.redis_tls_cert.empty())) {
+      return Error{"redis_tls_ca/redis_tls_cert are set but no redis_url is rediss:// (TLS)"};
+    }
+  }
+  if (s.redis_tls_cert.empty() != s.redis_tls_key.empty()) {
+    return Error{"redis_tls_cert and redis_tls_key go together: set both or neither"};
   }
   if (s.redis_presence_lease_ms < 1'000) {
     return Error{"redis_presence_lease must be at least 1 second"};

@@ -280,6 +280,7 @@ std::string ServerCore::metrics_text(const std::vector<LoopStats>* samples) cons
   }
   s.samples = samples;
   s.store = store.get();
+  s.redis = redis != nullptr ? &redis->metrics() : nullptr;
   std::string text = render_prometheus(s);
   if (!pusher_apps.empty()) {
     std::vector<const pusher::Metrics*> pusher_loops;

@@ -11,6 +11,7 @@
 #include "auth/jwt.h"
 #include "base/histogram.h"
 #include "broker/broker.h"
+#include "broker/redis_metrics.h"
 #include "protocol/command.h"
 #include "protocol/errors.h"
 #include "server/log.h"
@@ -103,6 +104,8 @@ struct MetricsSources {
   const std::vector<LoopStats>* samples = nullptr;
   const store::HistoryStore* store = nullptr;
   uint64_t log_suppressed[kLogEvents] = {};  // log lines dropped by the rate limit, by LogEvent
+  // The Redis broker's connections (null with the memory broker: the families are all zeros).
+  const broker::RedisMetrics* redis = nullptr;
 };
 
 // Renders the Prometheus text exposition format (version 0.0.4) of the summed loops.

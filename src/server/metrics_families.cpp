@@ -1,5 +1,6 @@
 #include "server/metrics_families.h"
 
+#include <algorithm>
 #include <string_view>
 #include <unordered_set>
 
@@ -201,6 +202,64 @@ void render_store(PrometheusText& t, const store::HistoryStore& store) {
   t.sample("herald_store_writing", st.writing ? uint64_t{1} : uint64_t{0});
 }
 
+// The Redis broker's connections. Every family and label is written with the memory broker too
+// (zeros), so dashboards and alerts do not depend on the broker in use.
+void render_redis(PrometheusText& t, const broker::RedisMetrics* m) {
+  static const broker::RedisMetrics kNone;
+  const broker::RedisMetrics& r = m != nullptr ? *m : kNone;
+  using broker::RedisFailure;
+  using broker::RedisRole;
+  constexpr RedisRole kRoles[] = {RedisRole::kCommand, RedisRole::kSubscriber};
+  t.family("herald_redis_connections", "gauge",
+           "Connections to Redis (broker: redis), by role (command, subscriber) and state (up: "
+           "ready for commands; down: connecting, refused or failed)");
+  for (RedisRole role : kRoles) {
+    auto i = static_cast<size_t>(role);
+    uint64_t all = r.connections[i].get();
+    uint64_t up = std::min(all, r.connections_up[i].get());
+    t.sample("herald_redis_connections", {{"role", to_string(role)}, {"state", "up"}}, up);
+    t.sample("herald_redis_connections", {{"role", to_string(role)}, {"state", "down"}}, all - up);
+  }
+  t.family("herald_redis_reconnects_total", "counter",
+           "Connections to Redis made again after having been ready, by role");
+  for (RedisRole role : kRoles) {
+    t.sample("herald_redis_reconnects_total", {{"role", to_string(role)}},
+             r.reconnects[static_cast<size_t>(role)].get());
+  }
+  t.family("herald_redis_connect_failures_total", "counter",
+           "Attempts to connect to Redis that failed before being ready (refused, timed out, TLS "
+           "or AUTH refused), by role");
+  for (RedisRole role : kRoles) {
+    t.sample("herald_redis_connect_failures_total", {{"role", to_string(role)}},
+             r.connect_failures[static_cast<size_t>(role)].get());
+  }
+  t.family("herald_redis_commands_total", "counter",
+           "Commands sent to Redis, by role (command: scripts and commands; subscriber: "
+           "(UN)SUBSCRIBE)");
+  for (RedisRole role : kRoles) {
+    t.sample("herald_redis_commands_total", {{"role", to_string(role)}},
+             r.commands[static_cast<size_t>(role)].get());
+  }
+  t.family("herald_redis_commands_in_flight", "gauge",
+           "Commands sent to Redis whose reply has not come yet");
+  t.sample("herald_redis_commands_in_flight", r.in_flight.get());
+  t.family("herald_redis_command_failures_total", "counter",
+           "Redis commands without a useful answer, by reason");
+  for (size_t i = 0; i < broker::kRedisFailures; ++i) {
+    t.sample("herald_redis_command_failures_total",
+             {{"reason", to_string(static_cast<RedisFailure>(i))}}, r.failures[i].get());
+  }
+  HistogramSnapshot rtt;
+  rtt.add(r.round_trip);
+  t.family("herald_redis_command_seconds", "histogram",
+           "Redis command round trip, from queued on the Redis loop to its reply");
+  t.histogram("herald_redis_command_seconds", {}, rtt);
+  t.family("herald_redis_pubsub_messages_total", "counter",
+           "Pub/sub messages received from Redis (publications of followed channels and "
+           "messages between nodes)");
+  t.sample("herald_redis_pubsub_messages_total", r.pubsub_messages.get());
+}
+
 }  // namespace
 
 void render_transport_limits(std::string& out,
@@ -245,6 +304,7 @@ void render_families(std::string& out, const MetricsSources& s) {
   if (s.store != nullptr) {
     render_store(t, *s.store);
   }
+  render_redis(t, s.redis);
 }
 
 }  // namespace herald::server

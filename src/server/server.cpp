@@ -9,8 +9,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -347,8 +347,20 @@ Result<Ok> Server::start() {
     if (ro.shards.empty()) {
       return Error{"broker is redis but no redis_url is set (redis://host:port)"};
     }
+    bool redis_tls = std::any_of(ro.shards.begin(), ro.shards.end(),
+                                 [](const broker::RedisUrl& u) { return u.tls; });
+    if (redis_tls) {
+      net::TlsContext::ClientFiles files{core.options.redis_tls_ca, core.options.redis_tls_cert,
+                                         core.options.redis_tls_key, "redis_"};
+      auto loaded = net::TlsContext::load_client(files);
+      if (!loaded) {
+        return Error{loaded.error()};
+      }
+      ro.tls = std::move(*loaded);
+      spdlog::info("redis broker: TLS to Redis, trusting {}", ro.tls->description());
+    }
     if (core.options.redis_cluster) {
-      auto map = broker::discover_cluster(ro.shards, 2'000);
+      auto map = broker::discover_cluster(ro.shards, 2'000, ro.tls.get());
       if (!map) {
         return Error{map.error()};
       }

@@ -1,7 +1,8 @@
 """A real redis-server for the integration tests (Debian's redis-server, installed by
 scripts/deps --test): started on a free loopback port, without persistence unless asked, and
 stopped by its pid only. pause()/resume() send SIGSTOP/SIGCONT; restart() starts it again on the
-same port (without persistence its data is gone, as after a crash).
+same port (without persistence its data is gone, as after a crash). With tls (a TlsFiles) it
+listens on a TLS port only (`--port 0 --tls-port P`) and url is rediss://.
 
 With `--broker redis` (Suite.main), every Herald a suite starts gets `--redis URL` and a key
 prefix of the case being run (server_args()), so the cases of a suite never see each other's
@@ -48,10 +49,19 @@ def free_cluster_port():
     raise Failure("pick a port for a Redis Cluster node", "a free pair P, P+10000", "none")
 
 
+class TlsFiles:
+    """What a TLS redis-server uses: its certificate and key, the CA it checks client
+    certificates against, and whether it requires one (`tls-auth-clients`)."""
+
+    def __init__(self, cert, key, ca, auth_clients=False):
+        self.cert, self.key, self.ca, self.auth_clients = cert, key, ca, auth_clients
+
+
 class RedisServer:
     """One redis-server child. Owned by the test; stopped by its pid."""
 
-    def __init__(self, persistent=False, cluster=False):
+    def __init__(self, persistent=False, cluster=False, tls=None):
+        self.tls = tls
         self.port = free_cluster_port() if cluster else free_port()
         self.proc = None
         self.dir = tempfile.mkdtemp(prefix="herald-redis-")
@@ -61,12 +71,32 @@ class RedisServer:
 
     @property
     def url(self):
-        return f"redis://127.0.0.1:{self.port}"
+        return f"{'rediss' if self.tls else 'redis'}://127.0.0.1:{self.port}"
+
+    def cli_args(self):
+        """redis-cli's connection options for this server."""
+        return ["-p", str(self.port), *self.tls_args()]
+
+    def tls_args(self):
+        """redis-cli's TLS options for this server (none without TLS)."""
+        args = []
+        if self.tls:
+            args += ["--tls", "--cacert", self.tls.ca]
+            if self.tls.auth_clients:
+                args += ["--cert", self.tls.cert, "--key", self.tls.key]
+        return args
 
     def start(self, timeout=10):
         step(f"start redis-server on port {self.port}")
         args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
                 "--loglevel", "warning", "--daemonize", "no"]
+        if self.tls:
+            args[1:3] = ["--port", "0", "--tls-port", str(self.port)]
+            args += ["--tls-cert-file", self.tls.cert, "--tls-key-file", self.tls.key,
+                     "--tls-ca-cert-file", self.tls.ca,
+                     "--tls-auth-clients", "yes" if self.tls.auth_clients else "no"]
+            if self.cluster:
+                args += ["--tls-cluster", "yes"]
         if self.persistent:
             args += ["--appendonly", "yes", "--appendfsync", "always", "--save", ""]
         else:
@@ -86,6 +116,8 @@ class RedisServer:
         raise Failure("start redis-server", f"PONG within {timeout}s", "nothing")
 
     def ping(self):
+        if self.tls:
+            return self.command("PING") == "PONG"
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
                 s.sendall(b"PING\r\n")
@@ -95,7 +127,7 @@ class RedisServer:
 
     def command(self, *args):
         """One command through redis-cli (for checks); returns its output."""
-        out = subprocess.run(["redis-cli", "-p", str(self.port), *args], capture_output=True,
+        out = subprocess.run(["redis-cli", *self.cli_args(), *args], capture_output=True,
                              timeout=10, check=False)
         return out.stdout.decode().strip()
 
@@ -126,7 +158,7 @@ def create_cluster(servers, timeout=30):
     """Joins cluster-enabled servers into one Redis Cluster of masters (no replicas) with
     `redis-cli --cluster create`, and waits until every node says cluster_state:ok."""
     step(f"redis-cli --cluster create on ports {[s.port for s in servers]}")
-    out = subprocess.run(["redis-cli", "--cluster", "create",
+    out = subprocess.run(["redis-cli", *servers[0].tls_args(), "--cluster", "create",
                           *[f"127.0.0.1:{s.port}" for s in servers],
                           "--cluster-replicas", "0", "--cluster-yes"],
                          capture_output=True, timeout=60, check=False)

@@ -56,6 +56,11 @@ if(HERALD_IT_REDIS)
   add_test(NAME integration_redis
     COMMAND ${HERALD_IT_PYTHON} -B ${CMAKE_CURRENT_LIST_DIR}/test_redis.py --herald $<TARGET_FILE:herald>)
   set_tests_properties(integration_redis PROPERTIES LABELS "integration;redis" TIMEOUT 180)
+  # TLS to Redis (rediss://): a redis-server on a TLS port only, a test CA made by openssl.
+  add_test(NAME integration_redis_tls
+    COMMAND ${HERALD_IT_PYTHON} -B ${CMAKE_CURRENT_LIST_DIR}/test_redis_tls.py
+            --herald $<TARGET_FILE:herald>)
+  set_tests_properties(integration_redis_tls PROPERTIES LABELS "integration;redis" TIMEOUT 180)
   # Three nodes on Redis (issue 13): order across nodes, a node SIGKILLed under load, Redis paused
   # and restarted, presence leases and leaves, disconnect, info, channels, connection limits and
   # SSE/long-poll sessions across nodes.
@@ -78,6 +83,13 @@ if(HERALD_IT_REDIS)
             --herald $<TARGET_FILE:herald>)
   set_tests_properties(integration_bench_cluster PROPERTIES LABELS "integration;redis"
                        TIMEOUT 180)
+  # A Redis Cluster that changes under load: a master added, a live channel's slot resharded to
+  # it (redis-cli --cluster add-node, reshard); every subscriber's stream stays exact.
+  add_test(NAME integration_cluster_topology
+    COMMAND ${HERALD_IT_PYTHON} -B ${CMAKE_CURRENT_LIST_DIR}/test_cluster_topology.py
+            --herald $<TARGET_FILE:herald>)
+  set_tests_properties(integration_cluster_topology PROPERTIES LABELS "integration;redis"
+                       TIMEOUT 300)
 else()
   message(WARNING "integration tests: redis-server not found, the Redis suites are not registered "
                   "(scripts/deps --test installs redis-server)")

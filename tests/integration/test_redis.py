@@ -10,7 +10,10 @@ starts on a free loopback port and stops by its pid:
 - Redis restarted with persistence (appendonly): 2000, then exact recovery in the same epoch;
 - Redis paused (SIGSTOP) for 3 s: publishes fail fast with the temporary error 501 (HTTP 503),
   clients stay connected, and everything resumes by itself after SIGCONT, each subscriber's
-  stream exact (live, or recovered after a 2000).
+  stream exact (live, or recovered after a 2000);
+- the herald_redis_* metrics say what happened: connections up and down by role, commands sent,
+  their round trips, pub/sub messages received, failures by reason (timeout while Redis is
+  paused, not_connected after), reconnects; the exposition passes `promtool check metrics`.
 
 Usage: /usr/bin/python3 test_redis.py --herald build/<dir>/apps/herald/herald [-k SUBSTRING]
 """
@@ -19,6 +22,8 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
+import subprocess
 import sys
 import time
 import traceback
@@ -249,6 +254,91 @@ async def pause_and_resume(binary, redis):
         await s.close()
 
 
+def metrics(node):
+    """{'name{labels}': value} of the node's /metrics, and the text."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{node.port}/metrics", timeout=10) as r:
+        text = r.read().decode()
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            out[name] = float(value)
+    return out, text
+
+
+async def wait_metric(node, what, predicate, timeout=15):
+    step(what)
+    deadline = time.monotonic() + timeout
+    while True:
+        m, _ = metrics(node)
+        if predicate(m):
+            return m
+        if time.monotonic() > deadline:
+            raise Failure(what, "true within the time", {k: v for k, v in m.items()
+                                                         if k.startswith("herald_redis")})
+        await asyncio.sleep(0.05)
+
+
+def up(role, state="up"):
+    return f'herald_redis_connections{{role="{role}",state="{state}"}}'
+
+
+FAILED = 'herald_redis_command_failures_total{{reason="{}"}}'
+COMMANDS = 'herald_redis_commands_total{role="command"}'
+ROUND_TRIPS = "herald_redis_command_seconds_count"
+
+
+async def redis_metrics(binary, redis):
+    a, b = nodes(binary, redis, prefix="metrics")
+    sub = await Client.open(b, "subscriber on node b")
+    await sub.subscribe("m")
+    a0, _ = metrics(a)
+    b0, _ = metrics(b)
+    for n, m in ((a, a0), (b, b0)):
+        check(m[up("command")] == 1 and m[up("subscriber")] == 1 and
+              m[up("command", "down")] == 0 and m[up("subscriber", "down")] == 0,
+              "one command and one subscriber connection up, none down", m)
+    for i in range(20):
+        status, body, _ = api(a, "publish", {"channel": "m", "data": i})
+        check(status == 200, f"publish {i}", body)
+    await sub.wait_offsets("m", 20)
+    await sub.close()
+    m = await wait_metric(a, "node a: no command in flight once the publishes are answered",
+                          lambda m: m["herald_redis_commands_in_flight"] == 0)
+    check(m[COMMANDS] - a0[COMMANDS] >= 20, "node a sent at least the 20 publish scripts",
+          (a0[COMMANDS], m[COMMANDS]))
+    check(m[ROUND_TRIPS] - a0[ROUND_TRIPS] >= 20 and m["herald_redis_command_seconds_sum"] > 0,
+          "their round trips in the histogram", (a0[ROUND_TRIPS], m[ROUND_TRIPS]))
+    mb, _ = metrics(b)
+    got = mb["herald_redis_pubsub_messages_total"] - b0["herald_redis_pubsub_messages_total"]
+    check(got >= 20, "node b received the 20 publications from Redis pub/sub", got)
+    if shutil.which("promtool"):
+        _, text = metrics(a)
+        r = subprocess.run(["promtool", "check", "metrics"], input=text.encode(),
+                           capture_output=True, timeout=30)
+        check(r.returncode == 0, "promtool check metrics passes on a Redis node",
+              (r.stdout + r.stderr).decode()[-500:])
+    before, _ = metrics(a)
+    redis.pause()
+    try:
+        status, body, _ = api(a, "publish", {"channel": "m", "data": "paused"})
+        check(status == 503, "a publish while Redis is paused fails", (status, body))
+        m = await wait_metric(a, "the paused publish counted as a timeout, the connection down",
+                              lambda m: m[FAILED.format("timeout")] > before[FAILED.format("timeout")]
+                              and m[up("command", "down")] == 1 and m[up("command")] == 0)
+        check(m["herald_redis_commands_in_flight"] == 0, "nothing in flight after the timeout", m)
+        api(a, "publish", {"channel": "m", "data": "refused"})
+        await wait_metric(a, "a publish refused at once is counted as not_connected",
+                          lambda m: m[FAILED.format("not_connected")] >
+                          before[FAILED.format("not_connected")])
+    finally:
+        redis.resume()
+    m = await wait_metric(a, "the command connection is made again by itself and counted",
+                          lambda m: m[up("command")] == 1 and
+                          m['herald_redis_reconnects_total{role="command"}'] >
+                          before['herald_redis_reconnects_total{role="command"}'])
+
+
 CASES = [
     ("two nodes: a publish through either node reaches subscribers on both, in one order",
      two_nodes_one_order, False),
@@ -259,6 +349,8 @@ CASES = [
      restart_with_persistence, True),
     ("Redis paused 3 s: publishes fail fast (501), clients stay, all resumes by itself",
      pause_and_resume, False),
+    ("herald_redis_* metrics: connections, commands, round trips, pub/sub, failures, reconnects",
+     redis_metrics, False),
 ]
 
 

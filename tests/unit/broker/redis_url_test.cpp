@@ -21,6 +21,15 @@ TEST(RedisUrl, HostPortDbUserAndPassword) {
   EXPECT_EQ(full->port, 7000);
   EXPECT_EQ(full->db, 3);
 
+  EXPECT_FALSE(full->tls);
+  auto tls = parse_redis_url("rediss://herald:pw@redis.internal:6380/2");
+  ASSERT_TRUE(tls.ok()) << tls.error();
+  EXPECT_TRUE(tls->tls);
+  EXPECT_EQ(tls->host, "redis.internal");
+  EXPECT_EQ(tls->port, 6380);
+  EXPECT_EQ(tls->password, "pw");
+  EXPECT_EQ(tls->db, 2);
+
   auto pass_only = parse_redis_url("redis://:pw@localhost/");
   ASSERT_TRUE(pass_only.ok());
   EXPECT_TRUE(pass_only->user.empty());
@@ -36,7 +45,7 @@ TEST(RedisUrl, HostPortDbUserAndPassword) {
 
 TEST(RedisUrl, RefusesWhatItCannotUse) {
   for (const char* bad :
-       {"http://x:1", "rediss://x:1", "redis://", "redis://h:0", "redis://h:70000",
+       {"http://x:1", "redisss://x:1", "redis://", "rediss://", "redis://h:0", "redis://h:70000",
         "redis://h:12ab", "redis://h/x", "redis://u:%zz@h", "redis://[::1"}) {
     EXPECT_FALSE(parse_redis_url(bad).ok()) << bad;
   }

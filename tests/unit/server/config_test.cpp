@@ -97,6 +97,29 @@ TEST(Config, RedisBrokerSettings) {
   EXPECT_FALSE(validate(bad).ok()) << "braces would break the keys' hash tags";
 }
 
+TEST(Config, RedisTlsSettings) {
+  TempFile f(
+      "broker: redis\nredis_url: \"rediss://:pw@10.1.2.3:6380\"\nredis_tls_ca: /etc/ca.pem\n"
+      "redis_tls_cert: /etc/c.pem\nredis_tls_key: /etc/k.pem\n");
+  ServeConfig cfg;
+  ASSERT_TRUE(load_config_file(f.path(), cfg).ok());
+  EXPECT_EQ(cfg.server.redis_tls_ca, "/etc/ca.pem");
+  EXPECT_EQ(cfg.server.redis_tls_cert, "/etc/c.pem");
+  EXPECT_EQ(cfg.server.redis_tls_key, "/etc/k.pem");
+  EXPECT_TRUE(validate(cfg).ok()) << validate(cfg).error();
+  std::string text = describe(cfg);
+  EXPECT_NE(text.find("(set, with a password) rediss://10.1.2.3:6380/0"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("redis_tls_ca: \"/etc/ca.pem\""), std::string::npos) << text;
+
+  ServeConfig bad = cfg;
+  bad.server.redis_tls_key.clear();
+  EXPECT_FALSE(validate(bad).ok()) << "a client certificate needs its key";
+  bad = cfg;
+  bad.server.redis_url = "redis://10.1.2.3:6380";
+  EXPECT_FALSE(validate(bad).ok()) << "TLS settings with no rediss:// URL would be plaintext";
+}
+
 // Named namespaces inherit what they leave out from default_namespace, whichever comes first in
 // the file.
 TEST(Config, NamespacesInheritFromTheDefaultNamespace) {
