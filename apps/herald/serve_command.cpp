@@ -235,7 +235,8 @@ void add_serve_flags(CLI::App* cmd, ServeFlags& f) {
   cmd->add_option("--broker", f.broker,
                   "memory (this process, one node) or redis (several nodes share --redis)");
   cmd->add_option("--redis", f.redis_url,
-                  "redis://[user:pass@]host:port/db: channels in Redis (implies --broker redis); "
+                  "redis[s]://[user:pass@]host:port/db: channels in Redis (implies --broker redis; "
+                  "rediss: TLS, see redis_tls_ca); "
                   "repeat it for several independent Redis sharing the channels");
   cmd->add_flag("--redis-cluster", f.redis_cluster,
                 "--redis names seed nodes of a Redis Cluster (masters and slots read at start)");
