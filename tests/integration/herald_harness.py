@@ -193,6 +193,30 @@ class Herald:
 _live_servers = set()
 
 
+def run_cases(title, herald, cases, run):
+    """The case loop of the suites that set up their own servers (Redis, several nodes):
+    run(case) sets up, runs and tears down one case (a tuple whose first item is its name);
+    every server it started is killed after it. Reports like Suite; exits 1 if any failed."""
+    failures = []
+    print(f"== {title}: {len(cases)} cases against {herald}", flush=True)
+    for case in cases:
+        name = case[0]
+        clear_steps()
+        t0 = time.monotonic()
+        try:
+            run(case)
+            print(f"  ok   {name}  ({time.monotonic() - t0:.2f}s)", flush=True)
+        except BaseException as e:  # noqa: BLE001 - report every failure the same way
+            failures.append(name)
+            Suite._report(name, e, None, t0)
+        finally:
+            _kill_all_servers()
+    if failures:
+        print(f"== {title}: {len(failures)} of {len(cases)} FAILED", flush=True)
+        sys.exit(1)
+    print(f"== {title}: all {len(cases)} passed", flush=True)
+
+
 def _kill_all_servers():
     for s in list(_live_servers):
         try:

@@ -15,15 +15,13 @@ import json
 import os
 import subprocess
 import sys
-import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import herald_redis  # noqa: E402
-from herald_checks import Failure, check, clear_steps, current_step, recent_steps, step  # noqa: E402
+from herald_checks import check, step  # noqa: E402
 from herald_cluster import start_nodes  # noqa: E402
-from herald_harness import _kill_all_servers  # noqa: E402
+from herald_harness import run_cases  # noqa: E402
 
 
 def ws_url(node):
@@ -110,33 +108,16 @@ def main():
     if not herald_redis.available():
         print("FAIL: redis-server not found (scripts/deps --test installs it)", flush=True)
         sys.exit(1)
-    failures = []
     cases = [c for c in CASES if not opts.k or any(k in c[0] for k in opts.k)]
-    print(f"== bench on a cluster: {len(cases)} cases against {opts.herald}", flush=True)
-    for name, fn in cases:
-        clear_steps()
-        redis = herald_redis.RedisServer().start()
-        t0 = time.monotonic()
-        try:
-            fn(opts.herald, redis)
-            print(f"  ok   {name}  ({time.monotonic() - t0:.2f}s)", flush=True)
-        except BaseException as e:  # noqa: BLE001 - report every failure the same way
-            failures.append(name)
-            print(f"  FAIL {name}  ({time.monotonic() - t0:.2f}s)", flush=True)
-            if isinstance(e, Failure):
-                print(f"    {e}", flush=True)
-            else:
-                print(f"    in step '{current_step()}': {type(e).__name__}: {e}", flush=True)
-                print("    " + "".join(traceback.format_exception(e)[-4:]), flush=True)
-            print(f"    last steps: {' -> '.join(recent_steps())}", flush=True)
-        finally:
-            _kill_all_servers()
-            redis.stop()
-    if failures:
-        print(f"== bench on a cluster: {len(failures)} of {len(cases)} FAILED", flush=True)
-        sys.exit(1)
-    print(f"== bench on a cluster: all {len(cases)} passed", flush=True)
 
+    def run(case):
+        redis = herald_redis.RedisServer().start()
+        try:
+            case[1](opts.herald, redis)
+        finally:
+            redis.stop()
+
+    run_cases("bench on a cluster", opts.herald, cases, run)
 
 if __name__ == "__main__":
     main()

@@ -33,7 +33,6 @@ import re
 import signal
 import sys
 import time
-import traceback
 
 import websockets
 
@@ -42,10 +41,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import herald_cluster  # noqa: E402
 import herald_links  # noqa: E402
 import herald_redis  # noqa: E402
-from herald_checks import Failure, check, clear_steps, current_step, recent_steps, step  # noqa: E402
+from herald_checks import Failure, check, step  # noqa: E402
 from herald_cluster import (LEASE_S, Follower, Publisher, api, expect_exact, get,  # noqa: E402
                             start_nodes, wait_until)
-from herald_harness import _kill_all_servers  # noqa: E402
+from herald_harness import _kill_all_servers, run_cases  # noqa: E402
 from test_protocol import Client  # noqa: E402
 
 
@@ -500,43 +499,27 @@ def main():
     if not herald_redis.available():
         print("FAIL: redis-server not found (scripts/deps --test installs it)", flush=True)
         sys.exit(1)
-    failures = []
     all_cases = CASES + (SHARDED_CASES if opts.redis != "single" else []) + (
         CLUSTER_CASES if opts.redis == "cluster" else [])
     cases = [c for c in all_cases if not opts.k or any(k in c[0] for k in opts.k)]
-    print(f"== cluster (three nodes on {opts.redis} Redis): {len(cases)} cases against "
-          f"{opts.herald}", flush=True)
-    for name, fn, wants_redis in cases:
-        clear_steps()
+
+    def run(case):
+        _, fn, wants_redis = case
         redis = [herald_redis.RedisServer(cluster=opts.redis == "cluster").start()
                  for _ in range(1 if opts.redis == "single" else 3)]
-        urls = [r.url for r in redis]
-        if opts.redis == "cluster":
-            herald_redis.create_cluster(redis)
-            herald_cluster.CLUSTER = True
-        t0 = time.monotonic()
         try:
+            urls = [r.url for r in redis]
+            if opts.redis == "cluster":
+                herald_redis.create_cluster(redis)
+                herald_cluster.CLUSTER = True
             args = (opts.herald, urls, redis) if wants_redis else (opts.herald, urls)
             asyncio.run(asyncio.wait_for(fn(*args), 150))
-            print(f"  ok   {name}  ({time.monotonic() - t0:.2f}s)", flush=True)
-        except BaseException as e:  # noqa: BLE001 - report every failure the same way
-            failures.append(name)
-            print(f"  FAIL {name}  ({time.monotonic() - t0:.2f}s)", flush=True)
-            if isinstance(e, Failure):
-                print(f"    {e}", flush=True)
-            else:
-                print(f"    in step '{current_step()}': {type(e).__name__}: {e}", flush=True)
-                print("    " + "".join(traceback.format_exception(e)[-4:]), flush=True)
-            print(f"    last steps: {' -> '.join(recent_steps())}", flush=True)
         finally:
-            _kill_all_servers()
+            _kill_all_servers()  # before their Redis
             for r in redis:
                 r.stop()
-    if failures:
-        print(f"== cluster: {len(failures)} of {len(cases)} FAILED", flush=True)
-        sys.exit(1)
-    print(f"== cluster: all {len(cases)} passed", flush=True)
 
+    run_cases(f"cluster (three nodes on {opts.redis} Redis)", opts.herald, cases, run)
 
 if __name__ == "__main__":
     main()

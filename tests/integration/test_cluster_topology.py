@@ -25,15 +25,14 @@ import os
 import subprocess
 import sys
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import herald_cluster  # noqa: E402
 import herald_redis  # noqa: E402
-from herald_checks import Failure, check, clear_steps, current_step, recent_steps, step  # noqa: E402
+from herald_checks import Failure, check, step  # noqa: E402
 from herald_cluster import Follower, Publisher, api, expect_exact, start_nodes  # noqa: E402
-from herald_harness import _kill_all_servers  # noqa: E402
+from herald_harness import _kill_all_servers, run_cases  # noqa: E402
 
 MOVED_SLOTS = 100
 
@@ -207,35 +206,19 @@ def main():
         print("FAIL: redis-server not found (scripts/deps --test installs it)", flush=True)
         sys.exit(1)
     herald_cluster.CLUSTER = True
-    failures = []
     cases = [c for c in CASES if not opts.k or any(k in c[0] for k in opts.k)]
-    print(f"== cluster topology: {len(cases)} cases against {opts.herald}", flush=True)
-    for name, fn in cases:
-        clear_steps()
+
+    def run(case):
         redis = [herald_redis.RedisServer(cluster=True).start() for _ in range(3)]
-        t0 = time.monotonic()
         try:
             herald_redis.create_cluster(redis)
-            asyncio.run(asyncio.wait_for(fn(opts.herald, redis), 240))
-            print(f"  ok   {name}  ({time.monotonic() - t0:.2f}s)", flush=True)
-        except BaseException as e:  # noqa: BLE001 - report every failure the same way
-            failures.append(name)
-            print(f"  FAIL {name}  ({time.monotonic() - t0:.2f}s)", flush=True)
-            if isinstance(e, Failure):
-                print(f"    {e}", flush=True)
-            else:
-                print(f"    in step '{current_step()}': {type(e).__name__}: {e}", flush=True)
-                print("    " + "".join(traceback.format_exception(e)[-4:]), flush=True)
-            print(f"    last steps: {' -> '.join(recent_steps())}", flush=True)
+            asyncio.run(asyncio.wait_for(case[1](opts.herald, redis), 240))
         finally:
-            _kill_all_servers()
+            _kill_all_servers()  # before their Redis
             for r in redis:
                 r.stop()
-    if failures:
-        print(f"== cluster topology: {len(failures)} of {len(cases)} FAILED", flush=True)
-        sys.exit(1)
-    print(f"== cluster topology: all {len(cases)} passed", flush=True)
 
+    run_cases("cluster topology", opts.herald, cases, run)
 
 if __name__ == "__main__":
     main()

@@ -26,15 +26,14 @@ import shutil
 import subprocess
 import sys
 import time
-import traceback
 import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import herald_redis  # noqa: E402
-from herald_checks import Failure, check, clear_steps, current_step, recent_steps, step  # noqa: E402
-from herald_harness import Herald, _kill_all_servers  # noqa: E402
+from herald_checks import Failure, check, current_step, step  # noqa: E402
+from herald_harness import Herald, run_cases  # noqa: E402
 from test_protocol import Client, expect_consecutive  # noqa: E402
 
 
@@ -362,33 +361,17 @@ def main():
     if not herald_redis.available():
         print("FAIL: redis-server not found (scripts/deps --test installs it)", flush=True)
         sys.exit(1)
-    failures = []
     cases = [c for c in CASES if not opts.k or any(k in c[0] for k in opts.k)]
-    print(f"== redis (several nodes): {len(cases)} cases against {opts.herald}", flush=True)
-    for name, fn, persistent in cases:
-        clear_steps()
+
+    def run(case):
+        _, fn, persistent = case
         redis = herald_redis.RedisServer(persistent=persistent).start()
-        t0 = time.monotonic()
         try:
             asyncio.run(asyncio.wait_for(fn(opts.herald, redis), 90))
-            print(f"  ok   {name}  ({time.monotonic() - t0:.2f}s)", flush=True)
-        except BaseException as e:  # noqa: BLE001 - report every failure the same way
-            failures.append(name)
-            print(f"  FAIL {name}  ({time.monotonic() - t0:.2f}s)", flush=True)
-            if isinstance(e, Failure):
-                print(f"    {e}", flush=True)
-            else:
-                print(f"    in step '{current_step()}': {type(e).__name__}: {e}", flush=True)
-                print("    " + "".join(traceback.format_exception(e)[-4:]), flush=True)
-            print(f"    last steps: {' -> '.join(recent_steps())}", flush=True)
         finally:
-            _kill_all_servers()
             redis.stop()
-    if failures:
-        print(f"== redis: {len(failures)} of {len(cases)} FAILED", flush=True)
-        sys.exit(1)
-    print(f"== redis: all {len(cases)} passed", flush=True)
 
+    run_cases("redis (several nodes)", opts.herald, cases, run)
 
 if __name__ == "__main__":
     main()

@@ -29,15 +29,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import herald_redis  # noqa: E402
-from herald_checks import Failure, check, clear_steps, current_step, recent_steps, step  # noqa: E402
-from herald_harness import Herald, _kill_all_servers  # noqa: E402
+from herald_checks import Failure, check, current_step, step  # noqa: E402
+from herald_harness import Herald, _kill_all_servers, run_cases  # noqa: E402
 from test_protocol import Client, expect_consecutive  # noqa: E402
 from test_redis import api, drain, metrics  # noqa: E402
 
@@ -263,36 +262,20 @@ def main():
     if not herald_redis.available() or shutil.which("openssl") is None:
         print("FAIL: redis-server and openssl are needed (scripts/deps --test)", flush=True)
         sys.exit(1)
-    failures = []
     cases = [c for c in CASES if not opts.k or any(k in c[0] for k in opts.k)]
-    print(f"== redis tls: {len(cases)} cases against {opts.herald}", flush=True)
-    for name, fn in cases:
-        clear_steps()
+
+    def run(case):
         work = tempfile.mkdtemp(prefix="herald-redis-tls-")
-        t0 = time.monotonic()
         try:
             pki = Pki(work, "test-ca")
             other = Pki(work, "other-ca")
-            asyncio.run(asyncio.wait_for(fn(opts.herald, work, pki, other), 60))
-            print(f"  ok   {name}  ({time.monotonic() - t0:.2f}s)", flush=True)
-        except BaseException as e:  # noqa: BLE001 - report every failure the same way
-            failures.append(name)
-            print(f"  FAIL {name}  ({time.monotonic() - t0:.2f}s)", flush=True)
-            if isinstance(e, Failure):
-                print(f"    {e}", flush=True)
-            else:
-                print(f"    in step '{current_step()}': {type(e).__name__}: {e}", flush=True)
-                print("    " + "".join(traceback.format_exception(e)[-4:]), flush=True)
-            print(f"    last steps: {' -> '.join(recent_steps())}", flush=True)
+            asyncio.run(asyncio.wait_for(case[1](opts.herald, work, pki, other), 60))
         finally:
-            _kill_all_servers()
+            _kill_all_servers()  # before their Redis
             herald_redis._stop_all()
             shutil.rmtree(work, ignore_errors=True)
-    if failures:
-        print(f"== redis tls: {len(failures)} of {len(cases)} FAILED", flush=True)
-        sys.exit(1)
-    print(f"== redis tls: all {len(cases)} passed", flush=True)
 
+    run_cases("redis tls", opts.herald, cases, run)
 
 if __name__ == "__main__":
     main()
