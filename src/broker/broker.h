@@ -113,6 +113,26 @@ class NodeSink {
   virtual void on_node_message(std::string_view from, std::string_view payload) = 0;
 };
 
+// Receives the holds (Broker::hold) that ended without a release: their last holder was a node
+// that stopped renewing them (it died, or lost Redis for longer than the lease). Exactly one
+// node of the cluster is told of each, in batches (what one sweep ended).
+// Thread: the broker's own (the Redis loop): it must not block.
+class HoldSink {
+ public:
+  virtual ~HoldSink() = default;
+  virtual void on_holds_abandoned(std::vector<std::string> keys) = 0;
+};
+
+// What a hold() or release() found.
+struct HoldChange {
+  // hold: no other live node held the key (this node is its first holder). release: no node
+  // holds it any more (this node was its last).
+  bool decisive = false;
+  // hold only: the key had holders whose leases had all ended, which nobody reported yet (this
+  // node reports their end before its own start; HoldSink is not told of them).
+  bool ended_before = false;
+};
+
 struct HistoryOptions {
   uint64_t max_publications = 1000;  // per channel; older ones are dropped (0: no history)
   int64_t ttl_ms = 0;                // 0: kept until pushed out by max_publications
@@ -191,6 +211,27 @@ class Broker {
     done(true);
   }
   virtual void user_release(std::string_view /*user*/, std::string_view /*client*/) {}
+
+  // Holds spanning every node, for what a cluster must decide once (the Pusher webhooks: a
+  // channel occupied, a presence member present). A node calls hold(key) when its own reason to
+  // hold key begins and release(key) when it ends, at most one hold in force per key and node,
+  // in order from one loop (a key's calls from one loop are answered in the order made). A
+  // node's holds are leased and renewed with its presence. done gets an Error when the broker is
+  // unavailable (the caller decides: the Pusher webhooks then report the change themselves; the
+  // hold still counts, renewed once the broker is back). A broker of one node has no other
+  // holder: every hold is the first and every release the last, answered at once.
+  // Thread: a loop's; done on it.
+  using HoldCallback = std::function<void(Result<HoldChange>)>;
+  virtual void hold(int loop_index, std::string_view /*key*/, HoldCallback done) {
+    (void)loop_index;
+    done(HoldChange{true, false});
+  }
+  virtual void release(int loop_index, std::string_view /*key*/, HoldCallback done) {
+    (void)loop_index;
+    done(HoldChange{true, false});
+  }
+  // Set before the loops run (a broker of one node never calls it).
+  virtual void set_hold_sink(HoldSink* /*sink*/) {}
 
   // The nodes of a cluster and messages between them, for what spans every node: the server
   // API's questions and orders (disconnect a user, count clients and channels) and the commands

@@ -49,9 +49,14 @@
 // listens on two pub/sub channels, its own and every node's, for the messages of the server's
 // cluster layer (Broker::send_to_node).
 //
+// Holds (Broker::hold, for what is decided once per cluster): a zset of leases per key on the
+// home shard, renewed with the presence; every node sweeps for keys whose holders all stopped
+// renewing, and the one whose sweep ends such a key tells its HoldSink.
+//
 // Files: redis_broker.cpp (start, scripts, publish, history, connections),
 // redis_broker_stream.cpp (subscriptions and the fan-out stream), redis_broker_presence.cpp,
-// redis_broker_nodes.cpp, redis_broker_topology.cpp (a Redis Cluster changing after the start).
+// redis_broker_nodes.cpp, redis_broker_topology.cpp (a Redis Cluster changing after the start),
+// redis_broker_holds.cpp.
 // Thread: Broker methods from any hub loop (they post to the Redis loop); start()/stop() from
 // the thread that owns the broker.
 
@@ -137,6 +142,9 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
   std::vector<std::string> nodes() const override;
   void set_node_sink(NodeSink* sink) override { node_sink_ = sink; }
   void send_to_node(std::string_view to, std::string payload) override;
+  void hold(int loop_index, std::string_view key, HoldCallback done) override;
+  void release(int loop_index, std::string_view key, HoldCallback done) override;
+  void set_hold_sink(HoldSink* sink) override { hold_sink_ = sink; }
 
   // How often a node renews its entry in the zset of nodes, and how long the entry lasts.
   static constexpr uint32_t kNodeAnnounceMs = 2'000;
@@ -271,6 +279,11 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
   void refresh_users();
   void forget_user_client(const std::string& user, const std::string& client);
   std::string user_key(std::string_view user) const;
+  // Holds over every node (redis_broker_holds.cpp), on the home shard.
+  std::string holds_key() const;
+  std::string holders_key(std::string_view key) const;
+  void refresh_holds();
+  void sweep_holds();
   std::string new_epoch();  // random, 16 hex digits
   static int64_t meta_ttl(const HistoryOptions& h);
 
@@ -299,6 +312,9 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
   std::unordered_map<std::string, std::unordered_set<std::string>> user_clients_;
   // Presence members added through this node, renewed every lease/3: channel -> client -> info.
   std::unordered_map<std::string, std::unordered_map<std::string, std::string>> members_;
+  // Keys this node holds (Broker::hold), renewed with the presence; where ended holds are told.
+  std::unordered_set<std::string> held_;
+  HoldSink* hold_sink_ = nullptr;
   class RefreshTimer;
   std::unique_ptr<RefreshTimer> refresh_timer_;
   // Runs a function every `every_ms` on the Redis loop. Thread: the Redis loop.

@@ -188,9 +188,10 @@ bool RedisBroker::announces(std::string_view channel) const {
   return policy_ && policy_(channel).announce_presence;
 }
 
-// Every lease/3: renews the leases of this node's members, and sweeps the channels this node
-// follows for subscribers whose namespace announces leaves, so the members of a node that died
-// leave (and their leaves are pushed here) at most lease + lease/3 after it stopped renewing.
+// Every lease/3: renews the leases of this node's members (and its users' connections and its
+// holds), and sweeps the channels this node follows for subscribers whose namespace announces
+// leaves, so the members of a node that died leave (and their leaves are pushed here) at most
+// lease + lease/3 after it stopped renewing; the holds of such a node end as soon.
 void RedisBroker::refresh_presence() {
   using Clients = std::unordered_map<std::string, std::string>;
   auto refresh = [this](const std::string& name, const Clients* clients) {
@@ -209,6 +210,8 @@ void RedisBroker::refresh_presence() {
     refresh(name, &clients);
   }
   refresh_users();
+  refresh_holds();
+  sweep_holds();
   for (const auto& [name, c] : channels_) {
     if (c.state == NodeChannel::State::kLive && !members_.contains(name) && announces(name)) {
       refresh(name, nullptr);

@@ -258,6 +258,63 @@ constexpr std::string_view kUserRefresh =
     "redis.call('PEXPIRE', KEYS[1], lease * 2)\n"
     "return 1\n";
 
+// Holds over every node (Broker::hold): a zset per key (node -> lease end) and an index zset
+// (key -> the latest lease end of its holders), so that a sweep finds the keys whose holders all
+// stopped renewing.
+constexpr std::string_view kHoldAcquire =
+    HERALD_LUA_COMMON
+    "local now = now_ms()\n"
+    "local until_ms = now + tonumber(ARGV[2])\n"
+    "local ended = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)\n"
+    "local mine = redis.call('ZSCORE', KEYS[1], ARGV[1])\n"
+    "local others = redis.call('ZCARD', KEYS[1]) - (mine and 1 or 0)\n"
+    "redis.call('ZADD', KEYS[1], until_ms, ARGV[1])\n"
+    "redis.call('ZADD', KEYS[2], 'GT', until_ms, ARGV[3])\n"
+    "if others > 0 then return 0 end\n"
+    "if ended > 0 then return 2 end\n"
+    "return 1\n";
+
+// A key no longer in the index was ended by a sweep (and reported there): not decisive here.
+constexpr std::string_view kHoldRelease =
+    HERALD_LUA_COMMON
+    "local now = now_ms()\n"
+    "if not redis.call('ZSCORE', KEYS[2], ARGV[2]) then return 0 end\n"
+    "redis.call('ZREM', KEYS[1], ARGV[1])\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)\n"
+    "if redis.call('ZCARD', KEYS[1]) > 0 then return 0 end\n"
+    "redis.call('DEL', KEYS[1])\n"
+    "redis.call('ZREM', KEYS[2], ARGV[2])\n"
+    "return 1\n";
+
+constexpr std::string_view kHoldsExpired =
+    HERALD_LUA_COMMON
+    "return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now_ms(), 'LIMIT', 0, "
+    "tonumber(ARGV[1]))\n";
+
+// Ends one key found in the sweep unless a holder renewed it meanwhile (then its index entry
+// gets the holders' latest lease end back).
+constexpr std::string_view kHoldEnd =
+    HERALD_LUA_COMMON
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now_ms())\n"
+    "if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 0 end\n"
+    "local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')\n"
+    "if #last > 0 then\n"
+    "  redis.call('ZADD', KEYS[2], last[2], ARGV[1])\n"
+    "  return 0\n"
+    "end\n"
+    "redis.call('DEL', KEYS[1])\n"
+    "redis.call('ZREM', KEYS[2], ARGV[1])\n"
+    "return 1\n";
+
+constexpr std::string_view kHoldRefresh =
+    HERALD_LUA_COMMON
+    "local until_ms = now_ms() + tonumber(ARGV[2])\n"
+    "for i = 2, #KEYS do\n"
+    "  redis.call('ZADD', KEYS[i], until_ms, ARGV[1])\n"
+    "  redis.call('ZADD', KEYS[1], 'GT', until_ms, ARGV[i + 1])\n"
+    "end\n"
+    "return 1\n";
+
 Script make(std::string_view name, std::string_view text) {
   return Script{name, text, sha1_hex(text)};
 }
@@ -328,6 +385,31 @@ const Script& user_admit() {
 
 const Script& user_refresh() {
   static const Script kScript = make("user_refresh", kUserRefresh);
+  return kScript;
+}
+
+const Script& hold_acquire() {
+  static const Script kScript = make("hold_acquire", kHoldAcquire);
+  return kScript;
+}
+
+const Script& hold_release() {
+  static const Script kScript = make("hold_release", kHoldRelease);
+  return kScript;
+}
+
+const Script& holds_expired() {
+  static const Script kScript = make("holds_expired", kHoldsExpired);
+  return kScript;
+}
+
+const Script& hold_end() {
+  static const Script kScript = make("hold_end", kHoldEnd);
+  return kScript;
+}
+
+const Script& hold_refresh() {
+  static const Script kScript = make("hold_refresh", kHoldRefresh);
   return kScript;
 }
 

@@ -51,6 +51,22 @@ const Script& user_admit();
 // KEYS: as user_admit. ARGV: lease ms, then clients: renews their leases.
 const Script& user_refresh();
 
+// Holds over every node (Broker::hold). KEYS: the key's zset of holders (node -> lease end),
+// the index zset (key -> latest lease end). hold_acquire ARGV: node id, lease ms, key: drops the
+// ended holders, adds the node; returns 0 (another node holds it), 1 (the first holder) or 2
+// (the first, after holders that ended unreported). hold_release ARGV: node id, key: returns 1
+// when no holder is left (the key is gone), 0 otherwise or when a sweep ended it already.
+const Script& hold_acquire();
+const Script& hold_release();
+// KEYS: the index. ARGV: how many at most. The keys whose every holder's lease ended.
+const Script& holds_expired();
+// KEYS: as hold_acquire. ARGV: key. Returns 1 when the key ended here (the caller reports it),
+// 0 when a holder is alive again or another node ended it.
+const Script& hold_end();
+// KEYS: the index, then the zsets of holders. ARGV: node id, lease ms, then the keys, in the
+// order of their zsets: renews the node's leases (and puts back any that Redis lost).
+const Script& hold_refresh();
+
 // The same script for a Redis Cluster: its PUBLISHes to a channel's fan-out are SPUBLISH
 // (sharded pub/sub: only the master of the channel's slot carries them, and the channel shares
 // the slot of the keys through the hash tag). Thread: any.

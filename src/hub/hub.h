@@ -114,6 +114,13 @@ class Hub final : public BrokerSink {
   void presence_stats(std::string_view channel, Broker::PresenceStatsCallback done) {
     broker_.presence_stats(loop_, channel, std::move(done));
   }
+  // Holds over every node (Broker::hold): what the Pusher webhooks decide once per cluster.
+  void hold(std::string_view key, Broker::HoldCallback done) {
+    broker_.hold(loop_, key, std::move(done));
+  }
+  void release(std::string_view key, Broker::HoldCallback done) {
+    broker_.release(loop_, key, std::move(done));
+  }
   // The channels m is subscribed to (or subscribing), and how many they are.
   std::vector<std::string> channels_of(ChannelMember* m) const;
   size_t subscription_count(ChannelMember* m) const {

@@ -14,6 +14,7 @@
 // Thread: the loop's own.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -248,7 +249,8 @@ class Endpoint final : public Handler {
   // owner loop (a hash of its name): each loop posts there when its own count of a channel's
   // established Pusher subscriptions goes 0 -> 1 or 1 -> 0, and once per presence member
   // connection established or gone. A loop's posts arrive in order, so the owner's counts never
-  // go below zero, and it alone decides channel_occupied/vacated and member_added/removed.
+  // go below zero, and it alone decides this node's changes; the broker's holds make them the
+  // cluster's (hook_holds.h): channel_occupied/vacated and member_added/removed once per cluster.
   void hook_established(Session& s, const std::string& channel,
                         const Session::Subscription& sub);
   void hook_removed(Session& s, const std::string& channel, const Session::Subscription& sub);
@@ -261,6 +263,7 @@ class Endpoint final : public Handler {
 
  private:
   void client_event(Session& s, const ClientFrame& f);
+  void decide_hook(bool start, const std::string& key, std::function<void(bool)> report);
   void signin(Session& s, const ClientFrame& f);
   void error(Session& s, uint16_t code, std::string_view message);
   void join_presence(Session& s, const std::string& channel);

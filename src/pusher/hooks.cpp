@@ -1,10 +1,11 @@
-// The webhook side of the Pusher endpoint (see endpoint.h, "Webhooks", and webhooks.h): where
-// channel_occupied/vacated, member_added/removed and client_event are decided. Nothing here runs
-// unless an app has a webhook that wants the event.
+// The webhook side of the Pusher endpoint (see endpoint.h, "Webhooks", webhooks.h and
+// hook_holds.h): where channel_occupied/vacated, member_added/removed and client_event are
+// decided. Nothing here runs unless an app has a webhook that wants the event.
 
 #include <functional>
 
 #include "pusher/endpoint.h"
+#include "pusher/hook_holds.h"
 #include "pusher/webhooks.h"
 
 namespace herald::pusher {
@@ -65,40 +66,73 @@ void Endpoint::hook_removed(Session& s, const std::string& channel,
   }
 }
 
+// A change this node saw (start: its first holder of key came, or its last went), made the
+// cluster's through the broker's holds: report(true) for a start that no other node had made,
+// report(false) for an end that leaves no node holding it (and for the unreported end of holders
+// that died, before this node's start). A broker of one node answers at once: every change is
+// the cluster's. When the broker is unavailable, this node reports what it saw.
+void Endpoint::decide_hook(bool start, const std::string& key, std::function<void(bool)> report) {
+  auto decided = [start, report = std::move(report)](Result<broker::HoldChange> r) {
+    if (!r.ok()) {
+      report(start);
+      return;
+    }
+    if (start && r->ended_before) {
+      report(false);
+    }
+    if (r->decisive) {
+      report(start);
+    }
+  };
+  if (start) {
+    host_->hub().hold(key, std::move(decided));
+  } else {
+    host_->hub().release(key, std::move(decided));
+  }
+}
+
 void Endpoint::owner_occupancy(const App& app, const std::string& channel, int delta) {
   Webhooks* hooks = host_->webhooks();
+  if (hooks == nullptr) {
+    return;
+  }
+  auto report = [hooks, app = &app, name = std::string(pusher_channel(app.ns, channel))](bool on) {
+    hooks->send(*app, on ? kHookChannelOccupied : kHookChannelVacated, occupancy_hook(on, name));
+  };
   if (delta > 0) {
-    if (++hook_loops_[channel] == 1 && hooks != nullptr) {
-      hooks->send(app, kHookChannelOccupied, occupancy_hook(true, pusher_channel(app.ns, channel)));
+    if (++hook_loops_[channel] == 1) {
+      decide_hook(true, occupancy_hold(app, channel), std::move(report));
     }
     return;
   }
   auto it = hook_loops_.find(channel);
   if (it != hook_loops_.end() && --it->second == 0) {
     hook_loops_.erase(it);
-    if (hooks != nullptr) {
-      hooks->send(app, kHookChannelVacated, occupancy_hook(false, pusher_channel(app.ns, channel)));
-    }
+    decide_hook(false, occupancy_hold(app, channel), std::move(report));
   }
 }
 
 void Endpoint::owner_member(const App& app, const std::string& channel, const std::string& user,
                             int delta) {
   Webhooks* hooks = host_->webhooks();
+  if (hooks == nullptr) {
+    return;
+  }
+  auto report = [hooks, app = &app, name = std::string(pusher_channel(app.ns, channel)),
+                 user](bool on) {
+    hooks->send(*app, on ? kHookMemberAdded : kHookMemberRemoved, member_hook(on, name, user));
+  };
   std::string key = channel + '\n' + user;
   if (delta > 0) {
-    if (++hook_members_[key] == 1 && hooks != nullptr) {
-      hooks->send(app, kHookMemberAdded, member_hook(true, pusher_channel(app.ns, channel), user));
+    if (++hook_members_[key] == 1) {
+      decide_hook(true, member_hold(app, channel, user), std::move(report));
     }
     return;
   }
   auto it = hook_members_.find(key);
   if (it != hook_members_.end() && --it->second == 0) {
     hook_members_.erase(it);
-    if (hooks != nullptr) {
-      hooks->send(app, kHookMemberRemoved,
-                  member_hook(false, pusher_channel(app.ns, channel), user));
-    }
+    decide_hook(false, member_hold(app, channel, user), std::move(report));
   }
 }
 

@@ -27,6 +27,7 @@
 #include "protocol/api_decoder.h"
 #include "pusher/apps.h"
 #include "pusher/endpoint.h"
+#include "pusher/hook_holds.h"
 #include "pusher/webhooks.h"
 #include "server/limits.h"
 #include "server/liveness.h"
@@ -131,6 +132,8 @@ struct ServerCore {
   std::unique_ptr<Cluster> cluster;
   // Pusher webhooks (null: no app has one). Before the loops: they post events to it.
   std::unique_ptr<pusher::Webhooks> webhooks;
+  // Reports the webhooks' holds that a dead node left (Redis broker); outlives the broker.
+  std::unique_ptr<pusher::AbandonedHooks> abandoned_hooks;
   std::unique_ptr<broker::Broker> broker;
   broker::RedisBroker* redis = nullptr;  // the broker, when it is the Redis one
   std::vector<std::unique_ptr<LoopContext>> loops;

@@ -370,6 +370,12 @@ Result<Ok> Server::start() {
     ro.prefix = core.options.redis_prefix;
     ro.presence_lease_ms = core.options.redis_presence_lease_ms;
     auto rb = std::make_unique<broker::RedisBroker>(loop_ptrs, ro, policy);
+    if (core.webhooks) {
+      // Webhooks are decided once per cluster; the holds of a node that died end here.
+      core.abandoned_hooks =
+          std::make_unique<pusher::AbandonedHooks>(core.pusher_apps, *core.webhooks);
+      rb->set_hold_sink(core.abandoned_hooks.get());
+    }
     if (auto r = rb->start(); !r) {
       return Error{"redis broker: " + r.error()};
     }

@@ -5,55 +5,16 @@
 // channel list and terminate_connections answer for every node, whichever node gets the request.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import net from 'node:net';
 import { client, connected, next, onCleanup, restClient, server, subscribed, track,
   within } from './harness.mjs';
+import { startRedis } from './redis_server.mjs';
 
 const nodes = [];
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-// redis-server answers PING on `port`.
-async function redisReady(port) {
-  const deadline = Date.now() + 10000;
-  while (Date.now() < deadline) {
-    const ok = await new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => s.write('PING\r\n'));
-      s.on('data', (d) => { s.destroy(); resolve(d.toString().startsWith('+PONG')); });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) {
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`redis-server on ${port} did not answer PING within 10 s`);
-}
-
 before(async () => {
-  const port = await freePort();
-  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '',
-    '--appendonly', 'no'], { stdio: 'ignore' });
-  const redisExited = new Promise((resolve) => redis.on('exit', resolve));
-  onCleanup(async () => {  // after the nodes are stopped
-    if (redis.exitCode === null) {
-      redis.kill('SIGKILL');
-      await within(redisExited, 10000, 'redis-server exits');
-    }
-  });
-  await redisReady(port);
+  const url = await startRedis();
   for (let i = 0; i < 2; i++) {
-    nodes.push(await server(['--broker', 'redis', '--redis', `redis://127.0.0.1:${port}`,
+    nodes.push(await server(['--broker', 'redis', '--redis', url,
       '--redis-prefix', `pusher-it-${process.pid}`]));
   }
 });

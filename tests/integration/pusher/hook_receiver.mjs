@@ -72,11 +72,12 @@ export async function receiver({ statuses = [], hang = false } = {}) {
   };
 }
 
-export async function heraldWith(webhooks, extra = {}, args = []) {
+// extra: more of the app's fields; args: more command-line arguments; yaml: more top-level config.
+export async function heraldWith(webhooks, extra = {}, { args = [], yaml = '' } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-hooks-'));
   const config = path.join(dir, 'herald.yaml');
   const app = { ...HOOK_APP, webhooks, ...extra };
-  fs.writeFileSync(config, `pusher:\n  apps:\n    - ${JSON.stringify(app)}\n`);
+  fs.writeFileSync(config, `${yaml}pusher:\n  apps:\n    - ${JSON.stringify(app)}\n`);
   const s = await startHerald(['--config', config, ...args]);
   onCleanup(async () => {
     await s.stop().catch(() => {});

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <mutex>
 
 #include "broker/redis_connection.h"
 #include "broker_fixture.h"
@@ -28,12 +29,16 @@ class RedisBrokerTest : public BrokerTest {
     std::vector<std::unique_ptr<RecordingSink>> sinks;
     std::unique_ptr<RedisBroker> broker;
   };
-  std::unique_ptr<Node> second_node(const std::string& url) {
+  // lease_ms: of its presence and holds (renewed, and swept, every lease/3).
+  std::unique_ptr<Node> second_node(const std::string& url, uint32_t lease_ms = 60'000,
+                                    HoldSink* holds = nullptr) {
     auto node = std::make_unique<Node>();
     RedisBrokerOptions options;
     options.shards = {parse_redis_url(url).value()};
     options.prefix = prefix();
+    options.presence_lease_ms = lease_ms;
     node->broker = std::make_unique<RedisBroker>(node->loops.pointers(), options);
+    node->broker->set_hold_sink(holds);
     for (int i = 0; i < 2; ++i) {
       node->sinks.push_back(std::make_unique<RecordingSink>());
       node->broker->attach(i, node->sinks.back().get());
@@ -42,6 +47,20 @@ class RedisBrokerTest : public BrokerTest {
     node->loops.start();
     EXPECT_TRUE(wait_until([&] { return node->broker->ready(); }));
     return node;
+  }
+
+  // hold (or release) of key through node n's loop 0, and its answer.
+  static Result<HoldChange> change(Node& n, bool hold, const std::string& key) {
+    std::promise<Result<HoldChange>> p;
+    n.loops.on_loop(0, [&] {
+      auto done = [&](Result<HoldChange> r) { p.set_value(std::move(r)); };
+      if (hold) {
+        n.broker->hold(0, key, done);
+      } else {
+        n.broker->release(0, key, done);
+      }
+    });
+    return p.get_future().get();
   }
 
   Result<PublishResult> try_publish(int from, const std::string& channel) {
@@ -343,6 +362,76 @@ TEST_F(RedisBrokerTest, APausedRedisFailsFastAndEverythingResumes) {
     return lost || (!r.empty() && r.back() == h.top.offset);
   })) << "either every publication arrived live, or the loop was told to recover";
   redis_broker()->stop();
+}
+
+// Holds over every node: of two nodes holding a key, the first to hold is told it is the first
+// and the last to release that it is the last; the others are told neither.
+TEST_F(RedisBrokerTest, AHoldIsDecidedOnceOverTheNodes) {
+  auto a = second_node(shared_redis().url());
+  auto b = second_node(shared_redis().url());
+  auto first = change(*a, true, "k");
+  ASSERT_TRUE(first.ok()) << first.error();
+  EXPECT_TRUE(first->decisive);
+  EXPECT_FALSE(first->ended_before);
+  EXPECT_FALSE(change(*b, true, "k")->decisive) << "a holds it already";
+  EXPECT_FALSE(change(*a, false, "k")->decisive) << "b still holds it";
+  EXPECT_TRUE(change(*b, false, "k")->decisive) << "nobody holds it now";
+  EXPECT_TRUE(change(*a, true, "k")->decisive) << "a key that ended can start again";
+  EXPECT_TRUE(change(*a, false, "k")->decisive);
+  EXPECT_TRUE(change(*b, true, "other")->decisive) << "keys are independent";
+  EXPECT_TRUE(change(*b, false, "other")->decisive);
+}
+
+struct RecordingHolds final : HoldSink {
+  void on_holds_abandoned(std::vector<std::string> keys) override {
+    std::lock_guard lock(mutex);
+    for (auto& k : keys) {
+      ended.push_back(std::move(k));
+    }
+  }
+  std::vector<std::string> taken() {
+    std::lock_guard lock(mutex);
+    return ended;
+  }
+  std::mutex mutex;
+  std::vector<std::string> ended;
+};
+
+// A node that stops renewing (it died) never releases: after its lease, exactly one surviving
+// node ends its holds and tells its sink, and a key another node still holds is not ended. A
+// node that holds a key whose holders all died unreported is told so (ended_before).
+TEST_F(RedisBrokerTest, TheHoldsOfANodeThatDiedEndOnceOnOneSurvivor) {
+  RecordingHolds seen_c;
+  RecordingHolds seen_d;
+  auto c = second_node(shared_redis().url(), 1'000, &seen_c);
+  auto d = second_node(shared_redis().url(), 1'000, &seen_d);
+  auto dying = second_node(shared_redis().url(), 1'000);
+  ASSERT_TRUE(change(*dying, true, "lonely")->decisive);
+  ASSERT_TRUE(change(*dying, true, "shared")->decisive);
+  ASSERT_TRUE(change(*dying, true, "taken-over")->decisive);
+  ASSERT_FALSE(change(*c, true, "shared")->decisive);
+  dying.reset();  // stops without releasing anything, as a killed node
+  // Before any sweep can end it (the sweeps run every lease/3), d takes over one key: its
+  // holder's lease ended unreported, so d is told to report that end before its own start.
+  ASSERT_TRUE(wait_until([&] {
+    auto r = change(*d, true, "taken-over");
+    if (r.ok() && r->ended_before) {
+      return true;
+    }
+    (void)change(*d, false, "taken-over");
+    return false;
+  }, std::chrono::seconds(5)));
+  ASSERT_TRUE(wait_until([&] { return seen_c.taken().size() + seen_d.taken().size() >= 1; },
+                         std::chrono::seconds(10)));
+  std::vector<std::string> all = seen_c.taken();
+  for (auto& k : seen_d.taken()) {
+    all.push_back(k);
+  }
+  EXPECT_EQ(all, std::vector<std::string>{"lonely"}) << "ended once, and only what nobody holds";
+  EXPECT_FALSE(change(*d, true, "shared")->decisive) << "c still holds it, renewed";
+  EXPECT_FALSE(change(*c, false, "shared")->decisive);
+  EXPECT_TRUE(change(*d, false, "shared")->decisive);
+  EXPECT_TRUE(change(*d, false, "taken-over")->decisive);
 }
 
 }  // namespace
