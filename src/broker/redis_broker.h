@@ -282,6 +282,7 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
   // Holds over every node (redis_broker_holds.cpp), on the home shard.
   std::string holds_key() const;
   std::string holders_key(std::string_view key) const;
+  void change_hold(int loop_index, const std::string& name, bool acquire, HoldCallback done);
   void refresh_holds();
   void sweep_holds();
   std::string new_epoch();  // random, 16 hex digits

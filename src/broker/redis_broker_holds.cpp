@@ -41,48 +41,50 @@ std::string RedisBroker::holders_key(std::string_view key) const {
 
 void RedisBroker::hold(int loop_index, std::string_view key, HoldCallback done) {
   io_loop_->post([this, loop_index, name = std::string(key), done = std::move(done)]() mutable {
-    held_.insert(name);  // renewed from now on, even when this call fails
-    RedisConnection& conn = *home().cmd;
-    if (!conn.ready()) {
-      reply<Result<HoldChange>>(loop_index, std::move(done), Error{unavailable(home())});
-      return;
-    }
-    std::vector<std::string> args{holders_key(name), holds_key(), node_id_,
-                                  std::to_string(options_.presence_lease_ms), name};
-    eval(conn, redis_scripts::hold_acquire(), std::move(args), 2,
-         [this, loop_index, done = std::move(done)](Result<Reply> r) mutable {
-           if (!r.ok() || r->type != Type::kInteger) {
-             reply<Result<HoldChange>>(loop_index, std::move(done),
-                                       r.ok() ? bad_reply("hold", *r) : Error{r.error()});
-             return;
-           }
-           reply<Result<HoldChange>>(loop_index, std::move(done),
-                                     HoldChange{r->integer != 0, r->integer == 2});
-         });
+    change_hold(loop_index, name, true, std::move(done));
   });
 }
 
 void RedisBroker::release(int loop_index, std::string_view key, HoldCallback done) {
   io_loop_->post([this, loop_index, name = std::string(key), done = std::move(done)]() mutable {
-    held_.erase(name);
-    RedisConnection& conn = *home().cmd;
-    if (!conn.ready()) {
-      // The hold stays in Redis until its lease ends; a sweep then ends it.
-      reply<Result<HoldChange>>(loop_index, std::move(done), Error{unavailable(home())});
-      return;
-    }
-    std::vector<std::string> args{holders_key(name), holds_key(), node_id_, name};
-    eval(conn, redis_scripts::hold_release(), std::move(args), 2,
-         [this, loop_index, done = std::move(done)](Result<Reply> r) mutable {
-           if (!r.ok() || r->type != Type::kInteger) {
-             reply<Result<HoldChange>>(loop_index, std::move(done),
-                                       r.ok() ? bad_reply("release", *r) : Error{r.error()});
-             return;
-           }
-           reply<Result<HoldChange>>(loop_index, std::move(done),
-                                     HoldChange{r->integer == 1, false});
-         });
+    change_hold(loop_index, name, false, std::move(done));
   });
+}
+
+// A hold is renewed from the call on, even when the call fails (Redis gets it back once it is
+// reachable); a release that fails leaves the hold in Redis until its lease ends and a sweep
+// ends it.
+void RedisBroker::change_hold(int loop_index, const std::string& name, bool acquire,
+                              HoldCallback done) {
+  if (acquire) {
+    held_.insert(name);
+  } else {
+    held_.erase(name);
+  }
+  RedisConnection& conn = *home().cmd;
+  if (!conn.ready()) {
+    reply<Result<HoldChange>>(loop_index, std::move(done), Error{unavailable(home())});
+    return;
+  }
+  std::vector<std::string> args{holders_key(name), holds_key(), node_id_};
+  if (acquire) {
+    args.push_back(std::to_string(options_.presence_lease_ms));
+  }
+  args.push_back(name);
+  eval(conn, acquire ? redis_scripts::hold_acquire() : redis_scripts::hold_release(),
+       std::move(args), 2,
+       [this, loop_index, acquire, done = std::move(done)](Result<Reply> r) mutable {
+         if (!r.ok() || r->type != Type::kInteger) {
+           reply<Result<HoldChange>>(loop_index, std::move(done),
+                                     r.ok() ? bad_reply("hold", *r) : Error{r.error()});
+           return;
+         }
+         // acquire: 0 another node holds it, 1 first, 2 first after unreported ends.
+         // release: 1 last.
+         HoldChange change{acquire ? r->integer != 0 : r->integer == 1,
+                           acquire && r->integer == 2};
+         reply<Result<HoldChange>>(loop_index, std::move(done), change);
+       });
 }
 
 void RedisBroker::refresh_holds() {
