@@ -23,7 +23,9 @@ TEST(PusherHookHolds, KeysParseBackToWhatMadeThem) {
   Apps apps = two_apps();
   const App& a = *apps.by_id("7");
   const App& b = *apps.by_id("app.b-2");
-  HoldKey k = parse_hold(apps, occupancy_hold(b, "pusher-app.b-2:orders"));
+  // A HoldKey's views are into the key: it stays alive while they are read.
+  std::string occupancy = occupancy_hold(b, "pusher-app.b-2:orders");
+  HoldKey k = parse_hold(apps, occupancy);
   EXPECT_EQ(k.app, &b);
   EXPECT_FALSE(k.member);
   EXPECT_EQ(k.channel, "pusher-app.b-2:orders");
@@ -34,7 +36,8 @@ TEST(PusherHookHolds, KeysParseBackToWhatMadeThem) {
   EXPECT_TRUE(k.member);
   EXPECT_EQ(k.channel, "pusher-7:presence-room");
   EXPECT_EQ(k.user, "u:1\nx");
-  EXPECT_EQ(parse_hold(apps, member_hold(a, "c", "")).user, "");
+  std::string no_user = member_hold(a, "c", "");
+  EXPECT_EQ(parse_hold(apps, no_user).user, "");
 }
 
 TEST(PusherHookHolds, OtherKeysParseToNothing) {
