@@ -99,6 +99,11 @@ Result<Ok> RedisBroker::start() {
     }
     refresh_timer_->arm();
     start_nodes();
+    if (cluster()) {
+      topology_timer_ =
+          std::make_unique<Ticker>(*io_loop_, kTopologyCheckMs, [this] { check_topology(); });
+      topology_timer_->arm();
+    }
   });
   thread_ = std::thread([this] { io_loop_->run(); });
   return Ok{};
@@ -110,6 +115,7 @@ void RedisBroker::stop() {
   }
   io_loop_->post([this] {
     refresh_timer_->cancel();
+    topology_timer_.reset();
     stop_nodes();
     for (auto& shard : shards_) {
       shard->cmd->stop();
@@ -387,7 +393,10 @@ void RedisBroker::on_ready(RedisConnection& conn) {
          {&redis_scripts::publish(), &redis_scripts::read(), &redis_scripts::presence_add(),
           &redis_scripts::presence_remove(), &redis_scripts::presence_read(),
           &redis_scripts::presence_refresh(), &redis_scripts::node_announce(),
-          &redis_scripts::user_admit(), &redis_scripts::user_refresh()}) {
+          &redis_scripts::user_admit(), &redis_scripts::user_refresh(),
+          &redis_scripts::hold_acquire(), &redis_scripts::hold_release(),
+          &redis_scripts::holds_expired(), &redis_scripts::hold_end(),
+          &redis_scripts::hold_refresh()}) {
       conn.command({"SCRIPT", "LOAD", (cluster() ? redis_scripts::for_cluster(*script) : *script).text},
                    nullptr);
     }

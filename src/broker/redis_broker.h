@@ -76,6 +76,7 @@
 
 #include "base/string_hash.h"
 #include "broker/broker.h"
+#include "broker/redis_cluster.h"
 #include "broker/redis_connection.h"
 #include "broker/redis_scripts.h"
 #include "net/event_loop.h"
@@ -149,6 +150,8 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
   // How often a node renews its entry in the zset of nodes, and how long the entry lasts.
   static constexpr uint32_t kNodeAnnounceMs = 2'000;
   static constexpr uint32_t kNodeLeaseMs = 6'000;
+  // Redis Cluster: how often a node asks for the slot map while a master with slots is down.
+  static constexpr uint32_t kTopologyCheckMs = 1'000;
 
  private:
   // The node's view of one channel it is subscribed to. Thread: the Redis loop.
@@ -206,6 +209,12 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
   // index of the master it names (added, and started, when this node did not know it), the
   // slot map updated for MOVED; nothing when the error is not a redirection.
   std::optional<uint32_t> follow_redirect(std::string_view error);
+  // The shard of the master at host:port, added (and started) when the node did not know it.
+  uint32_t master_at(std::string_view host, uint16_t port);
+  // While a master with slots is down: asks a master that is up for CLUSTER SLOTS, and takes
+  // the answer (take_cluster_map) once every slot has a master again (a failover is over).
+  void check_topology();
+  void take_cluster_map(const ClusterMap& map);
   void run_when_ready(Shard& shard, bool ok);
   // Redis unsubscribed the node from a channel whose slot moved to another master (a
   // `sunsubscribe` push nobody asked for): subscribe again where the slot is now.
@@ -335,6 +344,8 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
     std::function<void()> action_;
   };
   std::unique_ptr<Ticker> node_timer_;
+  std::unique_ptr<Ticker> topology_timer_;  // Redis Cluster only
+  bool topology_asked_ = false;             // a CLUSTER SLOTS is under way
   std::string node_id_;  // random, 16 hex digits
   NodeSink* node_sink_ = nullptr;
   bool greeted_ = false;  // the other nodes were told this one is up (Redis loop)

@@ -223,6 +223,46 @@ uint16_t cluster_slot(std::string_view key) {
   return static_cast<uint16_t>(crc16(key) % kClusterSlots);
 }
 
+Result<ClusterMap> parse_cluster_slots(const resp::Reply& slots, const RedisUrl& seed) {
+  if (!slots.is_array()) {
+    return Error{seed.address() + ": CLUSTER SLOTS answered " + slots.debug_string()};
+  }
+  ClusterMap map;
+  map.slots.assign(kClusterSlots, UINT32_MAX);
+  for (const resp::Reply& range : slots.elements) {
+    // [first, last, [host, port, id, ...] (the master), replicas...]
+    if (!range.is_array() || range.elements.size() < 3 || !range.elements[2].is_array() ||
+        range.elements[2].elements.size() < 2) {
+      continue;
+    }
+    const resp::Reply& master = range.elements[2];
+    RedisUrl url = seed;
+    url.db = 0;
+    url.host = master.elements[0].str.empty() ? seed.host : master.elements[0].str;
+    url.port = static_cast<uint16_t>(master.elements[1].integer);
+    uint32_t index = 0;
+    while (index < map.masters.size() && map.masters[index].address() != url.address()) {
+      ++index;
+    }
+    if (index == map.masters.size()) {
+      map.masters.push_back(url);
+    }
+    int64_t first = range.elements[0].integer;
+    int64_t last = range.elements[1].integer;
+    for (int64_t s = std::max<int64_t>(first, 0);
+         s <= last && s < static_cast<int64_t>(kClusterSlots); ++s) {
+      map.slots[static_cast<size_t>(s)] = index;
+    }
+  }
+  for (uint32_t s = 0; s < kClusterSlots; ++s) {
+    if (map.slots[s] == UINT32_MAX) {
+      return Error{"redis cluster at " + seed.address() + ": slot " + std::to_string(s) +
+                   " has no master (is the cluster created and ok?)"};
+    }
+  }
+  return map;
+}
+
 Result<ClusterMap> discover_cluster(const std::vector<RedisUrl>& seeds, uint32_t timeout_ms,
                                     const net::TlsContext* tls) {
   std::string tried;
@@ -241,44 +281,10 @@ Result<ClusterMap> discover_cluster(const std::vector<RedisUrl>& seeds, uint32_t
       tried += (tried.empty() ? "" : "; ") + replies.error();
       continue;
     }
-    const resp::Reply& slots = replies->back();
-    if (!slots.is_array()) {
-      tried += (tried.empty() ? "" : "; ") + seed.address() + ": CLUSTER SLOTS answered " +
-               slots.debug_string();
+    auto map = parse_cluster_slots(replies->back(), seed);
+    if (!map.ok()) {
+      tried += (tried.empty() ? "" : "; ") + map.error();
       continue;
-    }
-    ClusterMap map;
-    map.slots.assign(kClusterSlots, UINT32_MAX);
-    for (const resp::Reply& range : slots.elements) {
-      // [first, last, [host, port, id, ...] (the master), replicas...]
-      if (!range.is_array() || range.elements.size() < 3 || !range.elements[2].is_array() ||
-          range.elements[2].elements.size() < 2) {
-        continue;
-      }
-      const resp::Reply& master = range.elements[2];
-      RedisUrl url = seed;
-      url.db = 0;
-      url.host = master.elements[0].str.empty() ? seed.host : master.elements[0].str;
-      url.port = static_cast<uint16_t>(master.elements[1].integer);
-      uint32_t index = 0;
-      while (index < map.masters.size() && map.masters[index].address() != url.address()) {
-        ++index;
-      }
-      if (index == map.masters.size()) {
-        map.masters.push_back(url);
-      }
-      int64_t first = range.elements[0].integer;
-      int64_t last = range.elements[1].integer;
-      for (int64_t s = std::max<int64_t>(first, 0);
-           s <= last && s < static_cast<int64_t>(kClusterSlots); ++s) {
-        map.slots[static_cast<size_t>(s)] = index;
-      }
-    }
-    for (uint32_t s = 0; s < kClusterSlots; ++s) {
-      if (map.slots[s] == UINT32_MAX) {
-        return Error{"redis cluster at " + seed.address() + ": slot " + std::to_string(s) +
-                     " has no master (is the cluster created and ok?)"};
-      }
     }
     return map;
   }

@@ -14,6 +14,7 @@
 
 #include "base/result.h"
 #include "broker/redis_url.h"
+#include "broker/resp.h"
 #include "net/tls_context.h"
 
 namespace herald::broker {
@@ -28,6 +29,11 @@ struct ClusterMap {
   std::vector<RedisUrl> masters;  // with the seed's user, password and no database
   std::vector<uint32_t> slots;    // kClusterSlots entries: index into masters
 };
+
+// A CLUSTER SLOTS reply, read as the map of masters (which inherit the seed's user, password
+// and scheme; a master that says "" is the seed's host); an error when it is not one, or when a
+// slot has no master (a failover not over yet, a cluster not created).
+Result<ClusterMap> parse_cluster_slots(const resp::Reply& slots, const RedisUrl& seed);
 
 // Asks the first seed that answers for CLUSTER SLOTS (timeout per seed), over TLS (tls) for a
 // rediss:// seed; an error names every seed tried, or a slot no master serves. The masters

@@ -60,8 +60,9 @@ class TlsFiles:
 class RedisServer:
     """One redis-server child. Owned by the test; stopped by its pid."""
 
-    def __init__(self, persistent=False, cluster=False, tls=None):
+    def __init__(self, persistent=False, cluster=False, tls=None, node_timeout_ms=5000):
         self.tls = tls
+        self.node_timeout_ms = node_timeout_ms  # a cluster node's cluster-node-timeout
         self.port = free_cluster_port() if cluster else free_port()
         self.proc = None
         self.dir = tempfile.mkdtemp(prefix="herald-redis-")
@@ -104,7 +105,8 @@ class RedisServer:
         if self.cluster:
             # nodes.conf stays in dir: a node started again keeps its id and slots (not its data).
             args += ["--cluster-enabled", "yes", "--cluster-config-file",
-                     os.path.join(self.dir, "nodes.conf"), "--cluster-node-timeout", "5000"]
+                     os.path.join(self.dir, "nodes.conf"), "--cluster-node-timeout",
+                     str(self.node_timeout_ms)]
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         _live.add(self)
@@ -139,6 +141,9 @@ class RedisServer:
         step(f"SIGCONT redis-server (pid {self.proc.pid})")
         self.proc.send_signal(signal.SIGCONT)
 
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
     def stop(self):
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGCONT)
@@ -154,13 +159,13 @@ class RedisServer:
         return self.start()
 
 
-def create_cluster(servers, timeout=30):
-    """Joins cluster-enabled servers into one Redis Cluster of masters (no replicas) with
-    `redis-cli --cluster create`, and waits until every node says cluster_state:ok."""
+def create_cluster(servers, timeout=30, replicas=0):
+    """Joins cluster-enabled servers into one Redis Cluster with `redis-cli --cluster create`
+    (`replicas` per master), and waits until every node says cluster_state:ok."""
     step(f"redis-cli --cluster create on ports {[s.port for s in servers]}")
     out = subprocess.run(["redis-cli", *servers[0].tls_args(), "--cluster", "create",
                           *[f"127.0.0.1:{s.port}" for s in servers],
-                          "--cluster-replicas", "0", "--cluster-yes"],
+                          "--cluster-replicas", str(replicas), "--cluster-yes"],
                          capture_output=True, timeout=60, check=False)
     if out.returncode != 0:
         raise Failure("redis-cli --cluster create", "exit 0",
