@@ -68,9 +68,10 @@ enum class Outcome : uint8_t {
 // Owned by run_subscriber. Thread: the main thread.
 class Subscriber {
  public:
-  Subscriber(const SubOptions& options, std::string url, client::ConnectionOptions connection)
+  Subscriber(const SubOptions& options, std::vector<std::string> urls,
+             client::ConnectionOptions connection)
       : options_(options),
-        url_(std::move(url)),
+        urls_(std::move(urls)),
         connection_(std::move(connection)),
         rng_(std::random_device{}()) {
     has_position_ = options.has_since;
@@ -89,15 +90,22 @@ class Subscriber {
       if (outcome == Outcome::kFailed) {
         return 1;
       }
+      const std::string& url = urls_[current_];
+      // The next attempt goes to the next server (with one, the same): the one that failed
+      // may be gone while the others serve the same channels (several nodes on Redis).
+      current_ = (current_ + 1) % urls_.size();
       if (!connected_once_) {
         // A wrong URL or a server that is not there: retrying forever would hide the typo.
         std::string why = lost_reason_;
-        for (const std::string& prefix : {"connect to " + url_ + ": ", url_ + ": "}) {
+        for (const std::string& prefix : {"connect to " + url + ": ", url + ": "}) {
           if (why.starts_with(prefix)) {
             why.erase(0, prefix.size());  // the client library repeats the URL
           }
         }
-        std::fprintf(stderr, "herald sub: cannot connect to %s: %s\n", url_.c_str(), why.c_str());
+        std::fprintf(stderr, "herald sub: cannot connect to %s: %s\n", url.c_str(), why.c_str());
+        if (++never_connected_ < urls_.size()) {
+          continue;  // the next server, at once
+        }
         return 1;
       }
       if (g_stop != 0) {
@@ -109,8 +117,8 @@ class Subscriber {
       std::uniform_real_distribution<double> jitter(0.5, 1.5);
       Millis delay = reconnect_delay(attempt, jitter(rng_));
       attempt = std::min(attempt + 1, 16u);
-      std::fprintf(stderr, "herald sub: %s; reconnecting in %.1f s\n", lost_reason_.c_str(),
-                   static_cast<double>(delay.count()) / 1000.0);
+      std::fprintf(stderr, "herald sub: %s; reconnecting to %s in %.1f s\n", lost_reason_.c_str(),
+                   urls_[current_].c_str(), static_cast<double>(delay.count()) / 1000.0);
       if (!sleep_unless_stopped(delay)) {
         return 0;
       }
@@ -119,7 +127,7 @@ class Subscriber {
 
  private:
   Outcome session() {
-    auto connected = client::BlockingClient::connect(url_, kConnectTimeout, connection_);
+    auto connected = client::BlockingClient::connect(urls_[current_], kConnectTimeout, connection_);
     if (!connected) {
       lost_reason_ = connected.error();
       return Outcome::kLost;
@@ -405,7 +413,9 @@ class Subscriber {
   }
 
   const SubOptions& options_;
-  const std::string url_;
+  const std::vector<std::string> urls_;  // --server, in order; never empty
+  size_t current_ = 0;                    // the one the session (or next attempt) uses
+  size_t never_connected_ = 0;            // servers tried before any answered
   const client::ConnectionOptions connection_;  // the TLS context, made once
   std::mt19937 rng_;
   std::unique_ptr<client::BlockingClient> ws_;
@@ -481,13 +491,22 @@ Millis reconnect_delay(unsigned attempt, double jitter) {
 }
 
 int run_subscriber(const SubOptions& options) {
-  auto url = subscriber_url(options.server);
-  if (!url) {
-    std::fprintf(stderr, "herald sub: %s\n", url.error().c_str());
-    return 1;
+  std::vector<std::string> urls;
+  bool tls_needed = false;
+  for (const std::string& server : options.servers) {
+    auto url = subscriber_url(server);
+    if (!url) {
+      std::fprintf(stderr, "herald sub: %s\n", url.error().c_str());
+      return 1;
+    }
+    tls_needed = tls_needed || url->starts_with("wss://") || url->starts_with("tls://");
+    urls.push_back(std::move(*url));
+  }
+  if (urls.empty()) {
+    urls.push_back(*subscriber_url(kDefaultServer));
   }
   client::ConnectionOptions connection;
-  if (url->starts_with("wss://") || url->starts_with("tls://")) {
+  if (tls_needed) {
     // One context for every reconnect: the trust store is read once.
     client::TlsOptions tls;
     tls.ca_file = options.ca_file;
@@ -513,7 +532,7 @@ int run_subscriber(const SubOptions& options) {
   sigaction(SIGINT, &action, &old_int);
   sigaction(SIGTERM, &action, &old_term);
   g_stop = 0;
-  int code = Subscriber(options, *url, std::move(connection)).run();
+  int code = Subscriber(options, std::move(urls), std::move(connection)).run();
   sigaction(SIGINT, &old_int, nullptr);
   sigaction(SIGTERM, &old_term, nullptr);
   return code;
@@ -529,10 +548,12 @@ void register_sub_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--epoch", o->epoch, "the epoch --since belongs to (default: the current one)")
       ->needs(since);
   cmd->add_option("--count", o->count, "exit after printing this many publications");
-  cmd->add_option("--server", o->server,
+  cmd->add_option("--server", o->servers,
                   "server URL: http[s]:// or ws[s]:// (WebSocket), tcp:// or tls:// (the raw TCP "
-                  "port of herald serve --tcp-listen)")
-      ->capture_default_str();
+                  "port of herald serve --tcp-listen); repeat it for the nodes of a cluster: a "
+                  "lost connection resumes on the next one (default " +
+                      std::string(kDefaultServer) + ")")
+      ->allow_extra_args(false);  // one URL per --server: "--server URL CHANNEL" stays clear
   cmd->add_option("--ca-file", o->ca_file,
                   "TLS: PEM certificates to trust (default: the system's store)");
   cmd->add_flag("--insecure-skip-tls-verify", o->insecure_skip_tls_verify,

@@ -1,7 +1,8 @@
 #pragma once
 // `herald sub CHANNEL`: subscribes over WebSocket or the raw TCP transport, plain or TLS (the
 // Herald protocol through clients/cpp) and prints every publication as one JSON line on stdout, recovering by offset across reconnects so
-// that nothing is missed or printed twice. Progress and warnings go to stderr.
+// that nothing is missed or printed twice (with several --server URLs, on the next server).
+// Progress and warnings go to stderr.
 // Thread: the main thread only (run_subscriber installs SIGINT/SIGTERM handlers).
 
 #include <CLI/CLI.hpp>
@@ -9,10 +10,13 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.h"
 
 namespace herald::app {
+
+inline constexpr std::string_view kDefaultServer = "http://127.0.0.1:8080";
 
 struct SubOptions {
   std::string channel;
@@ -20,7 +24,9 @@ struct SubOptions {
   uint64_t since = 0;
   std::string epoch;   // empty: ask the server (history, limit 0) for the current epoch
   uint64_t count = 0;  // exit 0 after this many publications; 0: never
-  std::string server = "http://127.0.0.1:8080";
+  // --server, in order (empty: kDefaultServer). With several (the nodes of one cluster on
+  // Redis), each reconnect goes to the next, recovering from the position printed up to.
+  std::vector<std::string> servers;
   std::string token;  // connection token (JWT); empty: anonymous
   std::string ca_file;                    // TLS: certificates to trust (empty: the system's)
   bool insecure_skip_tls_verify = false;  // TLS: no certificate check (tests only)

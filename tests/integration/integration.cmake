@@ -84,7 +84,8 @@ if(HERALD_IT_REDIS)
   set_tests_properties(integration_bench_cluster PROPERTIES LABELS "integration;redis"
                        TIMEOUT 180)
   # A Redis Cluster that changes under load: a master added, a live channel's slot resharded to
-  # it (redis-cli --cluster add-node, reshard); every subscriber's stream stays exact.
+  # it (redis-cli --cluster add-node, reshard), and a master SIGKILLed with a replica to take
+  # over (failover); every subscriber's stream stays exact.
   add_test(NAME integration_cluster_topology
     COMMAND ${HERALD_IT_PYTHON} -B ${CMAKE_CURRENT_LIST_DIR}/test_cluster_topology.py
             --herald $<TARGET_FILE:herald>)

@@ -17,7 +17,9 @@ free loopback port and stopped by its pid:
 - `disconnect` of a user through one node closes the user's connections on all three;
 - SSE and long-poll sessions whose requests go to every node in turn (no sticky sessions);
 - `info` (num_nodes 3) and `channels` count every node; max_connections_per_user holds over
-  every node.
+  every node;
+- `herald sub` given every node's URL: its node SIGKILLed, it resumes on the next one from the
+  offset it printed up to, nothing missed or printed twice.
 
 With --redis sharded, the same cases run over three independent redis-servers that share the
 channels (consistent hashing), plus a check that the channels are spread over them.
@@ -45,6 +47,7 @@ from herald_checks import Failure, check, step  # noqa: E402
 from herald_cluster import (LEASE_S, Follower, Publisher, api, expect_exact, get,  # noqa: E402
                             start_nodes, wait_until)
 from herald_harness import _kill_all_servers, run_cases  # noqa: E402
+from test_cli_sub import Sub, offsets_of  # noqa: E402
 from test_protocol import Client  # noqa: E402
 
 
@@ -120,6 +123,32 @@ async def node_killed_under_load(binary, redis_urls):
           [(f.name, f.recovered) for f in moved])
     for f in subs:
         await f.close()
+
+
+async def sub_cli_moves_to_another_node(binary, redis_urls):
+    nodes = start_nodes(binary, redis_urls, prefix="subcli")
+    pub = Publisher(nodes, "feed:cli")
+    await pub.run(20)
+    # Sub puts the first node's URL last: it starts on nodes[1], then nodes[2], then nodes[0].
+    sub = Sub(binary, nodes[0].port, "feed:cli", "--since=0",
+              *[f"--server=http://127.0.0.1:{n.port}" for n in nodes[1:]])
+    try:
+        check(offsets_of(sub.lines(20)) == list(range(1, 21)), "the 20 from history", "")
+        step(f"SIGKILL node 1 (pid {nodes[1].proc.pid}), the one herald sub is on")
+        nodes[1].send_signal(signal.SIGKILL)
+        nodes[1].wait_exit(10)
+        await pub.run(20)
+        lines = sub.lines(40, timeout=30)
+        check(offsets_of(lines) == list(range(1, 41)),
+              "herald sub printed every offset once, in order, across the move", offsets_of(lines))
+        check([x["data"]["i"] for x in lines] == list(range(40)), "the data of each offset",
+              lines[-3:])
+        err = sub.stderr()
+        check(f"reconnecting to ws://127.0.0.1:{nodes[2].port}/connection/websocket" in err and
+              "herald sub: reconnected; resumed after offset" in err,
+              "it resumed on the next --server", err[-800:])
+    finally:
+        sub.kill()
 
 
 async def not_ready(node):
@@ -421,6 +450,8 @@ CASES = [
      sessions_need_no_sticky, False),
     ("info and channels count every node (num_nodes 3)", info_and_channels_everywhere, False),
     ("max_connections_per_user holds over every node", user_limit_everywhere, False),
+    ("herald sub with every node's URL: its node SIGKILLed, it resumes exactly on the next",
+     sub_cli_moves_to_another_node, False),
 ]
 
 
