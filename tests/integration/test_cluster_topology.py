@@ -97,6 +97,25 @@ async def wait_cluster_ok(servers, timeout=30):
         await asyncio.sleep(0.1)
 
 
+async def every_offset_once(pub, followers, total, across):
+    """Offsets 1..total were given once each, and every follower has each of them once, in
+    order, with the data published under it."""
+    check(sorted(pub.acked.values()) == list(range(1, total + 1)),
+          f"offsets 1..{total} given once each across {across}", sorted(pub.acked.values()))
+    step("every subscriber has every offset")
+    deadline = time.monotonic() + 30
+    while not all(f.offsets and f.offsets[-1] >= total for f in followers):
+        check(time.monotonic() < deadline, "all offsets within 30 s",
+              [(f.name, f.offsets[-1:]) for f in followers])
+        await asyncio.gather(*(f.pump(0.05) for f in followers))
+    await asyncio.gather(*(f.pump(0.2) for f in followers))  # nothing more may come
+    by_offset = {o: i for i, o in pub.acked.items()}
+    for f in followers:
+        expect_exact(f, 1, total)
+        check([d["i"] for d in f.data] == [by_offset[o] for o in f.offsets],
+              f"{f.name}: the data of each offset, in publish order", f.data[:3])
+
+
 async def new_master_and_moved_slot(binary, redis):
     starts = first_slots(redis)
     # A channel in the first slots of the second master: the ones `reshard` moves first.
@@ -148,20 +167,8 @@ async def new_master_and_moved_slot(binary, redis):
     task = asyncio.ensure_future(publish_throughout())
     total = await pump_while(followers, task)
     new = change.result()
-    check(sorted(pub.acked.values()) == list(range(1, total + 1)),
-          f"offsets 1..{total} given once each across the move", len(pub.acked))
-    step("every subscriber has every offset")
-    deadline = time.monotonic() + 30
-    while not all(f.offsets and f.offsets[-1] >= total for f in followers):
-        check(time.monotonic() < deadline, "all offsets within 30 s",
-              [(f.name, f.offsets[-1:]) for f in followers])
-        await asyncio.gather(*(f.pump(0.05) for f in followers))
-    await asyncio.gather(*(f.pump(0.2) for f in followers))  # nothing more may come
-    by_offset = {o: i for i, o in pub.acked.items()}
+    await every_offset_once(pub, followers, total, "the move")
     for f in followers:
-        expect_exact(f, 1, total)
-        check([d["i"] for d in f.data] == [by_offset[o] for o in f.offsets],
-              f"{f.name}: the data of each offset, in publish order", f.data[:3])
         check(f.recovered == [] and f.reconnects == 0,
               f"{f.name}: the move was invisible (no 2000, no reconnect)",
               (f.recovered, f.reconnects))
@@ -258,20 +265,9 @@ async def master_killed_replica_promoted(binary, redis):
     took = time.monotonic() - killed_at
     new = master_of([r for r in redis if r is not old], slot)
     check(new is not old, f"slot {slot} has a new master (port {new.port})", new.port)
-    check(sorted(pub.acked.values()) == list(range(1, total + 1)),
-          f"offsets 1..{total} given once each across the failover", sorted(pub.acked.values()))
-    step(f"every subscriber has every offset ({took:.1f} s from the kill to the last publish)")
-    deadline = time.monotonic() + 30
-    while not all(f.offsets and f.offsets[-1] >= total for f in followers):
-        check(time.monotonic() < deadline, "all offsets within 30 s",
-              [(f.name, f.offsets[-1:]) for f in followers])
-        await asyncio.gather(*(f.pump(0.05) for f in followers))
-    await asyncio.gather(*(f.pump(0.2) for f in followers))  # nothing more may come
-    by_offset = {o: i for i, o in pub.acked.items()}
+    step(f"{took:.1f} s from the kill to the last publish")
+    await every_offset_once(pub, followers, total, "the failover")
     for f in followers:
-        expect_exact(f, 1, total)
-        check([d["i"] for d in f.data] == [by_offset[o] for o in f.offsets],
-              f"{f.name}: the data of each offset, in publish order", f.data[:3])
         check(f.recovered and all(f.recovered), f"{f.name}: resubscribed and recovered",
               f.recovered)
     logs = "".join(n.stderr_text() for n in nodes)
