@@ -3,6 +3,8 @@
 // constexpr, because every parser needs them and none may depend on the C locale.
 // Thread: any.
 
+#include <array>
+#include <cstdint>
 #include <string_view>
 
 namespace herald {
@@ -33,6 +35,20 @@ constexpr std::string_view trim_ows(std::string_view s) {
     s.remove_suffix(1);
   }
   return s;
+}
+
+// A byte table for name alphabets (channel names): true for ASCII letters, digits and the
+// bytes of `extra`. Built at compile time: `constexpr auto kByte = alnum_and(".-");`.
+constexpr std::array<bool, 256> alnum_and(std::string_view extra) {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    t[static_cast<size_t>(c)] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                                (c >= '0' && c <= '9');
+  }
+  for (char c : extra) {
+    t[static_cast<uint8_t>(c)] = true;
+  }
+  return t;
 }
 
 }  // namespace herald

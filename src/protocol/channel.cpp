@@ -3,28 +3,13 @@
 #include <array>
 #include <cstdint>
 
+#include "base/ascii.h"
+
 namespace herald::protocol {
 
 namespace {
 
-constexpr std::array<bool, 256> make_channel_table() {
-  std::array<bool, 256> t{};
-  for (int c = 'a'; c <= 'z'; ++c) {
-    t[static_cast<size_t>(c)] = true;
-  }
-  for (int c = 'A'; c <= 'Z'; ++c) {
-    t[static_cast<size_t>(c)] = true;
-  }
-  for (int c = '0'; c <= '9'; ++c) {
-    t[static_cast<size_t>(c)] = true;
-  }
-  for (char c : std::string_view("_-.:@/=,!~#")) {
-    t[static_cast<uint8_t>(c)] = true;
-  }
-  return t;
-}
-
-constexpr std::array<bool, 256> kChannelByte = make_channel_table();
+constexpr std::array<bool, 256> kChannelByte = alnum_and("_-.:@/=,!~#");
 
 }  // namespace
 

@@ -3,29 +3,14 @@
 #include <array>
 #include <cstdint>
 
+#include "base/ascii.h"
+
 namespace herald::pusher {
 namespace {
 
 constexpr std::string_view kServerToUser = "#server-to-user-";
 
-constexpr std::array<bool, 256> make_name_table() {
-  std::array<bool, 256> t{};
-  for (int c = 'a'; c <= 'z'; ++c) {
-    t[static_cast<size_t>(c)] = true;
-  }
-  for (int c = 'A'; c <= 'Z'; ++c) {
-    t[static_cast<size_t>(c)] = true;
-  }
-  for (int c = '0'; c <= '9'; ++c) {
-    t[static_cast<size_t>(c)] = true;
-  }
-  for (char c : std::string_view("_-=@,.;")) {
-    t[static_cast<uint8_t>(c)] = true;
-  }
-  return t;
-}
-
-constexpr std::array<bool, 256> kNameByte = make_name_table();
+constexpr std::array<bool, 256> kNameByte = alnum_and("_-=@,.;");
 
 }  // namespace
 
