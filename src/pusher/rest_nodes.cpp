@@ -1,11 +1,11 @@
 #include "pusher/rest_nodes.h"
 
-#include <atomic>
 #include <charconv>
 #include <memory>
 #include <utility>
 #include <vector>
 
+#include "net/gather.h"
 #include "pusher/apps.h"
 #include "pusher/endpoint.h"
 
@@ -19,27 +19,14 @@ constexpr std::string_view kTerminateTopic = kNodeTopics[1];
 template <typename T>
 void every_loop(Endpoint& origin, std::function<T(Endpoint&)> ask,
                 std::function<void(std::vector<T>)> done) {
-  struct Gather {
-    std::vector<T> answers;
-    std::atomic<size_t> remaining;
-    std::function<T(Endpoint&)> ask;
-    std::function<void(std::vector<T>)> done;
-  };
-  int n = origin.host().loop_count();
-  auto g = std::make_shared<Gather>();
-  g->answers.resize(static_cast<size_t>(n));
-  g->remaining.store(static_cast<size_t>(n));
-  g->ask = std::move(ask);
-  g->done = std::move(done);
-  Endpoint* home = &origin;
-  for (int i = 0; i < n; ++i) {
-    origin.host().post_to(i, [g, i, home](Endpoint& ep) {
-      g->answers[static_cast<size_t>(i)] = g->ask(ep);
-      if (g->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-        home->host().loop().post([g] { g->done(std::move(g->answers)); });
-      }
-    });
-  }
+  Host* host = &origin.host();
+  net::gather<T>(
+      static_cast<size_t>(host->loop_count()),
+      [host, ask = std::move(ask)](size_t i, std::function<void(T)> answer) {
+        host->post_to(static_cast<int>(i),
+                      [ask, answer = std::move(answer)](Endpoint& ep) { answer(ask(ep)); });
+      },
+      [host](std::function<void()> fn) { host->loop().post(std::move(fn)); }, std::move(done));
 }
 
 void node_counts(Endpoint& origin, const App& app, std::function<void(Counts)> done) {

@@ -11,6 +11,7 @@
 #include <optional>
 #include <vector>
 
+#include "net/gather.h"
 #include "server/loop_context.h"
 
 namespace herald::server {
@@ -20,28 +21,14 @@ namespace herald::server {
 template <typename T>
 void on_every_loop(LoopContext& origin, std::function<T(LoopContext&)> ask,
                    std::function<void(std::vector<T>)> done) {
-  struct Gather {
-    std::vector<T> answers;
-    std::atomic<size_t> remaining;
-    std::function<T(LoopContext&)> ask;
-    std::function<void(std::vector<T>)> done;
-  };
-  auto& loops = origin.core.loops;
-  auto g = std::make_shared<Gather>();
-  g->answers.resize(loops.size());
-  g->remaining.store(loops.size());
-  g->ask = std::move(ask);
-  g->done = std::move(done);
-  for (size_t i = 0; i < loops.size(); ++i) {
-    LoopContext* target = loops[i].get();
-    target->loop.post([g, target, i, origin_ctx = &origin] {
-      g->answers[i] = g->ask(*target);
-      // The last answer hands the whole vector back; acq_rel orders every slot's write before it.
-      if (g->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-        origin_ctx->loop.post([g] { g->done(std::move(g->answers)); });
-      }
-    });
-  }
+  auto* loops = &origin.core.loops;
+  net::gather<T>(
+      loops->size(),
+      [loops, ask = std::move(ask)](size_t i, std::function<void(T)> answer) {
+        LoopContext* target = (*loops)[i].get();
+        target->loop.post([target, ask, answer = std::move(answer)] { answer(ask(*target)); });
+      },
+      [&origin](std::function<void()> fn) { origin.loop.post(std::move(fn)); }, std::move(done));
 }
 
 // As on_every_loop, but done runs after at most timeout_ms with the answers that came (nullopt for

@@ -143,6 +143,9 @@ async def sub_cli_moves_to_another_node(binary, redis_urls):
               "herald sub printed every offset once, in order, across the move", offsets_of(lines))
         check([x["data"]["i"] for x in lines] == list(range(40)), "the data of each offset",
               lines[-3:])
+        deadline = time.monotonic() + 5  # stderr is read by a thread of its own
+        while ("resumed after" not in sub.stderr()) and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
         err = sub.stderr()
         check(f"reconnecting to ws://127.0.0.1:{nodes[2].port}/connection/websocket" in err and
               "herald sub: reconnected; resumed after offset" in err,
