@@ -315,3 +315,13 @@ def expect_exact(follower, first, last):
         raise Failure(f"{follower.name}: offsets {first}..{last} once each, in order",
                       f"{len(want)} offsets", f"{len(got)} offsets, {dups} duplicates, "
                       f"missing {missing[:10]}, first {got[:5]}, last {got[-5:]}")
+
+
+async def followers_on(nodes, channel, per_node=2, user=None):
+    """per_node Followers of channel on each node (named sub<node>.<k>), subscribed."""
+    out = []
+    for i in range(len(nodes)):
+        for k in range(per_node):
+            f = Follower(nodes, i, channel, f"sub{i}.{k}", user=user)
+            out.append(await f.open())
+    return out

@@ -44,8 +44,8 @@ import herald_cluster  # noqa: E402
 import herald_links  # noqa: E402
 import herald_redis  # noqa: E402
 from herald_checks import Failure, check, step  # noqa: E402
-from herald_cluster import (LEASE_S, Follower, Publisher, api, expect_exact, get,  # noqa: E402
-                            start_nodes, wait_until)
+from herald_cluster import (LEASE_S, Follower, Publisher, api, expect_exact,  # noqa: E402
+                            followers_on, get, start_nodes, wait_until)
 from herald_harness import _kill_all_servers, run_cases  # noqa: E402
 from test_cli_sub import Sub, offsets_of  # noqa: E402
 from test_protocol import Client  # noqa: E402
@@ -66,15 +66,6 @@ async def follow_until(followers, publisher_task, last_offset):
                 return
     await asyncio.wait_for(asyncio.gather(*(one(f) for f in followers)), 120)
     publisher_task.result()
-
-
-async def followers_on(nodes, channel, per_node=2, user=None):
-    out = []
-    for i in range(len(nodes)):
-        for k in range(per_node):
-            f = Follower(nodes, i, channel, f"sub{i}.{k}", user=user)
-            out.append(await f.open())
-    return out
 
 
 async def any_node_one_order(binary, redis_urls):

@@ -36,7 +36,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import herald_cluster  # noqa: E402
 import herald_redis  # noqa: E402
 from herald_checks import Failure, check, step  # noqa: E402
-from herald_cluster import Follower, Publisher, api, expect_exact, start_nodes  # noqa: E402
+from herald_cluster import (Follower, Publisher, api, expect_exact, followers_on,  # noqa: E402
+                            start_nodes)
 from herald_harness import _kill_all_servers, run_cases  # noqa: E402
 
 MOVED_SLOTS = 100
@@ -129,10 +130,7 @@ async def new_master_and_moved_slot(binary, redis):
           f"{channel} hashes to slot {slot} (as Redis computes it)", src.command(
               "CLUSTER", "KEYSLOT", channel))
     nodes = start_nodes(binary, [r.url for r in redis], prefix="topo")
-    followers = []
-    for i in range(len(nodes)):
-        for k in range(2):
-            followers.append(await Follower(nodes, i, channel, f"sub{i}.{k}").open())
+    followers = await followers_on(nodes, channel)
     pub = Publisher(nodes, channel)
 
     async def change_topology():
@@ -230,10 +228,7 @@ async def master_killed_replica_promoted(binary, redis):
     slot = slot_of(channel)
     old = master_of(redis, slot)
     nodes = start_nodes(binary, [r.url for r in redis], prefix="failover")
-    followers = []
-    for i in range(len(nodes)):
-        for k in range(2):
-            followers.append(await Follower(nodes, i, channel, f"sub{i}.{k}").open())
+    followers = await followers_on(nodes, channel)
     pub = Publisher(nodes, channel)
     for _ in range(50):
         await pub.publish_one()
