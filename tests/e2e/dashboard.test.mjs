@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
+import { spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
 import { api, launchBrowser, openPage, screenshotPath, startHerald, waitFor, within } from
@@ -208,6 +209,52 @@ test('both pages fit a phone\'s width', async () => {
       await page.context().close();
     }
   } finally {
+    await server.stop();
+  }
+});
+
+// A loop that stops turning (its thread stopped with ptrace by tests/integration/herald_ptrace.py,
+// as a handler stuck in an endless loop would leave it) is marked on the dashboard: the lag
+// figure says "stalled" and the loop's row is flagged; once the thread goes on, both clear.
+// Also takes the screenshot of that state. Skipped (said so) where ptrace is forbidden.
+test('a loop that stops turning is marked stalled, then clears', async (t) => {
+  const server = await startHerald({ args: ['--threads', '2', '--stall-timeout', '1'] });
+  let stall = null;
+  try {
+    const page = await openPage(browser, `${server.base}/dashboard`,
+      { viewport: { width: 1360, height: 940 } });
+    await waitFor('the dashboard is live', () =>
+      page.$eval('#status', (s) => s.dataset.state === 'live'));
+    await new Promise((r) => setTimeout(r, 3000)); // some history on the charts
+    const helper = new URL('../integration/herald_ptrace.py', import.meta.url).pathname;
+    stall = spawn('/usr/bin/python3', [helper, String(server.pid), '1', '8'],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    stall.stderr.on('data', (d) => { err += d; });
+    const exited = new Promise((resolve) => stall.on('exit', resolve));
+    const stopped = await within(Promise.race([
+      new Promise((resolve) => stall.stdout.once('data', () => resolve(true))),
+      exited.then((code) => code === 0)]), 10000, 'herald_ptrace stops loop 1');
+    if (!stopped) {
+      t.skip(`ptrace is forbidden here: ${err.trim()}`);
+      return;
+    }
+    await waitFor('the lag figure says stalled', () =>
+      page.$eval('#v-lag', (n) => n.textContent.trim() === 'stalled'), { timeout: 10000 });
+    await waitFor('loop 1\'s row is flagged', () =>
+      page.$$eval('#loops tbody tr', (rows) => rows.map((r) => r.classList.contains('stalled')))
+        .then((flags) => flags[0] === false && flags[1] === true));
+    await page.screenshot({ path: screenshotPath('dashboard-stalled.png'), fullPage: true });
+    await within(exited, 15000, 'herald_ptrace lets the loop go');
+    await waitFor('the stall clears', () =>
+      page.$eval('#v-lag', (n) => n.textContent.trim() !== 'stalled'), { timeout: 10000 });
+    assert.equal(await page.$$eval('#loops tbody tr.stalled', (rows) => rows.length), 0);
+    assert.deepEqual(page.errors, [], 'no error in the page');
+    await page.context().close();
+  } finally {
+    if (stall && stall.exitCode === null) {
+      stall.kill('SIGTERM');
+    }
     await server.stop();
   }
 });

@@ -11,7 +11,6 @@ listens, STOPPING=1 when it drains.
 Usage: /usr/bin/python3 test_liveness.py --herald build/<dir>/apps/herald/herald [-k SUBSTRING]
 """
 
-import ctypes
 import json
 import os
 import re
@@ -25,6 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from herald_checks import check, step  # noqa: E402
 from herald_harness import Suite  # noqa: E402
+from herald_ptrace import loop_thread, resume, stop  # noqa: E402
 
 suite = Suite("liveness")
 
@@ -36,26 +36,6 @@ NOTIFY = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 NOTIFY.bind(NOTIFY_PATH)
 os.environ["NOTIFY_SOCKET"] = NOTIFY_PATH
 os.environ["WATCHDOG_USEC"] = "1000000"  # a ping every 0.5 s
-
-LIBC = ctypes.CDLL(None, use_errno=True)
-LIBC.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
-PTRACE_DETACH, PTRACE_SEIZE, PTRACE_INTERRUPT = 17, 0x4206, 0x4207
-WALL = 0x40000000
-
-
-def ptrace(request, tid):
-    if LIBC.ptrace(request, tid, None, None) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"ptrace({request:#x}, {tid}): {os.strerror(err)}")
-
-
-def loop_thread(pid, index):
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{tid}/comm") as f:
-            if f.read().strip() == f"herald-loop-{index}":
-                return int(tid)
-    return None
-
 
 def get(port, path, timeout=1.0):
     """(status, body) of GET path on a fresh connection; None if no answer in time (it landed
@@ -144,15 +124,13 @@ async def stalled_loop(server):
     check(tid is not None, "the thread herald-loop-1", os.listdir(f"/proc/{server.proc.pid}/task"))
     step(f"stop thread {tid} (herald-loop-1) with PTRACE_INTERRUPT")
     try:
-        ptrace(PTRACE_SEIZE, tid)
+        stop(tid)
     except OSError as e:
         # A kernel or container that forbids tracing even one's own child (Yama
         # ptrace_scope 3, a seccomp profile): say so loudly rather than fail for the machine.
         print(f"    SKIPPED the stall itself: {e} (this machine forbids ptrace)", flush=True)
         return
     try:
-        ptrace(PTRACE_INTERRUPT, tid)
-        os.waitpid(tid, WALL)
         t0 = time.monotonic()
         status, body = answered(server.port, "/health", lambda s, b: s == 503,
                                 "/health answers 503 within stall_timeout", STALL_S + 5)
@@ -179,7 +157,7 @@ async def stalled_loop(server):
         check(f"loop 1 has not turned for over {STALL_S * 1000} ms" in server.stderr_text(),
               "one error line names the loop", server.stderr_tail())
     finally:
-        ptrace(PTRACE_DETACH, tid)
+        resume(tid)
     step("resumed: healthy again, pings again")
     answered(server.port, "/health", lambda s, b: s == 200, "/health 200 again", 5)
     drain_notifications()

@@ -94,7 +94,6 @@ export class TimeChart {
     const g = canvas.getContext('2d');
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
     g.clearRect(0, 0, w, h);
-    const plotW = w - PAD.left - PAD.right;
     const plotH = h - PAD.top - PAD.bottom;
     const line = cssVar('--line', '#e3e6ee');
     const muted = cssVar('--muted', '#545c6e');
@@ -119,38 +118,45 @@ export class TimeChart {
       }
     }
     const yMax = niceCeil(max);
+    // y labels at round values: 4 steps up to 2 x 10^n, else 5. The plot starts right of the
+    // widest ("1,500 ms" needs more room than "4").
+    g.font = `11px ${font}`;
+    const mantissa = Math.round(yMax / 10 ** Math.floor(Math.log10(yMax)) * 10) / 10;
+    const steps = mantissa === 2 ? 4 : 5;
+    const labels = [];
+    for (let i = 0; i <= steps; i++) {
+      labels.push(this.format((yMax * i) / steps));
+    }
+    const left = Math.max(PAD.left, ...labels.map((l) => Math.ceil(g.measureText(l).width) + 14));
+    const plotW = w - left - PAD.right;
     // The x axis spans the window once it is full; before, the samples so far (at least 20 s),
     // so a page opened a moment ago already draws across its width.
     const span = Math.min(this.window - 1, Math.max(20, this.samples.length - 1));
-    const x = (i) => PAD.left + plotW - (this.samples.length - 1 - i) * (plotW / span);
+    const x = (i) => left + plotW - (this.samples.length - 1 - i) * (plotW / span);
     const y = (v) => PAD.top + plotH - (v / yMax) * plotH;
 
-    // Grid and y labels, at round values: 4 steps up to 2 x 10^n, else 5.
-    g.font = `11px ${font}`;
+    // Grid and y labels.
     g.textBaseline = 'middle';
     g.textAlign = 'right';
     g.lineWidth = 1;
-    const mantissa = Math.round(yMax / 10 ** Math.floor(Math.log10(yMax)) * 10) / 10;
-    const steps = mantissa === 2 ? 4 : 5;
     for (let i = 0; i <= steps; i++) {
-      const v = (yMax * i) / steps;
-      const yy = Math.round(y(v)) + 0.5;
+      const yy = Math.round(y((yMax * i) / steps)) + 0.5;
       g.strokeStyle = line;
       g.beginPath();
-      g.moveTo(PAD.left, yy);
-      g.lineTo(PAD.left + plotW, yy);
+      g.moveTo(left, yy);
+      g.lineTo(left + plotW, yy);
       g.stroke();
       g.fillStyle = muted;
-      g.fillText(this.format(v), PAD.left - 8, yy);
+      g.fillText(labels[i], left - 8, yy);
     }
     // Time labels: "now" at the right, then every 10, 20 or 30 s.
     g.textAlign = 'center';
     g.textBaseline = 'alphabetic';
     const every = span <= 40 ? 10 : span <= 80 ? 20 : 30;
     for (let ago = 0; ago <= span; ago += every) {
-      const xx = PAD.left + plotW - ago * (plotW / span);
+      const xx = left + plotW - ago * (plotW / span);
       const label = ago === 0 ? 'now' : ago % 60 === 0 ? `-${ago / 60}m` : `-${ago}s`;
-      g.fillText(label, Math.min(Math.max(xx, PAD.left + 12), PAD.left + plotW - 12), h - 5);
+      g.fillText(label, Math.min(Math.max(xx, left + 12), left + plotW - 12), h - 5);
     }
 
     // Series: areas from the one below (stacked) or from zero, and a line on top.

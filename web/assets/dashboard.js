@@ -8,6 +8,7 @@
 import { TimeChart } from './charts.js';
 
 const REFRESH_MS = 1000;
+const FETCH_TIMEOUT_MS = 2500;  // then the request counts as failed
 const TRANSPORTS = [
   { key: 'websocket', label: 'WebSocket', color: '#4f46e5' },
   { key: 'sse', label: 'SSE', color: '#0ea5e9' },
@@ -201,8 +202,13 @@ let failures = 0;
 
 async function refresh() {
   const started = performance.now();
+  // A request that hangs (its connection landed on an event loop that stopped turning) is given
+  // up, so the page says so and the next one opens a new connection, which another loop serves.
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(new Error(`no answer within ${FETCH_TIMEOUT_MS} ms`)),
+    FETCH_TIMEOUT_MS);
   try {
-    const res = await fetch('/stats.json', { cache: 'no-store' });
+    const res = await fetch('/stats.json', { cache: 'no-store', signal: abort.signal });
     if (!res.ok) {
       throw new Error(`HTTP ${res.status}`);
     }
@@ -218,6 +224,8 @@ async function refresh() {
     setStatus(failures > 2 ? 'disconnected' : 'stale',
       failures > 2 ? 'Server unreachable' : 'Retrying…');
     $('status').title = String(err.message ?? err);
+  } finally {
+    clearTimeout(timer);
   }
   // Every second on the second: the next request leaves one second after this one started.
   setTimeout(refresh, Math.max(100, REFRESH_MS - (performance.now() - started)));
