@@ -239,14 +239,8 @@ void ProtocolHandler::join(Session& s, uint32_t cmd_id, const std::string& chann
                     // the recovered publications as pushes after the reply, each with its
                     // position, and then the channel's position as of the reply.
                     bool labelled = t.labels_positions();
-                    std::vector<protocol::ClientInfoView> infos;
-                    infos.reserve(reply.publications.size());
-                    std::vector<protocol::PublicationView> pubs;
-                    pubs.reserve(reply.publications.size());
-                    for (const auto& rec : reply.publications) {
-                      infos.push_back(view_of(rec.publisher));
-                      pubs.push_back(view_of(rec, reply.top.epoch, &infos.back()));
-                    }
+                    PublicationViews views(reply.publications, reply.top.epoch);
+                    const std::vector<protocol::PublicationView>& pubs = views.pubs;
                     std::string result;
                     protocol::append_subscribe_result(
                         result, reply.top.epoch, reply.top.offset, recoverable, reply.recovered,
@@ -322,16 +316,9 @@ void ProtocolHandler::history(Session& s, protocol::Command& cmd) {
           return;
         }
         const broker::HistoryResult& h = r.value();
-        std::vector<protocol::ClientInfoView> infos;
-        infos.reserve(h.publications.size());
-        std::vector<protocol::PublicationView> pubs;
-        pubs.reserve(h.publications.size());
-        for (const auto& rec : h.publications) {
-          infos.push_back(view_of(rec.publisher));
-          pubs.push_back(view_of(rec, h.top.epoch, &infos.back()));
-        }
+        PublicationViews views(h.publications, h.top.epoch);
         std::string result;
-        protocol::append_history_result(result, pubs, h.top.offset, h.top.epoch);
+        protocol::append_history_result(result, views.pubs, h.top.offset, h.top.epoch);
         protocol::append_reply(line, cmd_id, result);
         send_later(id, std::move(line));
       });

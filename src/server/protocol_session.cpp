@@ -15,6 +15,16 @@ protocol::PublicationView view_of(const broker::PublicationRecord& rec, std::str
                                    rec.publisher.client.empty() ? nullptr : info, rec.time_ms};
 }
 
+PublicationViews::PublicationViews(const std::vector<broker::PublicationRecord>& records,
+                                   std::string_view epoch) {
+  infos.reserve(records.size());
+  pubs.reserve(records.size());
+  for (const auto& rec : records) {
+    infos.push_back(view_of(rec.publisher));
+    pubs.push_back(view_of(rec, epoch, &infos.back()));
+  }
+}
+
 namespace {
 
 void append_push(std::string& out, std::string_view channel, const std::string& epoch,

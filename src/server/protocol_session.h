@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <vector>
 
 #include "hub/hub.h"
 #include "net/timer_wheel.h"
@@ -24,6 +25,15 @@ protocol::ClientInfoView view_of(const broker::ClientInfo& who);
 // info: the view of rec.publisher (ignored when the publication has no publisher).
 protocol::PublicationView view_of(const broker::PublicationRecord& rec, std::string_view epoch,
                                   const protocol::ClientInfoView* info);
+
+// The views of a reply's publications (a subscribe's recovery, a history read), for the encoder.
+// Each publication points at its publisher's view in `infos`, which is sized once and never
+// grows: keep the object as it is while `pubs` is used.
+struct PublicationViews {
+  PublicationViews(const std::vector<broker::PublicationRecord>& records, std::string_view epoch);
+  std::vector<protocol::ClientInfoView> infos;
+  std::vector<protocol::PublicationView> pubs;
+};
 
 // Encodes a publication's message push once: the members of one fan-out, which come one after
 // the other on the loop, all get the same frame. Owned by the loop's protocol handler.
