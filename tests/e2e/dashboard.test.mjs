@@ -227,7 +227,7 @@ test('a loop that stops turning is marked stalled, then clears', async (t) => {
       page.$eval('#status', (s) => s.dataset.state === 'live'));
     await new Promise((r) => setTimeout(r, 3000)); // some history on the charts
     const helper = new URL('../integration/herald_ptrace.py', import.meta.url).pathname;
-    stall = spawn('/usr/bin/python3', [helper, String(server.pid), '1', '8'],
+    stall = spawn('/usr/bin/python3', [helper, String(server.pid), '1', '12'],
       { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     stall.stderr.on('data', (d) => { err += d; });
@@ -240,12 +240,12 @@ test('a loop that stops turning is marked stalled, then clears', async (t) => {
       return;
     }
     await waitFor('the lag figure says stalled', () =>
-      page.$eval('#v-lag', (n) => n.textContent.trim() === 'stalled'), { timeout: 10000 });
+      page.$eval('#v-lag', (n) => n.textContent.trim() === 'stalled'), { timeout: 11000 });
     await waitFor('loop 1\'s row is flagged', () =>
       page.$$eval('#loops tbody tr', (rows) => rows.map((r) => r.classList.contains('stalled')))
         .then((flags) => flags[0] === false && flags[1] === true));
     await page.screenshot({ path: screenshotPath('dashboard-stalled.png'), fullPage: true });
-    await within(exited, 15000, 'herald_ptrace lets the loop go');
+    await within(exited, 20000, 'herald_ptrace lets the loop go');
     await waitFor('the stall clears', () =>
       page.$eval('#v-lag', (n) => n.textContent.trim() !== 'stalled'), { timeout: 10000 });
     assert.equal(await page.$$eval('#loops tbody tr.stalled', (rows) => rows.length), 0);
