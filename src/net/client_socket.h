@@ -49,9 +49,9 @@ class ClientSocket final : public IoHandler {
     kOpen,          // bytes flow
   };
 
-  // What the owner is told. Called from inside the loop's dispatch, never inside connect(),
-  // write() or close(). The owner may write, close or reconnect the socket inside them, but must
-  // not destroy it.
+  // What the owner is told. Called by the loop (its I/O dispatch, or the end-of-turn flush when
+  // a send fails), never inside connect(), write() or close(). The owner may write, close or
+  // reconnect the socket inside them, but must not destroy it.
   class Listener {
    public:
     virtual ~Listener() = default;

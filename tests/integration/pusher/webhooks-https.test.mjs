@@ -141,7 +141,7 @@ test('https receivers: signed events to the verified one; another CA and another
   // Both refused receivers: each batch (one or two, as the events fell into batch windows)
   // tried three times, then dropped; no request reached them.
   await until(async () => (await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text())
-    .includes('herald_pusher_webhook_dropped_events_total{reason="attempts"} 4'),
+    .split('\n').includes('herald_pusher_webhook_dropped_events_total{reason="attempts"} 4'),
   'both events of both refused URLs dropped after max_attempts');
   assert.ok(await metric(s.port, 'herald_pusher_webhook_failed_attempts_total') >= 6);
   assert.equal(otherCa.got.length, 0, 'a request reached the receiver of another CA');
