@@ -13,7 +13,8 @@ namespace herald {
 // One webhook of an app (docs/PUSHER.md, "Webhooks"): where Herald POSTs the app's events, as
 // Pusher does, signed with the app's key and secret.
 struct PusherWebhookOptions {
-  std::string url;                  // http://host[:port]/path (https is not supported yet)
+  std::string url;                  // http[s]://host[:port]/path (https: verified, see
+                                    // ServerOptions::pusher_webhook_tls_ca)
   std::vector<std::string> events;  // the event names it wants; empty: all five
   uint32_t batch_ms = 100;          // events of this long a window go out in one request
   uint32_t max_attempts = 6;        // tries per request (backoff 250 ms doubling, up to 30 s)

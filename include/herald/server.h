@@ -106,6 +106,10 @@ struct ServerOptions {
   // Pusher-compatible apps (docs/PUSHER.md): WebSocket on /app/{key}, REST on /apps/{id}/.
   // Empty: those paths answer 404.
   std::vector<PusherAppOptions> pusher_apps;
+  // https:// webhook receivers (config pusher.webhook_tls_ca): their certificate must chain to
+  // these PEM CA certificates ("" = the system's store) and name the URL's host (an IP address
+  // as an IP SAN). Loaded by start(), which fails with one line naming the setting and file.
+  std::string pusher_webhook_tls_ca;
   // Observability (docs/OPERATIONS.md). The latency histograms read the clock once per command
   // and once per delivered batch; false leaves them empty (only to measure what they cost: the
   // counters stay on). Connect and disconnect log lines: at most log_rate a second per loop and

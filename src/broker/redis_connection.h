@@ -9,10 +9,11 @@
 // replies could no longer be matched safely, so every waiting callback gets an Error ("outcome
 // unknown": the command may still run) and a new connection is made.
 //
-// TLS (`rediss://`): after the TCP connect, a net::TlsSession (client side, the server's
-// certificate checked against Options::tls and the URL's host) runs its handshake on the same
-// loop, bytes in and out as they come; the Redis handshake (AUTH/SELECT/PING) follows, and from
-// then on the plaintext written and parsed is the same as without TLS.
+// The bytes travel through a net::ClientSocket, which also does TLS (`rediss://`): after the TCP
+// connect, the TLS handshake (the server's certificate checked against Options::tls and the URL's
+// host) runs on the same loop, bytes in and out as they come; the Redis handshake
+// (AUTH/SELECT/PING) follows, and from then on the plaintext written and parsed is the same as
+// without TLS.
 //
 // Subscriber mode (`Options::subscriber`): the connection for SUBSCRIBE. After the handshake every
 // reply (subscribe confirmations, messages) goes to Listener::on_push in arrival order; send()
@@ -34,14 +35,14 @@
 #include "broker/redis_metrics.h"
 #include "broker/redis_url.h"
 #include "broker/resp.h"
+#include "net/client_socket.h"
 #include "net/event_loop.h"
 #include "net/timer_wheel.h"
 #include "net/tls_context.h"
-#include "net/tls_session.h"
 
 namespace herald::broker {
 
-class RedisConnection final : public net::IoHandler, private net::Timer {
+class RedisConnection final : private net::ClientSocket::Listener, private net::Timer {
  public:
   struct Options {
     RedisUrl url;
@@ -93,18 +94,21 @@ class RedisConnection final : public net::IoHandler, private net::Timer {
   const Options& options() const { return options_; }
   uint64_t connects() const { return connects_; }  // successful handshakes so far
 
-  void on_io(uint32_t events) override;
-  void on_flush() override;
-
  private:
-  // kTls: the TLS handshake (rediss:// only); kHandshake: AUTH/SELECT/PING.
-  enum class State : uint8_t { kIdle, kWaiting, kConnecting, kTls, kHandshake, kReady, kStopped };
+  // kConnecting: TCP, then TLS for rediss:// (socket_.phase() says which); kHandshake:
+  // AUTH/SELECT/PING.
+  enum class State : uint8_t { kIdle, kWaiting, kConnecting, kHandshake, kReady, kStopped };
   struct Pending {
     Callback done;
     uint64_t sent_ms;  // loop time: the command timeout
     int64_t sent_ns;   // steady clock: the round-trip histogram
   };
 
+  // net::ClientSocket::Listener
+  void on_open(net::ClientSocket& socket) override;
+  void on_data(net::ClientSocket& socket, const uint8_t* data, size_t size) override;
+  void on_closed(net::ClientSocket& socket, net::ClientSocket::End end,
+                 const std::string& why) override;
   void on_timer() override;
   void connect_now();
   void begin_handshake();
@@ -113,14 +117,10 @@ class RedisConnection final : public net::IoHandler, private net::Timer {
   void fail(const std::string& why, RedisFailure reason = RedisFailure::kConnectionLost);
   void schedule_retry();
   void close_socket();
-  void connected();
-  void read_ready();
-  // Plaintext from Redis (straight from the socket, or decrypted).
-  void on_bytes(const uint8_t* data, size_t size);
-  // Ciphertext from the socket: decrypted into on_bytes(); the TLS handshake advances on it.
-  void on_tls_bytes(const uint8_t* data, size_t size);
-  void write_out();
-  bool send_bytes(std::string_view bytes, size_t& sent);
+  // False once the connection failed or was stopped (a callback may do either).
+  bool socket_live() const { return socket_.phase() != net::ClientSocket::Phase::kClosed; }
+  // Encodes a command and hands it to the socket (it leaves at the end of the loop turn).
+  void write_command(const std::vector<std::string_view>& args);
   void dispatch(std::vector<resp::Reply>& replies);
   void queue(const std::vector<std::string_view>& args, Callback done);
   void arm_tick();
@@ -131,11 +131,8 @@ class RedisConnection final : public net::IoHandler, private net::Timer {
   size_t role_;  // index of the RedisRole in metrics_
   Listener* listener_;
   State state_ = State::kIdle;
-  int fd_ = -1;
-  bool want_write_ = false;
-  bool flush_scheduled_ = false;
-  std::string out_;                       // bytes not yet written (TLS: not yet encrypted)
-  std::unique_ptr<net::TlsSession> tls_;  // rediss:// while connected
+  net::ClientSocket socket_;
+  std::string command_;  // scratch: one command encoded before it goes to the socket
   resp::Parser parser_;
   std::deque<Pending> pending_;  // commands sent (or queued), oldest first
   size_t handshake_left_ = 0;    // replies of AUTH/SELECT/PING still expected

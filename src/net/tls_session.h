@@ -1,11 +1,12 @@
 #pragma once
 // TlsSession: one TLS connection, without I/O: the server side of an accepted one (create), or
-// the client side of one Herald makes (create_client: to Redis over rediss://). Ciphertext from
+// the client side of one Herald makes (create_client: to Redis over rediss://, to a webhook
+// receiver over https://). Ciphertext from
 // the peer goes in as bytes (give_input) and comes out as plaintext in the caller's buffer
 // (read); plaintext goes in as gathered pieces (encrypt) and comes out as ciphertext to send
-// (output, consume_output). A net::Stream (server) or a broker::RedisConnection (client) owns one
-// per TLS connection and makes the socket calls, so the handshake runs inside the event loop
-// without blocking; tests and fuzzers drive it with bytes.
+// (output, consume_output). A net::Stream (server) or a net::ClientSocket (client: Redis,
+// webhooks) owns one per TLS connection and makes the socket calls, so the handshake runs inside
+// the event loop without blocking; tests and fuzzers drive it with bytes.
 //
 // Its BIO never blocks: reads take from the bytes given, writes append to an output buffer that
 // is borrowed from the loop's pool only while it holds bytes. OpenSSL therefore never waits for

@@ -1,14 +1,7 @@
 #include "pusher/http_post.h"
 
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cerrno>
+#include <algorithm>
 #include <charconv>
-#include <cstring>
 
 namespace herald::pusher {
 namespace {
@@ -18,17 +11,19 @@ constexpr size_t kMaxHead = 16 * 1024;  // enough for any status line and head w
 }  // namespace
 
 Result<HttpUrl> parse_http_url(std::string_view url) {
-  constexpr std::string_view kScheme = "http://";
-  if (url.starts_with("https://")) {
-    return Error{"https webhooks are not supported yet (use http:// to a local receiver or proxy)"};
+  HttpUrl out;
+  std::string_view rest;
+  if (url.starts_with("http://")) {
+    rest = url.substr(7);
+  } else if (url.starts_with("https://")) {
+    rest = url.substr(8);
+    out.tls = true;
+    out.port = 443;
+  } else {
+    return Error{"a webhook url starts with http:// or https://"};
   }
-  if (!url.starts_with(kScheme)) {
-    return Error{"a webhook url starts with http://"};
-  }
-  std::string_view rest = url.substr(kScheme.size());
   size_t slash = rest.find_first_of("/?");
   std::string_view authority = rest.substr(0, slash);
-  HttpUrl out;
   out.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
   if (out.path.front() == '?') {
     out.path.insert(out.path.begin(), '/');
@@ -74,153 +69,84 @@ Result<HttpUrl> parse_http_url(std::string_view url) {
   return out;
 }
 
-HttpPost::~HttpPost() { close_socket(); }
-
-void HttpPost::close_socket() {
-  if (fd_ >= 0) {
-    loop_.remove(fd_);
-    ::close(fd_);
-    fd_ = -1;
-  }
-  Timer::cancel();
-}
+HttpPost::~HttpPost() { Timer::cancel(); }
 
 void HttpPost::cancel() {
-  close_socket();
+  socket_.close();
+  Timer::cancel();
   done_ = nullptr;
   ++generation_;
 }
 
 void HttpPost::start(const HttpUrl& url, std::string request, uint32_t timeout_ms, Done done) {
-  close_socket();
+  socket_.close();
   ++generation_;
   done_ = std::move(done);
-  out_ = std::move(request);
-  sent_ = 0;
   in_.clear();
   loop_.timers().arm(*this, loop_.now_ms(), timeout_ms);
   auto fail_soon = [this](std::string why) {
-    close_socket();
+    socket_.close();
     loop_.defer([this, gen = generation_, why = std::move(why)] {
       if (gen == generation_) {
         finish(0, why);
       }
     });
   };
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_family = AF_UNSPEC;
-  addrinfo* found = nullptr;
-  std::string port = std::to_string(url.port);
-  if (int rc = getaddrinfo(url.host.c_str(), port.c_str(), &hints, &found); rc != 0) {
-    return fail_soon(std::string("cannot resolve ") + url.host + ": " + gai_strerror(rc));
+  if (url.tls && tls_ == nullptr) {
+    return fail_soon("https without a TLS client context");
   }
-  fd_ = ::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd_ < 0) {
-    freeaddrinfo(found);
-    return fail_soon(std::string("socket: ") + std::strerror(errno));
+  if (!socket_.connect(url.host, url.port, url.tls ? tls_.get() : nullptr)) {
+    return fail_soon(socket_.error());
   }
-  int one = 1;
-  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  int rc = ::connect(fd_, found->ai_addr, found->ai_addrlen);
-  int err = errno;
-  freeaddrinfo(found);
-  if (rc != 0 && err != EINPROGRESS) {
-    return fail_soon(std::string("connect: ") + std::strerror(err));
+  socket_.write(request);  // leaves once connected (and the receiver's certificate accepted)
+}
+
+void HttpPost::on_data(net::ClientSocket& /*socket*/, const uint8_t* data, size_t size) {
+  if (in_.size() < kMaxHead) {
+    in_.append(reinterpret_cast<const char*>(data), std::min(size, kMaxHead - in_.size()));
   }
-  connecting_ = true;
-  if (!loop_.add(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP, this)) {
-    ::close(fd_);
-    fd_ = -1;
-    return fail_soon("epoll_ctl failed");
+  // The status line is all we need; wait for the whole head so the receiver is not reset while
+  // it writes it.
+  if (in_.find("\r\n\r\n") != std::string::npos || in_.size() >= kMaxHead) {
+    answer_read(false);
   }
 }
 
-void HttpPost::on_io(uint32_t events) {
-  if (fd_ < 0) {
+void HttpPost::on_closed(net::ClientSocket& /*socket*/, net::ClientSocket::End end,
+                         const std::string& why) {
+  if (end == net::ClientSocket::End::kPeerClosed) {
+    answer_read(true);
     return;
   }
-  if (connecting_) {
-    if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) == 0) {
-      return;
-    }
-    int err = 0;
-    socklen_t len = sizeof(err);
-    getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
-    if (err != 0) {
-      return finish(0, std::string("connect: ") + std::strerror(err));
-    }
-    connecting_ = false;
-  }
-  if ((events & EPOLLOUT) != 0 && sent_ < out_.size()) {
-    write_some();
-    if (fd_ < 0) {
-      return;
-    }
-  }
-  if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
-    read_some();
-  }
+  finish(0, why);
 }
 
-void HttpPost::write_some() {
-  while (sent_ < out_.size()) {
-    ssize_t n = ::send(fd_, out_.data() + sent_, out_.size() - sent_, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        return;
-      }
-      return finish(0, std::string("send: ") + std::strerror(errno));
-    }
-    sent_ += static_cast<size_t>(n);
+void HttpPost::answer_read(bool peer_closed) {
+  // "HTTP/1.x NNN ..."
+  int status = 0;
+  if (in_.size() >= 12 && in_.starts_with("HTTP/1.")) {
+    std::from_chars(in_.data() + 9, in_.data() + 12, status);
   }
-  loop_.modify(fd_, EPOLLIN | EPOLLRDHUP, this);  // all written: only the answer is awaited
-}
-
-void HttpPost::read_some() {
-  char buf[4096];
-  while (fd_ >= 0) {
-    ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        return;
-      }
-      return finish(0, std::string("recv: ") + std::strerror(errno));
-    }
-    if (n > 0 && in_.size() < kMaxHead) {
-      in_.append(buf, static_cast<size_t>(std::min<size_t>(static_cast<size_t>(n),
-                                                           kMaxHead - in_.size())));
-    }
-    // The status line is all we need; wait for the whole head so the receiver is not reset
-    // while it writes it.
-    bool head_done = in_.find("\r\n\r\n") != std::string::npos;
-    if (n == 0 || head_done || in_.size() >= kMaxHead) {
-      // "HTTP/1.x NNN ..."
-      int status = 0;
-      if (in_.size() >= 12 && in_.starts_with("HTTP/1.")) {
-        std::from_chars(in_.data() + 9, in_.data() + 12, status);
-      }
-      if (status < 100 || status > 599) {
-        return finish(0, n == 0 && in_.empty() ? "closed without an answer"
-                                                : "malformed answer");
-      }
-      return finish(status, {});
-    }
+  if (status < 100 || status > 599) {
+    return finish(0, peer_closed && in_.empty() ? "closed without an answer" : "malformed answer");
   }
+  finish(status, {});
 }
 
 void HttpPost::on_timer() {
-  finish(0, connecting_ ? "connect timed out" : "no answer in time");
+  switch (socket_.phase()) {
+    case net::ClientSocket::Phase::kConnecting:
+      return finish(0, "connect timed out");
+    case net::ClientSocket::Phase::kTlsHandshake:
+      return finish(0, "TLS handshake timed out");
+    default:
+      return finish(0, "no answer in time");
+  }
 }
 
 void HttpPost::finish(int status, const std::string& why) {
-  close_socket();
+  socket_.close();
+  Timer::cancel();
   Done done = std::move(done_);
   done_ = nullptr;
   ++generation_;

@@ -1,5 +1,7 @@
 #include "pusher/webhooks.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <chrono>
 
@@ -32,10 +34,13 @@ class Webhooks::Target final : private net::Timer {
         options_(options),
         url_(std::move(url)),
         mask_(mask),
-        post_(loop),
+        post_(loop, nullptr),
         rng_(std::random_device{}()) {}
 
   bool wants(WebhookKind kind) const { return (mask_ & kind) != 0; }
+  bool https() const { return url_.tls; }
+  // Before the thread starts.
+  void set_tls(std::shared_ptr<const net::TlsContext> tls) { post_.set_tls(std::move(tls)); }
 
   void add(const std::string& event) {
     if (waiting_ >= options_.max_queued) {
@@ -94,18 +99,30 @@ class Webhooks::Target final : private net::Timer {
     Batch& b = batches_.front();
     ++b.attempts;
     post_.start(url_, b.request, options_.timeout_ms,
-                [this](int status, const std::string& /*why*/) { answered(status); });
+                [this](int status, const std::string& why) { answered(status, why); });
   }
 
-  void answered(int status) {
+  void answered(int status, const std::string& why) {
     Batch& b = batches_.front();
     if (status >= 200 && status < 300) {
       metrics_.requests.add();
       metrics_.delivered.add(b.events);
       retire_front();
       backoff_ms_ = 0;
+      if (!logged_.empty()) {
+        spdlog::info("pusher app {} webhook {}: delivered again", app_.options.id, url_.origin());
+        logged_.clear();
+      }
     } else {
       metrics_.failed_attempts.add();
+      std::string reason = status != 0 ? "answered " + std::to_string(status) : why;
+      if (reason != logged_) {
+        // Said once, then retried quietly: a receiver down for an hour is one line.
+        spdlog::warn("pusher app {} webhook {}: {}; retrying with backoff (logged again only "
+                     "when the reason changes)",
+                     app_.options.id, url_.origin(), reason);
+        logged_ = reason;
+      }
       if (b.attempts >= options_.max_attempts) {
         metrics_.dropped_attempts.add(b.events);
         retire_front();
@@ -144,10 +161,12 @@ class Webhooks::Target final : private net::Timer {
   std::deque<Batch> batches_;         // front: in flight or next
   size_t waiting_ = 0;                // events in pending_ and batches_
   uint64_t backoff_ms_ = 0;
+  std::string logged_;  // the failure last logged ("": none since the last success)
   std::mt19937_64 rng_;
 };
 
-Webhooks::Webhooks(const Apps& apps) : loop_(-1) {
+Webhooks::Webhooks(const Apps& apps, std::string tls_ca_file)
+    : tls_ca_file_(std::move(tls_ca_file)), loop_(-1) {
   for (const auto& app : apps.all()) {
     for (const PusherWebhookOptions& w : app->options.webhooks) {
       auto url = parse_http_url(w.url);
@@ -179,6 +198,26 @@ Webhooks::~Webhooks() {
 Result<Ok> Webhooks::start() {
   if (targets_.empty()) {
     return Ok{};
+  }
+  bool https = false;
+  for (auto& [app, targets] : targets_) {
+    for (auto& t : targets) {
+      https = https || t->https();
+    }
+  }
+  if (https) {
+    // setting_prefix: load errors read "pusher.webhook_tls_ca /x.pem: no PEM certificate in it".
+    net::TlsContext::ClientFiles files{tls_ca_file_, "", "", "pusher.webhook_"};
+    auto tls = net::TlsContext::load_client(files);
+    if (!tls) {
+      return Error{tls.error()};
+    }
+    spdlog::info("pusher webhooks: https receivers verified against {}", (*tls)->description());
+    for (auto& [app, targets] : targets_) {
+      for (auto& t : targets) {
+        t->set_tls(*tls);
+      }
+    }
   }
   if (auto r = loop_.init(); !r) {
     return Error{"webhooks: " + r.error()};

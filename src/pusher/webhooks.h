@@ -9,12 +9,19 @@
 // per burst); the webhook loop does the rest non-blocking (HttpPost), so one slow URL does not
 // hold back another. The one blocking call is getaddrinfo, which delays only webhooks.
 //
+// https:// URLs: the receiver's certificate must chain to pusher.webhook_tls_ca (PEM CA
+// certificates; "" = the system's store) and name the URL's host (an IP address as an IP SAN).
+// The client context is loaded once by start(), on the starting thread; a refused certificate, a
+// handshake reset or a receiver that never answers is a failed attempt like a 500.
+//
 // Per URL (a Target): events wait up to batch_ms and leave together (at most 100 a request, the
 // body {"time_ms","events"} signed with X-Pusher-Key and X-Pusher-Signature); one request is in
 // flight at a time, so a URL sees its batches in order. A failed attempt (no answer, or a status
 // that is not 2xx) is retried after 250 ms, doubling up to 30 s, with jitter (half the delay
 // random), up to max_attempts; then the batch is dropped. At most max_queued events wait per URL;
 // newer ones are dropped. Every drop is counted (herald_pusher_webhook_dropped_events_total).
+// Why an attempt failed is logged once per URL, and again only when the reason changes (a
+// receiver down for an hour is one line, not one per retry).
 // Pending events are lost when the server stops.
 // Thread: send() and the metrics from any thread; the rest on the webhook thread.
 
@@ -29,6 +36,7 @@
 
 #include "herald/result.h"
 #include "net/event_loop.h"
+#include "net/tls_context.h"
 #include "pusher/apps.h"
 #include "pusher/http_post.h"
 #include "pusher/webhook_events.h"
@@ -48,13 +56,16 @@ struct WebhookMetrics {
 
 class Webhooks {
  public:
-  // The apps' webhooks (their URLs already validated by Apps::validate). No thread yet.
-  explicit Webhooks(const Apps& apps);
+  // The apps' webhooks (their URLs already validated by Apps::validate); tls_ca_file: the
+  // CA file of https:// receivers (pusher.webhook_tls_ca). No thread yet.
+  Webhooks(const Apps& apps, std::string tls_ca_file);
   ~Webhooks();  // stops the thread; what waits is dropped
   Webhooks(const Webhooks&) = delete;
   Webhooks& operator=(const Webhooks&) = delete;
 
-  // Starts the thread (when any app has a webhook).
+  // Loads the TLS client context when a URL is https:// (blocking file I/O; an unreadable CA
+  // file is an error naming pusher.webhook_tls_ca and the file), then starts the thread (when
+  // any app has a webhook).
   Result<Ok> start();
   // Whether any webhook of app wants kind: callers skip building events nobody wants.
   // Thread: any.
@@ -69,6 +80,7 @@ class Webhooks {
  private:
   class Target;
 
+  std::string tls_ca_file_;
   net::EventLoop loop_;
   std::thread thread_;
   bool running_ = false;

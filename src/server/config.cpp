@@ -332,7 +332,8 @@ Result<Ok> load_config_file(const std::string& path, ServeConfig& config) {
         continue;
       }
       if (key == "pusher") {
-        if (auto r = load_pusher_section(kv.second, config.server.pusher_apps); !r) {
+        if (auto r = load_pusher_section(kv.second, config.server.pusher_apps,
+                                         config.server.pusher_webhook_tls_ca); !r) {
           return Error{path + ": " + r.error()};
         }
         continue;
@@ -502,7 +503,7 @@ std::string describe(const ServeConfig& config) {
       describe_namespace(out, ns, "    ");
     }
   }
-  out += describe_pusher(s.pusher_apps);
+  out += describe_pusher(s.pusher_apps, s.pusher_webhook_tls_ca);
   return out;
 }
 
@@ -562,6 +563,18 @@ Result<Ok> validate(const ServeConfig& config) {
     // A TLS setting with only redis:// URLs would look like TLS while sending plaintext.
     if (!tls && !(s.redis_tls_ca.empty() && s.redis_tls_cert.empty())) {
       return Error{"redis_tls_ca/redis_tls_cert are set but no redis_url is rediss:// (TLS)"};
+    }
+  }
+  if (!s.pusher_webhook_tls_ca.empty()) {
+    // Like redis_tls_ca: a CA that nothing uses would look like TLS where there is none.
+    bool https = false;
+    for (const PusherAppOptions& app : s.pusher_apps) {
+      for (const PusherWebhookOptions& hook : app.webhooks) {
+        https = https || hook.url.starts_with("https://");
+      }
+    }
+    if (!https) {
+      return Error{"pusher.webhook_tls_ca is set but no pusher webhook url is https://"};
     }
   }
   if (s.redis_tls_cert.empty() != s.redis_tls_key.empty()) {

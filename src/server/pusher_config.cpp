@@ -92,12 +92,21 @@ Result<Ok> load_webhooks(const YAML::Node& node, PusherAppOptions& app) {
 
 }  // namespace
 
-Result<Ok> load_pusher_section(const YAML::Node& node, std::vector<PusherAppOptions>& apps) {
+Result<Ok> load_pusher_section(const YAML::Node& node, std::vector<PusherAppOptions>& apps,
+                               std::string& webhook_tls_ca) {
   if (!node.IsMap()) {
     return Error{"line " + line_of(node) + ": 'pusher' must be a mapping with 'apps'"};
   }
   for (const auto& kv : node) {
     std::string key = kv.first.as<std::string>();
+    if (key == "webhook_tls_ca") {
+      try {
+        webhook_tls_ca = kv.second.as<std::string>();
+      } catch (const YAML::Exception& e) {
+        return Error{"line " + line_of(kv.second) + ": pusher.webhook_tls_ca: " + e.msg};
+      }
+      continue;
+    }
     if (key != "apps") {
       return Error{"line " + line_of(kv.first) + ": pusher: unknown key '" + key + "'"};
     }
@@ -146,11 +155,16 @@ Result<PusherAppOptions> parse_pusher_app_flag(const std::string& flag) {
   return app;
 }
 
-std::string describe_pusher(const std::vector<PusherAppOptions>& apps) {
-  if (apps.empty()) {
+std::string describe_pusher(const std::vector<PusherAppOptions>& apps,
+                            const std::string& webhook_tls_ca) {
+  if (apps.empty() && webhook_tls_ca.empty()) {
     return {};
   }
-  std::string out = "pusher:\n  apps:\n";
+  std::string out = "pusher:\n";
+  if (!webhook_tls_ca.empty()) {
+    out += "  webhook_tls_ca: \"" + webhook_tls_ca + "\"\n";
+  }
+  out += "  apps:\n";
   for (const PusherAppOptions& a : apps) {
     out += "    - id: \"" + a.id + "\"\n";
     out += "      key: \"" + a.key + "\"\n";

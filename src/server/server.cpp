@@ -317,7 +317,8 @@ Result<Ok> Server::start() {
   core.pusher_apps = pusher::Apps(core.options.pusher_apps);
   if (std::any_of(core.pusher_apps.all().begin(), core.pusher_apps.all().end(),
                   [](const auto& app) { return !app->options.webhooks.empty(); })) {
-    core.webhooks = std::make_unique<pusher::Webhooks>(core.pusher_apps);
+    core.webhooks = std::make_unique<pusher::Webhooks>(core.pusher_apps,
+                                                       core.options.pusher_webhook_tls_ca);
     if (auto r = core.webhooks->start(); !r) {
       return r;
     }

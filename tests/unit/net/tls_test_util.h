@@ -32,8 +32,10 @@ inline std::string bio_to_string(BIO* bio) {
 }
 
 // A P-256 key and a self-signed certificate for CN=cn with that serial, valid for a day, with
-// subjectAltName IP:127.0.0.1 and DNS:localhost. passphrase: the key is written encrypted.
-inline PemPair make_cert(const std::string& cn, long serial, const char* passphrase = nullptr) {
+// subjectAltName san (default IP:127.0.0.1 and DNS:localhost). passphrase: the key is written
+// encrypted.
+inline PemPair make_cert(const std::string& cn, long serial, const char* passphrase = nullptr,
+                         const char* san = "IP:127.0.0.1,DNS:localhost") {
   EVP_PKEY* key = EVP_EC_gen("P-256");
   X509* x = X509_new();
   if (key == nullptr || x == nullptr) {
@@ -51,10 +53,9 @@ inline PemPair make_cert(const std::string& cn, long serial, const char* passphr
   X509V3_CTX v3;
   X509V3_set_ctx_nodb(&v3);
   X509V3_set_ctx(&v3, x, x, nullptr, nullptr, 0);
-  X509_EXTENSION* san =
-      X509V3_EXT_conf_nid(nullptr, &v3, NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost");
-  X509_add_ext(x, san, -1);
-  X509_EXTENSION_free(san);
+  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &v3, NID_subject_alt_name, san);
+  X509_add_ext(x, ext, -1);
+  X509_EXTENSION_free(ext);
   X509_sign(x, key, EVP_sha256());
   PemPair out;
   BIO* c = BIO_new(BIO_s_mem());

@@ -59,7 +59,22 @@ TEST(PusherWebhookUrl, Parses) {
   ASSERT_TRUE(u);
   EXPECT_EQ(u->host, "::1");
   EXPECT_EQ(u->port, 9);
-  for (const char* bad : {"https://a/b", "ftp://a", "http://", "http://:80/", "http://a:0/",
+  EXPECT_FALSE(u->tls);
+  EXPECT_EQ(u->origin(), "http://[::1]:9");
+  // https: TLS, port 443 unless given.
+  u = parse_http_url("https://hooks.example.com/p?secret=1");
+  ASSERT_TRUE(u);
+  EXPECT_TRUE(u->tls);
+  EXPECT_EQ(u->host, "hooks.example.com");
+  EXPECT_EQ(u->port, 443);
+  EXPECT_EQ(u->path, "/p?secret=1");
+  EXPECT_EQ(u->authority, "hooks.example.com");
+  EXPECT_EQ(u->origin(), "https://hooks.example.com");  // no path or query: they may be secret
+  u = parse_http_url("https://127.0.0.1:8443");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->port, 8443);
+  EXPECT_EQ(u->path, "/");
+  for (const char* bad : {"ftp://a", "https://", "https://u:p@a/", "httpss://a/", "http://", "http://:80/", "http://a:0/",
                           "http://a:99999/", "http://u:p@a/", "http://a/b c", "http://[::1/x",
                           "http://a:8x/"}) {
     EXPECT_FALSE(parse_http_url(bad)) << bad;

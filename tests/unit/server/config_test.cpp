@@ -120,6 +120,33 @@ TEST(Config, RedisTlsSettings) {
   EXPECT_FALSE(validate(bad).ok()) << "TLS settings with no rediss:// URL would be plaintext";
 }
 
+TEST(Config, PusherWebhookTlsCa) {
+  TempFile f(
+      "pusher:\n  webhook_tls_ca: /etc/hooks-ca.pem\n  apps:\n"
+      "    - {id: \"1\", key: k, secret: secret-123,\n"
+      "       webhooks: [{url: \"https://h.example/x\"}]}\n");
+  ServeConfig cfg;
+  auto loaded = load_config_file(f.path(), cfg);
+  ASSERT_TRUE(loaded.ok()) << loaded.error();
+  EXPECT_EQ(cfg.server.pusher_webhook_tls_ca, "/etc/hooks-ca.pem");
+  EXPECT_TRUE(validate(cfg).ok()) << validate(cfg).error();
+  std::string text = describe(cfg);
+  EXPECT_NE(text.find("pusher:\n  webhook_tls_ca: \"/etc/hooks-ca.pem\"\n  apps:"),
+            std::string::npos)
+      << text;
+
+  ServeConfig bad = cfg;
+  bad.server.pusher_apps[0].webhooks[0].url = "http://h.example/x";
+  auto refused = validate(bad);
+  ASSERT_FALSE(refused.ok()) << "a CA with only http:// webhooks would look like TLS";
+  EXPECT_NE(refused.error().find("pusher.webhook_tls_ca"), std::string::npos) << refused.error();
+  TempFile list("pusher:\n  webhook_tls_ca: [a, b]\n");
+  ServeConfig other;
+  auto wrong = load_config_file(list.path(), other);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.error().find("pusher.webhook_tls_ca"), std::string::npos) << wrong.error();
+}
+
 // Named namespaces inherit what they leave out from default_namespace, whichever comes first in
 // the file.
 TEST(Config, NamespacesInheritFromTheDefaultNamespace) {
