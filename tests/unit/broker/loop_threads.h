@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "net/event_loop.h"
+#include "../net/run_on.h"
 
 namespace herald::broker::testing {
 
@@ -53,12 +54,7 @@ class LoopThreads {
   // Runs fn on loop i and waits until it has run.
   template <typename Fn>
   void on_loop(int i, Fn fn) {
-    std::promise<void> done;
-    loops_[static_cast<size_t>(i)]->post([&] {
-      fn();
-      done.set_value();
-    });
-    done.get_future().wait();
+    net::testing::run_on(*loops_[static_cast<size_t>(i)], fn);
   }
 
  private:

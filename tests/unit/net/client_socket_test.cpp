@@ -21,6 +21,7 @@
 
 #include "net/tls_context.h"
 #include "tls_test_util.h"
+#include "run_on.h"
 
 namespace herald::net {
 namespace {
@@ -98,14 +99,10 @@ class ClientSocketTest : public ::testing::Test {
     ::close(listen_fd_);
   }
 
+  // Runs fn on the loop thread and waits for it.
   template <typename Fn>
   void on_loop(Fn fn) {
-    std::promise<void> done;
-    loop_.post([&] {
-      fn();
-      done.set_value();
-    });
-    done.get_future().wait();
+    testing::run_on(loop_, fn);
   }
 
   bool connect(const std::string& host, const TlsContext* tls) {

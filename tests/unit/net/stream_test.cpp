@@ -11,6 +11,8 @@
 #include <string>
 #include <thread>
 
+#include "run_on.h"
+
 namespace herald::net {
 namespace {
 
@@ -70,12 +72,7 @@ class StreamTest : public ::testing::Test {
   // Runs fn on the loop thread and waits for it.
   template <typename Fn>
   void on_loop(Fn fn) {
-    std::promise<void> done;
-    loop_.post([&] {
-      fn();
-      done.set_value();
-    });
-    done.get_future().wait();
+    testing::run_on(loop_, fn);
   }
 
   TestStream* make(size_t cap) {

@@ -17,6 +17,7 @@
 #include "net/tls_context.h"
 #include "net/tls_session.h"
 #include "tls_test_util.h"
+#include "run_on.h"
 
 namespace herald::net {
 namespace {
@@ -93,14 +94,10 @@ class TlsStreamTest : public ::testing::Test {
     }
   }
 
+  // Runs fn on the loop thread and waits for it.
   template <typename Fn>
   void on_loop(Fn fn) {
-    std::promise<void> done;
-    loop_.post([&] {
-      fn();
-      done.set_value();
-    });
-    done.get_future().wait();
+    testing::run_on(loop_, fn);
   }
 
   TlsTestStream* make(size_t cap) {
