@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <mutex>
+#include <thread>
 
 #include "broker/redis_connection.h"
 #include "broker_fixture.h"
@@ -397,37 +398,43 @@ struct RecordingHolds final : HoldSink {
   std::vector<std::string> ended;
 };
 
-// A node that stops renewing (it died) never releases: after its lease, exactly one surviving
-// node ends its holds and tells its sink, and a key another node still holds is not ended. A
-// node that holds a key whose holders all died unreported is told so (ended_before).
+// A node that stops renewing (it died) never releases: after its lease, exactly one of the
+// surviving nodes that sweep ends its holds and tells its sink, and a key another node still
+// holds is not ended. A node that holds a key whose holders all died unreported is told so
+// (ended_before). c and d renew with a long lease (their sweeps, every lease/3, do not come
+// within the test), so the moment d takes over a key is not raced by a sweep; e1 and e2 sweep
+// every 333 ms once started.
 TEST_F(RedisBrokerTest, TheHoldsOfANodeThatDiedEndOnceOnOneSurvivor) {
-  RecordingHolds seen_c;
-  RecordingHolds seen_d;
-  auto c = second_node(shared_redis().url(), 1'000, &seen_c);
-  auto d = second_node(shared_redis().url(), 1'000, &seen_d);
+  auto c = second_node(shared_redis().url(), 30'000);
+  auto d = second_node(shared_redis().url(), 30'000);
   auto dying = second_node(shared_redis().url(), 1'000);
   ASSERT_TRUE(change(*dying, true, "lonely")->decisive);
   ASSERT_TRUE(change(*dying, true, "shared")->decisive);
   ASSERT_TRUE(change(*dying, true, "taken-over")->decisive);
   ASSERT_FALSE(change(*c, true, "shared")->decisive);
   dying.reset();  // stops without releasing anything, as a killed node
-  // Before any sweep can end it (the sweeps run every lease/3), d takes over one key: its
-  // holder's lease ended unreported, so d is told to report that end before its own start.
-  ASSERT_TRUE(wait_until([&] {
-    auto r = change(*d, true, "taken-over");
-    if (r.ok() && r->ended_before) {
-      return true;
+  // Its leases end at most 1 s after its last renewal; nobody sweeps yet.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1'300));
+  auto taken = change(*d, true, "taken-over");
+  ASSERT_TRUE(taken.ok()) << taken.error();
+  EXPECT_TRUE(taken->decisive);
+  EXPECT_TRUE(taken->ended_before) << "d reports the dead holder's end before its own start";
+
+  RecordingHolds seen1;
+  RecordingHolds seen2;
+  auto e1 = second_node(shared_redis().url(), 1'000, &seen1);
+  auto e2 = second_node(shared_redis().url(), 1'000, &seen2);
+  auto reported = [&] {
+    std::vector<std::string> all = seen1.taken();
+    for (auto& k : seen2.taken()) {
+      all.push_back(k);
     }
-    (void)change(*d, false, "taken-over");
-    return false;
-  }, std::chrono::seconds(5)));
-  ASSERT_TRUE(wait_until([&] { return seen_c.taken().size() + seen_d.taken().size() >= 1; },
-                         std::chrono::seconds(10)));
-  std::vector<std::string> all = seen_c.taken();
-  for (auto& k : seen_d.taken()) {
-    all.push_back(k);
-  }
-  EXPECT_EQ(all, std::vector<std::string>{"lonely"}) << "ended once, and only what nobody holds";
+    return all;
+  };
+  ASSERT_TRUE(wait_until([&] { return !reported().empty(); }, std::chrono::seconds(10)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));  // two more sweeps of each
+  EXPECT_EQ(reported(), std::vector<std::string>{"lonely"})
+      << "ended once, and only what nobody holds";
   EXPECT_FALSE(change(*d, true, "shared")->decisive) << "c still holds it, renewed";
   EXPECT_FALSE(change(*c, false, "shared")->decisive);
   EXPECT_TRUE(change(*d, false, "shared")->decisive);
