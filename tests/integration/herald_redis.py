@@ -9,6 +9,7 @@ prefix of the case being run (server_args()), so the cases of a suite never see 
 channels, while a case that restarts its server keeps its own.
 """
 
+import argparse
 import atexit
 import os
 import random
@@ -16,6 +17,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -27,6 +29,26 @@ CASE_PREFIX = "it"  # set by Suite.main before each case
 
 def available():
     return shutil.which("redis-server") is not None
+
+
+def suite_options(description, more=None):
+    """The command line of a suite that starts its own Redis: --herald, -k SUBSTRING (repeated:
+    the cases whose name holds any) and what more(parser) adds. Exits 1 without redis-server."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--herald", required=True)
+    ap.add_argument("-k", action="append", default=[])
+    if more is not None:
+        more(ap)
+    opts = ap.parse_args()
+    if not available():
+        print("FAIL: redis-server not found (scripts/deps --test installs it)", flush=True)
+        sys.exit(1)
+    return opts
+
+
+def selected(cases, opts):
+    """The cases -k selects (all without -k)."""
+    return [c for c in cases if not opts.k or any(k in c[0] for k in opts.k)]
 
 
 def free_port():

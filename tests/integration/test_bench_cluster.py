@@ -10,7 +10,6 @@ are bench/RESULTS.md's business; this keeps the generator's cluster modes honest
 Usage: /usr/bin/python3 test_bench_cluster.py --herald build/<dir>/apps/herald/herald [-k SUB]
 """
 
-import argparse
 import json
 import os
 import subprocess
@@ -101,14 +100,8 @@ CASES = [
 
 
 def main():
-    ap = argparse.ArgumentParser(description="herald bench against three nodes on Redis")
-    ap.add_argument("--herald", required=True)
-    ap.add_argument("-k", action="append", default=[])
-    opts = ap.parse_args()
-    if not herald_redis.available():
-        print("FAIL: redis-server not found (scripts/deps --test installs it)", flush=True)
-        sys.exit(1)
-    cases = [c for c in CASES if not opts.k or any(k in c[0] for k in opts.k)]
+    opts = herald_redis.suite_options("herald bench against three nodes on Redis")
+    cases = herald_redis.selected(CASES, opts)
 
     def run(case):
         redis = herald_redis.RedisServer().start()

@@ -28,7 +28,6 @@ Usage: /usr/bin/python3 test_cluster.py --herald build/<dir>/apps/herald/herald
        [--redis single|sharded] [-k SUBSTRING]
 """
 
-import argparse
 import asyncio
 import os
 import re
@@ -514,19 +513,15 @@ CLUSTER_CASES = [
 
 
 def main():
-    ap = argparse.ArgumentParser(description="Herald integration tests: three nodes on Redis")
-    ap.add_argument("--herald", required=True)
-    ap.add_argument("--redis", choices=("single", "sharded", "cluster"), default="single",
-                    help="one redis-server, three independent ones sharing the channels, or a "
-                    "Redis Cluster of three masters")
-    ap.add_argument("-k", action="append", default=[])
-    opts = ap.parse_args()
-    if not herald_redis.available():
-        print("FAIL: redis-server not found (scripts/deps --test installs it)", flush=True)
-        sys.exit(1)
-    all_cases = CASES + (SHARDED_CASES if opts.redis != "single" else []) + (
-        CLUSTER_CASES if opts.redis == "cluster" else [])
-    cases = [c for c in all_cases if not opts.k or any(k in c[0] for k in opts.k)]
+    opts = herald_redis.suite_options(
+        "Herald integration tests: three nodes on Redis",
+        lambda ap: ap.add_argument("--redis", choices=("single", "sharded", "cluster"),
+                                   default="single",
+                                   help="one redis-server, three independent ones sharing the "
+                                   "channels, or a Redis Cluster of three masters"))
+    cases = herald_redis.selected(
+        CASES + (SHARDED_CASES if opts.redis != "single" else []) +
+        (CLUSTER_CASES if opts.redis == "cluster" else []), opts)
 
     def run(case):
         _, fn, wants_redis = case

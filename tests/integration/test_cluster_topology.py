@@ -24,7 +24,6 @@ Every redis-server and node is stopped by its pid.
 Usage: /usr/bin/python3 test_cluster_topology.py --herald build/<dir>/apps/herald/herald [-k SUBSTRING]
 """
 
-import argparse
 import asyncio
 import os
 import subprocess
@@ -285,15 +284,9 @@ CASES = [
 
 
 def main():
-    ap = argparse.ArgumentParser(description="Herald integration tests: Redis Cluster topology")
-    ap.add_argument("--herald", required=True)
-    ap.add_argument("-k", action="append", default=[])
-    opts = ap.parse_args()
-    if not herald_redis.available():
-        print("FAIL: redis-server not found (scripts/deps --test installs it)", flush=True)
-        sys.exit(1)
+    opts = herald_redis.suite_options("Herald integration tests: Redis Cluster topology")
     herald_cluster.CLUSTER = True
-    cases = [c for c in CASES if not opts.k or any(k in c[0] for k in opts.k)]
+    cases = herald_redis.selected(CASES, opts)
 
     def run(case):
         replicas = case[2]

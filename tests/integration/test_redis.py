@@ -18,7 +18,6 @@ starts on a free loopback port and stops by its pid:
 Usage: /usr/bin/python3 test_redis.py --herald build/<dir>/apps/herald/herald [-k SUBSTRING]
 """
 
-import argparse
 import asyncio
 import json
 import os
@@ -354,14 +353,8 @@ CASES = [
 
 
 def main():
-    ap = argparse.ArgumentParser(description="Herald integration tests: several nodes on Redis")
-    ap.add_argument("--herald", required=True)
-    ap.add_argument("-k", action="append", default=[])
-    opts = ap.parse_args()
-    if not herald_redis.available():
-        print("FAIL: redis-server not found (scripts/deps --test installs it)", flush=True)
-        sys.exit(1)
-    cases = [c for c in CASES if not opts.k or any(k in c[0] for k in opts.k)]
+    opts = herald_redis.suite_options("Herald integration tests: several nodes on Redis")
+    cases = herald_redis.selected(CASES, opts)
 
     def run(case):
         _, fn, persistent = case
