@@ -262,6 +262,8 @@ class RedisBroker final : public Broker, private RedisConnection::Listener {
   void read_position(const std::string& name);
   void on_position(const std::string& name, uint64_t generation, Result<HistoryResult> r);
   void catch_up(const std::string& name, NodeChannel& c, HistoryResult r);
+  void go_live(const std::string& name, NodeChannel& c,
+               std::vector<PublicationRecord> from_history, const std::string& history_epoch);
   void on_message(std::string_view name, std::string_view payload);
   void accept(const std::string& name, NodeChannel& c, std::shared_ptr<const PublicationRecord> rec,
               const std::string& epoch);

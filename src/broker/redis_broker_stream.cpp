@@ -153,6 +153,16 @@ void RedisBroker::on_position(const std::string& name, uint64_t generation,
   c.epoch = r->top.epoch;
   c.last = r->top.offset;
   c.state = NodeChannel::State::kLive;
+  go_live(name, c, {}, {});
+}
+
+// The waiting subscribes are answered, then the publications read from history (in offset order)
+// and what pub/sub brought while positioning go through accept(), which drops what the position
+// covers. Each accept() may end the stream (lose: the channel is no longer live) or let a sink
+// unsubscribe: the channel is looked up again before each.
+void RedisBroker::go_live(const std::string& name, NodeChannel& c,
+                          std::vector<PublicationRecord> from_history,
+                          const std::string& history_epoch) {
   for (auto& [loop, done] : c.waiting) {
     reply<Result<Ok>>(loop, std::move(done), Ok{});
   }
@@ -161,12 +171,25 @@ void RedisBroker::on_position(const std::string& name, uint64_t generation,
   auto epochs = std::move(c.early_epochs);
   c.early.clear();
   c.early_epochs.clear();
-  for (size_t i = 0; i < early.size(); ++i) {
+  auto live = [&]() -> NodeChannel* {
     auto again = channels_.find(name);
-    if (again == channels_.end() || again->second.state != NodeChannel::State::kLive) {
+    return again == channels_.end() || again->second.state != NodeChannel::State::kLive
+               ? nullptr
+               : &again->second;
+  };
+  for (PublicationRecord& p : from_history) {
+    NodeChannel* now = live();
+    if (now == nullptr) {
       return;
     }
-    accept(name, again->second, std::move(early[i]), epochs[i]);
+    accept(name, *now, std::make_shared<PublicationRecord>(std::move(p)), history_epoch);
+  }
+  for (size_t i = 0; i < early.size(); ++i) {
+    NodeChannel* now = live();
+    if (now == nullptr) {
+      return;
+    }
+    accept(name, *now, std::move(early[i]), epochs[i]);
   }
 }
 
@@ -328,29 +351,7 @@ void RedisBroker::catch_up(const std::string& name, NodeChannel& c, HistoryResul
     lose(name, c);
     return;
   }
-  for (auto& [loop, done] : c.waiting) {
-    reply<Result<Ok>>(loop, std::move(done), Ok{});
-  }
-  c.waiting.clear();
-  auto early = std::move(c.early);
-  auto epochs = std::move(c.early_epochs);
-  c.early.clear();
-  c.early_epochs.clear();
-  std::string epoch = r.top.epoch;
-  for (PublicationRecord& p : r.publications) {
-    auto again = channels_.find(name);
-    if (again == channels_.end() || again->second.state != NodeChannel::State::kLive) {
-      return;
-    }
-    accept(name, again->second, std::make_shared<PublicationRecord>(std::move(p)), epoch);
-  }
-  for (size_t i = 0; i < early.size(); ++i) {
-    auto again = channels_.find(name);
-    if (again == channels_.end() || again->second.state != NodeChannel::State::kLive) {
-      return;
-    }
-    accept(name, again->second, std::move(early[i]), epochs[i]);
-  }
+  go_live(name, c, std::move(r.publications), r.top.epoch);
 }
 
 void RedisBroker::accept(const std::string& name, NodeChannel& c,
