@@ -265,20 +265,29 @@ Result<std::string> use_cas(SSL_CTX* ctx, const std::string& setting, const std:
 
 }  // namespace
 
+Result<std::shared_ptr<TlsContext>> TlsContext::make(const SSL_METHOD* method) {
+  SSL_CTX* raw = SSL_CTX_new(method);
+  if (raw == nullptr) {
+    return Error{"TLS: cannot create a context: " + openssl_reason("out of memory")};
+  }
+  std::shared_ptr<TlsContext> tls(new TlsContext(raw));  // frees raw from here on
+  if (auto r = set_protocols(tls->ctx_); !r) {
+    return Error{r.error()};
+  }
+  return tls;
+}
+
 Result<std::shared_ptr<const TlsContext>> TlsContext::load_client(const ClientFiles& files) {
   const std::string& prefix = files.setting_prefix;
   if (files.cert_file.empty() != files.key_file.empty()) {
     return Error{prefix + "tls_cert and " + prefix + "tls_key go together: set both or neither"};
   }
-  SSL_CTX* raw = SSL_CTX_new(TLS_client_method());
-  if (raw == nullptr) {
-    return Error{"TLS: cannot create a context: " + openssl_reason("out of memory")};
+  auto made = make(TLS_client_method());
+  if (!made) {
+    return Error{made.error()};
   }
-  std::shared_ptr<TlsContext> tls(new TlsContext(raw));  // frees raw from here on
+  std::shared_ptr<TlsContext> tls = std::move(*made);
   SSL_CTX* ctx = tls->ctx_;
-  if (auto r = set_protocols(ctx); !r) {
-    return Error{r.error()};
-  }
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
   // The handshake fails unless the peer's chain leads to a trusted CA; the name is checked per
@@ -320,15 +329,12 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::load(const std::string& ce
   if (!key_pem) {
     return Error{key_pem.error()};
   }
-  SSL_CTX* raw = SSL_CTX_new(TLS_server_method());
-  if (raw == nullptr) {
-    return Error{"TLS: cannot create a context: " + openssl_reason("out of memory")};
+  auto made = make(TLS_server_method());
+  if (!made) {
+    return Error{made.error()};
   }
-  std::shared_ptr<TlsContext> tls(new TlsContext(raw));  // frees raw from here on
+  std::shared_ptr<TlsContext> tls = std::move(*made);
   SSL_CTX* ctx = tls->ctx_;
-  if (auto r = set_protocols(ctx); !r) {
-    return Error{r.error()};
-  }
   // Server order, but a client that puts ChaCha20 first (no AES hardware: phones) gets it.
   SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_PRIORITIZE_CHACHA);
   // Resumption through stateless tickets (keys of this context, shared by every loop); no

@@ -53,6 +53,8 @@ class TlsContext {
 
  private:
   explicit TlsContext(SSL_CTX* ctx) : ctx_(ctx) {}
+  // A context of either role with Herald's protocol versions (TLS 1.2 and 1.3) and ciphers.
+  static Result<std::shared_ptr<TlsContext>> make(const SSL_METHOD* method);
 
   SSL_CTX* ctx_;
   std::string description_;
