@@ -163,12 +163,7 @@ int run_failover(const BenchOptions& o) {
   }
   report.add_int("deliveries_expected", static_cast<int64_t>(r.expected));
   report.add_int("deliveries_received", static_cast<int64_t>(r.received));
-  report.add_int("seq_gaps", static_cast<int64_t>(figures.seq_gaps));
-  report.add_int("duplicates", static_cast<int64_t>(figures.duplicates));
-  report.add_int("offset_gaps", static_cast<int64_t>(figures.offset_gaps));
-  report.add_int("malformed_lines", static_cast<int64_t>(figures.malformed));
-  report.add_int("unexpected_replies", static_cast<int64_t>(figures.unexpected_replies));
-  report.add_int("other_pushes", static_cast<int64_t>(figures.other_pushes));
+  figures.report_to(report);
 
   report.add_text("killed", peaks.killed ? "yes" : "no: " + peaks.kill_error);
   report.add("kill_after_s", o.kill_after_s, "s");

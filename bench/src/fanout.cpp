@@ -111,14 +111,7 @@ int run_fanout(const BenchOptions& o) {
       "lost_pct",
       r.expected > 0 ? 100.0 * static_cast<double>(lost) / static_cast<double>(r.expected) : 0.0,
       "%");
-  report.add_int("seq_gaps", static_cast<int64_t>(figures.seq_gaps));
-  report.add_int("duplicates", static_cast<int64_t>(figures.duplicates));
-  report.add_int("offset_gaps", static_cast<int64_t>(figures.offset_gaps));
-  report.add_int("wrong_channel", static_cast<int64_t>(figures.wrong_channel));
-  report.add_int("other_pushes", static_cast<int64_t>(figures.other_pushes));
-  report.add_int("malformed_lines", static_cast<int64_t>(figures.malformed));
-  report.add_int("unexpected_replies", static_cast<int64_t>(figures.unexpected_replies));
-  report.add_int("subscribe_refused", static_cast<int64_t>(figures.subscribe_refused));
+  figures.report_to(report);
   // The transport's grouping of pushes: per WebSocket message, SSE event, poll answer, TCP line.
   report.add_int("push_units", static_cast<int64_t>(figures.push_units));
   report.add("pushes_per_unit",

@@ -36,6 +36,17 @@ void SubscriberFigures::add(const SubscriberFigures& o) {
   pushes_in_units += o.pushes_in_units;
 }
 
+void SubscriberFigures::report_to(Report& report) const {
+  report.add_int("seq_gaps", static_cast<int64_t>(seq_gaps));
+  report.add_int("duplicates", static_cast<int64_t>(duplicates));
+  report.add_int("offset_gaps", static_cast<int64_t>(offset_gaps));
+  report.add_int("wrong_channel", static_cast<int64_t>(wrong_channel));
+  report.add_int("other_pushes", static_cast<int64_t>(other_pushes));
+  report.add_int("malformed_lines", static_cast<int64_t>(malformed));
+  report.add_int("unexpected_replies", static_cast<int64_t>(unexpected_replies));
+  report.add_int("subscribe_refused", static_cast<int64_t>(subscribe_refused));
+}
+
 SubscriberWorker::SubscriberWorker(Shared& shared, int index, std::vector<uint32_t> ids,
                                    const std::vector<std::string>& channels,
                                    std::vector<std::atomic<uint32_t>>& subscribers,

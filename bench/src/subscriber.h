@@ -37,6 +37,8 @@ struct SubscriberFigures {
   uint64_t pushes_in_units = 0;
 
   void add(const SubscriberFigures& o);
+  // The integrity figures (gaps, duplicates, stray lines and refusals) into a report.
+  void report_to(Report& report) const;
 };
 
 // herald bench failover: what the reconnecting subscribers share with the main thread. The
